@@ -1,0 +1,128 @@
+/*
+ * real.h - the one table of real libc functions that libpafka overrides or calls (SQLite os_unix.c style).
+ *
+ * PF_REAL_FUNCS(X) lists every function as X(return type, name, (parameters)). From that single list we
+ * generate the function-pointer typedefs, the pointers, and their dlsym(RTLD_NEXT) resolution. Code inside
+ * libpafka must call libc only through REAL(name)(...): a plain call to open() from inside the library
+ * would bind to our own exported wrapper.
+ */
+#ifndef PAFKA_REAL_H
+#define PAFKA_REAL_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+struct statx;
+
+#define PF_REAL_FUNCS(X) \
+	X(int, open, (const char *path, int flags, ...)) \
+	X(int, open64, (const char *path, int flags, ...)) \
+	X(int, openat, (int dirfd, const char *path, int flags, ...)) \
+	X(int, openat64, (int dirfd, const char *path, int flags, ...)) \
+	X(int, __open_2, (const char *path, int flags)) \
+	X(int, __open64_2, (const char *path, int flags)) \
+	X(int, __openat_2, (int dirfd, const char *path, int flags)) \
+	X(int, __openat64_2, (int dirfd, const char *path, int flags)) \
+	X(int, creat, (const char *path, mode_t mode)) \
+	X(int, creat64, (const char *path, mode_t mode)) \
+	X(FILE *, fopen, (const char *path, const char *mode)) \
+	X(FILE *, fopen64, (const char *path, const char *mode)) \
+	X(FILE *, freopen, (const char *path, const char *mode, FILE *f)) \
+	X(FILE *, freopen64, (const char *path, const char *mode, FILE *f)) \
+	X(int, close, (int fd)) \
+	X(int, close_range, (unsigned int first, unsigned int last, int flags)) \
+	X(void, closefrom, (int lowfd)) \
+	X(int, dup, (int fd)) \
+	X(int, dup2, (int fd, int fd2)) \
+	X(int, dup3, (int fd, int fd2, int flags)) \
+	X(int, fcntl, (int fd, int cmd, ...)) \
+	X(int, fcntl64, (int fd, int cmd, ...)) \
+	X(ssize_t, read, (int fd, void *buf, size_t n)) \
+	X(ssize_t, pread, (int fd, void *buf, size_t n, off_t off)) \
+	X(ssize_t, pread64, (int fd, void *buf, size_t n, off64_t off)) \
+	X(ssize_t, readv, (int fd, const struct iovec *iov, int cnt)) \
+	X(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off)) \
+	X(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off)) \
+	X(ssize_t, preadv2, (int fd, const struct iovec *iov, int cnt, off_t off, int flags)) \
+	X(ssize_t, preadv64v2, (int fd, const struct iovec *iov, int cnt, off64_t off, int flags)) \
+	X(ssize_t, write, (int fd, const void *buf, size_t n)) \
+	X(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off)) \
+	X(ssize_t, pwrite64, (int fd, const void *buf, size_t n, off64_t off)) \
+	X(ssize_t, writev, (int fd, const struct iovec *iov, int cnt)) \
+	X(ssize_t, pwritev, (int fd, const struct iovec *iov, int cnt, off_t off)) \
+	X(ssize_t, pwritev64, (int fd, const struct iovec *iov, int cnt, off64_t off)) \
+	X(ssize_t, pwritev2, (int fd, const struct iovec *iov, int cnt, off_t off, int flags)) \
+	X(ssize_t, pwritev64v2, (int fd, const struct iovec *iov, int cnt, off64_t off, int flags)) \
+	X(off_t, lseek, (int fd, off_t off, int whence)) \
+	X(off64_t, lseek64, (int fd, off64_t off, int whence)) \
+	X(int, ftruncate, (int fd, off_t len)) \
+	X(int, ftruncate64, (int fd, off64_t len)) \
+	X(int, truncate, (const char *path, off_t len)) \
+	X(int, truncate64, (const char *path, off64_t len)) \
+	X(int, fallocate, (int fd, int mode, off_t off, off_t len)) \
+	X(int, fallocate64, (int fd, int mode, off64_t off, off64_t len)) \
+	X(int, posix_fallocate, (int fd, off_t off, off_t len)) \
+	X(int, posix_fallocate64, (int fd, off64_t off, off64_t len)) \
+	X(int, fsync, (int fd)) \
+	X(int, fdatasync, (int fd)) \
+	X(int, sync_file_range, (int fd, off64_t off, off64_t n, unsigned int flags)) \
+	X(int, fstat, (int fd, struct stat *st)) \
+	X(int, fstat64, (int fd, struct stat64 *st)) \
+	X(int, stat, (const char *path, struct stat *st)) \
+	X(int, stat64, (const char *path, struct stat64 *st)) \
+	X(int, lstat, (const char *path, struct stat *st)) \
+	X(int, lstat64, (const char *path, struct stat64 *st)) \
+	X(int, fstatat, (int dirfd, const char *path, struct stat *st, int flags)) \
+	X(int, fstatat64, (int dirfd, const char *path, struct stat64 *st, int flags)) \
+	X(int, __fxstat, (int ver, int fd, struct stat *st)) \
+	X(int, __fxstat64, (int ver, int fd, struct stat64 *st)) \
+	X(int, __xstat, (int ver, const char *path, struct stat *st)) \
+	X(int, __xstat64, (int ver, const char *path, struct stat64 *st)) \
+	X(int, __lxstat, (int ver, const char *path, struct stat *st)) \
+	X(int, __lxstat64, (int ver, const char *path, struct stat64 *st)) \
+	X(int, __fxstatat, (int ver, int dirfd, const char *path, struct stat *st, int flags)) \
+	X(int, __fxstatat64, (int ver, int dirfd, const char *path, struct stat64 *st, int flags)) \
+	X(int, statx, (int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)) \
+	X(ssize_t, sendfile, (int out, int in, off_t *off, size_t n)) \
+	X(ssize_t, sendfile64, (int out, int in, off64_t *off, size_t n)) \
+	X(ssize_t, copy_file_range, (int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)) \
+	X(ssize_t, splice, (int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)) \
+	X(void *, mmap, (void *addr, size_t n, int prot, int flags, int fd, off_t off)) \
+	X(void *, mmap64, (void *addr, size_t n, int prot, int flags, int fd, off64_t off)) \
+	X(int, munmap, (void *addr, size_t n)) \
+	X(int, msync, (void *addr, size_t n, int flags)) \
+	X(int, rename, (const char *from, const char *to)) \
+	X(int, renameat, (int fromfd, const char *from, int tofd, const char *to)) \
+	X(int, renameat2, (int fromfd, const char *from, int tofd, const char *to, unsigned int flags)) \
+	X(int, unlink, (const char *path)) \
+	X(int, unlinkat, (int dirfd, const char *path, int flags)) \
+	X(int, remove, (const char *path))
+
+#define PF_REAL_TYPEDEF(ret, name, params) typedef ret(*pf_real_##name##_t) params;
+PF_REAL_FUNCS(PF_REAL_TYPEDEF)
+#undef PF_REAL_TYPEDEF
+
+#define PF_REAL_DECL(ret, name, params) extern pf_real_##name##_t pf_real_##name;
+PF_REAL_FUNCS(PF_REAL_DECL)
+#undef PF_REAL_DECL
+
+/* Resolve every pointer (idempotent, thread-safe). Called from the constructor and, before it has run,
+ * lazily by REAL(). */
+void pf_real_resolve(void);
+
+#define REAL(name) (__builtin_expect(pf_real_##name != NULL, 1) ? pf_real_##name : (pf_real_resolve(), pf_real_##name))
+/* For functions an older glibc may lack (close_range, closefrom, preadv64v2, ...): NULL when absent. */
+#define REAL_OPT(name) (pf_real_##name != NULL ? pf_real_##name : (pf_real_resolve(), pf_real_##name))
+
+/* Read a whole (small) file through the real libc calls. Returns 0 and a malloc'd NUL-terminated buffer,
+ * or -1 with errno set. */
+int pf_read_whole_file(const char *path, char **buf, size_t *len);
+
+#endif

@@ -1,0 +1,18 @@
+#!/bin/sh
+# tests/run-test.sh TEST: automake's LOG_COMPILER for binary tests. Programs under tests/preload/ run
+# with LD_PRELOAD=libpafka.so in a fresh log dir and pool (see tests/lib.sh); others run as they are.
+# Preload programs get PAFKA_TEST_LIB too, so they can restart themselves or children under the shim.
+set -u
+test=$1; shift
+case "$test" in
+*preload/*)
+	. "${PAFKA_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+	dir=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-t.XXXXXX")
+	pf_test_env "$dir"
+	trap pf_test_cleanup EXIT
+	LD_PRELOAD="$PAFKA_TEST_LIB${LD_PRELOAD:+ $LD_PRELOAD}" "$test" "$@"
+	;;
+*)
+	exec "$test" "$@"
+	;;
+esac
