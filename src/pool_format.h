@@ -30,6 +30,7 @@
 #define PF_RECORD_SIZE 256
 #define PF_PATH_MAX_REC 160
 #define PF_BLOCK_FREE 0ULL
+#define PF_BLOCK_RESERVED UINT64_MAX /* taken, data being prepared, not yet owned: free at recovery */
 #define PF_ENTRY(rec, idx) ((((uint64_t)(rec) + 1) << 32) | (uint64_t)(uint32_t)(idx))
 #define PF_ENTRY_REC(e) ((uint32_t)(((e) >> 32) - 1))
 #define PF_ENTRY_IDX(e) ((uint32_t)(e))

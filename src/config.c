@@ -1,0 +1,1041 @@
+/*
+ * config.c - loads libpafka's configuration (see config.h) from the environment, the PAFKA_CONFIG file and
+ * the broker's own server.properties + --override arguments, and validates every value.
+ *
+ * This code runs inside the preloaded library, possibly before main(): it reads files only through
+ * pf_read_whole_file() (a plain open() would hit our own wrapper), never prints and never exits. The first
+ * problem found is left as one line in cfg->error for the caller to report at activation.
+ *
+ * Loading works in two passes. First the raw string of every known key is collected, source by source from
+ * the lowest precedence to the highest, each overwriting the last (server.properties, its --override
+ * arguments, PAFKA_CONFIG, the environment). Then each winning string is parsed and checked, so an error
+ * can name the key, the value and the source it came from.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+#include "real.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum key_id {
+	K_CHANNEL,
+	K_TIER_TYPES,
+	K_FIRST_PATHS,
+	K_FIRST_SIZES,
+	K_SECOND_PATHS,
+	K_MIGRATE_THRESHOLD,
+	K_MIGRATE_THREADS,
+	K_POOL_RATIO,
+	K_LOG_DIRS,
+	K_LOG_DIR,
+	K_PATTERN,
+	K_BLOCK_SIZE,
+	K_IDLE_MS,
+	K_PROMOTE,
+	K_RATE,
+	K_LOG_LEVEL,
+	K_METRICS_PORT,
+	K_METRICS_ADDRESS,
+	K_COUNT
+};
+
+static const char *const key_names[K_COUNT] = {
+	[K_CHANNEL] = "log.channel.type",
+	[K_TIER_TYPES] = "storage.tiers.types",
+	[K_FIRST_PATHS] = "storage.tiers.first.paths",
+	[K_FIRST_SIZES] = "storage.tiers.first.sizes",
+	[K_SECOND_PATHS] = "storage.tiers.second.paths",
+	[K_MIGRATE_THRESHOLD] = "storage.migrate.threshold",
+	[K_MIGRATE_THREADS] = "storage.migrate.threads",
+	[K_POOL_RATIO] = "log.pmem.pool.ratio",
+	[K_LOG_DIRS] = "log.dirs",
+	[K_LOG_DIR] = "log.dir",
+	[K_PATTERN] = "pafka.segment.pattern",
+	[K_BLOCK_SIZE] = "pafka.pool.block.size",
+	[K_IDLE_MS] = "pafka.migrate.idle.ms",
+	[K_PROMOTE] = "pafka.migrate.promote",
+	[K_RATE] = "pafka.migrate.rate.bytes",
+	[K_LOG_LEVEL] = "pafka.log.level",
+	[K_METRICS_PORT] = "pafka.metrics.port",
+	[K_METRICS_ADDRESS] = "pafka.metrics.address",
+};
+
+/* Where a raw value came from. server.properties and its --override arguments form one layer (Kafka
+ * merges them itself), so they share a rank. */
+enum src_kind { SRC_NONE, SRC_KAFKA_FILE, SRC_OVERRIDE, SRC_CONFIG_FILE, SRC_ENV };
+
+static int src_rank(enum src_kind s)
+{
+	switch (s) {
+	case SRC_KAFKA_FILE:
+	case SRC_OVERRIDE:
+		return 1;
+	case SRC_CONFIG_FILE:
+		return 2;
+	case SRC_ENV:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+struct loader {
+	struct pf_config *cfg;
+	char *value[K_COUNT];      /* winning raw value of each key, malloc'd, or NULL */
+	enum src_kind src[K_COUNT];
+	enum src_kind cur;         /* the source being read */
+	char *config_path;         /* absolute path of the PAFKA_CONFIG file, for messages */
+	char env_name[K_COUNT][64];
+	int have_cwd;
+	char cwd[PATH_MAX];
+};
+
+/* ---- errors ---------------------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3))) static void set_error(struct pf_config *cfg, const char *fmt, ...)
+{
+	if (cfg->error[0])
+		return; /* keep the first problem only */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
+	va_end(ap);
+	for (char *p = cfg->error; *p; p++) /* one line, whatever the value contained */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (!cfg->error[0])
+		snprintf(cfg->error, sizeof cfg->error, "pafka: configuration error");
+}
+
+static void describe_source(const struct loader *L, enum key_id k, char *buf, size_t n)
+{
+	switch (L->src[k]) {
+	case SRC_ENV:
+		snprintf(buf, n, "%s", L->env_name[k]);
+		break;
+	case SRC_CONFIG_FILE:
+		snprintf(buf, n, "PAFKA_CONFIG file %s", L->config_path ? L->config_path : "?");
+		break;
+	case SRC_KAFKA_FILE:
+		snprintf(buf, n, "%s", L->cfg->server_properties ? L->cfg->server_properties : "server.properties");
+		break;
+	case SRC_OVERRIDE:
+		snprintf(buf, n, "--override on the command line");
+		break;
+	default:
+		snprintf(buf, n, "default");
+		break;
+	}
+}
+
+/* "pafka: invalid KEY 'VALUE' (from SOURCE): ADVICE" */
+static void invalid(struct loader *L, enum key_id k, const char *value, const char *advice)
+{
+	char src[PATH_MAX + 64];
+	describe_source(L, k, src, sizeof src);
+	set_error(L->cfg, "pafka: invalid %s '%.160s' (from %.200s): %s", key_names[k], value, src, advice);
+}
+
+static void out_of_memory(struct loader *L)
+{
+	set_error(L->cfg, "pafka: out of memory while reading the configuration");
+}
+
+/* ---- small parsers ----------------------------------------------------------------------------------- */
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Trim s in place; returns the first non-space character. */
+static char *trim(char *s)
+{
+	while (is_space(*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	if (!*s || is_space(*s))
+		return -1;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	if (!*s || is_space(*s))
+		return -1;
+	errno = 0;
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int pf_parse_size(const char *s, int64_t *out)
+{
+	if (!s)
+		return -1;
+	while (is_space(*s))
+		s++;
+	const char *p = s;
+	uint64_t v = 0, mult = 1;
+	if (p[0] == '-') {
+		if (p[1] != '1')
+			return -1;
+		p += 2;
+		while (is_space(*p))
+			p++;
+		if (*p)
+			return -1;
+		*out = -1;
+		return 0;
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case 'k': case 'K': mult = 1ULL << 10; p++; break;
+	case 'm': case 'M': mult = 1ULL << 20; p++; break;
+	case 'g': case 'G': mult = 1ULL << 30; p++; break;
+	case 't': case 'T': mult = 1ULL << 40; p++; break;
+	default: break;
+	}
+	if (mult > 1 && (*p == 'i' || *p == 'I') && (p[1] == 'B' || p[1] == 'b'))
+		p += 2;
+	else if (*p == 'B' || *p == 'b')
+		p++;
+	while (is_space(*p))
+		p++;
+	if (*p)
+		return -1;
+	if (v > (uint64_t)INT64_MAX / mult)
+		return -1;
+	*out = (int64_t)(v * mult);
+	return 0;
+}
+
+int pf_config_env_name(const char *key, char *buf, size_t buflen)
+{
+	static const char prefix[] = "PAFKA_";
+	if (strncmp(key, "pafka.", 6) == 0)
+		key += 6;
+	size_t need = sizeof prefix - 1 + strlen(key) + 1;
+	if (!buf || buflen < need)
+		return -1;
+	memcpy(buf, prefix, sizeof prefix - 1);
+	char *o = buf + sizeof prefix - 1;
+	for (; *key; key++) {
+		char c = *key;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		else if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			c = '_';
+		*o++ = c;
+	}
+	*o = '\0';
+	return 0;
+}
+
+/* ---- Java .properties ------------------------------------------------------------------------------ */
+
+static int prop_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\f';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The code unit of "\uXXXX" at in[i] (i at the backslash), or -1. */
+static long u_escape(const char *in, size_t n, size_t i)
+{
+	if (i + 6 > n || in[i] != '\\' || in[i + 1] != 'u')
+		return -1;
+	long v = 0;
+	for (size_t j = i + 2; j < i + 6; j++) {
+		int h = hexval(in[j]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+static size_t utf8_put(char *o, unsigned long cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Undo Java escapes of in[0..n) into out (which has room for n + 1 bytes: no escape grows). A surrogate
+ * pair of \u escapes becomes one 4-byte UTF-8 character; a lone surrogate or \u0000 becomes U+FFFD; a
+ * malformed \u is taken as a plain 'u'. */
+static void prop_unescape(const char *in, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		char c = in[i];
+		if (c != '\\') {
+			out[o++] = c;
+			i++;
+			continue;
+		}
+		if (i + 1 >= n) /* a lone trailing backslash: drop it */
+			break;
+		long u = u_escape(in, n, i);
+		if (u >= 0) {
+			unsigned long cp = (unsigned long)u;
+			i += 6;
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				long lo = u_escape(in, n, i);
+				if (lo >= 0xDC00 && lo <= 0xDFFF) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+					i += 6;
+				} else {
+					cp = 0xFFFD;
+				}
+			} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
+				cp = 0xFFFD;
+			}
+			o += utf8_put(out + o, cp);
+			continue;
+		}
+		c = in[i + 1];
+		i += 2;
+		switch (c) {
+		case 't': out[o++] = '\t'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 'f': out[o++] = '\f'; break;
+		default: out[o++] = c; break; /* \\ \= \: \# \  \u(malformed) ... */
+		}
+	}
+	out[o] = '\0';
+}
+
+int pf_properties_parse(const char *text, size_t len,
+			void (*cb)(void *arg, const char *key, const char *value), void *arg)
+{
+	if (!text || len == 0)
+		return 0;
+	/* a logical line, its key and its value each fit in len + 1 bytes */
+	char *line = malloc(len + 1), *key = malloc(len + 1), *val = malloc(len + 1);
+	if (!line || !key || !val)
+		goto out;
+	size_t i = 0;
+	while (i < len) {
+		/* start of a logical line: skip leading white space, blank lines and comment lines */
+		while (i < len && prop_space(text[i]))
+			i++;
+		if (i >= len)
+			break;
+		if (text[i] == '\n' || text[i] == '\r') {
+			i++;
+			continue;
+		}
+		if (text[i] == '#' || text[i] == '!') { /* comments never continue */
+			while (i < len && text[i] != '\n' && text[i] != '\r')
+				i++;
+			continue;
+		}
+		/* join natural lines ending in an odd number of backslashes */
+		size_t n = 0;
+		for (;;) {
+			size_t seg = n;
+			while (i < len && text[i] != '\n' && text[i] != '\r')
+				line[n++] = text[i++];
+			size_t bs = 0;
+			while (n - bs > seg && line[n - bs - 1] == '\\')
+				bs++;
+			int cont = bs % 2 == 1;
+			if (cont)
+				n--; /* the continuation backslash itself */
+			if (i >= len)
+				break;
+			if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
+				i++;
+			i++;
+			if (!cont)
+				break;
+			while (i < len && prop_space(text[i]))
+				i++;
+		}
+		/* key: up to the first unescaped '=', ':' or white space */
+		size_t k = 0, vstart = n;
+		int has_sep = 0, esc = 0;
+		for (; k < n; k++) {
+			char c = line[k];
+			if (!esc && (c == '=' || c == ':')) {
+				vstart = k + 1;
+				has_sep = 1;
+				break;
+			}
+			if (!esc && prop_space(c)) {
+				vstart = k + 1;
+				break;
+			}
+			esc = c == '\\' ? !esc : 0;
+		}
+		/* value: after white space and at most one separator */
+		while (vstart < n) {
+			char c = line[vstart];
+			if (!prop_space(c)) {
+				if (!has_sep && (c == '=' || c == ':'))
+					has_sep = 1;
+				else
+					break;
+			}
+			vstart++;
+		}
+		prop_unescape(line, k, key);
+		prop_unescape(line + vstart, n - vstart, val);
+		cb(arg, key, val);
+	}
+out:
+	free(line);
+	free(key);
+	free(val);
+	return 0;
+}
+
+/* ---- collecting raw values --------------------------------------------------------------------------- */
+
+static int find_key(const char *key)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		if (strcmp(key, key_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+static void set_raw(struct loader *L, enum key_id k, const char *value, size_t vlen)
+{
+	if (L->cur == SRC_ENV && L->src[k] == SRC_ENV)
+		return; /* a duplicate environment entry: the first one wins, as with getenv() */
+	char *v = strndup(value, vlen);
+	if (!v) {
+		out_of_memory(L);
+		return;
+	}
+	free(L->value[k]);
+	L->value[k] = v;
+	L->src[k] = L->cur;
+}
+
+static void prop_cb(void *arg, const char *key, const char *value)
+{
+	struct loader *L = arg;
+	int k = find_key(key);
+	if (k >= 0) /* unknown keys are ignored: server.properties holds all of Kafka's own */
+		set_raw(L, (enum key_id)k, value, strlen(value));
+}
+
+/* Make path absolute against the current directory, drop "." components, repeated and trailing slashes
+ * ("/" stays "/"). Returns a malloc'd string, or NULL with the error set. */
+static char *absolute_path(struct loader *L, const char *path)
+{
+	size_t cl = 0, pl = strlen(path);
+	int rel = path[0] != '/';
+	if (rel) {
+		if (!L->have_cwd) {
+			set_error(L->cfg, "pafka: cannot resolve the relative path '%.200s': the current directory is "
+					  "unknown (getcwd failed); use an absolute path", path);
+			return NULL;
+		}
+		cl = strlen(L->cwd);
+	}
+	char *joined = malloc(cl + 1 + pl + 1);
+	if (!joined) {
+		out_of_memory(L);
+		return NULL;
+	}
+	if (rel) {
+		memcpy(joined, L->cwd, cl);
+		joined[cl] = '/';
+		memcpy(joined + cl + 1, path, pl + 1);
+	} else {
+		memcpy(joined, path, pl + 1);
+	}
+	/* normalize in place: the output never gets ahead of the input */
+	size_t r = 0, w = 0;
+	joined[w++] = '/';
+	for (;;) {
+		while (joined[r] == '/')
+			r++;
+		if (!joined[r])
+			break;
+		size_t start = r;
+		while (joined[r] && joined[r] != '/')
+			r++;
+		size_t clen = r - start;
+		if (clen == 1 && joined[start] == '.')
+			continue;
+		if (w > 1)
+			joined[w++] = '/';
+		memmove(joined + w, joined + start, clen);
+		w += clen;
+	}
+	joined[w] = '\0';
+	return joined;
+}
+
+/* The value of NAME in environ_, or NULL. */
+static const char *env_lookup(char *const *environ_, const char *name)
+{
+	size_t n = strlen(name);
+	for (char *const *e = environ_; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* Read a properties file as source L->cur. Returns 0, or -1 with the error set. */
+static int read_properties(struct loader *L, const char *path)
+{
+	char *text;
+	size_t len;
+	if (pf_read_whole_file(path, &text, &len) != 0) {
+		int e = errno;
+		if (L->cur == SRC_CONFIG_FILE)
+			set_error(L->cfg, "pafka: cannot read the PAFKA_CONFIG file '%.300s': %s; fix the path or "
+					  "unset PAFKA_CONFIG", path, strerror(e));
+		else
+			set_error(L->cfg, "pafka: cannot read Kafka's properties file '%.300s' (from the command line): "
+					  "%s; check the path and its permissions", path, strerror(e));
+		return -1;
+	}
+	pf_properties_parse(text, len, prop_cb, L);
+	free(text);
+	return 0;
+}
+
+/* The next argument of a NUL-separated command line, or NULL at its end. */
+static const char *next_arg(const char *buf, size_t len, size_t *pos)
+{
+	if (*pos >= len)
+		return NULL;
+	const char *a = buf + *pos;
+	*pos += strlen(a) + 1;
+	return a;
+}
+
+static void apply_override(struct loader *L, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq)
+		return; /* Kafka itself rejects it */
+	char *key = strndup(kv, (size_t)(eq - kv));
+	if (!key) {
+		out_of_memory(L);
+		return;
+	}
+	int k = find_key(key);
+	if (k >= 0)
+		set_raw(L, (enum key_id)k, eq + 1, strlen(eq + 1));
+	free(key);
+}
+
+/* Layer 3: server.properties after the main class kafka.Kafka, then its --override arguments. */
+static void load_cmdline(struct loader *L, const char *cmdline, size_t cmdline_len)
+{
+	if (!cmdline || cmdline_len == 0)
+		return;
+	char *buf = malloc(cmdline_len + 1); /* the last argument may lack its NUL */
+	if (!buf) {
+		out_of_memory(L);
+		return;
+	}
+	memcpy(buf, cmdline, cmdline_len);
+	buf[cmdline_len] = '\0';
+	size_t pos = 0;
+	const char *a;
+	while ((a = next_arg(buf, cmdline_len, &pos)) && strcmp(a, "kafka.Kafka") != 0)
+		;
+	const char *file = a ? next_arg(buf, cmdline_len, &pos) : NULL;
+	if (!file || !file[0] || file[0] == '-')
+		goto out;
+	L->cfg->server_properties = absolute_path(L, file);
+	if (!L->cfg->server_properties)
+		goto out;
+	L->cur = SRC_KAFKA_FILE;
+	if (read_properties(L, L->cfg->server_properties) != 0) {
+		free(L->cfg->server_properties);
+		L->cfg->server_properties = NULL;
+	}
+	L->cur = SRC_OVERRIDE;
+	while ((a = next_arg(buf, cmdline_len, &pos))) {
+		if (strcmp(a, "--override") == 0) {
+			const char *kv = next_arg(buf, cmdline_len, &pos);
+			if (!kv)
+				break;
+			apply_override(L, kv);
+		} else if (strncmp(a, "--override=", 11) == 0) {
+			apply_override(L, a + 11);
+		}
+	}
+out:
+	free(buf);
+}
+
+/* PAFKA_* names that are not settings: PAFKA_CONFIG, and names reserved for the project's tools and
+ * tests (PAFKA_TEST_*, PAFKA_TOP_*, PAFKA_SMOKE_*, PAFKA_FAULT*, PAFKA_CACHE, PAFKA_LIB). */
+static int reserved_env_name(const char *s, size_t nl)
+{
+	static const char *const exact[] = { "PAFKA_CONFIG", "PAFKA_CACHE", "PAFKA_LIB" };
+	static const char *const prefix[] = { "PAFKA_TEST_", "PAFKA_TOP_", "PAFKA_SMOKE_", "PAFKA_FAULT" };
+	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+		if (nl == strlen(exact[i]) && !strncmp(s, exact[i], nl))
+			return 1;
+	for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+		if (nl >= strlen(prefix[i]) && !strncmp(s, prefix[i], strlen(prefix[i])))
+			return 1;
+	return 0;
+}
+
+/* Layer 1: PAFKA_<KEY> variables; any other PAFKA_* name is an error unless reserved. */
+static void load_env(struct loader *L, char *const *environ_)
+{
+	L->cur = SRC_ENV;
+	for (char *const *e = environ_; e && *e; e++) {
+		const char *s = *e, *eq = strchr(s, '=');
+		if (strncmp(s, "PAFKA_", 6) != 0 || !eq)
+			continue;
+		size_t nl = (size_t)(eq - s);
+		if (reserved_env_name(s, nl))
+			continue;
+		int found = -1;
+		for (int k = 0; k < K_COUNT && found < 0; k++)
+			if (strlen(L->env_name[k]) == nl && strncmp(L->env_name[k], s, nl) == 0)
+				found = k;
+		if (found < 0) {
+			set_error(L->cfg, "pafka: unknown setting %.*s: it is not a libpafka or Pafka key (a typo?); "
+					  "remove it or see README for the settings", (int)(nl > 200 ? 200 : nl), s);
+			continue;
+		}
+		set_raw(L, (enum key_id)found, eq + 1, strlen(eq + 1));
+	}
+}
+
+/* ---- validating values ------------------------------------------------------------------------------- */
+
+/* Split a comma separated list into trimmed entries of scratch (a copy of value). Returns the count, or
+ * -1 (with the error set if report). */
+static int split_list(struct loader *L, enum key_id k, const char *value, char *scratch, char **items,
+		      const char *what, int report)
+{
+	int n = 0;
+	char *p = scratch;
+	if (!*trim(p)) {
+		if (report)
+			invalid(L, k, value, "the value is empty; set it (comma separated for several entries) or unset it");
+		return -1;
+	}
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		char *item = trim(p);
+		if (!*item) {
+			if (report)
+				invalid(L, k, value, "an entry of the comma separated list is empty; remove the extra comma");
+			return -1;
+		}
+		if (n == PF_MAX_PATHS) {
+			char advice[128];
+			snprintf(advice, sizeof advice, "at most %d %s are supported", PF_MAX_PATHS, what);
+			if (report)
+				invalid(L, k, value, advice);
+			return -1;
+		}
+		items[n++] = item;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return n;
+}
+
+static void free_paths(struct pf_paths *p)
+{
+	for (int i = 0; i < PF_MAX_PATHS; i++) {
+		free(p->v[i]);
+		p->v[i] = NULL;
+	}
+	p->n = 0;
+}
+
+static void parse_paths(struct loader *L, enum key_id k, const char *value, struct pf_paths *out)
+{
+	char *scratch = strdup(value), *items[PF_MAX_PATHS];
+	if (!scratch) {
+		out_of_memory(L);
+		return;
+	}
+	int n = split_list(L, k, value, scratch, items, "paths", 1);
+	for (int i = 0; i < n; i++) {
+		out->v[i] = absolute_path(L, items[i]);
+		if (!out->v[i]) {
+			free_paths(out);
+			break;
+		}
+		out->n = i + 1;
+	}
+	free(scratch);
+}
+
+static void parse_tier_types(struct loader *L, const char *value)
+{
+	static const char *const names[] = { "PMEM", "NVME", "SSD", "HDD" };
+	char *scratch = strdup(value), *items[PF_MAX_PATHS];
+	const char *types[2] = { NULL, NULL };
+	int ok = 0;
+	if (!scratch) {
+		out_of_memory(L);
+		return;
+	}
+	/* only the tiered channel uses the types, so only it is held to them; otherwise a bad value is
+	 * ignored and the defaults stay */
+	int strict = L->cfg->channel == PF_CHANNEL_TIERED;
+	int n = split_list(L, K_TIER_TYPES, value, scratch, items, "types", strict);
+	if (n == 2) {
+		ok = 1;
+		for (int i = 0; i < 2; i++) {
+			for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
+				if (strcasecmp(items[i], names[j]) == 0)
+					types[i] = names[j];
+			if (!types[i])
+				ok = 0;
+		}
+	}
+	if (strict && n >= 0 && !ok)
+		invalid(L, K_TIER_TYPES, value, "use exactly two of PMEM, NVME, SSD, HDD, e.g. PMEM,HDD");
+	if (ok) {
+		for (int i = 0; i < 2; i++) {
+			L->cfg->tier_types[i] = strdup(types[i]);
+			if (!L->cfg->tier_types[i])
+				out_of_memory(L);
+		}
+	}
+	free(scratch);
+}
+
+static void parse_first_sizes(struct loader *L, const char *value)
+{
+	char *scratch = strdup(value), *items[PF_MAX_PATHS];
+	if (!scratch) {
+		out_of_memory(L);
+		return;
+	}
+	int n = split_list(L, K_FIRST_SIZES, value, scratch, items, "sizes", 1);
+	for (int i = 0; i < n; i++) {
+		int64_t v;
+		if (pf_parse_size(items[i], &v) != 0 || v == 0) {
+			invalid(L, K_FIRST_SIZES, value,
+				"use a positive byte count per path (K, M, G, T suffixes allowed, e.g. 64G) or -1 for "
+				"the free space times log.pmem.pool.ratio");
+			n = 0;
+			break;
+		}
+		L->cfg->first_sizes[i] = v;
+	}
+	L->cfg->n_first_sizes = n > 0 ? n : 0;
+	free(scratch);
+}
+
+static void parse_value(struct loader *L, enum key_id k)
+{
+	struct pf_config *c = L->cfg;
+	char *v = trim(L->value[k]);
+	int64_t i;
+	double d;
+	switch (k) {
+	case K_CHANNEL:
+		if (strcasecmp(v, "file") == 0)
+			c->channel = PF_CHANNEL_FILE;
+		else if (strcasecmp(v, "pmem") == 0)
+			c->channel = PF_CHANNEL_PMEM;
+		else if (strcasecmp(v, "tiered") == 0)
+			c->channel = PF_CHANNEL_TIERED;
+		else
+			invalid(L, k, v, "use file, pmem or tiered");
+		break;
+	case K_TIER_TYPES:
+		parse_tier_types(L, v);
+		break;
+	case K_FIRST_PATHS:
+		parse_paths(L, k, v, &c->first_paths);
+		break;
+	case K_FIRST_SIZES:
+		parse_first_sizes(L, v);
+		break;
+	case K_SECOND_PATHS:
+		parse_paths(L, k, v, &c->second_paths);
+		break;
+	case K_LOG_DIRS:
+	case K_LOG_DIR:
+		parse_paths(L, k, v, &c->log_dirs);
+		break;
+	case K_MIGRATE_THRESHOLD:
+		if (parse_double(v, &d) != 0 || !(d == -1.0 || (d > 0.0 && d <= 1.0)))
+			invalid(L, k, v, "use a fraction of the first tier in (0, 1], e.g. 0.5, or -1 to disable migration");
+		else
+			c->migrate_threshold = d;
+		break;
+	case K_MIGRATE_THREADS:
+		if (parse_i64(v, &i) != 0 || i < 1 || i > 64)
+			invalid(L, k, v, "use a whole number from 1 to 64");
+		else
+			c->migrate_threads = (int)i;
+		break;
+	case K_POOL_RATIO:
+		if (parse_double(v, &d) != 0 || !(d > 0.0 && d <= 1.0))
+			invalid(L, k, v, "use a fraction in (0, 1], e.g. 0.8");
+		else
+			c->pool_ratio = d;
+		break;
+	case K_PATTERN: {
+		regex_t re;
+		int rc = *v ? regcomp(&re, v, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+		if (rc != 0) {
+			char msg[128], advice[256];
+			if (*v)
+				regerror(rc, &re, msg, sizeof msg);
+			else
+				snprintf(msg, sizeof msg, "empty");
+			snprintf(advice, sizeof advice, "use a POSIX extended regex matching segment file names (%s)", msg);
+			invalid(L, k, v, advice);
+			break;
+		}
+		regfree(&re);
+		c->segment_pattern = strdup(v);
+		if (!c->segment_pattern)
+			out_of_memory(L);
+		break;
+	}
+	case K_BLOCK_SIZE:
+		if (pf_parse_size(v, &i) != 0 || i < 4096 || (i & (i - 1)) != 0)
+			invalid(L, k, v, "use a power of two of at least 4096 bytes, e.g. 1M");
+		else
+			c->block_size = (uint64_t)i;
+		break;
+	case K_IDLE_MS:
+		if (parse_i64(v, &i) != 0 || i < 0)
+			invalid(L, k, v, "use a number of milliseconds >= 0, e.g. 30000");
+		else
+			c->migrate_idle_ms = i;
+		break;
+	case K_PROMOTE:
+		if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			c->migrate_promote = 1;
+		else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			c->migrate_promote = 0;
+		else
+			invalid(L, k, v, "use true or false");
+		break;
+	case K_RATE:
+		if (pf_parse_size(v, &i) != 0 || i < 0)
+			invalid(L, k, v, "use bytes per second (K, M, G, T suffixes allowed), or 0 for unlimited");
+		else
+			c->migrate_rate_bytes = i;
+		break;
+	case K_LOG_LEVEL: {
+		static const char *const levels[] = { "error", "warn", "info", "debug" };
+		int found = -1;
+		for (int l = 0; l < 4; l++)
+			if (strcasecmp(v, levels[l]) == 0)
+				found = l;
+		if (found < 0)
+			invalid(L, k, v, "use error, warn, info or debug");
+		else
+			c->log_level = found;
+		break;
+	}
+	case K_METRICS_PORT:
+		if (parse_i64(v, &i) != 0 || i < 0 || i > 65535)
+			invalid(L, k, v, "use a TCP port from 1 to 65535, or 0 to turn metrics off");
+		else
+			c->metrics_port = (int)i;
+		break;
+	case K_METRICS_ADDRESS: {
+		int bad = !*v;
+		for (const char *p = v; *p; p++)
+			if (is_space(*p) || *p == ',')
+				bad = 1;
+		if (bad) {
+			invalid(L, k, v, "use one IP address or host name to listen on, e.g. 127.0.0.1");
+			break;
+		}
+		c->metrics_address = strdup(v);
+		if (!c->metrics_address)
+			out_of_memory(L);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void set_defaults(struct pf_config *c)
+{
+	c->channel = PF_CHANNEL_FILE;
+	c->migrate_threshold = 0.5;
+	c->migrate_threads = 1;
+	c->pool_ratio = 0.8;
+	c->block_size = 1u << 20;
+	c->migrate_idle_ms = 30000;
+	c->migrate_promote = 1;
+	c->migrate_rate_bytes = 0;
+	c->log_level = 2;
+	c->metrics_port = 0;
+}
+
+static int dup_default(struct loader *L, char **field, const char *def)
+{
+	if (*field)
+		return 0;
+	*field = strdup(def);
+	if (!*field) {
+		out_of_memory(L);
+		return -1;
+	}
+	return 0;
+}
+
+int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len)
+{
+	memset(cfg, 0, sizeof *cfg);
+	set_defaults(cfg);
+	struct loader *L = calloc(1, sizeof *L);
+	if (!L) {
+		snprintf(cfg->error, sizeof cfg->error, "pafka: out of memory while reading the configuration");
+		return -1;
+	}
+	L->cfg = cfg;
+	for (int k = 0; k < K_COUNT; k++)
+		pf_config_env_name(key_names[k], L->env_name[k], sizeof L->env_name[k]);
+	L->have_cwd = getcwd(L->cwd, sizeof L->cwd) != NULL && L->cwd[0] == '/';
+
+	/* collect, lowest precedence first */
+	load_cmdline(L, cmdline, cmdline_len);
+	const char *conf = env_lookup(environ_, "PAFKA_CONFIG");
+	if (conf && *conf) {
+		L->config_path = absolute_path(L, conf);
+		if (L->config_path) {
+			L->cur = SRC_CONFIG_FILE;
+			read_properties(L, L->config_path);
+		}
+	}
+	load_env(L, environ_);
+
+	/* validate; the channel first, as other checks depend on it */
+	if (L->value[K_CHANNEL])
+		parse_value(L, K_CHANNEL);
+	for (int k = 0; k < K_COUNT; k++) {
+		if (k == K_CHANNEL || k == K_LOG_DIRS || k == K_LOG_DIR || !L->value[k])
+			continue;
+		parse_value(L, (enum key_id)k);
+	}
+	/* log.dirs beats log.dir within one source; otherwise the higher source wins */
+	if (L->value[K_LOG_DIRS] && src_rank(L->src[K_LOG_DIRS]) >= src_rank(L->src[K_LOG_DIR]))
+		parse_value(L, K_LOG_DIRS);
+	else if (L->value[K_LOG_DIR])
+		parse_value(L, K_LOG_DIR);
+	else if (cfg->server_properties && dup_default(L, &cfg->log_dirs.v[0], "/tmp/kafka-logs") == 0)
+		cfg->log_dirs.n = 1; /* Kafka's own default, only when Kafka's config was found */
+
+	if (cfg->channel != PF_CHANNEL_FILE && !L->value[K_FIRST_PATHS])
+		set_error(cfg, "pafka: storage.tiers.first.paths is not set: log.channel.type is %s, so set it (or "
+			       "PAFKA_STORAGE_TIERS_FIRST_PATHS) to the PMem directory, or use log.channel.type=file",
+			  cfg->channel == PF_CHANNEL_PMEM ? "pmem" : "tiered");
+	/* one size per first-tier path: the last one repeats, none given means -1 (free space * ratio) */
+	if (cfg->first_paths.n > 0) {
+		if (cfg->n_first_sizes > cfg->first_paths.n) {
+			char advice[160];
+			snprintf(advice, sizeof advice, "give at most one size per path (%d entries in "
+				 "storage.tiers.first.paths)", cfg->first_paths.n);
+			invalid(L, K_FIRST_SIZES, trim(L->value[K_FIRST_SIZES]), advice);
+		}
+		int64_t last = cfg->n_first_sizes > 0 ? cfg->first_sizes[cfg->n_first_sizes - 1] : -1;
+		for (int i = cfg->n_first_sizes; i < cfg->first_paths.n; i++)
+			cfg->first_sizes[i] = last;
+		cfg->n_first_sizes = cfg->first_paths.n;
+	}
+
+	dup_default(L, &cfg->tier_types[0], "PMEM");
+	dup_default(L, &cfg->tier_types[1], "HDD");
+	dup_default(L, &cfg->segment_pattern, PF_DEFAULT_PATTERN);
+	dup_default(L, &cfg->metrics_address, "127.0.0.1");
+
+	for (int k = 0; k < K_COUNT; k++)
+		free(L->value[k]);
+	free(L->config_path);
+	free(L);
+	return cfg->error[0] ? -1 : 0;
+}
+
+void pf_config_free(struct pf_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->tier_types[0]);
+	free(cfg->tier_types[1]);
+	free_paths(&cfg->first_paths);
+	free_paths(&cfg->second_paths);
+	free_paths(&cfg->log_dirs);
+	free(cfg->segment_pattern);
+	free(cfg->metrics_address);
+	free(cfg->server_properties);
+	memset(cfg, 0, sizeof *cfg);
+}

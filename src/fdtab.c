@@ -1,0 +1,47 @@
+/*
+ * fdtab.c - the fd -> managed open file table (see fdtab.h).
+ */
+#define _GNU_SOURCE
+#include "fdtab.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "real.h"
+
+struct pf_ofd **pf_fdtab;
+size_t pf_fdcap;
+
+int pf_fdtab_init(void)
+{
+	if (pf_fdtab)
+		return 0;
+	size_t cap = 1u << 20;
+	char *buf = NULL;
+	size_t len = 0;
+	if (pf_read_whole_file("/proc/sys/fs/nr_open", &buf, &len) == 0) {
+		unsigned long v = strtoul(buf, NULL, 10);
+		if (v >= 1024)
+			cap = v;
+		free(buf);
+	}
+	void *t = REAL(mmap)(NULL, cap * sizeof(struct pf_ofd *), PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t == MAP_FAILED)
+		return -1;
+	pf_fdcap = cap;
+	__atomic_store_n(&pf_fdtab, (struct pf_ofd **)t, __ATOMIC_RELEASE);
+	return 0;
+}
+
+struct pf_ofd *pf_fd_set(int fd, struct pf_ofd *o)
+{
+	if (!pf_fdtab || fd < 0 || (size_t)fd >= pf_fdcap)
+		return NULL;
+	return __atomic_exchange_n(&pf_fdtab[fd], o, __ATOMIC_ACQ_REL);
+}
+
+struct pf_ofd *pf_fd_take(int fd)
+{
+	return pf_fd_set(fd, NULL);
+}

@@ -1,0 +1,668 @@
+/*
+ * interpose.c - the exported libc names. Each wrapper only decides "managed or not" and hands off:
+ * descriptors to file.c through the fd table (an unmanaged fd costs one table load), paths through the
+ * segment-name test (an unmanaged name costs a string scan). Everything else stays in the modules.
+ *
+ * The stat family is exported but passes through: the real file in the log dir always has the exact
+ * logical size (file.c keeps it so), so every stat variant, from this process or any other, is already
+ * right. Exporting them keeps the door open for size-virtualising designs without changing the ABI.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fdtab.h"
+#include "file.h"
+#include "paths.h"
+#include "real.h"
+#include "shim.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+
+/* Old-ABI stat entry points are no longer declared by glibc >= 2.33 headers. */
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
+int __xstat(int ver, const char *path, struct stat *st);
+int __xstat64(int ver, const char *path, struct stat64 *st);
+int __lxstat(int ver, const char *path, struct stat *st);
+int __lxstat64(int ver, const char *path, struct stat64 *st);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* ---------------------------------------------------------------- paths */
+
+/* Is path a managed name in a managed directory? Activates the shim the first time one is touched. */
+static int managed_path(int dirfd, const char *path, char *abs, size_t abslen)
+{
+	if (!path)
+		return 0;
+	pf_shim_configure();
+	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH || !pf_name_matches(pf_basename(path)))
+		return 0;
+	if (pf_path_absolute(dirfd, path, abs, abslen) < 0 || !pf_path_in_managed_dir(abs))
+		return 0;
+	pf_shim_activate();
+	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE;
+}
+
+static int open_common(int dirfd, const char *path, int flags, mode_t mode)
+{
+	char abs[PATH_MAX];
+	if (LIKELY(!managed_path(dirfd, path, abs, sizeof abs)) || (flags & O_PATH))
+		return REAL(openat)(dirfd, path, flags, mode);
+	int fd = REAL(openat)(dirfd, path, flags, mode);
+	if (fd >= 0)
+		pf_file_opened(fd, flags, abs);
+	return fd;
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = open_mode(flags, ap);
+	va_end(ap);
+	return open_common(AT_FDCWD, path, flags, m);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = open_mode(flags, ap);
+	va_end(ap);
+	return open_common(AT_FDCWD, path, flags, m);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = open_mode(flags, ap);
+	va_end(ap);
+	return open_common(dirfd, path, flags, m);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = open_mode(flags, ap);
+	va_end(ap);
+	return open_common(dirfd, path, flags, m);
+}
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	return open_common(AT_FDCWD, path, flags, 0);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return open_common(AT_FDCWD, path, flags, 0);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return open_common(dirfd, path, flags, 0);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return open_common(dirfd, path, flags, 0);
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	return open_common(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+EXPORT int creat64(const char *path, mode_t mode)
+{
+	return open_common(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+/* stdio reads and writes inside glibc where we cannot see them: give it a plain file. */
+static void stdio_guard(const char *path)
+{
+	char abs[PATH_MAX];
+	if (managed_path(AT_FDCWD, path, abs, sizeof abs))
+		pf_path_pin_real(abs);
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	stdio_guard(path);
+	return REAL(fopen)(path, mode);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	stdio_guard(path);
+	return REAL(fopen64)(path, mode);
+}
+
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	stdio_guard(path);
+	return REAL(freopen)(path, mode, f);
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	stdio_guard(path);
+	return REAL(freopen64)(path, mode, f);
+}
+
+EXPORT int unlink(const char *path)
+{
+	char abs[PATH_MAX];
+	if (LIKELY(!managed_path(AT_FDCWD, path, abs, sizeof abs)))
+		return REAL(unlink)(path);
+	return pf_path_unlink(PF_UNLINK, AT_FDCWD, path, 0);
+}
+
+EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+	char abs[PATH_MAX];
+	if (LIKELY(!managed_path(dirfd, path, abs, sizeof abs)))
+		return REAL(unlinkat)(dirfd, path, flags);
+	return pf_path_unlink(PF_UNLINKAT, dirfd, path, flags);
+}
+
+EXPORT int remove(const char *path)
+{
+	char abs[PATH_MAX];
+	if (LIKELY(!managed_path(AT_FDCWD, path, abs, sizeof abs)))
+		return REAL(remove)(path);
+	return pf_path_unlink(PF_REMOVE, AT_FDCWD, path, 0);
+}
+
+/* Is abs strictly inside a managed directory (a partition directory, or deeper)? */
+static int under_managed_dir(const char *abs)
+{
+	for (int i = 0; i < pf_paths_ndirs(); i++) {
+		const char *d = pf_paths_dir(i);
+		size_t n = strlen(d);
+		if (!strncmp(abs, d, n) && abs[n] == '/' && abs[n + 1])
+			return 1;
+	}
+	return 0;
+}
+
+static int rename_common(int ofd, const char *from, int nfd, const char *to, unsigned flags, int how)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	if (managed_path(ofd, from, a, sizeof a) || managed_path(nfd, to, b, sizeof b))
+		return pf_path_rename(ofd, from, nfd, to, flags, how);
+	/* A partition directory (topic deletion renames it with segments open): keep the files' paths. */
+	int dir = __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE &&
+		  pf_path_absolute(ofd, from, a, sizeof a) == 0 && under_managed_dir(a) &&
+		  pf_path_absolute(nfd, to, b, sizeof b) == 0;
+	if (dir && pf_files_dir_leaving(a, b) < 0)
+		return -1;
+	int r = how == 0 ? REAL(rename)(from, to)
+		: how == 1 ? REAL(renameat)(ofd, from, nfd, to)
+			   : REAL(renameat2)(ofd, from, nfd, to, flags);
+	if (r == 0 && dir) {
+		int e = errno;
+		pf_files_dir_renamed(a, b);
+		errno = e;
+	}
+	return r;
+}
+
+EXPORT int rename(const char *from, const char *to)
+{
+	return rename_common(AT_FDCWD, from, AT_FDCWD, to, 0, 0);
+}
+
+EXPORT int renameat(int ofd, const char *from, int nfd, const char *to)
+{
+	return rename_common(ofd, from, nfd, to, 0, 1);
+}
+
+EXPORT int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned int flags)
+{
+	return rename_common(ofd, from, nfd, to, flags, 2);
+}
+
+EXPORT int truncate(const char *path, off_t len)
+{
+	char abs[PATH_MAX];
+	if (LIKELY(!managed_path(AT_FDCWD, path, abs, sizeof abs)))
+		return REAL(truncate)(path, len);
+	return pf_path_truncate(path, len);
+}
+
+EXPORT int truncate64(const char *path, off64_t len)
+{
+	char abs[PATH_MAX];
+	if (LIKELY(!managed_path(AT_FDCWD, path, abs, sizeof abs)))
+		return REAL(truncate64)(path, len);
+	return pf_path_truncate(path, len);
+}
+
+/* ---------------------------------------------------------------- descriptors */
+
+#define MANAGED(fd) struct pf_ofd *o = pf_fd_get(fd); if (LIKELY(o == NULL))
+
+EXPORT int close(int fd)
+{
+	MANAGED(fd) return REAL(close)(fd);
+	o = pf_fd_take(fd);
+	int r = REAL(close)(fd);
+	if (o)
+		pf_ofd_put(o);
+	return r;
+}
+
+static void forget_range(unsigned first, unsigned last)
+{
+	if (!pf_fdtab)
+		return;
+	for (size_t fd = first; fd <= last && fd < pf_fdcap; fd++) {
+		struct pf_ofd *o = pf_fd_get((int)fd);
+		if (o && (o = pf_fd_take((int)fd)))
+			pf_ofd_put(o);
+	}
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (!REAL_OPT(close_range)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int r = REAL(close_range)(first, last, flags);
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		forget_range(first, last);
+	return r;
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (REAL_OPT(closefrom))
+		REAL(closefrom)(lowfd);
+	if (lowfd >= 0)
+		forget_range((unsigned)lowfd, UINT_MAX);
+}
+
+static int dup_to(struct pf_ofd *o, int nfd)
+{
+	if (nfd >= 0) {
+		struct pf_ofd *old = pf_fd_set(nfd, o ? pf_ofd_ref(o) : NULL);
+		if (old)
+			pf_ofd_put(old);
+	}
+	return nfd;
+}
+
+EXPORT int dup(int fd)
+{
+	MANAGED(fd) return REAL(dup)(fd);
+	return dup_to(o, REAL(dup)(fd));
+}
+
+EXPORT int dup2(int fd, int fd2)
+{
+	struct pf_ofd *o = pf_fd_get(fd);
+	if (LIKELY(o == NULL && pf_fd_get(fd2) == NULL) || fd == fd2)
+		return REAL(dup2)(fd, fd2);
+	return dup_to(o, REAL(dup2)(fd, fd2));
+}
+
+EXPORT int dup3(int fd, int fd2, int flags)
+{
+	struct pf_ofd *o = pf_fd_get(fd);
+	if (LIKELY(o == NULL && pf_fd_get(fd2) == NULL))
+		return REAL(dup3)(fd, fd2, flags);
+	return dup_to(o, REAL(dup3)(fd, fd2, flags));
+}
+
+static int fcntl_common(pf_real_fcntl_t real, int fd, int cmd, void *arg)
+{
+	struct pf_ofd *o = pf_fd_get(fd);
+	int r = real(fd, cmd, arg);
+	if (LIKELY(o == NULL) || r < 0)
+		return r;
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		return dup_to(o, r);
+	if (cmd == F_SETFL)
+		pf_ofd_setfl(o, (int)(long)arg);
+	return r;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(REAL(fcntl), fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(REAL_OPT(fcntl64) ? REAL(fcntl64) : REAL(fcntl), fd, cmd, arg);
+}
+
+/* ---------------------------------------------------------------- data */
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	MANAGED(fd) return REAL(read)(fd, buf, n);
+	struct iovec v = { buf, n };
+	return pf_io_read(o, fd, &v, 1, -1, 0);
+}
+
+static ssize_t managed_pread(struct pf_ofd *o, int fd, void *buf, size_t n, off64_t off)
+{
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct iovec v = { buf, n };
+	return pf_io_read(o, fd, &v, 1, off, 0);
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	MANAGED(fd) return REAL(pread)(fd, buf, n, off);
+	return managed_pread(o, fd, buf, n, off);
+}
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	MANAGED(fd) return REAL(pread64)(fd, buf, n, off);
+	return managed_pread(o, fd, buf, n, off);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	MANAGED(fd) return REAL(readv)(fd, iov, cnt);
+	return pf_io_read(o, fd, iov, cnt, -1, 0);
+}
+
+static ssize_t managed_preadv(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off, int flags,
+			      int v2)
+{
+	if (off < 0 && !(v2 && off == -1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return pf_io_read(o, fd, iov, cnt, off, flags);
+}
+
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	MANAGED(fd) return REAL(preadv)(fd, iov, cnt, off);
+	return managed_preadv(o, fd, iov, cnt, off, 0, 0);
+}
+
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	MANAGED(fd) return REAL(preadv64)(fd, iov, cnt, off);
+	return managed_preadv(o, fd, iov, cnt, off, 0, 0);
+}
+
+EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	MANAGED(fd) return REAL(preadv2)(fd, iov, cnt, off, flags);
+	return managed_preadv(o, fd, iov, cnt, off, flags, 1);
+}
+
+EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	MANAGED(fd) return REAL(preadv64v2)(fd, iov, cnt, off, flags);
+	return managed_preadv(o, fd, iov, cnt, off, flags, 1);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	MANAGED(fd) return REAL(write)(fd, buf, n);
+	struct iovec v = { (void *)buf, n };
+	return pf_io_write(o, fd, &v, 1, -1, 0);
+}
+
+static ssize_t managed_pwritev(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off,
+			       int flags, int v2)
+{
+	if (off < 0 && !(v2 && off == -1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return pf_io_write(o, fd, iov, cnt, off, flags);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	MANAGED(fd) return REAL(pwrite)(fd, buf, n, off);
+	struct iovec v = { (void *)buf, n };
+	return managed_pwritev(o, fd, &v, 1, off, 0, 0);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	MANAGED(fd) return REAL(pwrite64)(fd, buf, n, off);
+	struct iovec v = { (void *)buf, n };
+	return managed_pwritev(o, fd, &v, 1, off, 0, 0);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	MANAGED(fd) return REAL(writev)(fd, iov, cnt);
+	return pf_io_write(o, fd, iov, cnt, -1, 0);
+}
+
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	MANAGED(fd) return REAL(pwritev)(fd, iov, cnt, off);
+	return managed_pwritev(o, fd, iov, cnt, off, 0, 0);
+}
+
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	MANAGED(fd) return REAL(pwritev64)(fd, iov, cnt, off);
+	return managed_pwritev(o, fd, iov, cnt, off, 0, 0);
+}
+
+EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	MANAGED(fd) return REAL(pwritev2)(fd, iov, cnt, off, flags);
+	return managed_pwritev(o, fd, iov, cnt, off, flags, 1);
+}
+
+EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	MANAGED(fd) return REAL(pwritev64v2)(fd, iov, cnt, off, flags);
+	return managed_pwritev(o, fd, iov, cnt, off, flags, 1);
+}
+
+EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+	MANAGED(fd) return REAL(lseek)(fd, off, whence);
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return REAL(lseek)(fd, off, whence);
+	return pf_io_lseek(o, fd, off, whence);
+}
+
+EXPORT off64_t lseek64(int fd, off64_t off, int whence)
+{
+	MANAGED(fd) return REAL(lseek64)(fd, off, whence);
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return REAL(lseek64)(fd, off, whence);
+	return pf_io_lseek(o, fd, off, whence);
+}
+
+EXPORT int ftruncate(int fd, off_t len)
+{
+	MANAGED(fd) return REAL(ftruncate)(fd, len);
+	return pf_io_ftruncate(o, fd, len);
+}
+
+EXPORT int ftruncate64(int fd, off64_t len)
+{
+	MANAGED(fd) return REAL(ftruncate64)(fd, len);
+	return pf_io_ftruncate(o, fd, len);
+}
+
+EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	MANAGED(fd) return REAL(fallocate)(fd, mode, off, len);
+	return pf_io_fallocate(o, fd, mode, off, len);
+}
+
+EXPORT int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+	MANAGED(fd) return REAL(fallocate64)(fd, mode, off, len);
+	return pf_io_fallocate(o, fd, mode, off, len);
+}
+
+static int managed_posix_fallocate(struct pf_ofd *o, int fd, off64_t off, off64_t len)
+{
+	int e = errno;
+	int r = pf_io_fallocate(o, fd, 0, off, len) == 0 ? 0 : errno;
+	errno = e;
+	return r;
+}
+
+EXPORT int posix_fallocate(int fd, off_t off, off_t len)
+{
+	MANAGED(fd) return REAL(posix_fallocate)(fd, off, len);
+	return managed_posix_fallocate(o, fd, off, len);
+}
+
+EXPORT int posix_fallocate64(int fd, off64_t off, off64_t len)
+{
+	MANAGED(fd) return REAL(posix_fallocate64)(fd, off, len);
+	return managed_posix_fallocate(o, fd, off, len);
+}
+
+EXPORT int fsync(int fd)
+{
+	MANAGED(fd) return REAL(fsync)(fd);
+	return pf_io_fsync(o, fd, 0);
+}
+
+EXPORT int fdatasync(int fd)
+{
+	MANAGED(fd) return REAL(fdatasync)(fd);
+	return pf_io_fsync(o, fd, 1);
+}
+
+EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
+{
+	MANAGED(fd) return REAL(sync_file_range)(fd, off, n, flags);
+	return pf_io_sync_range(o, fd, off, n, flags);
+}
+
+/* Copy into a managed file from any descriptor (sendfile whose target is managed). */
+static ssize_t sendfile_into(int out, struct pf_ofd *oo, int in, off64_t *off, size_t count)
+{
+	char buf[65536];
+	size_t n = count < sizeof buf ? count : sizeof buf;
+	ssize_t r = off ? REAL(pread64)(in, buf, n, *off) : REAL(read)(in, buf, n);
+	if (r <= 0)
+		return r;
+	struct iovec v = { buf, (size_t)r };
+	ssize_t w = pf_io_write(oo, out, &v, 1, -1, 0);
+	ssize_t kept = w < 0 ? 0 : w;
+	if (!off && kept < r)
+		REAL(lseek)(in, -(off_t)(r - kept), SEEK_CUR);
+	if (w > 0 && off)
+		*off += w;
+	return w;
+}
+
+EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	struct pf_ofd *oi = pf_fd_get(in), *oo = pf_fd_get(out);
+	if (LIKELY(oi == NULL && oo == NULL))
+		return REAL(sendfile64)(out, in, off, count);
+	if (oi)
+		return pf_io_sendfile(out, oi, in, off, count);
+	return sendfile_into(out, oo, in, off, count);
+}
+
+EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	return sendfile64(out, in, (off64_t *)off, count);
+}
+
+EXPORT ssize_t copy_file_range(int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)
+{
+	if (LIKELY(pf_fd_get(in) == NULL && pf_fd_get(out) == NULL))
+		return REAL(copy_file_range)(in, off_in, out, off_out, n, flags);
+	return pf_io_copy_file_range(in, off_in, out, off_out, n, flags);
+}
+
+EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)
+{
+	if (LIKELY(pf_fd_get(in) == NULL && pf_fd_get(out) == NULL))
+		return REAL(splice)(in, off_in, out, off_out, n, flags);
+	return pf_io_splice(in, off_in, out, off_out, n, flags);
+}
+
+/* ---------------------------------------------------------------- mappings */
+
+EXPORT void *mmap64(void *addr, size_t n, int prot, int flags, int fd, off64_t off)
+{
+	if (LIKELY((flags & MAP_ANONYMOUS) || pf_fd_get(fd) == NULL))
+		return REAL(mmap64)(addr, n, prot, flags, fd, off);
+	if (pf_io_pin_real(pf_fd_get(fd)) < 0)
+		return MAP_FAILED;
+	return REAL(mmap64)(addr, n, prot, flags, fd, off);
+}
+
+EXPORT void *mmap(void *addr, size_t n, int prot, int flags, int fd, off_t off)
+{
+	return mmap64(addr, n, prot, flags, fd, off);
+}
+
+EXPORT int munmap(void *addr, size_t n)
+{
+	return REAL(munmap)(addr, n);
+}
+
+EXPORT int msync(void *addr, size_t n, int flags)
+{
+	return REAL(msync)(addr, n, flags);
+}
+
+/* ---------------------------------------------------------------- stat family (pass-through) */
+
+EXPORT int fstat(int fd, struct stat *st) { return REAL(fstat)(fd, st); }
+EXPORT int fstat64(int fd, struct stat64 *st) { return REAL(fstat64)(fd, st); }
+EXPORT int stat(const char *p, struct stat *st) { return REAL(stat)(p, st); }
+EXPORT int stat64(const char *p, struct stat64 *st) { return REAL(stat64)(p, st); }
+EXPORT int lstat(const char *p, struct stat *st) { return REAL(lstat)(p, st); }
+EXPORT int lstat64(const char *p, struct stat64 *st) { return REAL(lstat64)(p, st); }
+EXPORT int fstatat(int d, const char *p, struct stat *st, int fl) { return REAL(fstatat)(d, p, st, fl); }
+EXPORT int fstatat64(int d, const char *p, struct stat64 *st, int fl) { return REAL(fstatat64)(d, p, st, fl); }
+EXPORT int __fxstat(int v, int fd, struct stat *st) { return REAL(__fxstat)(v, fd, st); }
+EXPORT int __fxstat64(int v, int fd, struct stat64 *st) { return REAL(__fxstat64)(v, fd, st); }
+EXPORT int __xstat(int v, const char *p, struct stat *st) { return REAL(__xstat)(v, p, st); }
+EXPORT int __xstat64(int v, const char *p, struct stat64 *st) { return REAL(__xstat64)(v, p, st); }
+EXPORT int __lxstat(int v, const char *p, struct stat *st) { return REAL(__lxstat)(v, p, st); }
+EXPORT int __lxstat64(int v, const char *p, struct stat64 *st) { return REAL(__lxstat64)(v, p, st); }
+EXPORT int __fxstatat(int v, int d, const char *p, struct stat *st, int fl) { return REAL(__fxstatat)(v, d, p, st, fl); }
+EXPORT int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int fl) { return REAL(__fxstatat64)(v, d, p, st, fl); }
+EXPORT int statx(int d, const char *p, int fl, unsigned int mask, struct statx *stx) { return REAL(statx)(d, p, fl, mask, stx); }

@@ -1,0 +1,35 @@
+/*
+ * paths.h - which paths are managed: a regular file whose base name matches the segment pattern and
+ * whose parent directory sits directly inside a managed directory (a Kafka log dir), i.e.
+ * <logdir>/<topic>-<partition>/<20 digits>.log. Pure string work: no system call on the common path.
+ */
+#ifndef PAFKA_PATHS_H
+#define PAFKA_PATHS_H
+
+#include <stddef.h>
+
+struct pf_config;
+
+/* Set up the pattern and the managed directories from cfg. Returns 0, or -1 with a message in err. */
+int pf_paths_init(const struct pf_config *cfg, char *err, size_t errlen);
+void pf_paths_fini(void);
+
+/* Does this base name (no '/') match the segment pattern? */
+int pf_name_matches(const char *name);
+/* The base name of path (after the last '/'), without copying. */
+const char *pf_basename(const char *path);
+/* Make path absolute (relative to dirfd, or the cwd for AT_FDCWD) and lexically normalised ("//", ".",
+ * ".." removed) into out. Returns 0, or -1 (too long, or dirfd unknown). */
+int pf_path_absolute(int dirfd, const char *path, char *out, size_t outlen);
+/* Is the absolute, normalised path inside a managed log dir at partition depth
+ * (<managed dir>/<one component>/<name>)? Does not look at the base name. */
+int pf_path_in_managed_dir(const char *abspath);
+/* Base name matches and the path is in a managed dir. */
+int pf_path_managed(const char *abspath);
+/* The managed directory containing abspath at partition depth, or NULL. */
+const char *pf_path_logdir(const char *abspath);
+/* Number and list of managed directories (for markers and tools). */
+int pf_paths_ndirs(void);
+const char *pf_paths_dir(int i);
+
+#endif

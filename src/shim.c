@@ -1,0 +1,243 @@
+/*
+ * shim.c - configuration loading, activation, the file-mode safety check, log-dir markers, and fork.
+ *
+ * Markers: an active shim writes <logdir>/.pafka-pools listing the uuid and path of each pool, so that
+ * a later start that cannot find one of those pools (tmpfs cleared by a reboot, a changed
+ * storage.tiers.first.paths, log.channel.type=file) refuses to run instead of serving the zeros of the
+ * sparse log-dir files. Kafka ignores regular files in a log dir.
+ */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdtab.h"
+#include "file.h"
+#include "log.h"
+#include "paths.h"
+#include "real.h"
+
+#define MARKER ".pafka-pools"
+
+int pf_state;
+struct pf_config pf_cfg;
+struct pf_pool pf_pools[PF_MAX_PATHS];
+int pf_npools;
+int pf_forked_child;
+static char deferred_error[PF_ERR_LEN];
+static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+extern char **environ;
+
+static void on_fork_child(void)
+{
+	pf_forked_child = 1;
+}
+
+void pf_shim_configure(void)
+{
+	if (pf_shim_ready())
+		return;
+	pthread_mutex_lock(&shim_lock);
+	if (pf_state == PF_ST_NEW) {
+		char *cmd = NULL;
+		size_t len = 0;
+		if (pf_read_whole_file("/proc/self/cmdline", &cmd, &len) < 0)
+			cmd = NULL;
+		if (pf_config_load(&pf_cfg, environ, cmd, len) < 0)
+			snprintf(deferred_error, sizeof deferred_error, "%s", pf_cfg.error);
+		free(cmd);
+		pf_log_level = pf_cfg.log_level;
+		char err[PF_ERR_LEN] = "";
+		if (pf_paths_init(&pf_cfg, err, sizeof err) < 0 && !deferred_error[0])
+			snprintf(deferred_error, sizeof deferred_error, "%s", err);
+		__atomic_store_n(&pf_state, PF_ST_CONFIGURED, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&shim_lock);
+}
+
+static void uuid_str(const uint8_t *u, char *out)
+{
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", u[i]);
+}
+
+/* Pools listed in a log dir's marker: fills uuids/paths; returns the count (0 if no marker). */
+static int read_marker(const char *dir, char uuids[][33], char paths[][PATH_MAX], int max)
+{
+	char mp[PATH_MAX], *buf = NULL;
+	size_t len;
+	snprintf(mp, sizeof mp, "%s/%s", dir, MARKER);
+	if (pf_read_whole_file(mp, &buf, &len) < 0)
+		return 0;
+	int n = 0;
+	for (char *line = strtok(buf, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+		char *sp = strchr(line, ' ');
+		if (!sp || sp - line != 32)
+			continue;
+		memcpy(uuids[n], line, 32);
+		uuids[n][32] = '\0';
+		snprintf(paths[n], PATH_MAX, "%s", sp + 1);
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+static void write_marker(const char *dir)
+{
+	char text[PF_MAX_PATHS * (PATH_MAX + 40)];
+	size_t n = 0;
+	for (int i = 0; i < pf_npools; i++) {
+		char u[33];
+		uuid_str(pf_pools[i].hdr->uuid, u);
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s %s\n", u, pf_pools[i].path);
+	}
+	char mp[PATH_MAX], tmp[PATH_MAX], *old = NULL;
+	size_t oldlen = 0;
+	snprintf(mp, sizeof mp, "%s/%s", dir, MARKER);
+	if (pf_read_whole_file(mp, &old, &oldlen) == 0 && oldlen == n && !memcmp(old, text, n)) {
+		free(old);
+		return;
+	}
+	free(old);
+	snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, MARKER);
+	int fd = REAL(open)(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || REAL(write)(fd, text, n) != (ssize_t)n || REAL(fsync)(fd) < 0) {
+		pf_die("cannot write %s: %s (the log dir must be writable)", tmp, strerror(errno));
+	}
+	REAL(close)(fd);
+	if (REAL(rename)(tmp, mp) < 0)
+		pf_die("cannot install %s: %s", mp, strerror(errno));
+	int dfd = REAL(open)(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		REAL(fsync)(dfd);
+		REAL(close)(dfd);
+	}
+}
+
+/* log.channel.type=file: passing through is only safe if no pool named by a marker holds file data. */
+static void check_file_mode(void)
+{
+	for (int d = 0; d < pf_paths_ndirs(); d++) {
+		char uuids[PF_MAX_PATHS][33], paths[PF_MAX_PATHS][PATH_MAX];
+		int n = read_marker(pf_paths_dir(d), uuids, paths, PF_MAX_PATHS);
+		for (int i = 0; i < n; i++) {
+			char dir[PATH_MAX], err[PF_ERR_LEN];
+			memcpy(dir, paths[i], sizeof dir);
+			dir[sizeof dir - 1] = '\0';
+			char *slash = strrchr(dir, '/');
+			if (slash)
+				*slash = '\0';
+			struct pf_pool p;
+			if (pf_pool_open(&p, 0, dir, 0, 1, 4096, 1, err, sizeof err) < 0)
+				pf_die("log.channel.type=file, but log dir %s was served from pool %s, which cannot be "
+				       "checked (%s): run with log.channel.type=pmem or tiered, or drain it first",
+				       pf_paths_dir(d), paths[i], err);
+			uint64_t live, used;
+			pf_pool_usage(&p, &live, &used);
+			pf_pool_close(&p);
+			if (used > 0)
+				pf_die("log.channel.type=file, but pool %s still holds %llu blocks of %llu segment files "
+				       "from %s: passing through would read zeros. Run with log.channel.type=pmem or "
+				       "tiered, or 'pafka drain' first",
+				       paths[i], (unsigned long long)used, (unsigned long long)live, pf_paths_dir(d));
+		}
+	}
+}
+
+static void activate_locked(void)
+{
+	if (deferred_error[0])
+		pf_die("%s", strncmp(deferred_error, "pafka: ", 7) ? deferred_error : deferred_error + 7);
+	if (pf_cfg.channel == PF_CHANNEL_FILE) {
+		check_file_mode();
+		pf_log(PF_LOG_INFO, "log.channel.type=file: segments stay on the log dirs (inert)");
+		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
+		return;
+	}
+	char err[PF_ERR_LEN];
+	for (int i = 0; i < pf_cfg.first_paths.n; i++) {
+		int64_t size = pf_cfg.first_sizes[i < pf_cfg.n_first_sizes ? i : pf_cfg.n_first_sizes - 1];
+		if (pf_cfg.n_first_sizes == 0)
+			size = -1;
+		if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio, pf_cfg.block_size,
+				 0, err, sizeof err) < 0)
+			pf_die("%s", err);
+		pf_npools = i + 1;
+	}
+	/* Every pool a log dir was served from must be here. */
+	for (int d = 0; d < pf_paths_ndirs(); d++) {
+		char uuids[PF_MAX_PATHS][33], paths[PF_MAX_PATHS][PATH_MAX];
+		int n = read_marker(pf_paths_dir(d), uuids, paths, PF_MAX_PATHS);
+		for (int i = 0; i < n; i++) {
+			int found = 0;
+			for (int k = 0; k < pf_npools && !found; k++) {
+				char u[33];
+				uuid_str(pf_pools[k].hdr->uuid, u);
+				found = !strcmp(u, uuids[i]);
+			}
+			if (!found)
+				pf_die("log dir %s holds segments whose bytes live in pool %s (uuid %s), which is not among "
+				       "storage.tiers.first.paths or was replaced: restore that pool or point "
+				       "storage.tiers.first.paths at it; starting would lose those bytes",
+				       pf_paths_dir(d), paths[i], uuids[i]);
+		}
+	}
+	if (pf_fdtab_init() < 0)
+		pf_die("cannot reserve the descriptor table: %s", strerror(errno));
+	uint64_t files = 0, blocks = 0;
+	for (int i = 0; i < pf_npools; i++) {
+		if (pf_pool_load(&pf_pools[i], pf_files_load_record, NULL, err, sizeof err) < 0)
+			pf_die("%s", err);
+		uint64_t l, u;
+		pf_pool_usage(&pf_pools[i], &l, &u);
+		files += l;
+		blocks += u;
+	}
+	for (int d = 0; d < pf_paths_ndirs(); d++)
+		if (access(pf_paths_dir(d), W_OK) == 0)
+			write_marker(pf_paths_dir(d));
+	pthread_atfork(NULL, NULL, on_fork_child);
+	pf_log(PF_LOG_INFO, "active (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
+	       pf_cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_npools, pf_pools[0].path,
+	       pf_pools[0].is_pmem ? "persistent memory" : "not persistent memory: msync on fsync",
+	       (unsigned long long)files, (unsigned long long)blocks);
+	__atomic_store_n(&pf_state, PF_ST_ACTIVE, __ATOMIC_RELEASE);
+}
+
+void pf_shim_activate(void)
+{
+	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) >= PF_ST_PASSTHROUGH)
+		return;
+	pf_shim_configure();
+	pthread_mutex_lock(&shim_lock);
+	if (pf_state < PF_ST_PASSTHROUGH)
+		activate_locked();
+	pthread_mutex_unlock(&shim_lock);
+}
+
+int pf_shim_pool_writable(void)
+{
+	return pf_npools > 0 && !pf_forked_child;
+}
+
+struct pf_pool *pf_shim_pick_pool(void)
+{
+	struct pf_pool *best = NULL;
+	for (int i = 0; i < pf_npools; i++)
+		if (!best || pf_pools[i].nfree > best->nfree)
+			best = &pf_pools[i];
+	return best && best->nfree > 0 ? best : NULL;
+}
+
+__attribute__((constructor)) static void pf_shim_init(void)
+{
+	pf_real_resolve();
+}
