@@ -34,6 +34,22 @@
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pf_file *files;
 
+/* fork: hold the table lock across it so the child never inherits it locked by a vanished thread. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&files_lock);
+}
+
+static void fork_release(void)
+{
+	pthread_mutex_unlock(&files_lock);
+}
+
+void pf_files_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
 static const char zeros[65536];
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -79,6 +95,8 @@ static void file_put(struct pf_file *f)
 
 static void map_free_blocks_from(struct pf_file *f, uint64_t first)
 {
+	if (pf_forked_child)
+		return; /* only the pool's writer (the parent) changes its tables */
 	for (uint64_t i = first; i < f->maplen; i++)
 		if (f->map[i]) {
 			pf_pool_block_free(f->pool, f->map[i] - 1);
@@ -88,7 +106,7 @@ static void map_free_blocks_from(struct pf_file *f, uint64_t first)
 
 static void file_drop_record(struct pf_file *f)
 {
-	if (f->rec < 0)
+	if (f->rec < 0 || pf_forked_child)
 		return;
 	pf_pool_rec_free(f->pool, (uint32_t)f->rec, f->map, f->maplen);
 	free(f->map);
@@ -256,7 +274,7 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	f->size_known = 1;
 	trim_beyond_size(f);
 	snprintf(f->path, sizeof f->path, "%s", abspath);
-	if (f->rec >= 0)
+	if (f->rec >= 0 && !pf_forked_child)
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
 	file_open_rfd(f, fd);
 	pthread_rwlock_unlock(&f->lock);
@@ -1296,7 +1314,7 @@ static void file_set_path(struct pf_file *f, const char *abspath)
 {
 	pthread_rwlock_wrlock(&f->lock);
 	snprintf(f->path, sizeof f->path, "%s", abspath);
-	if (f->rec >= 0)
+	if (f->rec >= 0 && !pf_forked_child)
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
 	pthread_rwlock_unlock(&f->lock);
 }

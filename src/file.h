@@ -53,6 +53,9 @@ struct pf_ofd {
 };
 
 
+/* Register the fork handlers of the file table (once, at activation). */
+void pf_files_atfork(void);
+
 /* Called once at activation, per LIVE record of each pool (pool recovery callback). */
 int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen);
 

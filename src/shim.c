@@ -205,6 +205,7 @@ static void activate_locked(void)
 		if (access(pf_paths_dir(d), W_OK) == 0)
 			write_marker(pf_paths_dir(d));
 	pthread_atfork(NULL, NULL, on_fork_child);
+	pf_files_atfork();
 	pf_log(PF_LOG_INFO, "active (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
 	       pf_cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_npools, pf_pools[0].path,
 	       pf_pools[0].is_pmem ? "persistent memory" : "not persistent memory: msync on fsync",

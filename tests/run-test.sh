@@ -10,7 +10,8 @@ case "$test" in
 	dir=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-t.XXXXXX")
 	pf_test_env "$dir"
 	trap pf_test_cleanup EXIT
-	LD_PRELOAD="$PAFKA_TEST_LIB${LD_PRELOAD:+ $LD_PRELOAD}" "$test" "$@"
+	# Under sanitizers their runtime must be loaded before the instrumented library.
+	LD_PRELOAD="${PAFKA_TEST_PRELOAD_FIRST:+$PAFKA_TEST_PRELOAD_FIRST }$PAFKA_TEST_LIB${LD_PRELOAD:+ $LD_PRELOAD}" "$test" "$@"
 	;;
 *)
 	exec "$test" "$@"

@@ -520,6 +520,10 @@ public class KafkaIoSequences {
 
 	/** Shim only: the managed file s (>= 4 MiB written) is pool-resident, its log-dir file sparse. */
 	static void checkResident(Seg s) throws Exception {
+		checkResident(s, 4 * MiB, "");
+	}
+
+	static void checkResident(Seg s, long minSize, String when) throws Exception {
 		if (!shim) {
 			info("residency of " + s.name() + ": not checked (plain kernel)");
 			return;
@@ -527,21 +531,31 @@ public class KafkaIoSequences {
 		long size = Files.size(s.path);
 		long alloc = allocBytes(s.path);
 		long ino = (Long) Files.getAttribute(s.path, "unix:ino");
-		info(String.format("residency of %s: size=%d st_blocks*512=%d ino=%d", s.name(), size, alloc, ino));
-		check(size >= 4 * MiB, "residency check needs >= 4 MiB, %s has %d", s.name(), size);
-		check(alloc <= size / 8, "%s: log-dir file is not sparse: st_blocks*512=%d for size %d (want <= size/8)",
-				s.name(), alloc, size);
+		info(String.format("residency of %s%s: size=%d st_blocks*512=%d ino=%d", s.name(), when, size, alloc, ino));
+		check(size >= minSize, "residency check needs >= %d bytes, %s has %d", minSize, s.name(), size);
+		check(alloc <= size / 8, "%s%s: log-dir file is not sparse: st_blocks*512=%d for size %d (want <= size/8)",
+				s.name(), when, alloc, size);
 		Pool pl = readPool();
 		int rec = pl.liveRecordOf(ino);
 		long owned = rec < 0 ? 0 : pl.usedBy(rec);
 		info(String.format("pool: block_size=%d used=%d/%d, LIVE record of ino %d: %d, owning %d blocks",
 				pl.blockSize, pl.used(), pl.nblocks, ino, rec, owned));
 		check(pl.used() > 0, "pool block table has no used entries after writing %d bytes to %s", size, s.name());
-		check(rec >= 0, "pool has no LIVE record for %s (ino %d);%s", s.name(), ino, pl.usedSummary());
-		check(owned * pl.blockSize + alloc >= size,
-				"%s: bytes are neither in the pool nor in the file: record %d owns %d blocks of %d B + %d B allocated "
-						+ "< size %d",
-				s.name(), rec, owned, pl.blockSize, alloc, size);
+		check(rec >= 0, "pool has no LIVE record for %s%s (ino %d);%s", s.name(), when, ino, pl.usedSummary());
+		// every pool-block-sized piece of the file holding data is in the pool or has >= 1 fs block allocated
+		long dataBlocks = 0;
+		for (long o = 0; o < s.m.len; o += pl.blockSize) {
+			int e = (int) Math.min(s.m.len, o + pl.blockSize);
+			for (int k = (int) o; k < e; k++)
+				if (s.m.b[k] != 0) {
+					dataBlocks++;
+					break;
+				}
+		}
+		check(owned + alloc / 4096 >= dataBlocks,
+				"%s%s: bytes are neither in the pool nor in the file: %d blocks of %d B hold data, record %d owns %d, "
+						+ "%d B allocated in the log-dir file",
+				s.name(), when, dataBlocks, pl.blockSize, rec, owned, alloc);
 	}
 
 	/** Shim only: once every managed file is deleted and closed, no pool block is in use. */
@@ -995,6 +1009,7 @@ public class KafkaIoSequences {
 			cleaned.renameTo(mainOrig);
 			flushDir(d0);
 			verify(cleaned, "renamed .swap -> .log");
+			checkResident(cleaned, 4 * MiB, " (after .cleaned -> .swap -> .log)");
 			check(!Files.exists(d0.resolve(segName(0) + ".log.swap")), ".log.swap still exists");
 			check(!Files.exists(d0.resolve(segName(0) + ".log.cleaned")), ".log.cleaned still exists");
 			// the old channel (now .deleted) is readable and writable
@@ -1126,7 +1141,9 @@ public class KafkaIoSequences {
 		step("partition directory rename kio-1 -> kio-1.<32hex>-delete with open channels and an index mapping");
 		{
 			Seg p = Seg.open(d1.resolve(segName(0) + ".log"), 20, false);
-			p.appendAll(oddSizes(20, 20, 150000));
+			for (int n : oddSizes(20, 200, 150000))
+				if (p.m.len < 4.2 * MiB)
+					p.append(n);
 			p.force();
 			Seg q = Seg.open(d1.resolve(segName(5000) + ".log"), 21, false);
 			q.appendAll(new int[] { 10001, 17 });
@@ -1152,6 +1169,7 @@ public class KafkaIoSequences {
 				check(!Files.exists(old), "%s still exists after the dir rename", old);
 			}
 			verify(p, "after dir rename (open channel)");
+			checkResident(p, 4 * MiB, " (after the dir rename)");
 			verify(q, "after dir rename (open channel)");
 			verify(r, "after dir rename (closed)");
 			p.appendAll(new int[] { 65537, 3 });
@@ -1297,6 +1315,10 @@ public class KafkaIoSequences {
 			long u = poolUsed();
 			info("pool used blocks after restart: " + u);
 			check(u > 0, "pool block table is empty after the restart although unforced pool data existed");
+			// the big segments' bytes came back from the pool, not from a copy in the log-dir file
+			for (Seg s : segs)
+				if (s.m.len >= MiB)
+					checkResident(s, MiB, " (after SIGKILL + restart)");
 		}
 		step("recovery: truncate the preallocated segment to its valid bytes, append, verify");
 		Seg c = segs.get(2);

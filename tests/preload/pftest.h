@@ -44,13 +44,21 @@
 #define PFTEST_MIB (1024LL * 1024LL)
 #define PFTEST_BLK 65536LL /* PAFKA_POOL_BLOCK_SIZE set by tests/lib.sh */
 
-static char pftest_step_buf[256] __attribute__((unused));
+static char pftest_step_buf[1024] __attribute__((unused));
 static const char *pftest_prog __attribute__((unused)) = "pftest";
 static int pftest_argc __attribute__((unused));
 static char **pftest_argv __attribute__((unused));
 
-/* Describe what the program is doing now; printed with every failure. */
-#define STEP(...) snprintf(pftest_step_buf, sizeof pftest_step_buf, __VA_ARGS__)
+/* Describe what the program is doing now; printed with every failure (silently truncated). */
+#define STEP(...) pftest_step(__VA_ARGS__)
+__attribute__((format(printf, 1, 2)))
+static inline void pftest_step(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pftest_step_buf, sizeof pftest_step_buf, fmt, ap);
+	va_end(ap);
+}
 
 __attribute__((noreturn, format(printf, 5, 6)))
 static inline void pftest_failf(const char *file, int line, const char *expr, int err, const char *fmt, ...)

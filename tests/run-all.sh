@@ -1,0 +1,49 @@
+#!/bin/bash
+# tests/run-all.sh - README command 2: on a fresh Debian machine (as root), install what is needed and run
+# every test: `make check` (criterion unit tests, C programs under LD_PRELOAD, the JDK call sequences on
+# OpenJDK 17 and Temurin, a real Kafka broker under the shim), the same C suites under ASan+UBSan,
+# and `make distcheck`. Ends with one line "N passed, M failed, K skipped".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+failed=0
+log() { printf '\n=== %s\n' "$*"; }
+
+log "dependencies"
+sh tests/install-deps.sh || exit 1
+log "bootstrap"
+./bootstrap >/dev/null 2>&1 || { ./bootstrap; exit 1; }
+
+# run_check DIR CONFIGURE-ARGS...: configure in DIR, build, make check; keeps going on failure.
+run_check() {
+	local dir=$1; shift
+	log "make check in $dir ($*)"
+	mkdir -p "$dir" && cd "$dir" || return 1
+	if ! "$top/configure" -q "$@" || ! make -j"$jobs" >/dev/null; then
+		echo "build failed in $dir"; failed=1; cd "$top"; return 1
+	fi
+	make -j"$jobs" check || { failed=1; for f in $(grep -l -E '^:test-result: (FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do echo "--- ${f%.trs}.log"; tail -40 "${f%.trs}.log"; done; }
+	cd "$top"
+}
+
+run_check "$top/build" 
+run_check "$top/build-asan" --enable-sanitizers=address,undefined --disable-java-tests --disable-kafka-tests
+
+log "make distcheck"
+( cd "$top/build" && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--disable-java-tests --disable-kafka-tests" >distcheck.out 2>&1 ) \
+	&& echo "distcheck: ok" || { echo "distcheck: FAILED"; tail -40 "$top/build/distcheck.out"; failed=1; }
+
+# Totals over every suite run above (automake's test-suite.log summaries).
+pass=0 fail=0 skip=0
+for l in "$top/build/test-suite.log" "$top/build-asan/test-suite.log"; do
+	[ -f "$l" ] || { fail=$((fail + 1)); continue; }
+	p=$(sed -n 's/^# PASS: *//p' "$l" | head -1); f=$(sed -n 's/^# FAIL: *//p' "$l" | head -1)
+	e=$(sed -n 's/^# ERROR: *//p' "$l" | head -1); x=$(sed -n 's/^# XPASS: *//p' "$l" | head -1)
+	s=$(sed -n 's/^# SKIP: *//p' "$l" | head -1)
+	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0} + ${x:-0})); skip=$((skip + ${s:-0}))
+done
+[ "$failed" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+echo
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ] && [ "$failed" = 0 ]
