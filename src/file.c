@@ -790,6 +790,9 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 				lim = MIN(end, blk_start(f, f->lo));
 			struct iovec sub[64];
 			int ns = cur_sub(&c, lim - p, sub, 64);
+			uint64_t want = 0;
+			for (int i = 0; i < ns; i++)
+				want += sub[i].iov_len;
 			ssize_t w = REAL(pwritev64)(rfd, sub, ns, (off64_t)p);
 			if (w < 0) {
 				if (done == 0) {
@@ -802,8 +805,8 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 			done += (uint64_t)w;
 			if (p + (uint64_t)w > f->size)
 				f->size = p + (uint64_t)w;
-			if ((uint64_t)w < lim - p)
-				break;
+			if ((uint64_t)w < want)
+				break; /* the kernel wrote less (disk full, signal): report what was written */
 			continue;
 		}
 		uint64_t boff = p & (f->pool->bsize - 1);

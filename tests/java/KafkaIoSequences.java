@@ -5,7 +5,7 @@
  * assertions hold in both, plus pool-residency assertions when the shim is loaded.
  *
  * usage: java KafkaIoSequences PHASE MODE
- *   PHASE: suite | crash-write | crash-verify
+ *   PHASE: suite | crash-write | crash-verify | live-write | live-verify
  *   MODE:  shim  (LD_PRELOAD must contain libpafka and the library must be mapped into this JVM)
  *          plain (it must not be)
  * environment (tests/lib.sh pf_test_env): PAFKA_TEST_DIR (log dir = $PAFKA_TEST_DIR/logs),
@@ -13,6 +13,8 @@
  *
  * crash-write prints "READY <pid>" once everything is written and then blocks on stdin; the driver
  * SIGKILLs it, and crash-verify (a fresh JVM) replays the same plan without I/O and checks the files.
+ * live-write prints READY while two threads keep appending/rolling/deleting; the kill lands mid-I/O and
+ * live-verify checks that every file is an exact stream slice (sealed) or a stream prefix + zeros (active).
  * Any failure prints "FAIL [step]: what, expected vs got" and exits 1. Success prints "OK ..." and exits 0.
  * Java 17 source level (compiled by both JDK 17 and JDK 25).
  */
@@ -1337,6 +1339,232 @@ public class KafkaIoSequences {
 	}
 
 	// ------------------------------------------------------------------------------------------------
+	// live crash test: two partitions are being appended to (and rolled, and old segments deleted) when
+	// the SIGKILL lands. Every segment is a slice of a per-partition byte stream (a pattern per stream
+	// offset), so any file can be checked without knowing where the kill hit: sealed segments exactly,
+	// the active one as "stream prefix, then at most zeros" (a torn in-flight write).
+
+	static final long LIVE_CAP = 4 * MiB; // roll when a segment reaches this (so sealed sizes are fixed)
+	static final long LIVE_PREALLOC = 6 * MiB; // partition live-1 uses log.preallocate
+	static final int LIVE_MAXW = 300000;
+	static final int LIVE_KEEP = 2; // sealed segments kept; older ones are renamed .deleted and deleted
+
+	static void stream(long seed, long g, byte[] d, int n) {
+		long s = mix(seed * 0x9E3779B97F4A7C15L);
+		int i = 0;
+		while (i < n) {
+			long gi = g + i;
+			long v = mix(s ^ (gi >>> 3));
+			for (int k = (int) (gi & 7); k < 8 && i < n; k++, i++)
+				d[i] = (byte) (v >>> (8 * k));
+		}
+	}
+
+	static int liveWriteSize(long base, int i) {
+		return (1 + (int) Long.remainderUnsigned(mix(base * 31 + i + 17), LIVE_MAXW)) | 1;
+	}
+
+	static long liveSealedSize(long base) {
+		long len = 0;
+		for (int i = 0; len < LIVE_CAP; i++)
+			len += liveWriteSize(base, i);
+		return len;
+	}
+
+	static final class LiveState {
+		final long base, committed;
+
+		LiveState(long b, long c) {
+			base = b;
+			committed = c;
+		}
+	}
+
+	static void liveWriter(int part, java.util.concurrent.atomic.AtomicReference<LiveState> state,
+			java.util.concurrent.CountDownLatch rolled) throws Exception {
+		boolean pre = part == 1;
+		long seed = 7000 + part;
+		Path dir = logs.resolve("live-" + part);
+		java.util.ArrayDeque<Object[]> sealed = new java.util.ArrayDeque<>();
+		long base = 0;
+		byte[] d = new byte[LIVE_MAXW + 1];
+		for (long nseg = 0; nseg < 100000; nseg++) {
+			Path p = dir.resolve(segName(base) + ".log");
+			FileChannel ch;
+			if (pre) {
+				@SuppressWarnings("resource")
+				RandomAccessFile raf = new RandomAccessFile(p.toFile(), "rw");
+				raf.setLength(LIVE_PREALLOC);
+				ch = raf.getChannel();
+				ch.size();
+				ch.position(0);
+			} else {
+				ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+				ch.size();
+				ch.position(ch.size());
+			}
+			long len = 0;
+			for (int i = 0; len < LIVE_CAP; i++) {
+				int n = liveWriteSize(base, i);
+				stream(seed, base + len, d, n);
+				ByteBuffer bb = ByteBuffer.wrap(d, 0, n);
+				while (bb.hasRemaining())
+					ch.write(bb);
+				len += n;
+				state.set(new LiveState(base, len));
+				if (i % 7 == 6)
+					ch.force(true);
+			}
+			// roll: trim, keep the sealed segment open, delete the oldest ones
+			if (ch.size() > len)
+				ch.truncate(len);
+			sealed.addLast(new Object[] { p, ch });
+			rolled.countDown();
+			while (sealed.size() > LIVE_KEEP) {
+				Object[] o = sealed.removeFirst();
+				Path op = (Path) o[0], del = Paths.get(op + ".deleted");
+				Files.move(op, del, StandardCopyOption.ATOMIC_MOVE);
+				((FileChannel) o[1]).close();
+				Files.deleteIfExists(del);
+			}
+			base += len;
+		}
+	}
+
+	static void liveWrite() throws Exception {
+		step("two partitions appending, rolling and deleting until the kill");
+		Files.createDirectories(logs.resolve("live-0"));
+		Files.createDirectories(logs.resolve("live-1"));
+		List<java.util.concurrent.atomic.AtomicReference<LiveState>> st = new ArrayList<>();
+		java.util.concurrent.CountDownLatch rolled = new java.util.concurrent.CountDownLatch(2 * (LIVE_KEEP + 2));
+		List<Future<?>> fs = new ArrayList<>();
+		for (int part = 0; part < 2; part++) {
+			java.util.concurrent.atomic.AtomicReference<LiveState> r = new java.util.concurrent.atomic.AtomicReference<>(
+					new LiveState(0, 0));
+			st.add(r);
+			final int pp = part;
+			fs.add(exec.submit(() -> {
+				liveWriter(pp, r, rolled);
+				return null;
+			}));
+		}
+		// both writers have rolled LIVE_KEEP + 2 times (so deletions happened), or one failed
+		while (!rolled.await(100, TimeUnit.MILLISECONDS))
+			for (Future<?> f : fs)
+				if (f.isDone()) {
+					join(f);
+					throw new Fail("a live writer stopped early");
+				}
+		StringBuilder sb = new StringBuilder();
+		for (int part = 0; part < 2; part++) {
+			LiveState ls = st.get(part).get();
+			sb.append(part).append(' ').append(ls.base).append(' ').append(ls.committed).append('\n');
+		}
+		Files.write(Paths.get(System.getenv("PAFKA_TEST_DIR"), "live.state"), sb.toString().getBytes());
+		info("state at READY: " + sb.toString().replace('\n', ';'));
+		System.out.println("READY " + ProcessHandle.current().pid());
+		System.out.flush();
+		System.in.read(); // writers keep appending until the SIGKILL
+		throw new Fail("stdin returned: the driver was supposed to SIGKILL this JVM");
+	}
+
+	static void liveVerify() throws Exception {
+		List<String> lines = Files.readAllLines(Paths.get(System.getenv("PAFKA_TEST_DIR"), "live.state"));
+		eq(lines.size(), 2, "live.state lines");
+		long totalFiles = 0;
+		for (int part = 0; part < 2; part++) {
+			String[] f = lines.get(part).trim().split(" ");
+			long stBase = Long.parseLong(f[1]), stCommitted = Long.parseLong(f[2]);
+			boolean pre = part == 1;
+			long seed = 7000 + part;
+			Path dir = logs.resolve("live-" + part);
+			step("live-" + part + ": names form the segment chain");
+			java.util.TreeMap<Long, Path> files = new java.util.TreeMap<>();
+			try (var ls = Files.list(dir)) {
+				for (Path p : (Iterable<Path>) ls::iterator) {
+					String n = p.getFileName().toString();
+					check(n.matches("[0-9]{20}\\.log(\\.deleted)?"), "live-%d: unexpected file %s", part, n);
+					long b = Long.parseLong(n.substring(0, 20));
+					check(files.put(b, p) == null, "live-%d: two files for base %d", part, b);
+				}
+			}
+			check(!files.isEmpty(), "live-%d: no segment files after the kill", part);
+			long maxBase = files.lastKey();
+			java.util.HashSet<Long> chain = new java.util.HashSet<>();
+			for (long b = 0; b <= maxBase; b += liveSealedSize(b))
+				chain.add(b);
+			for (long b : files.keySet())
+				check(chain.contains(b), "live-%d: base %d is not in the segment chain", part, b);
+			check(files.size() <= LIVE_KEEP + 3, "live-%d: %d segment files, want <= %d (old ones not deleted?)",
+					part, files.size(), LIVE_KEEP + 3);
+			check(files.get(maxBase).getFileName().toString().endsWith(".log"), "live-%d: active segment is %s",
+					part, files.get(maxBase));
+			check(maxBase >= stBase, "live-%d: newest segment base %d older than at READY (%d)", part, maxBase,
+					stBase);
+			for (Map.Entry<Long, Path> e : files.entrySet()) {
+				long b = e.getKey();
+				Path p = e.getValue();
+				long size = Files.size(p);
+				eq(p.toFile().length(), size, "live-%d %s: File.length vs Files.size", part, p.getFileName());
+				byte[] got = new byte[(int) size];
+				try (FileChannel ro = FileChannel.open(p)) {
+					eq(ro.size(), size, "live-%d %s: size() vs Files.size", part, p.getFileName());
+					if (size > 0)
+						readFully(ro, ByteBuffer.wrap(got), 0, p.toString());
+				}
+				byte[] exp = new byte[(int) size];
+				stream(seed, b, exp, (int) size);
+				String what = "live-" + part + " " + p.getFileName() + " after SIGKILL";
+				if (b != maxBase) {
+					step("live-" + part + ": sealed segment " + p.getFileName());
+					eq(size, liveSealedSize(b), "%s: size of a sealed segment", what);
+					same(what, exp, 0, got, 0, (int) size, 0);
+					continue;
+				}
+				step("live-" + part + ": active segment " + p.getFileName() + " (stream prefix, then zeros)");
+				long sealedSz = liveSealedSize(b);
+				check(size <= (pre ? Math.max(LIVE_PREALLOC, sealedSz) : sealedSz), "%s: size %d too large", what, size);
+				int x = Arrays.mismatch(exp, got);
+				if (x < 0)
+					x = (int) size;
+				for (int k = x; k < size; k++)
+					if (got[k] != 0)
+						same(what + " (torn tail must be zeros)", exp, 0, got, 0, (int) size, 0);
+				if (b == stBase)
+					check(x >= stCommitted, "%s: only %d valid bytes, but %d were written before READY", what, x,
+							stCommitted);
+				info(String.format("%s: size %d, %d valid bytes, %d zero tail", what, size, x, size - x));
+				// the broker's recovery: reopen, truncate to the valid bytes, append
+				Seg r = new Seg(p, 0, false);
+				r.m.put(0, Arrays.copyOf(got, x), x);
+				r.m.setLen(size);
+				r.kafkaOpen();
+				r.truncateTo(x);
+				r.m.setLen(x);
+				byte[] more = new byte[12345];
+				stream(seed, b + x, more, more.length);
+				ByteBuffer bb = ByteBuffer.wrap(more);
+				while (bb.hasRemaining())
+					r.ch.write(bb);
+				r.m.put(x, more, more.length);
+				r.wpos = r.m.len;
+				verify(r, "after recovery truncate + append");
+				r.close();
+			}
+			totalFiles += files.size();
+		}
+		if (shim) {
+			long u = poolUsed();
+			info("pool used blocks after restart: " + u);
+			check(u > 0, "pool block table is empty after the restart");
+		}
+		step("delete every live segment (" + totalFiles + " files)");
+		for (int part = 0; part < 2; part++)
+			deleteTree(logs.resolve("live-" + part));
+		checkPoolEmpty("after deleting every live-test segment");
+	}
+
+	// ------------------------------------------------------------------------------------------------
 
 	static void setup(String mode) throws IOException {
 		String pre = System.getenv().getOrDefault("LD_PRELOAD", "");
@@ -1362,7 +1590,7 @@ public class KafkaIoSequences {
 
 	public static void main(String[] args) {
 		if (args.length != 2) {
-			System.err.println("usage: java KafkaIoSequences suite|crash-write|crash-verify shim|plain");
+			System.err.println("usage: java KafkaIoSequences suite|crash-write|crash-verify|live-write|live-verify shim|plain");
 			System.exit(2);
 		}
 		long t0 = System.nanoTime();
@@ -1380,6 +1608,12 @@ public class KafkaIoSequences {
 				break;
 			case "crash-verify":
 				crashVerify();
+				break;
+			case "live-write":
+				liveWrite();
+				break;
+			case "live-verify":
+				liveVerify();
 				break;
 			default:
 				throw new Fail("unknown phase " + args[0]);

@@ -4,14 +4,15 @@
 #   suite  plain  : the whole suite against the plain kernel (validates the test itself)
 #   suite  shim   : the same suite under LD_PRELOAD=libpafka.so, plus pool-residency assertions
 #   crash  shim   : phase "write" prints READY, is SIGKILLed, phase "verify" (fresh JVM) checks every byte
-#   crash  plain  : the same crash test without the shim
+#   live   shim   : the same, but the SIGKILL lands while two threads append, roll and delete segments
+#   crash/live plain: the same crash tests without the shim
 # Each run gets a fresh tests/lib.sh pf_test_env. Ends with "N passed, M failed"; exits 1 on any failure,
 # 77 when libpafka.so is missing or no JDK is installed.
 #
 # usage: tests/java/run.sh [--plain-only]     (--plain-only: no shim runs; for developing the test)
 # environment: PAFKA_TEST_LIB (default <top>/build/.libs/libpafka.so), PAFKA_TOP_SRCDIR (default ../..),
 #   PAFKA_TEST_JDKS ("name=JAVA_HOME ..."), PAFKA_TEST_JAVA_OPTS, PAFKA_TEST_KEEP=1 (keep failed dirs),
-#   PAFKA_TEST_TIMEOUT (seconds per JVM, default 120).
+#   PAFKA_TEST_TIMEOUT (seconds per JVM, default 120), PAFKA_TEST_VERBOSE=1 (show passing runs' output).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -96,6 +97,11 @@ report() {
 	shift 4
 	secs=$(awk -v a="$t0" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
 	if [ "$ok" = 0 ]; then
+		if [ "${PAFKA_TEST_VERBOSE:-0}" = 1 ]; then
+			for f in "$@"; do
+				[ -s "$f" ] && sed 's/^/    /' "$f"
+			done
+		fi
 		line=$(printf 'PASS  %-11s %-6s %-5s (%s s)' "$jname" "$name" "$mode" "$secs")
 		passed=$((passed + 1))
 	else
@@ -125,21 +131,24 @@ run_suite() { # MODE
 	report suite "$1" $rc "$t0" "$out" "$out.err"
 }
 
-run_crash() { # MODE
+# run_crash MODE PREFIX: PREFIX-write prints "READY <pid>" and blocks on stdin (crash: everything written;
+# live: threads still appending); it gets SIGKILL as soon as that line is read; PREFIX-verify then runs.
+run_crash() {
 	t0=$(now_ms)
-	out=$work/$jname-crash-$1.out
+	pfx=$2
+	out=$work/$jname-$pfx-$1.out
 	new_env
 	fo=$PAFKA_TEST_DIR/stdout.fifo
 	fin=$PAFKA_TEST_DIR/stdin.fifo
 	if ! mkfifo "$fo" "$fin"; then
 		echo "FAIL [setup]: mkfifo failed" >"$out"
 		end_env 1
-		report crash "$1" 1 "$t0" "$out"
+		report "$pfx" "$1" 1 "$t0" "$out"
 		return
 	fi
 	: >"$out"
 	# the writer opens stdout (fo) then stdin (fi); open our ends in the same order
-	jrun "$1" crash-write >"$fo" <"$fin" 2>"$out.err" &
+	jrun "$1" "$pfx-write" >"$fo" <"$fin" 2>"$out.err" &
 	bg_pid=$!
 	exec 9<"$fo"
 	exec 8>"$fin"
@@ -159,22 +168,22 @@ run_crash() { # MODE
 			echo "killed JVM $jvm_pid with SIGKILL after READY" >>"$out"
 			ok=0
 		else
-			echo "FAIL [crash-write]: JVM exit status $wrc after SIGKILL, want 137" >>"$out"
+			echo "FAIL [$pfx-write]: JVM exit status $wrc after SIGKILL, want 137" >>"$out"
 		fi
 	else
 		wait "$bg_pid"
-		echo "FAIL [crash-write]: no READY line (JVM exit status $?)" >>"$out"
+		echo "FAIL [$pfx-write]: no READY line (JVM exit status $?)" >>"$out"
 	fi
 	jvm_pid=
 	bg_pid=
 	exec 8>&- 9<&-
 	if [ $ok = 0 ]; then
-		jrun "$1" crash-verify >>"$out" 2>>"$out.err"
+		jrun "$1" "$pfx-verify" >>"$out" 2>>"$out.err"
 		ok=$?
-		[ $ok = 137 ] && echo "FAIL [timeout]: crash-verify killed after ${tmo}s" >>"$out"
+		[ $ok = 137 ] && echo "FAIL [timeout]: $pfx-verify killed after ${tmo}s" >>"$out"
 	fi
 	end_env $ok
-	report crash "$1" $ok "$t0" "$out" "$out.err"
+	report "$pfx" "$1" $ok "$t0" "$out" "$out.err"
 }
 
 ran=0
@@ -211,9 +220,11 @@ for spec in $jdks; do
 	run_suite plain
 	if [ $plain_only = 0 ]; then
 		run_suite shim
-		run_crash shim
+		run_crash shim crash
+		run_crash shim live
 	fi
-	run_crash plain
+	run_crash plain crash
+	run_crash plain live
 done
 
 echo
