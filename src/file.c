@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "fdtab.h"
 #include "log.h"
 #include "paths.h"
@@ -140,6 +142,12 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 {
 	(void)arg;
 	const struct pf_pool_record *r = &p->recs[rec];
+	if (r->lo == PF_HI_NONE) {
+		/* A promotion that never committed: its copies were stale and are gone; so is the record. */
+		pf_pool_rec_free(p, rec, map, maplen);
+		free(map);
+		return 0;
+	}
 	struct pf_key k = { r->ino, r->btime_sec, r->btime_nsec };
 	struct pf_file *f;
 	HASH_FIND(hh, files, &k, sizeof k, f);
@@ -334,6 +342,26 @@ static void file_unlinked(struct pf_file *f)
 
 /* ---------------------------------------------------------------- placement */
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The file's bytes or size are about to change (write lock held): a copy being migrated is now stale,
+ * and so is a slow-tier copy kept from a promotion. */
+static void file_changing(struct pf_file *f)
+{
+	f->gen++;
+	f->last_write_ms = now_ms();
+	if (f->rec >= 0 && (f->pool->recs[f->rec].flags & PF_RECF_REAL_VALID)) {
+		__atomic_store_n(&f->pool->recs[f->rec].flags, f->pool->recs[f->rec].flags & ~PF_RECF_REAL_VALID,
+				 __ATOMIC_RELEASE);
+		pf_pool_commit(f->pool, &f->pool->recs[f->rec].flags, sizeof(uint64_t));
+	}
+}
+
 enum seg_kind { SEG_REAL, SEG_POOL, SEG_ZERO };
 
 static inline uint64_t blk_start(const struct pf_file *f, uint64_t b)
@@ -466,8 +494,10 @@ static int materialise(struct pf_file *f)
 		if (write_all_real(f->rfd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i)) < 0)
 			return -1;
 	}
+	PF_FAULT("file.materialise.copied");
 	if (REAL(fsync)(f->rfd) < 0)
 		return -1;
+	PF_FAULT("file.materialise.synced");
 	file_drop_record(f); /* commit point: DYING, after the real copy is durable */
 	return 0;
 }
@@ -719,6 +749,7 @@ static int spill(struct pf_file *f, uint64_t b)
 	__atomic_store_n(&r->hi, b, __ATOMIC_RELEASE);
 	pf_pool_commit(f->pool, &r->hi, sizeof r->hi);
 	f->hi = b;
+	PF_FAULT("file.spill");
 	return 0;
 }
 
@@ -744,6 +775,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 	ssize_t ret;
 	uint64_t pos;
 	if (f->rec < 0 && (f->pinned_real || !pf_shim_pool_writable())) {
+		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf); /* stays a plain file */
 		goto out;
 	}
@@ -765,6 +797,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 	}
 	uint64_t end = pos + (uint64_t)total;
 	if (f->rec < 0 && !ensure_record(f)) {
+		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf);
 		if (ret > 0 && pos + (uint64_t)ret > f->size)
 			f->size = pos + (uint64_t)ret;
@@ -775,6 +808,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 		ret = -1;
 		goto out;
 	}
+	file_changing(f);
 	if (pos > f->size)
 		zero_owned(f, f->size, pos);
 	struct cur c = { iov, cnt, 0, 0 };
@@ -828,10 +862,12 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 		f->dirty = 1;
 		done += n;
 	}
+	PF_FAULT("file.write.copied");
 	if (publish_size(f, fd, pos + done) < 0) {
 		ret = -1;
 		goto out;
 	}
+	PF_FAULT("file.write.sized");
 	if (fpos)
 		REAL(lseek)(fd, (off_t)(pos + done), SEEK_SET);
 	if ((o->flags & (O_SYNC | O_DSYNC)) || (rwf & (RWF_SYNC | RWF_DSYNC))) {
@@ -1112,10 +1148,12 @@ static int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void 
 {
 	if (f->rec < 0 && f->size == 0 && len > 0)
 		ensure_record(f); /* a preallocated segment (setLength) starts in the pool */
+	file_changing(f);
 	if (f->rec >= 0 && len > f->size)
 		zero_owned(f, f->size, len); /* before the new size makes stale bytes visible */
 	if (do_real(arg) < 0)
 		return -1;
+	PF_FAULT("file.truncate.real");
 	if (f->rec >= 0 && len < f->size) {
 		map_free_blocks_from(f, (len + f->pool->bsize - 1) >> f->pool->bshift);
 		f->dirty = 1;
@@ -1190,6 +1228,7 @@ int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 	pthread_rwlock_wrlock(&f->lock);
 	int r;
 	if (f->rec < 0) {
+		file_changing(f);
 		r = REAL(fallocate64)(fd, mode, off, len);
 		goto out;
 	}
@@ -1203,6 +1242,7 @@ int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 		r = -1;
 		goto out;
 	}
+	file_changing(f);
 	uint64_t end = (uint64_t)off + (uint64_t)len;
 	if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
 		/* Space in the pool is never reserved ahead (a full pool spills instead of failing), so
@@ -1403,4 +1443,199 @@ int pf_files_dir_leaving(const char *oldabs, const char *newabs)
 	}
 	pthread_mutex_unlock(&files_lock);
 	return r;
+}
+
+/* ---------------------------------------------------------------- migration moves */
+
+void pf_files_foreach(void (*cb)(struct pf_file *f, void *arg), void *arg)
+{
+	pthread_mutex_lock(&files_lock);
+	struct pf_file *f, *tmp;
+	HASH_ITER(hh, files, f, tmp)
+	cb(f, arg);
+	pthread_mutex_unlock(&files_lock);
+}
+
+void pf_file_hold(struct pf_file *f)
+{
+	f->refs++; /* files_lock held by pf_files_foreach */
+}
+
+void pf_file_release(struct pf_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	f->migrating = 0;
+	file_maybe_evict_locked(f);
+	file_unref_locked(f);
+	pthread_mutex_unlock(&files_lock);
+}
+
+/* A descriptor of the file for a migration, through its last known path, checked to be the same inode. */
+static int open_for_move(struct pf_file *f, int flags, uint64_t *size)
+{
+	char path[sizeof f->path];
+	pthread_rwlock_rdlock(&f->lock);
+	memcpy(path, f->path, sizeof path);
+	pthread_rwlock_unlock(&f->lock);
+	if (!path[0])
+		return -1;
+	int fd = REAL(open)(path, flags | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	struct statx stx;
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
+	    stx.stx_ino != f->key.ino || stx.stx_btime.tv_sec != f->key.btime_sec ||
+	    (uint64_t)stx.stx_btime.tv_nsec != f->key.btime_nsec) {
+		REAL(close)(fd);
+		return -1;
+	}
+	*size = stx.stx_size;
+	return fd;
+}
+
+int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
+{
+	uint64_t size;
+	int fd = open_for_move(f, O_RDWR, &size);
+	if (fd < 0)
+		return 1;
+	pthread_rwlock_rdlock(&f->lock);
+	int64_t rec = f->rec;
+	uint64_t gen = f->gen;
+	int copy = rec >= 0 && !(f->pool->recs[rec].flags & PF_RECF_REAL_VALID);
+	uint64_t maplen = f->maplen;
+	pthread_rwlock_unlock(&f->lock);
+	int ret = 1;
+	if (rec < 0)
+		goto done;
+	/* Copy block by block under the read lock: readers go on, a writer waits one block at most, and any
+	 * change makes the final check fail. */
+	for (uint64_t i = 0; copy && i < maplen; i++) {
+		if (ctx->throttle)
+			ctx->throttle(ctx->arg, f->pool->bsize);
+		pthread_rwlock_rdlock(&f->lock);
+		if (f->gen != gen || f->rec != rec) {
+			pthread_rwlock_unlock(&f->lock);
+			goto done;
+		}
+		int err = 0;
+		if (i < f->maplen && f->map[i] && blk_start(f, i) < size) {
+			uint64_t n = MIN(f->pool->bsize, size - blk_start(f, i));
+			err = write_all_real(fd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i));
+			ctx->bytes += n;
+		}
+		pthread_rwlock_unlock(&f->lock);
+		if (err) {
+			ret = -1;
+			goto done;
+		}
+	}
+	PF_FAULT("demote.copied");
+	if (copy && REAL(fsync)(fd) < 0) {
+		ret = -1;
+		goto done;
+	}
+	PF_FAULT("demote.synced");
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->gen == gen && f->rec == rec) {
+		file_drop_record(f); /* commit point (DYING), then the blocks are freed */
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	PF_FAULT("demote.committed");
+done:
+	REAL(close)(fd);
+	return ret;
+}
+
+int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx)
+{
+	uint64_t size;
+	int fd = open_for_move(f, O_RDONLY, &size);
+	if (fd < 0)
+		return 1;
+	int ret = 1;
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->rec >= 0 || f->pinned_real || pf_forked_child || size == 0) {
+		pthread_rwlock_unlock(&f->lock);
+		goto done;
+	}
+	/* A record whose window is empty (lo = "infinity"): every block is still read from the real file,
+	 * and the copies below stay invisible (and are freed by recovery) until lo drops to 0. */
+	int64_t r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, PF_HI_NONE,
+				      f->path);
+	if (r < 0) {
+		pthread_rwlock_unlock(&f->lock);
+		goto done;
+	}
+	f->pool = p;
+	f->rec = r;
+	f->lo = PF_HI_NONE;
+	f->hi = PF_HI_NONE;
+	uint64_t gen = f->gen;
+	pthread_rwlock_unlock(&f->lock);
+	uint64_t nb = (size + p->bsize - 1) >> p->bshift;
+	int64_t ph = -1;
+	for (uint64_t i = 0; i < nb; i++) {
+		if (ctx->throttle)
+			ctx->throttle(ctx->arg, p->bsize);
+		ph = pf_pool_block_reserve(p, ph >= 0 ? ph + 1 : -1);
+		if (ph < 0)
+			goto abort;
+		char *dst = pf_pool_block_ptr(p, (uint64_t)ph);
+		uint64_t n = MIN(p->bsize, size - (i << p->bshift)), got = 0;
+		while (got < n) {
+			ssize_t k = REAL(pread64)(fd, dst + got, n - got, (off64_t)((i << p->bshift) + got));
+			if (k <= 0) {
+				if (k < 0 && errno == EINTR)
+					continue;
+				break;
+			}
+			got += (uint64_t)k;
+		}
+		if (got < n)
+			pf_pool_zero(p, dst + got, n - got); /* the file shrank meanwhile: the gen check aborts */
+		if (pf_pool_sync(p, dst, p->bsize) < 0) {
+			pf_pool_block_free(p, (uint64_t)ph);
+			goto abort;
+		}
+		ctx->bytes += n;
+		pthread_rwlock_wrlock(&f->lock);
+		if (f->gen != gen || map_grow(f, i) < 0) {
+			pthread_rwlock_unlock(&f->lock);
+			pf_pool_block_free(p, (uint64_t)ph);
+			goto abort;
+		}
+		pf_pool_block_publish(p, (uint64_t)ph, (uint32_t)r, (uint32_t)i);
+		f->map[i] = (uint32_t)ph + 1;
+		pthread_rwlock_unlock(&f->lock);
+	}
+	PF_FAULT("promote.copied");
+	if (pf_pool_sync_meta(p) < 0)
+		goto abort;
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->gen != gen || f->rec != r) {
+		pthread_rwlock_unlock(&f->lock);
+		goto abort;
+	}
+	struct pf_pool_record *pr = &p->recs[r];
+	__atomic_store_n(&pr->flags, pr->flags | PF_RECF_REAL_VALID, __ATOMIC_RELEASE);
+	pf_pool_commit(p, &pr->flags, sizeof pr->flags);
+	PF_FAULT("promote.valid");
+	__atomic_store_n(&pr->lo, 0, __ATOMIC_RELEASE); /* commit point: the pool copy is the file's */
+	pf_pool_commit(p, &pr->lo, sizeof pr->lo);
+	f->lo = 0;
+	f->size = f->size_known ? f->size : size;
+	pthread_rwlock_unlock(&f->lock);
+	PF_FAULT("promote.committed");
+	ret = 0;
+	goto done;
+abort:
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->rec == r && f->lo == PF_HI_NONE)
+		file_drop_record(f);
+	pthread_rwlock_unlock(&f->lock);
+done:
+	REAL(close)(fd);
+	return ret;
 }

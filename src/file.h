@@ -43,6 +43,9 @@ struct pf_file {
 	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
 	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
 	int dirty;              /* pool bytes written since the last sync */
+	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
+	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
+	int migrating;          /* a migration thread owns a move of this file (files_lock) */
 	char path[4096];        /* last known absolute path */
 };
 
@@ -81,6 +84,21 @@ int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flag
 int pf_io_pin_real(struct pf_ofd *o);
 /* fcntl(F_SETFL) changed the status flags of the description. */
 void pf_ofd_setfl(struct pf_ofd *o, int flags);
+
+/* Migration (migrate.c drives, these do the moves). pf_files_foreach calls cb under the table lock;
+ * cb may take a reference with pf_file_hold. A move returns 0 when committed, 1 when it gave up because
+ * the file changed or went away (nothing lost, retry later), -1 on an I/O error. throttle(bytes) is
+ * called before each block is copied (rate limit). */
+struct pf_move_ctx {
+	void (*throttle)(void *arg, uint64_t bytes);
+	void *arg;
+	uint64_t bytes;         /* out: bytes copied */
+};
+void pf_files_foreach(void (*cb)(struct pf_file *f, void *arg), void *arg);
+void pf_file_hold(struct pf_file *f);
+void pf_file_release(struct pf_file *f);
+int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx);
+int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx);
 
 /* Path operations, for names that match the segment pattern. Each performs the real call itself. */
 enum pf_unlink_kind { PF_UNLINK, PF_UNLINKAT, PF_REMOVE };

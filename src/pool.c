@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 #include "real.h"
 
@@ -435,7 +436,9 @@ int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, ui
 	rec->flags = 0;
 	pf_pool_rec_set_path(p, r, path);
 	pf_pool_commit(p, rec, sizeof *rec);
+	PF_FAULT("pool.rec.filled");
 	store64(p, &rec->state, PF_REC_LIVE); /* commit point: the record exists */
+	PF_FAULT("pool.rec.live");
 	return r;
 }
 
@@ -443,13 +446,16 @@ void pf_pool_rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64
 {
 	struct pf_pool_record *rec = &p->recs[r];
 	store64(p, &rec->state, PF_REC_DYING); /* commit point: the file no longer has pool bytes */
+	PF_FAULT("pool.rec.dying");
 	uint64_t n = 0;
 	for (uint64_t i = 0; i < maplen; i++)
 		if (map[i]) {
 			store64(p, &p->blocks[map[i] - 1], PF_BLOCK_FREE);
+			PF_FAULT("pool.rec.clearing");
 			n++;
 		}
 	store64(p, &rec->state, PF_REC_FREE);
+	PF_FAULT("pool.rec.freed");
 	pthread_mutex_lock(&p->lock);
 	p->nfree += n;
 	p->free_recs[p->nfree_recs++] = r;
@@ -463,6 +469,7 @@ void pf_pool_rec_set_path(struct pf_pool *p, uint32_t r, const char *path)
 	if (n > PF_PATH_MAX_REC)
 		path += n - PF_PATH_MAX_REC, n = PF_PATH_MAX_REC; /* keep the tail: partition and segment */
 	store64(p, &rec->path_sum, 0);
+	PF_FAULT("pool.rec.path");
 	memcpy(rec->path, path, n);
 	rec->path_len = (uint32_t)n;
 	pf_pool_commit(p, rec->path, PF_PATH_MAX_REC);
@@ -492,17 +499,21 @@ int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
 		p->cursor = (uint64_t)b + 1;
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (b >= 0)
+		PF_FAULT("pool.block.reserved");
 	return b;
 }
 
 void pf_pool_block_publish(struct pf_pool *p, uint64_t phys, uint32_t rec, uint32_t idx)
 {
 	store64(p, &p->blocks[phys], PF_ENTRY(rec, idx));
+	PF_FAULT("pool.block.published");
 }
 
 void pf_pool_block_free(struct pf_pool *p, uint64_t phys)
 {
 	store64(p, &p->blocks[phys], PF_BLOCK_FREE);
+	PF_FAULT("pool.block.freed");
 	pthread_mutex_lock(&p->lock);
 	p->nfree++;
 	pthread_mutex_unlock(&p->lock);

@@ -17,9 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "fdtab.h"
 #include "file.h"
 #include "log.h"
+#include "migrate.h"
 #include "paths.h"
 #include "real.h"
 
@@ -54,6 +56,7 @@ void pf_shim_configure(void)
 			snprintf(deferred_error, sizeof deferred_error, "%s", pf_cfg.error);
 		free(cmd);
 		pf_log_level = pf_cfg.log_level;
+		pf_fault_init();
 		char err[PF_ERR_LEN] = "";
 		if (pf_paths_init(&pf_cfg, err, sizeof err) < 0 && !deferred_error[0])
 			snprintf(deferred_error, sizeof deferred_error, "%s", err);
@@ -206,6 +209,8 @@ static void activate_locked(void)
 			write_marker(pf_paths_dir(d));
 	pthread_atfork(NULL, NULL, on_fork_child);
 	pf_files_atfork();
+	if (pf_migrate_start() < 0)
+		pf_die("cannot start the migration threads: %s", strerror(errno));
 	pf_log(PF_LOG_INFO, "active (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
 	       pf_cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_npools, pf_pools[0].path,
 	       pf_pools[0].is_pmem ? "persistent memory" : "not persistent memory: msync on fsync",

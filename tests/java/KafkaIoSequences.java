@@ -1195,9 +1195,10 @@ public class KafkaIoSequences {
 		step("delete all remaining segments, pool block table returns to empty");
 		cleaned.kafkaClose();
 		verify(cleaned, "before final delete");
-		Seg pa = new Seg(d0.resolve(segName(1000) + ".log"), 10, true);
 		cleaned.closeAndDelete();
-		check(Files.deleteIfExists(pa.path), "deleteIfExists(%s) returned false", pa.path);
+		Path paPath = d0.resolve(segName(1000) + ".log"); // the preallocated segment, closed
+		check(Files.deleteIfExists(paPath), "deleteIfExists(%s) returned false", paPath);
+		check(!paPath.toFile().exists(), "%s: File.exists() true after delete", paPath);
 		for (long base : new long[] { 500, 900, 2000, 3000, 4000 })
 			check(!Files.exists(d0.resolve(segName(base) + ".log")), "%s.log should be gone", segName(base));
 		try (var st = Files.list(d0)) {

@@ -64,7 +64,7 @@ now_ms() { date +%s%3N; }
 new_env() {
 	PAFKA_TEST_DIR=
 	PAFKA_TEST_POOLDIR=
-	pf_test_env "$(mktemp -d "$work/env.XXXXXX")"
+	pf_test_env "$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-java-env.XXXXXX")"
 }
 
 # end_env OK: remove the run's dirs (kept on failure with PAFKA_TEST_KEEP=1).
@@ -147,8 +147,12 @@ run_crash() {
 		return
 	fi
 	: >"$out"
-	# the writer opens stdout (fo) then stdin (fi); open our ends in the same order
-	jrun "$1" "$pfx-write" >"$fo" <"$fin" 2>"$out.err" &
+	# the writer opens stdout (fo) then stdin (fin); open our ends in the same order. The subshell
+	# keeps bash from reporting the SIGKILLed job on our stderr.
+	(
+		jrun "$1" "$pfx-write"
+		exit $?
+	) >"$fo" <"$fin" 2>"$out.err" &
 	bg_pid=$!
 	exec 9<"$fo"
 	exec 8>"$fin"

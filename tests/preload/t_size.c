@@ -46,7 +46,7 @@ static struct ident ref;
 
 static long long run_stat_tool(const char *path, int no_preload)
 {
-	int out;
+	int out = -1;
 	char *argv[] = { (char *)"/usr/bin/stat", (char *)"-c", (char *)"%s", (char *)path, NULL };
 	pid_t pid = pftest_spawn(argv, NULL, PFTEST_CAPTURE_OUT | (no_preload ? PFTEST_NO_PRELOAD : 0), NULL, &out);
 	char *s = pftest_read_to_eof(out, 4096, NULL);
@@ -62,7 +62,7 @@ static long long run_stat_tool(const char *path, int no_preload)
 
 static long long run_child_size(const char *path)
 {
-	int out;
+	int out = -1;
 	const char *args[] = { path, NULL };
 	pid_t pid = pftest_spawn_self("child-size", args, NULL, PFTEST_CAPTURE_OUT | PFTEST_NO_PRELOAD, NULL, &out);
 	char *s = pftest_read_to_eof(out, 4096, NULL);
