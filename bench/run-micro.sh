@@ -15,7 +15,8 @@
 #   BENCH_SHM           tmpfs directory for pools and tmpfs files (default /dev/shm)
 #   BENCH_OUT           where results go (default <srcdir>/bench/results, git-ignored)
 #   BENCH_SIZE_MB       bytes written/read per data-path test (default 1024)
-#   BENCH_REPS          repetitions of each data-path variant (default 3, minimum 1)
+#   BENCH_REPS          measured repetitions of each data-path variant (default 5, minimum 1)
+#   BENCH_WARMUP_REPS   discarded repetitions run first (default 1: the first runs on a fresh VM are slow)
 #   BENCH_CALLS_N       calls per type in the callgrind part (default 100000)
 #   BENCH_DROP_CACHES   1 (default when root): sync + drop page cache before every data-path run
 #   BENCH_COLD          1 (default when root): add a cold sequential pread after drop_caches
@@ -30,7 +31,8 @@ disk=${BENCH_DIR:-/var/tmp}
 shm=${BENCH_SHM:-/dev/shm}
 out=${BENCH_OUT:-$here/results}
 size_mb=${BENCH_SIZE_MB:-1024}
-reps=${BENCH_REPS:-3}
+reps=${BENCH_REPS:-5}
+warm=${BENCH_WARMUP_REPS:-1}
 calls_n=${BENCH_CALLS_N:-100000}
 root=0; [ "$(id -u)" = 0 ] && root=1
 drop=${BENCH_DROP_CACHES:-$root}
@@ -40,6 +42,7 @@ cc=${CC:-gcc}
 [ -f "$lib" ] || { echo "run-micro.sh: no shim at $lib (build it, or set PAFKA_TEST_LIB)" >&2; exit 2; }
 case $size_mb in ''|*[!0-9]*) echo "run-micro.sh: BENCH_SIZE_MB must be a number" >&2; exit 2;; esac
 case $reps in ''|*[!0-9]*|0) echo "run-micro.sh: BENCH_REPS must be >= 1" >&2; exit 2;; esac
+case $warm in ''|*[!0-9]*) echo "run-micro.sh: BENCH_WARMUP_REPS must be a number" >&2; exit 2;; esac
 if [ "$root" = 0 ]; then drop=0; cold=0; fi
 
 # Only our own settings reach the shim: drop any PAFKA_* setting inherited from the caller's shell.
@@ -177,7 +180,7 @@ drop_caches() { [ "$drop" = 1 ] && sync && echo 3 >/proc/sys/vm/drop_caches; }
 if [ "${BENCH_SKIP_DATAPATH:-0}" = 1 ]; then
 	say "## 2. Data-path throughput: skipped (BENCH_SKIP_DATAPATH=1)"
 else
-	say "## 2. Data-path throughput (${size_mb} MiB per test, $reps interleaved repetitions, medians)"
+	say "## 2. Data-path throughput (${size_mb} MiB per test; medians of $reps interleaved repetitions after $warm discarded)"
 	say ""
 	raw=$out/datapath-raw.csv
 	errs=$out/datapath-stderr.txt
@@ -187,9 +190,9 @@ else
 	seg=topic-0/00000000000000000000.log
 	variants=(shim tmpfs disk)
 	t_start=$(date +%s)
-	for rep in $(seq 1 "$reps"); do
+	for rep in $(seq $((1 - warm)) "$reps"); do # rep <= 0: warm-up, kept in the raw CSV, not in medians
 		for j in 0 1 2; do # rotate the order each repetition
-			v=${variants[$(((j + rep - 1) % 3))]}
+			v=${variants[$(((j + rep + 3 * warm - 1) % 3))]}
 			d=$work/dp; s=$shmw/dp
 			rm -rf "$d" "$s"; mkdir -p "$d/logs/topic-0" "$d/plain/topic-0" "$s/pool" "$s/plain/topic-0"
 			drop_caches
@@ -216,7 +219,7 @@ else
 	sum=$out/datapath.csv
 	md=$out/datapath.md
 	# Median per (test, variant), then ratios. Rows keep the order of the first run's output.
-	awk -F, 'NR > 1 {print $3 "," $1 "," $6}' "$raw" | sort -t, -k1,1 -k2,2 -k3,3g |
+	awk -F, 'NR > 1 && $2 > 0 {print $3 "," $1 "," $6}' "$raw" | sort -t, -k1,1 -k2,2 -k3,3g |
 		awk -F, '{k = $1 "," $2; v[k, ++c[k]] = $3; if (!(k in seen)) {seen[k] = 1; keys[++nk] = k}}
 			END {for (i = 1; i <= nk; i++) {k = keys[i]; n = c[k]
 				m = (n % 2) ? v[k, (n + 1) / 2] : (v[k, n / 2] + v[k, n / 2 + 1]) / 2
@@ -224,16 +227,17 @@ else
 	order=$(awk -F, 'NR > 1 && !s[$3]++ {print $3}' "$raw")
 	echo "test,shim_mib_s,tmpfs_mib_s,disk_mib_s,shim_over_tmpfs,shim_over_disk,runs,shim_min,shim_max,tmpfs_min,tmpfs_max,disk_min,disk_max" >"$sum"
 	{
-		echo "| test | shim MiB/s | tmpfs MiB/s | disk MiB/s | shim/tmpfs | shim/disk | shim min..max |"
-		echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+		echo "| test | shim MiB/s (min..max) | tmpfs MiB/s (min..max) | disk MiB/s (min..max) | shim/tmpfs | shim/disk |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 		for t in $order; do
 			awk -F, -v t="$t" -v sum="$sum" '
 				$1 == t {m[$2] = $3; lo[$2] = $4; hi[$2] = $5; n = $6}
 				function r(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "n/a" }
 				function f(x) { return x == "" ? "n/a" : sprintf("%.0f", x) }
+				function g(v) { return m[v] == "" ? "n/a" : sprintf("%.0f (%.0f..%.0f)", m[v], lo[v], hi[v]) }
 				END {
-					printf "| %s | %s | %s | %s | %s | %s | %s..%s |\n", t, f(m["shim"]), f(m["tmpfs"]), f(m["disk"]),
-						r(m["shim"], m["tmpfs"]), r(m["shim"], m["disk"]), f(lo["shim"]), f(hi["shim"])
+					printf "| %s | %s | %s | %s | %s | %s |\n", t, g("shim"), g("tmpfs"), g("disk"),
+						r(m["shim"], m["tmpfs"]), r(m["shim"], m["disk"])
 					printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", t, m["shim"], m["tmpfs"], m["disk"],
 						r(m["shim"], m["tmpfs"]), r(m["shim"], m["disk"]), n, lo["shim"], hi["shim"],
 						lo["tmpfs"], hi["tmpfs"], lo["disk"], hi["disk"] >> sum

@@ -54,8 +54,33 @@ struct pf_pool_header {
 	uint64_t checksum;     /* FNV-1a 64 of all fields above (magic .. created_ns) */
 	/* mutable fields, not covered by the checksum */
 	uint64_t next_seq;     /* creation sequence for age order; bumped per new record */
-	uint64_t reserved[32];
+	struct pf_pool_live {  /* written by the pool's writer process, read by tools (pafka status) */
+		uint64_t writer_pid;     /* pid of the process holding the pool, 0 when it closed cleanly */
+		uint64_t heartbeat_ms;   /* CLOCK_REALTIME ms, refreshed about once a second while active */
+		uint64_t state;          /* PF_LIVE_* bits */
+		uint64_t demotions, promotions, migration_failures, migration_aborts;
+		uint64_t bytes_demoted, bytes_promoted;
+		uint64_t migration_ns;   /* time spent moving */
+		uint64_t spills;         /* writes sent to the slow tier because the pool was full */
+		uint64_t bytes_written[2], bytes_read[2], bytes_sent[2]; /* [0] pool, [1] slow tier */
+		uint64_t backlog_bytes;  /* bytes the policy wants to move now */
+		uint64_t errors;
+		uint64_t reserved[13];
+	} live;
 };
+
+#define PF_LIVE_MIGRATING 1ULL  /* migration threads running */
+#define PF_LIVE_PAUSED 2ULL     /* migration paused (<pool dir>/pafka.pause exists) */
+#define PF_LIVE_DRAINING 4ULL   /* draining (<pool dir>/pafka.drain exists): no new pool data */
+
+/* Control files in a pool's directory, created and removed by tools, polled by the writer:
+ *   pafka.pause  migration paused while it exists;
+ *   pafka.drain  the writer admits no new bytes to the pool and moves every pool byte to the slow tier,
+ *                so the broker can later run without the shim. */
+#define PF_PAUSE_FILE "pafka.pause"
+#define PF_DRAIN_FILE "pafka.drain"
+
+_Static_assert(sizeof(struct pf_pool_live) == 32 * 8, "live stats keep the header layout");
 
 struct pf_pool_record {
 	uint64_t state;        /* enum pf_rec_state; the commit point of create and free */

@@ -57,7 +57,7 @@ kafka_fetch() {
 		-DoutputDirectory="$tmp" >"$log" 2>&1; then
 		rm -rf "$tmp"
 		tail -n 20 "$log" >&2
-		if grep -qiE 'UnknownHost|Connection refused|connect timed out|Network is unreachable|No route to host|Could not transfer artifact|could not resolve|Temporary failure in name resolution' "$log"; then
+		if grep -qiE 'UnknownHost|Unknown host|Connection refused|connect timed out|Connect to .* failed|Network is unreachable|No route to host|Could not transfer artifact|Temporary failure in name resolution|in offline mode' "$log"; then
 			return 3
 		fi
 		return 1
@@ -179,7 +179,7 @@ kafka_start() {
 		pre=(env "LD_PRELOAD=$KAFKA_PRELOAD")
 	fi
 	echo "===== start #$KAFKA_START_COUNT $(date '+%F %T') preload=${KAFKA_PRELOAD:-none}" >>"$out"
-	env | grep '^PAFKA_' | sed 's/^/    /' >>"$out"
+	{ env | grep '^PAFKA_' | sed 's/^/    /'; } >>"$out" || true
 	local heap=${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}
 	local jvm=${KAFKA_JVM_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -Djava.awt.headless=true}
 	if kafka_have_dist; then
@@ -209,8 +209,8 @@ kafka_wait_ready() {
 			kafka_log_tail 80
 			return 1
 		fi
-		md=$(kcat -L -b "$KAFKA_BOOTSTRAP" -m 3 2>/dev/null) || md=
-		if printf '%s\n' "$md" | grep -q "^ *broker 1 at "; then
+		md=$(LD_PRELOAD= kcat -L -b "$KAFKA_BOOTSTRAP" -m 3 2>/dev/null) || md=
+		if grep -q "^ *broker 1 at " <<<"$md"; then
 			kafka_log "broker ready after $((SECONDS - start))s"
 			return 0
 		fi
@@ -280,10 +280,10 @@ kafka_topic_create() {
 kafka_wait_topic() {
 	local t=$1 n=$2 timeout=${3:-60} start=$SECONDS md
 	while [ $((SECONDS - start)) -lt "$timeout" ]; do
-		md=$(kcat -L -b "$KAFKA_BOOTSTRAP" -t "$t" -m 3 2>/dev/null) || md=
-		if printf '%s\n' "$md" | grep -q "topic \"$t\" with $n partitions:" &&
-			[ "$(printf '%s\n' "$md" | grep -c 'partition [0-9]*, leader 1,')" -eq "$n" ] &&
-			! printf '%s\n' "$md" | grep -q 'partition [0-9]*, leader .*: Broker:'; then
+		md=$(LD_PRELOAD= kcat -L -b "$KAFKA_BOOTSTRAP" -t "$t" -m 3 2>/dev/null) || md=
+		if grep -q "topic \"$t\" with $n partitions:" <<<"$md" &&
+			[ "$(grep -c 'partition [0-9]*, leader 1,' <<<"$md")" -eq "$n" ] &&
+			! grep -q 'partition [0-9]*, leader .*: Broker:' <<<"$md"; then
 			return 0
 		fi
 		sleep 0.5
@@ -322,7 +322,9 @@ declare -gA KAFKA_TOOL_OPTS=()
 kafka_tool_has_opt() {
 	local k="$1 $2"
 	if [ -z "${KAFKA_TOOL_OPTS[$k]:-}" ]; then
-		if kafka_java "$1" --help 2>&1 | grep -q -e "$2[ =]" -e "$2\$"; then
+		local help
+		help=$(kafka_java "$1" --help 2>&1) || true
+		if grep -q -e "$2[ =]" -e "$2\$" <<<"$help"; then
 			KAFKA_TOOL_OPTS[$k]=yes
 		else
 			KAFKA_TOOL_OPTS[$k]=no

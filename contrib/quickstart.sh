@@ -1,0 +1,145 @@
+#!/bin/bash
+# contrib/quickstart.sh - the main job, start to finish, on a fresh Debian machine (run as root):
+#
+#   1. apt-get the build and run dependencies;
+#   2. build libpafka (./bootstrap, then configure + make in a build dir);
+#   3. fetch Apache Kafka 4.x from Maven Central (tests/kafka/pom.xml; cached in .cache/);
+#   4. start an unmodified single-node Kafka broker (KRaft) under LD_PRELOAD=libpafka.so, with its log dir
+#      on disk and the pool on /dev/shm (tmpfs standing in for PMem);
+#   5. produce and consume a few hundred MB with Kafka's ProducerPerformance / ConsumerPerformance;
+#   6. show where every segment lives (pool or slow tier), and shut the broker down cleanly.
+#
+# Environment (all optional):
+#   PAFKA_BUILD_DIR         build directory (default <repo>/build-quickstart)
+#   PAFKA_QUICKSTART_DIR    broker directory on disk: server.properties, logs/, applogs/ (default /var/tmp/pafka-quickstart)
+#   PAFKA_POOL_DIR          pool directory (default /dev/shm/pafka-quickstart)
+#   PAFKA_STORAGE_TIERS_FIRST_SIZES  pool size (default 256M: smaller than the data, so both tiers show)
+#   QS_RECORDS, QS_RECORD_SIZE, QS_PARTITIONS, QS_SEGMENT_BYTES   the workload (default 400000 x 1024 B, 3, 32 MiB)
+#   PAFKA_QUICKSTART_SKIP_APT=1   do not run apt-get
+#   PAFKA_QUICKSTART_NO_SHIM=1    do not build or preload libpafka (the same broker, all on disk: a baseline)
+#   PAFKA_QUICKSTART_KEEP=1       keep the log dir and the pool afterwards (default: removed)
+#   KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE   see tests/kafka/kafka.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${PAFKA_BUILD_DIR:-$ROOT/build-quickstart}
+QS=${PAFKA_QUICKSTART_DIR:-/var/tmp/pafka-quickstart}
+POOLDIR=${PAFKA_POOL_DIR:-/dev/shm/pafka-quickstart}
+RECORDS=${QS_RECORDS:-400000}
+RECORD_SIZE=${QS_RECORD_SIZE:-1024}
+PARTITIONS=${QS_PARTITIONS:-3}
+NO_SHIM=${PAFKA_QUICKSTART_NO_SHIM:-0}
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
+
+# ---- 1. dependencies
+if [ "${PAFKA_QUICKSTART_SKIP_APT:-0}" != 1 ]; then
+	step "installing dependencies with apt-get"
+	[ "$(id -u)" = 0 ] || die "run as root (or set PAFKA_QUICKSTART_SKIP_APT=1 if the packages are installed)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends \
+		build-essential autoconf automake libtool pkg-config \
+		libpmem-dev uthash-dev libcriterion-dev \
+		maven default-jdk-headless kcat python3 >/dev/null
+fi
+for c in java mvn kcat python3; do
+	command -v "$c" >/dev/null 2>&1 || die "$c not found (apt-get install it, or run without PAFKA_QUICKSTART_SKIP_APT)"
+done
+
+# ---- 2. libpafka
+LIB=
+if [ "$NO_SHIM" != 1 ]; then
+	step "building libpafka in $BUILD"
+	(cd "$ROOT" && ./bootstrap)
+	mkdir -p "$BUILD"
+	(cd "$BUILD" && { [ -f Makefile ] || "$ROOT/configure" --quiet; } && make -s -j"$(nproc)")
+	LIB="$BUILD/.libs/libpafka.so"
+	[ -f "$LIB" ] || die "the build did not produce $LIB"
+	echo "built $LIB"
+else
+	step "PAFKA_QUICKSTART_NO_SHIM=1: not building libpafka; the broker runs without it (everything on disk)"
+fi
+
+# ---- 3. Kafka
+# shellcheck source=tests/kafka/kafka.sh
+. "$ROOT/tests/kafka/kafka.sh"
+step "fetching Kafka $KAFKA_VERSION (Maven Central, cached in $PAFKA_CACHE)"
+rc=0
+kafka_fetch || rc=$?
+[ "$rc" = 0 ] || die "could not fetch Kafka $KAFKA_VERSION (status $rc; see $PAFKA_CACHE/kafka-$KAFKA_VERSION/fetch.log)"
+echo "jars in $KAFKA_LIBS"
+
+# ---- 4. the broker
+step "starting a single-node Kafka broker"
+cleanup() {
+	local rc=$?
+	if [ -n "${KAFKA_PID:-}" ] && kafka_alive; then
+		echo "stopping the broker"
+		kafka_stop 60 || kafka_kill
+	fi
+	if [ "${PAFKA_QUICKSTART_KEEP:-0}" = 1 ]; then
+		echo "kept: broker dir $QS, pool dir $POOLDIR"
+	else
+		rm -rf "$QS" "$POOLDIR"
+	fi
+	[ "$rc" = 0 ] || echo "quickstart FAILED (status $rc)" >&2
+}
+trap cleanup EXIT
+rm -rf "$QS" "$POOLDIR"
+mkdir -p "$POOLDIR"
+export PAFKA_LOG_CHANNEL_TYPE=pmem
+export PAFKA_STORAGE_TIERS_FIRST_PATHS="$POOLDIR"
+export PAFKA_STORAGE_TIERS_FIRST_SIZES=${PAFKA_STORAGE_TIERS_FIRST_SIZES:-256M}
+KAFKA_SEGMENT_BYTES=${QS_SEGMENT_BYTES:-33554432}
+kafka_config "$QS"
+kafka_format
+KAFKA_PRELOAD=$LIB
+echo "log dir (disk):  $QS/logs   [$(df --output=fstype "$QS/logs" | tail -n1 | tr -d ' ')]"
+if [ -n "$LIB" ]; then
+	echo "pool dir:        $POOLDIR   [$(df --output=fstype "$POOLDIR" | tail -n1 | tr -d ' '): tmpfs standing in for PMem]," \
+		"pool size $PAFKA_STORAGE_TIERS_FIRST_SIZES"
+	echo "broker:          LD_PRELOAD=$LIB java ... kafka.Kafka $KAFKA_PROPS"
+else
+	echo "broker:          java ... kafka.Kafka $KAFKA_PROPS   (no LD_PRELOAD)"
+fi
+echo "segment.bytes:   $KAFKA_SEGMENT_BYTES"
+kafka_start
+kafka_topic_create quickstart "$PARTITIONS"
+echo "topic 'quickstart' with $PARTITIONS partitions on $KAFKA_BOOTSTRAP"
+
+# ---- 5. the workload
+step "ProducerPerformance: $RECORDS records of $RECORD_SIZE bytes ($((RECORDS * RECORD_SIZE / 1048576)) MiB), acks=all"
+kafka_perf_produce quickstart "$RECORDS" "$RECORD_SIZE"
+step "ConsumerPerformance: reading them back"
+kafka_perf_consume quickstart "$RECORDS"
+
+# ---- 6. where the segments live
+step "segments (a sparse .log file's bytes live in the pool; an allocated one's on the slow tier)"
+printf '%-52s %12s %12s  %s\n' "segment" "size" "on disk" "tier"
+pool_n=0 slow_n=0 pool_b=0 slow_b=0
+while IFS=' ' read -r size blocks path; do
+	alloc=$((blocks * 512))
+	if [ "$size" -eq 0 ]; then
+		tier="(empty)"
+	elif [ $((alloc * 4)) -le "$size" ]; then
+		tier=pool
+		pool_n=$((pool_n + 1))
+		pool_b=$((pool_b + size))
+	else
+		tier="slow tier"
+		slow_n=$((slow_n + 1))
+		slow_b=$((slow_b + size))
+	fi
+	printf '%-52s %12d %12d  %s\n' "${path#"$QS"/logs/}" "$size" "$alloc" "$tier"
+done < <(find "$QS/logs" -name '????????????????????.log' -printf '%s %b %p\n' | sort -k3)
+echo "pool: $pool_n segments, $((pool_b / 1048576)) MiB; slow tier: $slow_n segments, $((slow_b / 1048576)) MiB"
+if [ -n "$LIB" ] && [ -f "$POOLDIR/pafka.pool" ]; then
+	python3 "$ROOT/tests/kafka/poolcheck.py" "$POOLDIR" "$QS/logs" 2>/dev/null | grep '^# pool:' | sed 's/^# //' || true
+fi
+
+step "clean shutdown"
+kafka_stop
+echo "broker stopped (exit status $KAFKA_EXIT); clean-shutdown marker: $([ -e "$QS/logs/.kafka_cleanshutdown" ] && echo yes || echo no)"
+echo "done"
