@@ -10,33 +10,33 @@
 #   6. show where every segment lives (pool or slow tier), and shut the broker down cleanly.
 #
 # Environment (all optional):
-#   PAFKA_BUILD_DIR         build directory (default <repo>/build-quickstart)
-#   PAFKA_QUICKSTART_DIR    broker directory on disk: server.properties, logs/, applogs/ (default /var/tmp/pafka-quickstart)
-#   PAFKA_POOL_DIR          pool directory (default /dev/shm/pafka-quickstart)
+#   QS_BUILD_DIR         build directory (default <repo>/build-quickstart)
+#   QS_DIR    broker directory on disk: server.properties, logs/, applogs/ (default /var/tmp/pafka-quickstart)
+#   QS_POOL_DIR          pool directory (default /dev/shm/pafka-quickstart)
 #   PAFKA_STORAGE_TIERS_FIRST_SIZES  pool size (default 256M: smaller than the data, so both tiers show)
 #   QS_RECORDS, QS_RECORD_SIZE, QS_PARTITIONS, QS_SEGMENT_BYTES   the workload (default 400000 x 1024 B, 3, 32 MiB)
-#   PAFKA_QUICKSTART_SKIP_APT=1   do not run apt-get
-#   PAFKA_QUICKSTART_NO_SHIM=1    do not build or preload libpafka (the same broker, all on disk: a baseline)
-#   PAFKA_QUICKSTART_KEEP=1       keep the log dir and the pool afterwards (default: removed)
+#   QS_SKIP_APT=1   do not run apt-get
+#   QS_NO_SHIM=1    do not build or preload libpafka (the same broker, all on disk: a baseline)
+#   QS_KEEP=1       keep the log dir and the pool afterwards (default: removed)
 #   KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE   see tests/kafka/kafka.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${PAFKA_BUILD_DIR:-$ROOT/build-quickstart}
-QS=${PAFKA_QUICKSTART_DIR:-/var/tmp/pafka-quickstart}
-POOLDIR=${PAFKA_POOL_DIR:-/dev/shm/pafka-quickstart}
+BUILD=${QS_BUILD_DIR:-$ROOT/build-quickstart}
+QS=${QS_DIR:-/var/tmp/pafka-quickstart}
+POOLDIR=${QS_POOL_DIR:-/dev/shm/pafka-quickstart}
 RECORDS=${QS_RECORDS:-400000}
 RECORD_SIZE=${QS_RECORD_SIZE:-1024}
 PARTITIONS=${QS_PARTITIONS:-3}
-NO_SHIM=${PAFKA_QUICKSTART_NO_SHIM:-0}
+NO_SHIM=${QS_NO_SHIM:-0}
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
 # ---- 1. dependencies
-if [ "${PAFKA_QUICKSTART_SKIP_APT:-0}" != 1 ]; then
+if [ "${QS_SKIP_APT:-0}" != 1 ]; then
 	step "installing dependencies with apt-get"
-	[ "$(id -u)" = 0 ] || die "run as root (or set PAFKA_QUICKSTART_SKIP_APT=1 if the packages are installed)"
+	[ "$(id -u)" = 0 ] || die "run as root (or set QS_SKIP_APT=1 if the packages are installed)"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends \
@@ -45,7 +45,7 @@ if [ "${PAFKA_QUICKSTART_SKIP_APT:-0}" != 1 ]; then
 		maven default-jdk-headless kcat python3 >/dev/null
 fi
 for c in java mvn kcat python3; do
-	command -v "$c" >/dev/null 2>&1 || die "$c not found (apt-get install it, or run without PAFKA_QUICKSTART_SKIP_APT)"
+	command -v "$c" >/dev/null 2>&1 || die "$c not found (apt-get install it, or run without QS_SKIP_APT)"
 done
 
 # ---- 2. libpafka
@@ -59,7 +59,7 @@ if [ "$NO_SHIM" != 1 ]; then
 	[ -f "$LIB" ] || die "the build did not produce $LIB"
 	echo "built $LIB"
 else
-	step "PAFKA_QUICKSTART_NO_SHIM=1: not building libpafka; the broker runs without it (everything on disk)"
+	step "QS_NO_SHIM=1: not building libpafka; the broker runs without it (everything on disk)"
 fi
 
 # ---- 3. Kafka
@@ -79,7 +79,7 @@ cleanup() {
 		echo "stopping the broker"
 		kafka_stop 60 || kafka_kill
 	fi
-	if [ "${PAFKA_QUICKSTART_KEEP:-0}" = 1 ]; then
+	if [ "${QS_KEEP:-0}" = 1 ]; then
 		echo "kept: broker dir $QS, pool dir $POOLDIR"
 	else
 		rm -rf "$QS" "$POOLDIR"

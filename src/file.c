@@ -672,6 +672,7 @@ ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, o
 		enum seg_kind k = seg_at(f, pos + done, end, &len, &ptr);
 		if (k == SEG_POOL) {
 			cur_fill(&c, ptr, len);
+			PF_STAT_ADD(bytes_read[0], len);
 		} else if (k == SEG_ZERO) {
 			cur_fill(&c, NULL, len);
 		} else {
@@ -687,6 +688,7 @@ ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, o
 			}
 			cur_advance(&c, (uint64_t)r);
 			done += (uint64_t)r;
+			PF_STAT_ADD(bytes_read[1], (uint64_t)r);
 			if (r == 0)
 				break;
 			continue;
@@ -722,7 +724,7 @@ static int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_
 	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
 	if (map_grow(f, b) < 0)
 		return -1;
-	int64_t ph = pf_pool_block_reserve(f->pool, hint);
+	int64_t ph = pf_shim_pool_writable() ? pf_pool_block_reserve(f->pool, hint) : -1;
 	if (ph < 0)
 		return 0;
 	char *base = pf_pool_block_ptr(f->pool, (uint64_t)ph);
@@ -749,6 +751,7 @@ static int spill(struct pf_file *f, uint64_t b)
 	__atomic_store_n(&r->hi, b, __ATOMIC_RELEASE);
 	pf_pool_commit(f->pool, &r->hi, sizeof r->hi);
 	f->hi = b;
+	PF_STAT_ADD(spills, 1);
 	PF_FAULT("file.spill");
 	return 0;
 }
@@ -837,6 +840,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 			}
 			cur_advance(&c, (uint64_t)w);
 			done += (uint64_t)w;
+			PF_STAT_ADD(bytes_written[1], (uint64_t)w);
 			if (p + (uint64_t)w > f->size)
 				f->size = p + (uint64_t)w;
 			if ((uint64_t)w < want)
@@ -847,6 +851,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 		uint64_t n = MIN((uint64_t)total - done, f->pool->bsize - boff);
 		if (b < f->maplen && f->map[b]) {
 			cur_copy_out(&c, pf_pool_block_ptr(f->pool, f->map[b] - 1) + boff, n, f->pool);
+			PF_STAT_ADD(bytes_written[0], n);
 		} else {
 			int r = write_new_block(f, b, boff, n, &c);
 			if (r < 0 || (r == 0 && spill(f, b) < 0)) {
@@ -858,6 +863,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 			}
 			if (r == 0)
 				continue; /* now on the slow tier: the loop writes it there */
+			PF_STAT_ADD(bytes_written[0], n);
 		}
 		f->dirty = 1;
 		done += n;
@@ -969,6 +975,7 @@ ssize_t pf_io_sendfile(int out, struct pf_ofd *o, int in, off_t *offp, size_t co
 			break;
 		}
 		done += (uint64_t)w;
+		PF_STAT_ADD(bytes_sent[k == SEG_REAL], (uint64_t)w);
 		if ((uint64_t)w < len || w == 0)
 			break;
 	}
@@ -1638,4 +1645,31 @@ abort:
 done:
 	REAL(close)(fd);
 	return ret;
+}
+
+int pf_file_materialise(struct pf_file *f)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	int opened = 0, r = 0;
+	if (f->rec >= 0 && f->rfd < 0 && f->path[0]) {
+		f->rfd = REAL(open)(f->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		opened = f->rfd >= 0;
+		struct statx stx;
+		if (opened && (REAL(statx)(f->rfd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
+			       stx.stx_ino != f->key.ino || stx.stx_btime.tv_sec != f->key.btime_sec)) {
+			REAL(close)(f->rfd);
+			f->rfd = -1;
+			opened = 0;
+		} else if (opened && !f->size_known) {
+			f->size = stx.stx_size;
+		}
+	}
+	if (f->rec >= 0)
+		r = f->rfd >= 0 ? materialise(f) : (errno = ENOENT, -1);
+	if (opened) {
+		REAL(close)(f->rfd);
+		f->rfd = -1;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	return r;
 }

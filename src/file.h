@@ -99,6 +99,8 @@ void pf_file_hold(struct pf_file *f);
 void pf_file_release(struct pf_file *f);
 int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx);
 int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx);
+/* Drain: move the file's pool bytes out under the write lock (for a file that keeps changing). */
+int pf_file_materialise(struct pf_file *f);
 
 /* Path operations, for names that match the segment pattern. Each performs the real call itself. */
 enum pf_unlink_kind { PF_UNLINK, PF_UNLINKAT, PF_REMOVE };

@@ -23,8 +23,8 @@
 #define TICK_MS 200
 
 static pthread_mutex_t mig_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pf_migrate_stats stats;
 static int forced_pause;
+static int workers_running;
 static uint64_t boundary_ns;       /* birth time of the newest file demoted so far */
 static char pause_file[PATH_MAX];
 /* rate limit: a token bucket shared by all threads */
@@ -219,13 +219,14 @@ static enum pf_move choose(struct pf_file **out)
 
 int pf_migrate_step(void)
 {
-	if (paused())
+	if (paused() || __atomic_load_n(&pf_draining, __ATOMIC_RELAXED))
 		return PF_MOVE_NONE;
 	struct pf_file *f = NULL;
 	enum pf_move mv = choose(&f);
 	if (mv == PF_MOVE_NONE)
 		return mv;
 	struct pf_move_ctx ctx = { throttle, NULL, 0 };
+	int64_t t0 = mono_ns();
 	int r;
 	if (mv == PF_MOVE_DEMOTE) {
 		r = pf_file_demote(f, &ctx);
@@ -234,21 +235,22 @@ int pf_migrate_step(void)
 		r = p ? pf_file_promote(f, p, &ctx) : 1;
 	}
 	uint64_t birth = (uint64_t)f->key.btime_sec * 1000000000ULL + f->key.btime_nsec;
-	pthread_mutex_lock(&mig_lock);
 	if (r == 0 && mv == PF_MOVE_DEMOTE) {
-		stats.demotions++;
-		stats.bytes_demoted += ctx.bytes;
+		PF_STAT_ADD(demotions, 1);
+		PF_STAT_ADD(bytes_demoted, ctx.bytes);
+		pthread_mutex_lock(&mig_lock);
 		if (birth > boundary_ns)
 			boundary_ns = birth;
+		pthread_mutex_unlock(&mig_lock);
 	} else if (r == 0) {
-		stats.promotions++;
-		stats.bytes_promoted += ctx.bytes;
+		PF_STAT_ADD(promotions, 1);
+		PF_STAT_ADD(bytes_promoted, ctx.bytes);
 	} else if (r > 0) {
-		stats.aborted++;
+		PF_STAT_ADD(migration_aborts, 1);
 	} else {
-		stats.failures++;
+		PF_STAT_ADD(migration_failures, 1);
 	}
-	pthread_mutex_unlock(&mig_lock);
+	PF_STAT_ADD(migration_ns, (uint64_t)(mono_ns() - t0));
 	if (r < 0)
 		pf_log(PF_LOG_WARN, "migration (%s) of %s failed: %s; will retry", mv == PF_MOVE_DEMOTE ? "demote" : "promote",
 		       f->path, strerror(errno));
@@ -271,37 +273,127 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* ---- drain: every pool byte to the slow tier, while no new byte is admitted */
+
+struct any_pool_file {
+	struct pf_file *f;
+};
+
+static void find_pool_file(struct pf_file *f, void *arg)
+{
+	struct any_pool_file *a = arg;
+	if (!a->f && f->rec >= 0 && !f->migrating && f->path[0]) {
+		f->migrating = 1;
+		pf_file_hold(f);
+		a->f = f;
+	}
+}
+
+/* Move one file out; returns 1 if there was one. */
+static int drain_step(void)
+{
+	struct any_pool_file a = { NULL };
+	pf_files_foreach(find_pool_file, &a);
+	if (!a.f)
+		return 0;
+	struct pf_move_ctx ctx = { throttle, NULL, 0 };
+	int r = pf_file_demote(a.f, &ctx);
+	if (r == 1)
+		r = pf_file_materialise(a.f); /* it keeps changing (an active segment): move it under the lock */
+	if (r == 0) {
+		PF_STAT_ADD(demotions, 1);
+		PF_STAT_ADD(bytes_demoted, ctx.bytes);
+	} else {
+		PF_STAT_ADD(migration_failures, 1);
+		pf_log(PF_LOG_WARN, "drain: cannot move %s out of the pool: %s; will retry", a.f->path, strerror(errno));
+	}
+	pf_file_release(a.f);
+	return r == 0;
+}
+
+/* ---- housekeeping: heartbeat, control files, drain, backlog (one thread whenever the pool is active) */
+
+static char drain_file[PATH_MAX];
+
+static void publish_live(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint64_t state = (workers_running ? PF_LIVE_MIGRATING : 0) | (paused() ? PF_LIVE_PAUSED : 0) |
+			 (__atomic_load_n(&pf_draining, __ATOMIC_RELAXED) ? PF_LIVE_DRAINING : 0);
+	uint64_t used = 0, cap = 0, bs = pf_pools[0].bsize;
+	for (int i = 0; i < pf_npools; i++) {
+		pthread_mutex_lock(&pf_pools[i].lock);
+		used += pf_pools[i].nblocks - pf_pools[i].nfree;
+		cap += pf_pools[i].nblocks;
+		pthread_mutex_unlock(&pf_pools[i].lock);
+	}
+	uint64_t limit = pf_cfg.migrate_threshold < 0 ? cap : (uint64_t)(pf_cfg.migrate_threshold * (double)cap);
+	uint64_t backlog = (state & PF_LIVE_DRAINING) ? used * bs : used > limit && workers_running ? (used - limit) * bs : 0;
+	for (int i = 0; i < pf_npools; i++) {
+		struct pf_pool_live *l = &pf_pools[i].hdr->live;
+		__atomic_store_n(&l->heartbeat_ms, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->state, state, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->backlog_bytes, i == 0 ? backlog : 0, __ATOMIC_RELAXED);
+	}
+}
+
+static void *housekeeper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct stat st;
+		int drain = REAL(stat)(drain_file, &st) == 0;
+		if (drain != __atomic_load_n(&pf_draining, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&pf_draining, drain, __ATOMIC_RELAXED);
+			pf_log(PF_LOG_INFO, drain ? "%s exists: draining the pool to the slow tier, admitting no new data"
+						  : "%s removed: the pool admits new data again",
+			       drain_file);
+		}
+		publish_live();
+		if (drain && drain_step())
+			continue;
+		struct timespec ts = { 0, TICK_MS * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int start_thread(void *(*fn)(void *), const char *name)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&t, &a, fn, NULL);
+	pthread_attr_destroy(&a);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	pthread_setname_np(t, name);
+	return 0;
+}
+
 int pf_migrate_start(void)
 {
-	if (pf_cfg.channel != PF_CHANNEL_TIERED || pf_cfg.migrate_threshold < 0 || pf_npools == 0)
+	if (pf_npools == 0)
 		return 0;
-	snprintf(pause_file, sizeof pause_file, "%s/pafka.pause", pf_cfg.first_paths.v[0]);
+	snprintf(pause_file, sizeof pause_file, "%s/%s", pf_cfg.first_paths.v[0], PF_PAUSE_FILE);
+	snprintf(drain_file, sizeof drain_file, "%s/%s", pf_cfg.first_paths.v[0], PF_DRAIN_FILE);
 	tokens_at_ns = mono_ns();
-	for (int i = 0; i < pf_cfg.migrate_threads; i++) {
-		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		int e = pthread_create(&t, &a, worker, NULL);
-		pthread_attr_destroy(&a);
-		if (e) {
-			errno = e;
-			return -1;
-		}
-		pthread_setname_np(t, "pafka-migrate");
+	if (pf_cfg.channel == PF_CHANNEL_TIERED && pf_cfg.migrate_threshold >= 0) {
+		for (int i = 0; i < pf_cfg.migrate_threads; i++)
+			if (start_thread(worker, "pafka-migrate") < 0)
+				return -1;
+		workers_running = 1;
 	}
-	return 0;
+	publish_live();
+	return start_thread(housekeeper, "pafka-house");
 }
 
 void pf_migrate_pause(int p)
 {
 	__atomic_store_n(&forced_pause, p, __ATOMIC_RELAXED);
-}
-
-void pf_migrate_stats(struct pf_migrate_stats *out)
-{
-	pthread_mutex_lock(&mig_lock);
-	*out = stats;
-	out->paused = paused();
-	pthread_mutex_unlock(&mig_lock);
 }

@@ -32,6 +32,7 @@ struct pf_config pf_cfg;
 struct pf_pool pf_pools[PF_MAX_PATHS];
 int pf_npools;
 int pf_forked_child;
+int pf_draining;
 static char deferred_error[PF_ERR_LEN];
 static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -207,6 +208,10 @@ static void activate_locked(void)
 	for (int d = 0; d < pf_paths_ndirs(); d++)
 		if (access(pf_paths_dir(d), W_OK) == 0)
 			write_marker(pf_paths_dir(d));
+	for (int i = 0; i < pf_npools; i++) {
+		pf_pools[i].hdr->live.writer_pid = (uint64_t)getpid();
+		pf_pools[i].hdr->live.state = 0;
+	}
 	pthread_atfork(NULL, NULL, on_fork_child);
 	pf_files_atfork();
 	if (pf_migrate_start() < 0)
@@ -231,7 +236,7 @@ void pf_shim_activate(void)
 
 int pf_shim_pool_writable(void)
 {
-	return pf_npools > 0 && !pf_forked_child;
+	return pf_npools > 0 && !pf_forked_child && !__atomic_load_n(&pf_draining, __ATOMIC_RELAXED);
 }
 
 struct pf_pool *pf_shim_pick_pool(void)
@@ -246,4 +251,14 @@ struct pf_pool *pf_shim_pick_pool(void)
 __attribute__((constructor)) static void pf_shim_init(void)
 {
 	pf_real_resolve();
+}
+
+/* A clean exit says so in the pools, for tools (a SIGKILL leaves the pid, which tools check). */
+__attribute__((destructor)) static void pf_shim_fini(void)
+{
+	if (pf_forked_child || __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_ACTIVE)
+		return;
+	for (int i = 0; i < pf_npools; i++)
+		if (pf_pools[i].hdr->live.writer_pid == (uint64_t)getpid())
+			__atomic_store_n(&pf_pools[i].hdr->live.writer_pid, 0, __ATOMIC_RELAXED);
 }

@@ -20,9 +20,9 @@
 # KAFKA_PRELOAD (a .so put in LD_PRELOAD of the broker process only), KAFKA_QUIET=1 (less chatter).
 
 KAFKA_SH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PAFKA_ROOT=${PAFKA_ROOT:-$(cd "$KAFKA_SH_DIR/../.." && pwd)}
+KAFKA_SH_ROOT=${KAFKA_SH_ROOT:-$(cd "$KAFKA_SH_DIR/../.." && pwd)}
 : "${KAFKA_VERSION:=$(sed -n 's:.*<kafka.version>\([^<$]*\)</kafka.version>.*:\1:p' "$KAFKA_SH_DIR/pom.xml" | head -n1)}"
-: "${PAFKA_CACHE:=$PAFKA_ROOT/.cache}"
+: "${PAFKA_CACHE:=$KAFKA_SH_ROOT/.cache}"
 KAFKA_LOG4J_CONF="$KAFKA_SH_DIR/log4j2.properties"
 KAFKA_PID=
 KAFKA_DIR=
@@ -53,7 +53,8 @@ kafka_fetch() {
 	rm -rf "$tmp"
 	kafka_log "fetching Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS"
 	if ! mvn -B -q -Dstyle.color=never --no-transfer-progress -f "$KAFKA_SH_DIR/pom.xml" \
-		-Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+		-Dkafka.version="$KAFKA_VERSION" \
+		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 		-DoutputDirectory="$tmp" >"$log" 2>&1; then
 		rm -rf "$tmp"
 		tail -n 20 "$log" >&2

@@ -9,8 +9,8 @@ Checks: the pool file exists and its header is valid (magic, version, checksum, 
 used; live records exist and name files under LOGDIR; the biggest segment (.log) has a live record with
 pool blocks and is sparse (allocated bytes far below its size); if that segment's block 0 is pool-resident,
 it starts with a Kafka record batch (magic 2) whose base offset is the segment's name; every used block
-belongs to a live or dying record. --stopped: the broker has exited (nothing more is asserted differently,
-the line is only labelled).
+belongs to a live or dying record (or is reserved). --stopped: the broker has exited cleanly, so the header's
+writer_pid must be 0 (the pool was closed).
 """
 import os
 import struct
@@ -18,6 +18,11 @@ import sys
 
 PF_POOL_MAGIC = 0x314C4F4F504B4650
 PF_RECORD_SIZE = 256
+PF_BLOCK_RESERVED = 0xFFFFFFFFFFFFFFFF  # taken, data being prepared, not yet owned (freed at recovery)
+LIVE = struct.Struct("<32Q")  # struct pf_pool_live, right after next_seq (offset 112)
+LIVE_NAMES = ("writer_pid heartbeat_ms state demotions promotions migration_failures migration_aborts "
+              "bytes_demoted bytes_promoted migration_ns spills bytes_written_pool bytes_written_slow "
+              "bytes_read_pool bytes_read_slow bytes_sent_pool bytes_sent_slow backlog_bytes errors").split()
 HDR = struct.Struct("<QII16sQQQQQQQQQQ")  # magic .. checksum, next_seq
 REC = struct.Struct("<QQqQQQQQQQII160sQ")
 REC_LIVE, REC_DYING = 1, 2
@@ -36,7 +41,8 @@ def main():
         sys.exit(__doc__)
     pooldir, logdir = sys.argv[1], os.path.abspath(sys.argv[2])
     logdirs = (logdir + "/", os.path.realpath(logdir) + "/")
-    label = " (broker stopped)" if "--stopped" in sys.argv[3:] else ""
+    stopped = "--stopped" in sys.argv[3:]
+    label = " (broker stopped)" if stopped else ""
     results = []
 
     def check(ok, what, detail=""):
@@ -79,18 +85,28 @@ def main():
                 recs[i] = dict(state=state, ino=ino, lo=lo, hi=hi, seq=seq, size_hint=size_hint, path=rp,
                                blocks={})
         used = 0
+        reserved = 0
         orphans = []
         for b, e in enumerate(entries):
             if e == 0:
                 continue
             used += 1
+            if e == PF_BLOCK_RESERVED:
+                reserved += 1
+                continue
             r, idx = (e >> 32) - 1, e & 0xFFFFFFFF
             if r in recs:
                 recs[r]["blocks"][idx] = b
             else:
                 orphans.append((b, r, idx))
         print(f"# pool: {pool_size >> 20} MiB, block {block_size}, {used}/{nblocks} blocks used "
-              f"({used * block_size / 1048576:.1f} MiB), {len(recs)} live/dying records, next_seq {next_seq}")
+              f"({used * block_size / 1048576:.1f} MiB, {reserved} reserved), {len(recs)} live/dying records, "
+              f"next_seq {next_seq}")
+        live_stats = dict(zip(LIVE_NAMES, LIVE.unpack_from(hdr, 112)))
+        print("# pool live stats: " + " ".join(f"{k}={v}" for k, v in live_stats.items() if k != "heartbeat_ms"))
+        if stopped:
+            check(live_stats["writer_pid"] == 0, "the pool was closed cleanly (writer_pid 0)",
+                  f"writer_pid {live_stats['writer_pid']}")
         check(used > 0, "pool has used blocks", f"{used} of {nblocks}")
         live = [r for r in recs.values() if r["state"] == REC_LIVE]
         check(live, "pool has live records", "none")
