@@ -97,7 +97,7 @@ static void file_put(struct pf_file *f)
 
 static void map_free_blocks_from(struct pf_file *f, uint64_t first)
 {
-	if (pf_forked_child)
+	if (pf_not_writer)
 		return; /* only the pool's writer (the parent) changes its tables */
 	for (uint64_t i = first; i < f->maplen; i++)
 		if (f->map[i]) {
@@ -108,7 +108,7 @@ static void map_free_blocks_from(struct pf_file *f, uint64_t first)
 
 static void file_drop_record(struct pf_file *f)
 {
-	if (f->rec < 0 || pf_forked_child)
+	if (f->rec < 0 || pf_not_writer)
 		return;
 	pf_pool_rec_free(f->pool, (uint32_t)f->rec, f->map, f->maplen);
 	free(f->map);
@@ -282,7 +282,7 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	f->size_known = 1;
 	trim_beyond_size(f);
 	snprintf(f->path, sizeof f->path, "%s", abspath);
-	if (f->rec >= 0 && !pf_forked_child)
+	if (f->rec >= 0 && !pf_not_writer)
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
 	file_open_rfd(f, fd);
 	pthread_rwlock_unlock(&f->lock);
@@ -312,7 +312,7 @@ void pf_ofd_put(struct pf_ofd *o)
 	pthread_mutex_lock(&files_lock);
 	if (--f->nopen == 0) {
 		pthread_rwlock_wrlock(&f->lock);
-		if (f->rec >= 0 && !f->unlinked)
+		if (f->rec >= 0 && !f->unlinked && !pf_not_writer)
 			f->pool->recs[f->rec].size_hint = f->size; /* for tools only */
 		if (f->rfd >= 0)
 			REAL(close)(f->rfd);
@@ -355,7 +355,7 @@ static void file_changing(struct pf_file *f)
 {
 	f->gen++;
 	f->last_write_ms = now_ms();
-	if (f->rec >= 0 && (f->pool->recs[f->rec].flags & PF_RECF_REAL_VALID)) {
+	if (f->rec >= 0 && !pf_not_writer && (f->pool->recs[f->rec].flags & PF_RECF_REAL_VALID)) {
 		__atomic_store_n(&f->pool->recs[f->rec].flags, f->pool->recs[f->rec].flags & ~PF_RECF_REAL_VALID,
 				 __ATOMIC_RELEASE);
 		pf_pool_commit(f->pool, &f->pool->recs[f->rec].flags, sizeof(uint64_t));
@@ -627,6 +627,75 @@ static ssize_t iov_total(const struct iovec *iov, int cnt)
 
 #define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND)
 
+/* ---------------------------------------------------------------- read-only attach */
+
+/* In a process attached read-only, the broker keeps allocating, moving and freeing blocks. Before a read
+ * the file's record and block map are rebuilt from the shared tables, and after it every pool block that
+ * was used is checked to still belong to the file: if anything moved, the read is done again. */
+static void ro_refresh(struct pf_file *f, int fd)
+{
+	struct stat st;
+	if (REAL(fstat)(fd, &st) == 0)
+		f->size = (uint64_t)st.st_size;
+	free(f->map);
+	f->map = NULL;
+	f->maplen = 0;
+	f->rec = -1;
+	f->lo = 0;
+	f->hi = PF_HI_NONE;
+	for (int k = 0; k < pf_npools && f->rec < 0; k++) {
+		struct pf_pool *p = &pf_pools[k];
+		for (uint64_t r = 0; r < p->nrecords; r++) {
+			const struct pf_pool_record *pr = &p->recs[r];
+			if (__atomic_load_n(&pr->state, __ATOMIC_ACQUIRE) == PF_REC_LIVE && pr->ino == f->key.ino &&
+			    pr->btime_sec == f->key.btime_sec && pr->btime_nsec == f->key.btime_nsec &&
+			    pr->lo != PF_HI_NONE) {
+				f->pool = p;
+				f->rec = (int64_t)r;
+				f->lo = pr->lo;
+				f->hi = pr->hi;
+				break;
+			}
+		}
+	}
+	if (f->rec < 0)
+		return;
+	for (uint64_t b = 0; b < f->pool->nblocks; b++) {
+		uint64_t e = __atomic_load_n(&f->pool->blocks[b], __ATOMIC_ACQUIRE);
+		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) != (uint64_t)f->rec)
+			continue;
+		uint64_t i = PF_ENTRY_IDX(e);
+		if (i < f->lo || i >= f->hi || map_grow(f, i) < 0)
+			continue;
+		f->map[i] = (uint32_t)b + 1;
+	}
+}
+
+/* Did the placement of [pos, end) stay as f describes it? */
+static int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end)
+{
+	if (f->rec < 0)
+		return 1;
+	const struct pf_pool_record *pr = &f->pool->recs[f->rec];
+	if (__atomic_load_n(&pr->state, __ATOMIC_ACQUIRE) != PF_REC_LIVE || pr->lo != f->lo || pr->hi != f->hi)
+		return 0;
+	for (uint64_t b = pos >> f->pool->bshift; pos < end && blk_start(f, b) < end; b++) {
+		if (b < f->lo || b >= f->hi)
+			continue;
+		uint64_t want = b < f->maplen && f->map[b] ? PF_ENTRY(f->rec, b) : 0;
+		uint64_t e = __atomic_load_n(&f->pool->blocks[b < f->maplen && f->map[b] ? f->map[b] - 1 : 0], __ATOMIC_ACQUIRE);
+		if (want && e != want)
+			return 0;
+		if (!want) {
+			/* a hole in our view: make sure no block appeared for it */
+			for (uint64_t k = 0; k < f->pool->nblocks; k++)
+				if (__atomic_load_n(&f->pool->blocks[k], __ATOMIC_ACQUIRE) == PF_ENTRY(f->rec, b))
+					return 0;
+		}
+	}
+	return 1;
+}
+
 /* ---------------------------------------------------------------- read */
 
 ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
@@ -646,8 +715,15 @@ ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, o
 	int fpos = off == -1;
 	if (fpos)
 		pthread_mutex_lock(&f->pos_lock);
-	pthread_rwlock_rdlock(&f->lock);
+	if (pf_readonly) {
+		pthread_rwlock_wrlock(&f->lock);
+		ro_refresh(f, fd);
+	} else {
+		pthread_rwlock_rdlock(&f->lock);
+	}
 	ssize_t ret;
+	int attempts = 0;
+again:
 	if (f->rec < 0) {
 		ret = REAL(preadv64v2)(fd, iov, cnt, off, rwf);
 		goto out;
@@ -694,6 +770,10 @@ ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, o
 			continue;
 		}
 		done += len;
+	}
+	if (pf_readonly && !ro_still_valid(f, pos, pos + done) && ++attempts < 8) {
+		ro_refresh(f, fd);
+		goto again; /* the broker moved something while we copied */
 	}
 	if (fpos)
 		REAL(lseek)(fd, (off_t)(pos + done), SEEK_SET);
@@ -806,7 +886,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 			f->size = pos + (uint64_t)ret;
 		goto out;
 	}
-	if (pf_forked_child) {
+	if (pf_not_writer) {
 		errno = EROFS; /* a fork child is not the pool's writer */
 		ret = -1;
 		goto out;
@@ -923,7 +1003,12 @@ ssize_t pf_io_sendfile(int out, struct pf_ofd *o, int in, off_t *offp, size_t co
 		count = MAX_SENDFILE;
 	if (!offp)
 		pthread_mutex_lock(&f->pos_lock);
-	pthread_rwlock_rdlock(&f->lock);
+	if (pf_readonly) {
+		pthread_rwlock_wrlock(&f->lock);
+		ro_refresh(f, in);
+	} else {
+		pthread_rwlock_rdlock(&f->lock);
+	}
 	ssize_t ret;
 	if (f->rec < 0 && !oo) {
 		ret = REAL(sendfile64)(out, in, offp, count);
@@ -1185,7 +1270,7 @@ int pf_io_ftruncate(struct pf_ofd *o, int fd, off_t len)
 	struct pf_file *f = o->file;
 	if (len < 0 || (o->flags & O_ACCMODE) == O_RDONLY)
 		return REAL(ftruncate64)(fd, len); /* the kernel's own errno */
-	if (pf_forked_child && o->file->rec >= 0) {
+	if (pf_not_writer && o->file->rec >= 0) {
 		errno = EROFS;
 		return -1;
 	}
@@ -1218,7 +1303,7 @@ int pf_path_truncate(const char *path, off_t len)
 		f->size = size;
 	struct trunc_arg a = { path, len };
 	int r;
-	if (pf_forked_child && f->rec >= 0) {
+	if (pf_not_writer && f->rec >= 0) {
 		errno = EROFS;
 		r = -1;
 	} else {
@@ -1246,6 +1331,11 @@ int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 	}
 	if ((o->flags & O_ACCMODE) == O_RDONLY) {
 		errno = EBADF;
+		r = -1;
+		goto out;
+	}
+	if (pf_not_writer) {
+		errno = EROFS;
 		r = -1;
 		goto out;
 	}
@@ -1364,7 +1454,7 @@ static void file_set_path(struct pf_file *f, const char *abspath)
 {
 	pthread_rwlock_wrlock(&f->lock);
 	snprintf(f->path, sizeof f->path, "%s", abspath);
-	if (f->rec >= 0 && !pf_forked_child)
+	if (f->rec >= 0 && !pf_not_writer)
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
 	pthread_rwlock_unlock(&f->lock);
 }
@@ -1563,7 +1653,7 @@ int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ct
 		return 1;
 	int ret = 1;
 	pthread_rwlock_wrlock(&f->lock);
-	if (f->rec >= 0 || f->pinned_real || pf_forked_child || size == 0) {
+	if (f->rec >= 0 || f->pinned_real || pf_not_writer || size == 0) {
 		pthread_rwlock_unlock(&f->lock);
 		goto done;
 	}

@@ -211,10 +211,13 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 		if (REAL(fcntl)(p->fd, F_OFD_SETLK, &fl) < 0) {
 			int e = errno;
 			pf_pool_close(p);
-			if (e == EAGAIN || e == EACCES)
-				return ERR("pool %s is in use by another process: one broker per pool (stop it, or give this "
-					   "broker its own storage.tiers.first.paths)",
-					   p->path);
+			if (e == EAGAIN || e == EACCES) {
+				(void)ERR("pool %s is in use by another process: one broker per pool (stop it, or give this "
+					  "broker its own storage.tiers.first.paths)",
+					  p->path);
+				errno = EAGAIN;
+				return -1;
+			}
 			return ERR("cannot lock pool %s: %s", p->path, strerror(e));
 		}
 	}
@@ -321,6 +324,8 @@ void pf_pool_zero(const struct pf_pool *p, void *dst, size_t n)
 
 static void store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
 {
+	if (p->readonly)
+		return; /* a read-only attach never writes (its mapping is PROT_READ) */
 	__atomic_store_n(field, v, __ATOMIC_RELEASE);
 	pf_pool_commit(p, field, sizeof *field);
 }
@@ -337,7 +342,7 @@ int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, siz
 	/* Records: finish frees that a crash interrupted (their blocks are cleared below). */
 	for (uint64_t r = 0; r < p->nrecords; r++) {
 		uint64_t s = p->recs[r].state;
-		if (s != PF_REC_FREE && s != PF_REC_LIVE && s != PF_REC_DYING) {
+		if (s != PF_REC_FREE && s != PF_REC_LIVE && s != PF_REC_DYING && !p->readonly) {
 			free(maxidx);
 			return ERR("%s: record %llu has invalid state %llu: %s", p->path, (unsigned long long)r,
 				   (unsigned long long)s, fix);
@@ -354,6 +359,8 @@ int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, siz
 			continue;
 		}
 		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
+		if (p->readonly && (r >= p->nrecords || p->recs[r].state != PF_REC_LIVE))
+			continue; /* the writer is changing it under us: not ours to judge */
 		if (r >= p->nrecords || p->recs[r].state == PF_REC_FREE) {
 			free(maxidx);
 			return ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,
@@ -384,6 +391,12 @@ int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, siz
 		if (e == PF_BLOCK_FREE)
 			continue;
 		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
+		if (e == PF_BLOCK_RESERVED || r >= p->nrecords || !maps[r] || i >= maxidx[r])
+			continue; /* only possible read-only: changed since the first pass */
+		if (p->readonly && (p->recs[r].state != PF_REC_LIVE || i < p->recs[r].lo || i >= p->recs[r].hi))
+			continue;
+		if (maps[r][i] && p->readonly)
+			continue;
 		if (maps[r][i])
 			rc = ERR("%s: blocks %u and %llu both hold block %llu of record %llu: %s", p->path,
 				 maps[r][i] - 1, (unsigned long long)b, (unsigned long long)i, (unsigned long long)r,
@@ -408,7 +421,7 @@ int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, siz
 	}
 	free(maps);
 	free(maxidx);
-	if (rc == 0 && pf_pool_sync_meta(p) < 0)
+	if (rc == 0 && !p->readonly && pf_pool_sync_meta(p) < 0)
 		rc = ERR("cannot sync pool %s: %s", p->path, strerror(errno));
 	return rc;
 }

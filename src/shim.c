@@ -31,7 +31,8 @@ int pf_state;
 struct pf_config pf_cfg;
 struct pf_pool pf_pools[PF_MAX_PATHS];
 int pf_npools;
-int pf_forked_child;
+int pf_not_writer;
+int pf_readonly;
 int pf_draining;
 static char deferred_error[PF_ERR_LEN];
 static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -40,7 +41,7 @@ extern char **environ;
 
 static void on_fork_child(void)
 {
-	pf_forked_child = 1;
+	pf_not_writer = 1;
 }
 
 void pf_shim_configure(void)
@@ -172,8 +173,19 @@ static void activate_locked(void)
 		if (pf_cfg.n_first_sizes == 0)
 			size = -1;
 		if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio, pf_cfg.block_size,
-				 0, err, sizeof err) < 0)
+				 pf_readonly, err, sizeof err) < 0) {
+			/* Another process (the broker) holds the pool: a tool such as kafka-dump-log or cat attaches
+			 * read-only; a second broker must not. */
+			if (errno == EAGAIN && i == 0 && !pf_cfg.server_properties) {
+				pf_readonly = pf_not_writer = 1;
+				if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio,
+						 pf_cfg.block_size, 1, err, sizeof err) == 0) {
+					pf_npools = i + 1;
+					continue;
+				}
+			}
 			pf_die("%s", err);
+		}
 		pf_npools = i + 1;
 	}
 	/* Every pool a log dir was served from must be here. */
@@ -205,18 +217,21 @@ static void activate_locked(void)
 		files += l;
 		blocks += u;
 	}
-	for (int d = 0; d < pf_paths_ndirs(); d++)
-		if (access(pf_paths_dir(d), W_OK) == 0)
-			write_marker(pf_paths_dir(d));
-	for (int i = 0; i < pf_npools; i++) {
-		pf_pools[i].hdr->live.writer_pid = (uint64_t)getpid();
-		pf_pools[i].hdr->live.state = 0;
-	}
 	pthread_atfork(NULL, NULL, on_fork_child);
 	pf_files_atfork();
-	if (pf_migrate_start() < 0)
-		pf_die("cannot start the migration threads: %s", strerror(errno));
-	pf_log(PF_LOG_INFO, "active (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
+	if (!pf_readonly) {
+		for (int d = 0; d < pf_paths_ndirs(); d++)
+			if (access(pf_paths_dir(d), W_OK) == 0)
+				write_marker(pf_paths_dir(d));
+		for (int i = 0; i < pf_npools; i++) {
+			pf_pools[i].hdr->live.writer_pid = (uint64_t)getpid();
+			pf_pools[i].hdr->live.state = 0;
+		}
+		if (pf_migrate_start() < 0)
+			pf_die("cannot start the migration threads: %s", strerror(errno));
+	}
+	pf_log(PF_LOG_INFO, "active%s (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
+	       pf_readonly ? ", read-only: another process holds the pool" : "",
 	       pf_cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_npools, pf_pools[0].path,
 	       pf_pools[0].is_pmem ? "persistent memory" : "not persistent memory: msync on fsync",
 	       (unsigned long long)files, (unsigned long long)blocks);
@@ -236,7 +251,7 @@ void pf_shim_activate(void)
 
 int pf_shim_pool_writable(void)
 {
-	return pf_npools > 0 && !pf_forked_child && !__atomic_load_n(&pf_draining, __ATOMIC_RELAXED);
+	return pf_npools > 0 && !pf_not_writer && !__atomic_load_n(&pf_draining, __ATOMIC_RELAXED);
 }
 
 struct pf_pool *pf_shim_pick_pool(void)
@@ -256,7 +271,7 @@ __attribute__((constructor)) static void pf_shim_init(void)
 /* A clean exit says so in the pools, for tools (a SIGKILL leaves the pid, which tools check). */
 __attribute__((destructor)) static void pf_shim_fini(void)
 {
-	if (pf_forked_child || __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_ACTIVE)
+	if (pf_not_writer || __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_ACTIVE)
 		return;
 	for (int i = 0; i < pf_npools; i++)
 		if (pf_pools[i].hdr->live.writer_pid == (uint64_t)getpid())

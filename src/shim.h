@@ -19,13 +19,14 @@ extern int pf_state;
 extern struct pf_config pf_cfg;
 extern struct pf_pool pf_pools[PF_MAX_PATHS];
 extern int pf_npools;
-extern int pf_forked_child; /* set in a fork child: it must not allocate or write pool bytes */
+extern int pf_not_writer;   /* a fork child, or a read-only attach: never changes a pool */
+extern int pf_readonly;     /* attached read-only to pools another process (the broker) holds */
 extern int pf_draining;     /* <pool dir>/pafka.drain exists: admit no new bytes to the pool */
 
 /* Add to a live statistic of the first pool (pool_format.h, struct pf_pool_live); cheap, relaxed. */
 #define PF_STAT_ADD(field, n)                                                                 \
 	do {                                                                                  \
-		if (pf_npools > 0 && !pf_forked_child)                                        \
+		if (pf_npools > 0 && !pf_not_writer)                                        \
 			__atomic_add_fetch(&pf_pools[0].hdr->live.field, (n), __ATOMIC_RELAXED); \
 	} while (0)
 

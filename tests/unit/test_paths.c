@@ -463,6 +463,7 @@ Test(paths, partition_depth_only)
 	assert_not_in("/data/t-0/00000000000000000000.log");
 	assert_not_in("/other/kafka/t-0/00000000000000000000.log");
 	assert_not_in("/data/kafka/t-0/x/y/00000000000000000000.log");
+	assert_not_in("/data/kafka//00000000000000000000.log"); /* an empty partition component */
 	assert_not_in("/");
 	assert_not_in("/00000000000000000000.log");
 	assert_not_in("");
@@ -519,6 +520,7 @@ Test(paths, root_as_log_dir)
 	assert_not_in("/00000000000000000000.log");
 	assert_not_in("/a/t-0/00000000000000000000.log");
 	assert_not_in("/t-0");
+	assert_not_in("//00000000000000000000.log"); /* an empty partition component */
 	cr_assert(pf_path_managed("/t-0/00000000000000000000.log"));
 }
 

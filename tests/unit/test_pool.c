@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "log.h"
 #include "pool.h"
+#include "real.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -726,6 +727,51 @@ Test(pool, lock_released_when_holder_dies)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	close(up[0]);
 	open_rw(&P);
+}
+
+/* Two brokers starting at once on the same pool dir: the second one's lstat() saw no pool, and the first
+ * one creates, opens and locks it before the second creates its own. Simulated deterministically by
+ * hooking the real-libc lstat pointer pool.c calls through (REAL(lstat)). */
+static pf_real_lstat_t saved_lstat;
+static int hook_fired, hook_rc;
+
+static int lstat_then_other_broker_creates(const char *path, struct stat *st)
+{
+	int r = saved_lstat(path, st);
+	if (r < 0 && errno == ENOENT && !hook_fired && strcmp(path, poolfile) == 0) {
+		int e = errno;
+		hook_fired = 1;
+		pf_real_lstat = saved_lstat;
+		char e2[1024] = "";
+		hook_rc = pf_pool_open(&Q, 0, pooldir, POOL_SIZE, 0.5, BS, 0, e2, sizeof e2);
+		if (hook_rc)
+			fprintf(stderr, "first broker: %s\n", e2);
+		errno = e;
+	}
+	return r;
+}
+
+Test(pool, concurrent_creation_never_replaces_a_live_pool)
+{
+	track(&P);
+	track(&Q);
+	pf_real_resolve();
+	saved_lstat = pf_real_lstat;
+	pf_real_lstat = lstat_then_other_broker_creates;
+	err[0] = '\0';
+	int rc = pf_pool_open(&P, 0, pooldir, POOL_SIZE, 0.5, BS, 0, err, sizeof err);
+	pf_real_lstat = saved_lstat;
+	cr_assert(hook_fired, "the hook did not run: pool.c no longer calls REAL(lstat) on the pool path?");
+	cr_assert_eq(hook_rc, 0, "the first broker could not create the pool");
+	/* the first broker's pool must still be the one at the path */
+	struct stat at_path, held;
+	cr_assert_eq(stat(poolfile, &at_path), 0);
+	cr_assert_eq(fstat(Q.fd, &held), 0);
+	cr_expect_eq(at_path.st_ino, held.st_ino,
+		     "the second broker renamed a new pool over the live pool of the first (whose bytes are now in "
+		     "an unlinked file)");
+	cr_assert_neq(rc, 0, "two writers hold pool %s at once", poolfile);
+	assert_err_has("in use");
 }
 
 Test(pool, readonly_open_while_locked)

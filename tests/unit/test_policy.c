@@ -1,0 +1,386 @@
+/*
+ * test_policy.c - unit tests of the migration policy (src/policy.c): pf_policy_sealed with a fake clock and
+ * pf_policy_next on hand-built candidate snapshots.
+ *
+ * The rules under test (policy.h): with limit = threshold x capacity (in blocks, rounded down),
+ *   used > limit : demote the OLDEST (smallest age) sealed, non-busy pool file holding blocks; nothing else;
+ *   used <= limit: promote the NEWEST (largest age) sealed, non-busy, non-empty slow-tier file born after
+ *                  the boundary, only if used + its blocks <= limit; if it does not fit nothing is promoted
+ *                  (an older, smaller file never jumps the queue);
+ *   threshold < 0 or capacity 0 disables everything; promote = 0 disables promotion only.
+ * A file is sealed when a newer segment exists, or it had no write for idle_ms (idle_ms < 0: never idle).
+ */
+#include "policy.h"
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+/* A pool-resident candidate (sealed, not busy) of age `age` holding `blocks` blocks. */
+static struct pf_cand pool_file(uint64_t age, uint64_t blocks)
+{
+	struct pf_cand c;
+	memset(&c, 0, sizeof c);
+	c.age = age;
+	c.birth_ns = age * 1000;
+	c.blocks = blocks;
+	c.in_pool = 1;
+	c.sealed = 1;
+	return c;
+}
+
+/* A slow-tier candidate (sealed, not busy) of age `age` (= its birth time, as the shim builds it). */
+static struct pf_cand slow_file(uint64_t age, uint64_t blocks)
+{
+	struct pf_cand c;
+	memset(&c, 0, sizeof c);
+	c.age = age;
+	c.birth_ns = age;
+	c.blocks = blocks;
+	c.in_pool = 0;
+	c.sealed = 1;
+	return c;
+}
+
+static const struct pf_policy POL = { 0.5, 1 };
+
+/* Run the policy; returns the move and stores the chosen index in *which (-1 if untouched). */
+static enum pf_move next(const struct pf_policy *pol, const struct pf_cand *c, int n, uint64_t used, uint64_t cap,
+			 uint64_t boundary, int *which)
+{
+	*which = -1;
+	return pf_policy_next(pol, c, n, used, cap, boundary, which);
+}
+
+/* ---- pf_policy_sealed with a fake clock --------------------------------------------------------------- */
+
+struct fake_clock {
+	int64_t now_ms;
+};
+
+static void tick(struct fake_clock *clk, int64_t ms)
+{
+	clk->now_ms += ms;
+}
+
+Test(policy_sealed, newer_segment_seals_at_once)
+{
+	struct fake_clock clk = { 1000000 };
+	int64_t last = clk.now_ms; /* written just now */
+	cr_expect_eq(pf_policy_sealed(1, last, clk.now_ms, 30000), 1);
+	cr_expect_eq(pf_policy_sealed(1, last, clk.now_ms, -1), 1, "a newer segment seals even with idleness off");
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, 30000), 0, "just written, no newer segment: active");
+}
+
+Test(policy_sealed, idle_rule_with_fake_clock)
+{
+	struct fake_clock clk = { 5000 };
+	int64_t last = clk.now_ms;
+	const int64_t idle = 30000;
+	tick(&clk, 1);
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, idle), 0);
+	tick(&clk, idle - 2); /* idle - 1 ms since the write */
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, idle), 0, "1 ms short of idle_ms: not sealed");
+	tick(&clk, 1); /* exactly idle_ms */
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, idle), 1, "exactly idle_ms since the last write: sealed");
+	tick(&clk, 1000000);
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, idle), 1);
+	/* a new write restarts the idle time */
+	last = clk.now_ms;
+	tick(&clk, idle / 2);
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, idle), 0, "written again: active again");
+	tick(&clk, idle / 2);
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, idle), 1);
+}
+
+Test(policy_sealed, idle_zero_and_disabled)
+{
+	struct fake_clock clk = { 777 };
+	int64_t last = clk.now_ms;
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, 0), 1, "idle_ms 0: every file counts as idle");
+	tick(&clk, INT64_C(1) << 40);
+	cr_expect_eq(pf_policy_sealed(0, last, clk.now_ms, -1), 0, "idle_ms < 0: idleness never seals");
+}
+
+Test(policy_sealed, never_written_file_at_clock_zero)
+{
+	/* last_write_ms 0 (never written in this process) with a monotonic clock far past idle */
+	cr_expect_eq(pf_policy_sealed(0, 0, 3600 * 1000, 30000), 1);
+	cr_expect_eq(pf_policy_sealed(0, 0, 29999, 30000), 0);
+}
+
+/* ---- thresholds --------------------------------------------------------------------------------------- */
+
+Test(policy_next, threshold_exactly_at_above_below)
+{
+	/* capacity 100, threshold 0.5: limit 50 blocks */
+	struct pf_cand c[2] = { pool_file(10, 5), slow_file(20, 3) };
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 51, 100, 0, &w), PF_MOVE_DEMOTE, "one block above the limit: demote");
+	cr_expect_eq(w, 0);
+	cr_expect_eq(next(&POL, c, 2, 50, 100, 0, &w), PF_MOVE_NONE,
+		     "exactly at the limit: no demotion, and the 3-block file does not fit");
+	cr_expect_eq(next(&POL, c, 2, 47, 100, 0, &w), PF_MOVE_PROMOTE, "47 + 3 == limit: fits exactly");
+	cr_expect_eq(w, 1);
+	cr_expect_eq(next(&POL, c, 2, 48, 100, 0, &w), PF_MOVE_NONE, "48 + 3 > limit: does not fit");
+	cr_expect_eq(next(&POL, c, 2, 0, 100, 0, &w), PF_MOVE_PROMOTE);
+	cr_expect_eq(w, 1);
+}
+
+Test(policy_next, limit_rounds_down)
+{
+	/* capacity 101 x 0.5 = 50.5 -> 50 blocks */
+	struct pf_cand c[2] = { pool_file(1, 1), slow_file(2, 1) };
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 51, 101, 0, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(next(&POL, c, 2, 50, 101, 0, &w), PF_MOVE_NONE);
+	cr_expect_eq(next(&POL, c, 2, 49, 101, 0, &w), PF_MOVE_PROMOTE);
+}
+
+Test(policy_next, threshold_one_and_tiny)
+{
+	struct pf_cand c[2] = { pool_file(1, 4), slow_file(2, 1) };
+	int w;
+	struct pf_policy full = { 1.0, 1 };
+	cr_expect_eq(next(&full, c, 2, 100, 100, 0, &w), PF_MOVE_NONE, "threshold 1: a full pool is not over it");
+	cr_expect_eq(next(&full, c, 2, 99, 100, 0, &w), PF_MOVE_PROMOTE);
+	struct pf_policy tiny = { 0.001, 1 }; /* limit 0 */
+	cr_expect_eq(next(&tiny, c, 2, 1, 100, 0, &w), PF_MOVE_DEMOTE, "limit 0: any used block is too many");
+	cr_expect_eq(next(&tiny, c, 2, 0, 100, 0, &w), PF_MOVE_NONE, "limit 0: nothing ever fits");
+}
+
+Test(policy_next, threshold_negative_disables)
+{
+	struct pf_cand c[2] = { pool_file(1, 10), slow_file(2, 1) };
+	int w;
+	struct pf_policy off = { -1, 1 };
+	cr_expect_eq(next(&off, c, 2, 100, 100, 0, &w), PF_MOVE_NONE, "threshold -1: no demotion even when full");
+	cr_expect_eq(next(&off, c, 2, 0, 100, 0, &w), PF_MOVE_NONE, "threshold -1: no promotion either");
+	cr_expect_eq(w, -1);
+}
+
+Test(policy_next, capacity_zero_disables)
+{
+	struct pf_cand c[2] = { pool_file(1, 10), slow_file(2, 1) };
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 0, 0, 0, &w), PF_MOVE_NONE);
+	cr_expect_eq(next(&POL, c, 2, 5, 0, 0, &w), PF_MOVE_NONE);
+}
+
+Test(policy_next, empty_snapshot)
+{
+	int w;
+	cr_expect_eq(next(&POL, NULL, 0, 90, 100, 0, &w), PF_MOVE_NONE);
+	cr_expect_eq(next(&POL, NULL, 0, 0, 100, 0, &w), PF_MOVE_NONE);
+	cr_expect_eq(w, -1);
+}
+
+/* ---- demotion ----------------------------------------------------------------------------------------- */
+
+Test(policy_next, demotes_oldest_pool_file_first)
+{
+	/* ages deliberately not in index order */
+	struct pf_cand c[5] = { pool_file(40, 3), pool_file(12, 2), pool_file(99, 9), pool_file(13, 1),
+				pool_file(50, 7) };
+	int w;
+	cr_expect_eq(next(&POL, c, 5, 80, 100, 0, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 1, "the oldest (age 12) goes first, got index %d", w);
+	/* the mover took it: the next call picks the next oldest */
+	c[1].in_pool = 0;
+	c[1].blocks = 2;
+	cr_expect_eq(next(&POL, c, 5, 78, 100, 0, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 3, "then age 13, got index %d", w);
+}
+
+Test(policy_next, demotion_order_ignores_size)
+{
+	struct pf_cand c[3] = { pool_file(3, 100), pool_file(1, 1), pool_file(2, 50) };
+	int w;
+	cr_expect_eq(next(&POL, c, 3, 151, 200, 0, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 1, "oldest first even though it frees only one block");
+}
+
+Test(policy_next, demotion_skips_busy_unsealed_and_empty)
+{
+	struct pf_cand c[5] = { pool_file(1, 4), pool_file(2, 4), pool_file(3, 0), pool_file(4, 4), pool_file(5, 4) };
+	c[0].busy = 1;   /* being moved */
+	c[1].sealed = 0; /* the active segment */
+	/* c[2] holds no block (spilled from its first byte): nothing to gain */
+	int w;
+	cr_expect_eq(next(&POL, c, 5, 90, 100, 0, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 3, "busy, unsealed and block-less files are skipped, got index %d", w);
+	c[3].busy = 1;
+	c[4].sealed = 0;
+	cr_expect_eq(next(&POL, c, 5, 90, 100, 0, &w), PF_MOVE_NONE, "nothing movable: no move");
+}
+
+Test(policy_next, demotion_ignores_slow_tier_files)
+{
+	struct pf_cand c[2] = { slow_file(1, 5), pool_file(9, 5) };
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 90, 100, 0, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 1, "a slow-tier file is never 'demoted', even when older");
+}
+
+Test(policy_next, demotion_before_promotion)
+{
+	struct pf_cand c[2] = { slow_file(1000, 1), pool_file(5, 5) };
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 60, 100, 0, &w), PF_MOVE_DEMOTE, "over the limit: demotion, never promotion");
+	cr_expect_eq(w, 1);
+}
+
+Test(policy_next, over_limit_without_demotable_file_does_not_promote)
+{
+	struct pf_cand c[2] = { slow_file(1000, 1), pool_file(5, 5) };
+	c[1].sealed = 0;
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 60, 100, 0, &w), PF_MOVE_NONE,
+		     "above the limit with only an unsealed pool file: nothing, and surely no promotion");
+	cr_expect_eq(w, -1);
+}
+
+/* ---- promotion ---------------------------------------------------------------------------------------- */
+
+Test(policy_next, promotes_newest_slow_file_first)
+{
+	struct pf_cand c[5] = { slow_file(300, 2), slow_file(100, 2), slow_file(500, 2), slow_file(200, 2),
+				pool_file(1, 5) };
+	int w;
+	cr_expect_eq(next(&POL, c, 5, 10, 100, 0, &w), PF_MOVE_PROMOTE);
+	cr_expect_eq(w, 2, "the newest (age 500) first, got index %d", w);
+	c[2].in_pool = 1; /* promoted */
+	cr_expect_eq(next(&POL, c, 5, 12, 100, 0, &w), PF_MOVE_PROMOTE);
+	cr_expect_eq(w, 0, "then age 300, got index %d", w);
+}
+
+Test(policy_next, promotion_orders_by_age_not_birth)
+{
+	/* age orders within the tier; birth_ns only feeds the boundary */
+	struct pf_cand c[2] = { slow_file(10, 1), slow_file(20, 1) };
+	c[0].birth_ns = 900;
+	c[1].birth_ns = 800;
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 0, 100, 0, &w), PF_MOVE_PROMOTE);
+	cr_expect_eq(w, 1);
+}
+
+Test(policy_next, promotion_stops_when_newest_does_not_fit)
+{
+	/* limit 50, used 30: the newest needs 25 (does not fit), an older one needs 5 (would fit) */
+	struct pf_cand c[3] = { slow_file(100, 5), slow_file(200, 25), slow_file(50, 1) };
+	int w;
+	cr_expect_eq(next(&POL, c, 3, 30, 100, 0, &w), PF_MOVE_NONE,
+		     "no older file jumps ahead of the newest one that does not fit (got index %d)", w);
+	cr_expect_eq(w, -1);
+	cr_expect_eq(next(&POL, c, 3, 25, 100, 0, &w), PF_MOVE_PROMOTE, "25 + 25 == 50 fits");
+	cr_expect_eq(w, 1);
+}
+
+Test(policy_next, promotion_skips_busy_unsealed_empty_and_pool_files)
+{
+	struct pf_cand c[6] = { slow_file(60, 2), slow_file(50, 2), slow_file(40, 0), slow_file(30, 2),
+				pool_file(100, 2), slow_file(10, 2) };
+	c[0].busy = 1;   /* being promoted by another thread */
+	c[1].sealed = 0; /* the active segment */
+	/* c[2]: empty (or size unknown): nothing to promote; c[4] is already in the pool */
+	int w;
+	cr_expect_eq(next(&POL, c, 6, 0, 100, 0, &w), PF_MOVE_PROMOTE);
+	cr_expect_eq(w, 3, "got index %d", w);
+}
+
+Test(policy_next, promote_zero_disables_promotion_only)
+{
+	struct pf_policy nopromo = { 0.5, 0 };
+	struct pf_cand c[2] = { slow_file(100, 1), pool_file(1, 5) };
+	int w;
+	cr_expect_eq(next(&nopromo, c, 2, 0, 100, 0, &w), PF_MOVE_NONE, "promotion off");
+	cr_expect_eq(next(&nopromo, c, 2, 51, 100, 0, &w), PF_MOVE_DEMOTE, "demotion still on");
+	cr_expect_eq(w, 1);
+}
+
+Test(policy_next, file_larger_than_the_pool_is_never_promoted)
+{
+	struct pf_cand c[1] = { slow_file(100, UINT64_C(1) << 50) };
+	int w;
+	cr_expect_eq(next(&POL, c, 1, 0, 100, 0, &w), PF_MOVE_NONE);
+	struct pf_policy full = { 1.0, 1 };
+	c[0].blocks = 101;
+	cr_expect_eq(next(&full, c, 1, 0, 100, 0, &w), PF_MOVE_NONE);
+}
+
+/* ---- the boundary rule -------------------------------------------------------------------------------- */
+
+Test(policy_next, boundary_blocks_files_older_than_last_demoted)
+{
+	/* births 100, 200, 300; the newest file demoted so far was born at 200 */
+	struct pf_cand c[3] = { slow_file(100, 1), slow_file(200, 1), slow_file(300, 1) };
+	int w;
+	cr_expect_eq(next(&POL, c, 3, 0, 100, 200, &w), PF_MOVE_PROMOTE);
+	cr_expect_eq(w, 2);
+	c[2].in_pool = 1; /* promoted */
+	cr_expect_eq(next(&POL, c, 3, 1, 100, 200, &w), PF_MOVE_NONE,
+		     "born at (not after) the boundary, or before it: never promoted back (got index %d)", w);
+	cr_expect_eq(next(&POL, c, 3, 1, 100, 199, &w), PF_MOVE_PROMOTE, "born after the boundary: promotable");
+	cr_expect_eq(w, 1);
+	cr_expect_eq(next(&POL, c, 3, 1, 100, 0, &w), PF_MOVE_PROMOTE, "no demotion yet: no boundary");
+	cr_expect_eq(w, 1);
+}
+
+Test(policy_next, boundary_uses_birth_time_not_age)
+{
+	struct pf_cand c[1] = { slow_file(1000, 1) };
+	c[0].birth_ns = 50; /* age says new, birth says older than the boundary */
+	int w;
+	cr_expect_eq(next(&POL, c, 1, 0, 100, 60, &w), PF_MOVE_NONE);
+	c[0].birth_ns = 70;
+	cr_expect_eq(next(&POL, c, 1, 0, 100, 60, &w), PF_MOVE_PROMOTE);
+}
+
+Test(policy_next, boundary_does_not_affect_demotion)
+{
+	struct pf_cand c[2] = { pool_file(1, 3), pool_file(2, 3) };
+	c[0].birth_ns = 10;
+	c[1].birth_ns = 20;
+	int w;
+	cr_expect_eq(next(&POL, c, 2, 60, 100, UINT64_MAX, &w), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 0);
+}
+
+/* ---- a small simulation: repeated decisions converge without ping-pong --------------------------------- */
+
+Test(policy_next, simulation_settles_under_threshold_without_ping_pong)
+{
+	/* 8 pool files of 10 blocks (ages 1..8, births 1..8), pool of 100 blocks, limit 50; the last one is the
+	 * active segment. Apply moves until none is left: demotions free the oldest, then nothing is promoted
+	 * back (everything on the slow tier is older than the boundary). */
+	struct pf_cand c[8];
+	for (int i = 0; i < 8; i++) {
+		c[i] = pool_file((uint64_t)i + 1, 10);
+		c[i].birth_ns = (uint64_t)i + 1;
+	}
+	c[7].sealed = 0;
+	uint64_t used = 80, boundary = 0;
+	int moves = 0, w;
+	enum pf_move mv;
+	while ((mv = next(&POL, c, 8, used, 100, boundary, &w)) != PF_MOVE_NONE) {
+		cr_assert_lt(++moves, 20, "the policy does not settle");
+		cr_assert(w >= 0 && w < 8);
+		if (mv == PF_MOVE_DEMOTE) {
+			c[w].in_pool = 0;
+			used -= c[w].blocks;
+			if (c[w].birth_ns > boundary)
+				boundary = c[w].birth_ns;
+			c[w].age = c[w].birth_ns; /* slow-tier age */
+		} else {
+			c[w].in_pool = 1;
+			used += c[w].blocks;
+		}
+	}
+	cr_expect_eq(moves, 3, "three demotions (80 -> 50), got %d moves", moves);
+	cr_expect_eq(used, 50);
+	for (int i = 0; i < 8; i++)
+		cr_expect_eq(c[i].in_pool, i >= 3, "file %d in_pool %d", i, c[i].in_pool);
+}
