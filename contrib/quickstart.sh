@@ -89,7 +89,7 @@ cleanup() {
 trap cleanup EXIT
 rm -rf "$QS" "$POOLDIR"
 mkdir -p "$POOLDIR"
-export PAFKA_LOG_CHANNEL_TYPE=pmem
+export PAFKA_LOG_CHANNEL_TYPE=${PAFKA_LOG_CHANNEL_TYPE:-pmem}
 export PAFKA_STORAGE_TIERS_FIRST_PATHS="$POOLDIR"
 export PAFKA_STORAGE_TIERS_FIRST_SIZES=${PAFKA_STORAGE_TIERS_FIRST_SIZES:-256M}
 KAFKA_SEGMENT_BYTES=${QS_SEGMENT_BYTES:-33554432}
@@ -98,8 +98,10 @@ kafka_format
 KAFKA_PRELOAD=$LIB
 echo "log dir (disk):  $QS/logs   [$(df --output=fstype "$QS/logs" | tail -n1 | tr -d ' ')]"
 if [ -n "$LIB" ]; then
-	echo "pool dir:        $POOLDIR   [$(df --output=fstype "$POOLDIR" | tail -n1 | tr -d ' '): tmpfs standing in for PMem]," \
-		"pool size $PAFKA_STORAGE_TIERS_FIRST_SIZES"
+	fst=$(df --output=fstype "$POOLDIR" | tail -n1 | tr -d ' ')
+	[ "$fst" = tmpfs ] && fst="tmpfs standing in for PMem"
+	echo "pool dir:        $POOLDIR   [$fst], pool size $PAFKA_STORAGE_TIERS_FIRST_SIZES," \
+		"log.channel.type=$PAFKA_LOG_CHANNEL_TYPE"
 	echo "broker:          LD_PRELOAD=$LIB java ... kafka.Kafka $KAFKA_PROPS"
 else
 	echo "broker:          java ... kafka.Kafka $KAFKA_PROPS   (no LD_PRELOAD)"
@@ -116,27 +118,35 @@ step "ConsumerPerformance: reading them back"
 kafka_perf_consume quickstart "$RECORDS"
 
 # ---- 6. where the segments live
-step "segments (a sparse .log file's bytes live in the pool; an allocated one's on the slow tier)"
-printf '%-52s %12s %12s  %s\n' "segment" "size" "on disk" "tier"
-pool_n=0 slow_n=0 pool_b=0 slow_b=0
+# The log-dir file keeps its exact size but is sparse where its bytes live in the pool, so the bytes
+# allocated on disk are the slow-tier part, and size - allocated (about) the pool part.
+step "segments: where their bytes live (a segment's pool-resident bytes are holes in its log-dir file)"
+printf '%-48s %11s %11s %11s  %s\n' "segment" "size" "on disk" "in pool" "tier"
+pool_n=0 slow_n=0 mixed_n=0 pool_b=0 slow_b=0
 while IFS=' ' read -r size blocks path; do
 	alloc=$((blocks * 512))
+	[ "$alloc" -gt "$size" ] && alloc=$size
+	inpool=$((size - alloc))
 	if [ "$size" -eq 0 ]; then
 		tier="(empty)"
 	elif [ $((alloc * 4)) -le "$size" ]; then
 		tier=pool
 		pool_n=$((pool_n + 1))
-		pool_b=$((pool_b + size))
-	else
+	elif [ $((inpool * 4)) -le "$size" ]; then
 		tier="slow tier"
 		slow_n=$((slow_n + 1))
-		slow_b=$((slow_b + size))
+	else
+		tier="pool + slow tier"
+		mixed_n=$((mixed_n + 1))
 	fi
-	printf '%-52s %12d %12d  %s\n' "${path#"$QS"/logs/}" "$size" "$alloc" "$tier"
+	pool_b=$((pool_b + inpool))
+	slow_b=$((slow_b + alloc))
+	printf '%-48s %11d %11d %11d  %s\n' "${path#"$QS"/logs/}" "$size" "$alloc" "$inpool" "$tier"
 done < <(find "$QS/logs" -name '????????????????????.log' -printf '%s %b %p\n' | sort -k3)
-echo "pool: $pool_n segments, $((pool_b / 1048576)) MiB; slow tier: $slow_n segments, $((slow_b / 1048576)) MiB"
+echo "segments in the pool: $pool_n, on the slow tier: $slow_n, split: $mixed_n;" \
+	"bytes in the pool: $((pool_b / 1048576)) MiB, on the slow tier (disk): $((slow_b / 1048576)) MiB"
 if [ -n "$LIB" ] && [ -f "$POOLDIR/pafka.pool" ]; then
-	python3 "$ROOT/tests/kafka/poolcheck.py" "$POOLDIR" "$QS/logs" 2>/dev/null | grep '^# pool:' | sed 's/^# //' || true
+	python3 "$ROOT/tests/kafka/poolcheck.py" "$POOLDIR" "$QS/logs" 2>/dev/null | grep '^# pool' | sed 's/^# //' || true
 fi
 
 step "clean shutdown"

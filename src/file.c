@@ -1558,6 +1558,13 @@ void pf_file_hold(struct pf_file *f)
 	f->refs++; /* files_lock held by pf_files_foreach */
 }
 
+void pf_file_path(struct pf_file *f, char *buf, size_t n)
+{
+	pthread_rwlock_rdlock(&f->lock);
+	snprintf(buf, n, "%s", f->path);
+	pthread_rwlock_unlock(&f->lock);
+}
+
 void pf_file_release(struct pf_file *f)
 {
 	pthread_mutex_lock(&files_lock);

@@ -96,6 +96,8 @@ struct pf_move_ctx {
 };
 void pf_files_foreach(void (*cb)(struct pf_file *f, void *arg), void *arg);
 void pf_file_hold(struct pf_file *f);
+/* Copy the file's last known path (for messages). */
+void pf_file_path(struct pf_file *f, char *buf, size_t n);
 void pf_file_release(struct pf_file *f);
 int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx);
 int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx);

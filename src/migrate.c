@@ -77,6 +77,8 @@ static int paused(void)
 struct snap {
 	struct pf_file **f;
 	struct pf_cand *c;
+	uint64_t *dir;     /* hash of the partition directory */
+	uint64_t *offset;  /* segment base offset */
 	int n, cap;
 	int64_t now_ms;
 };
@@ -97,11 +99,8 @@ static int64_t mono_ms(void)
 static void collect(struct pf_file *f, void *arg)
 {
 	struct snap *s = arg;
-	if (!f->path[0] || f->unlinked || f->pinned_real)
+	if (f->unlinked)
 		return;
-	size_t len = strlen(f->path);
-	if (len > 8 && !strcmp(f->path + len - 8, ".deleted"))
-		return; /* about to be deleted: moving it would be wasted I/O */
 	if (s->n == s->cap) {
 		int cap = s->cap ? s->cap * 2 : 64;
 		struct pf_file **nf = realloc(s->f, (size_t)cap * sizeof *nf);
@@ -112,8 +111,28 @@ static void collect(struct pf_file *f, void *arg)
 		if (!nc)
 			return;
 		s->c = nc;
+		uint64_t *nd = realloc(s->dir, (size_t)cap * sizeof *nd);
+		if (!nd)
+			return;
+		s->dir = nd;
+		uint64_t *no = realloc(s->offset, (size_t)cap * sizeof *no);
+		if (!no)
+			return;
+		s->offset = no;
 		s->cap = cap;
 	}
+	/* files_lock is held: only try the file's lock, a file busy right now is simply skipped this round */
+	if (pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
+	size_t len = strlen(f->path);
+	const char *slash = strrchr(f->path, '/');
+	if (!len || !slash || f->pinned_real || (len > 8 && !strcmp(f->path + len - 8, ".deleted"))) {
+		/* unknown path, kept on the slow tier, or about to be deleted (moving it would be wasted I/O) */
+		pthread_rwlock_unlock(&f->lock);
+		return;
+	}
+	s->dir[s->n] = pf_fnv1a(f->path, (uint64_t)(slash - f->path));
+	s->offset[s->n] = base_offset(f->path);
 	struct pf_cand *c = &s->c[s->n];
 	memset(c, 0, sizeof *c);
 	c->in_pool = f->rec >= 0;
@@ -131,15 +150,10 @@ static void collect(struct pf_file *f, void *arg)
 		c->blocks = f->size_known ? (f->size + bs - 1) / bs : 0;
 		c->age = c->birth_ns;
 	}
-	/* sealed: computed after the snapshot, from newer segments in the same directory, or idleness */
+	/* sealed: by idleness here, by a newer segment in the same directory after the snapshot */
 	c->sealed = pf_policy_sealed(0, f->last_write_ms, s->now_ms, pf_cfg.migrate_idle_ms);
+	pthread_rwlock_unlock(&f->lock);
 	s->f[s->n++] = f;
-}
-
-static int same_dir(const char *a, const char *b)
-{
-	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
-	return sa && sb && sa - a == sb - b && !strncmp(a, b, (size_t)(sa - a));
 }
 
 static void mark_sealed_by_newer(struct snap *s)
@@ -147,9 +161,8 @@ static void mark_sealed_by_newer(struct snap *s)
 	for (int i = 0; i < s->n; i++) {
 		if (s->c[i].sealed)
 			continue;
-		uint64_t off = base_offset(s->f[i]->path);
 		for (int j = 0; j < s->n; j++)
-			if (j != i && same_dir(s->f[i]->path, s->f[j]->path) && base_offset(s->f[j]->path) > off) {
+			if (j != i && s->dir[j] == s->dir[i] && s->offset[j] > s->offset[i]) {
 				s->c[i].sealed = 1;
 				break;
 			}
@@ -189,10 +202,8 @@ static enum pf_move choose(struct pf_file **out)
 	pk.s.now_ms = mono_ms();
 	uint64_t used = 0, cap = 0;
 	for (int i = 0; i < pf_npools; i++) {
-		pthread_mutex_lock(&pf_pools[i].lock);
-		used += pf_pools[i].nblocks - pf_pools[i].nfree;
+		used += pf_pools[i].nblocks - pf_pool_free_blocks(&pf_pools[i]);
 		cap += pf_pools[i].nblocks;
-		pthread_mutex_unlock(&pf_pools[i].lock);
 	}
 	struct pf_policy pol = { pf_cfg.migrate_threshold, pf_cfg.migrate_promote };
 	pf_files_foreach(pick_locked, &pk);
@@ -213,6 +224,8 @@ static enum pf_move choose(struct pf_file **out)
 	}
 	free(pk.s.f);
 	free(pk.s.c);
+	free(pk.s.dir);
+	free(pk.s.offset);
 	*out = chosen;
 	return mv;
 }
@@ -251,11 +264,14 @@ int pf_migrate_step(void)
 		PF_STAT_ADD(migration_failures, 1);
 	}
 	PF_STAT_ADD(migration_ns, (uint64_t)(mono_ns() - t0));
+	int e = errno;
+	char path[PATH_MAX];
+	pf_file_path(f, path, sizeof path);
 	if (r < 0)
 		pf_log(PF_LOG_WARN, "migration (%s) of %s failed: %s; will retry", mv == PF_MOVE_DEMOTE ? "demote" : "promote",
-		       f->path, strerror(errno));
+		       path, strerror(e));
 	else if (r == 0)
-		pf_log(PF_LOG_DEBUG, "%s %s (%llu bytes)", mv == PF_MOVE_DEMOTE ? "demoted" : "promoted", f->path,
+		pf_log(PF_LOG_DEBUG, "%s %s (%llu bytes)", mv == PF_MOVE_DEMOTE ? "demoted" : "promoted", path,
 		       (unsigned long long)ctx.bytes);
 	pf_file_release(f);
 	return r == 0 ? (int)mv : PF_MOVE_NONE;
@@ -282,11 +298,14 @@ struct any_pool_file {
 static void find_pool_file(struct pf_file *f, void *arg)
 {
 	struct any_pool_file *a = arg;
-	if (!a->f && f->rec >= 0 && !f->migrating && f->path[0]) {
+	if (a->f || f->migrating || pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
+	if (f->rec >= 0 && f->path[0]) {
 		f->migrating = 1;
 		pf_file_hold(f);
 		a->f = f;
 	}
+	pthread_rwlock_unlock(&f->lock);
 }
 
 /* Move one file out; returns 1 if there was one. */
@@ -304,8 +323,11 @@ static int drain_step(void)
 		PF_STAT_ADD(demotions, 1);
 		PF_STAT_ADD(bytes_demoted, ctx.bytes);
 	} else {
+		int e = errno;
+		char path[PATH_MAX];
+		pf_file_path(a.f, path, sizeof path);
 		PF_STAT_ADD(migration_failures, 1);
-		pf_log(PF_LOG_WARN, "drain: cannot move %s out of the pool: %s; will retry", a.f->path, strerror(errno));
+		pf_log(PF_LOG_WARN, "drain: cannot move %s out of the pool: %s; will retry", path, strerror(e));
 	}
 	pf_file_release(a.f);
 	return r == 0;
@@ -324,10 +346,8 @@ static void publish_live(void)
 			 (__atomic_load_n(&pf_draining, __ATOMIC_RELAXED) ? PF_LIVE_DRAINING : 0);
 	uint64_t used = 0, cap = 0, bs = pf_pools[0].bsize;
 	for (int i = 0; i < pf_npools; i++) {
-		pthread_mutex_lock(&pf_pools[i].lock);
-		used += pf_pools[i].nblocks - pf_pools[i].nfree;
+		used += pf_pools[i].nblocks - pf_pool_free_blocks(&pf_pools[i]);
 		cap += pf_pools[i].nblocks;
-		pthread_mutex_unlock(&pf_pools[i].lock);
 	}
 	uint64_t limit = pf_cfg.migrate_threshold < 0 ? cap : (uint64_t)(pf_cfg.migrate_threshold * (double)cap);
 	uint64_t backlog = (state & PF_LIVE_DRAINING) ? used * bs : used > limit && workers_running ? (used - limit) * bs : 0;

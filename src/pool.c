@@ -470,7 +470,7 @@ void pf_pool_rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64
 	store64(p, &rec->state, PF_REC_FREE);
 	PF_FAULT("pool.rec.freed");
 	pthread_mutex_lock(&p->lock);
-	p->nfree += n;
+	__atomic_add_fetch(&p->nfree, n, __ATOMIC_RELAXED);
 	p->free_recs[p->nfree_recs++] = r;
 	pthread_mutex_unlock(&p->lock);
 }
@@ -493,13 +493,14 @@ int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
 {
 	pthread_mutex_lock(&p->lock);
 	int64_t b = -1;
-	if (p->nfree > 0) {
-		if (hint >= 0 && (uint64_t)hint < p->nblocks && p->blocks[hint] == PF_BLOCK_FREE) {
+	if (__atomic_load_n(&p->nfree, __ATOMIC_RELAXED) > 0) {
+		if (hint >= 0 && (uint64_t)hint < p->nblocks &&
+		    __atomic_load_n(&p->blocks[hint], __ATOMIC_RELAXED) == PF_BLOCK_FREE) {
 			b = hint;
 		} else {
 			for (uint64_t k = 0; k < p->nblocks; k++) {
 				uint64_t c = (p->cursor + k) % p->nblocks;
-				if (p->blocks[c] == PF_BLOCK_FREE) {
+				if (__atomic_load_n(&p->blocks[c], __ATOMIC_RELAXED) == PF_BLOCK_FREE) {
 					b = (int64_t)c;
 					break;
 				}
@@ -508,7 +509,7 @@ int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
 	}
 	if (b >= 0) {
 		store64(p, &p->blocks[b], PF_BLOCK_RESERVED);
-		p->nfree--;
+		__atomic_sub_fetch(&p->nfree, 1, __ATOMIC_RELAXED);
 		p->cursor = (uint64_t)b + 1;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -528,7 +529,7 @@ void pf_pool_block_free(struct pf_pool *p, uint64_t phys)
 	store64(p, &p->blocks[phys], PF_BLOCK_FREE);
 	PF_FAULT("pool.block.freed");
 	pthread_mutex_lock(&p->lock);
-	p->nfree++;
+	__atomic_add_fetch(&p->nfree, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&p->lock);
 }
 

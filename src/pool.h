@@ -64,6 +64,11 @@ void pf_pool_block_publish(struct pf_pool *p, uint64_t phys, uint32_t rec, uint3
 /* Release one block (entry cleared and committed). */
 void pf_pool_block_free(struct pf_pool *p, uint64_t phys);
 
+static inline uint64_t pf_pool_free_blocks(const struct pf_pool *p)
+{
+	return __atomic_load_n(&p->nfree, __ATOMIC_RELAXED);
+}
+
 static inline char *pf_pool_block_ptr(const struct pf_pool *p, uint64_t phys)
 {
 	return p->data + (phys << p->bshift);

@@ -258,9 +258,9 @@ struct pf_pool *pf_shim_pick_pool(void)
 {
 	struct pf_pool *best = NULL;
 	for (int i = 0; i < pf_npools; i++)
-		if (!best || pf_pools[i].nfree > best->nfree)
+		if (!best || pf_pool_free_blocks(&pf_pools[i]) > pf_pool_free_blocks(best))
 			best = &pf_pools[i];
-	return best && best->nfree > 0 ? best : NULL;
+	return best && pf_pool_free_blocks(best) > 0 ? best : NULL;
 }
 
 __attribute__((constructor)) static void pf_shim_init(void)
