@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/falloc.h>
@@ -233,7 +234,7 @@ static void file_open_rfd(struct pf_file *f, int via_fd)
 	if (!path[0])
 		return;
 	int e = errno;
-	f->rfd = REAL(open)(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW * (via_fd < 0));
+	f->rfd = pf_fd_hide(REAL(open)(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW * (via_fd < 0)));
 	errno = e;
 }
 
@@ -608,6 +609,11 @@ static int cur_sub(struct cur *c, uint64_t n, struct iovec *out, int max)
 	return k;
 }
 
+#define MAX_RW_COUNT 0x7ffff000UL /* the kernel's cap on one read or write */
+
+/* Total length as the kernel computes it: EINVAL for a bad count or a negative length, and a total capped
+ * at MAX_RW_COUNT. A capped total means absurd lengths: check the memory is there (msync answers ENOMEM
+ * for unmapped ranges), so a bad buffer gives EFAULT as in the kernel rather than a crash. */
 static ssize_t iov_total(const struct iovec *iov, int cnt)
 {
 	if (cnt < 0 || cnt > IOV_MAX) {
@@ -615,17 +621,36 @@ static ssize_t iov_total(const struct iovec *iov, int cnt)
 		return -1;
 	}
 	size_t t = 0;
+	int capped = 0;
 	for (int i = 0; i < cnt; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - t) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX) {
 			errno = EINVAL;
 			return -1;
 		}
-		t += iov[i].iov_len;
+		size_t n = iov[i].iov_len;
+		if (n > MAX_RW_COUNT - t)
+			n = MAX_RW_COUNT - t, capped = 1;
+		t += n;
+	}
+	if (capped) {
+		size_t left = t;
+		for (int i = 0; i < cnt && left; i++) {
+			size_t n = MIN(iov[i].iov_len, left);
+			uintptr_t a = (uintptr_t)iov[i].iov_base & ~(uintptr_t)4095;
+			if (n && REAL(msync)((void *)a, n + ((uintptr_t)iov[i].iov_base - a), MS_ASYNC) < 0) {
+				errno = EFAULT;
+				return -1;
+			}
+			left -= n;
+		}
 	}
 	return (ssize_t)t;
 }
 
-#define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND)
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020 /* Linux 6.9: ignore O_APPEND for this positioned write */
+#endif
+#define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND)
 
 /* ---------------------------------------------------------------- read-only attach */
 
@@ -851,7 +876,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 	if (total < 0)
 		return -1;
 	int fpos = off == -1;
-	int append = (o->flags & O_APPEND) || (rwf & RWF_APPEND);
+	int append = ((o->flags & O_APPEND) || (rwf & RWF_APPEND)) && !(off >= 0 && (rwf & RWF_NOAPPEND));
 	if (fpos || append)
 		pthread_mutex_lock(&f->pos_lock);
 	pthread_rwlock_wrlock(&f->lock);
@@ -1121,12 +1146,19 @@ ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, si
 		return -1;
 	}
 	if ((off_in && *off_in < 0) || (off_out && *off_out < 0)) {
-		errno = EINVAL;
+		errno = EOVERFLOW; /* what this kernel answers for a negative position */
 		return -1;
 	}
 	if (si.st_ino == so.st_ino && si.st_dev == so.st_dev) {
-		errno = EINVAL; /* same file: the kernel refuses overlaps; we refuse the case */
-		return -1;
+		/* the same file: allowed unless the ranges overlap (as the kernel decides, before clamping) */
+		off_t a = off_in ? *off_in : REAL(lseek)(in, 0, SEEK_CUR);
+		off_t b = off_out ? *off_out : REAL(lseek)(out, 0, SEEK_CUR);
+		if (a < 0 || b < 0)
+			return -1;
+		if ((uint64_t)a < (uint64_t)b + len && (uint64_t)b < (uint64_t)a + len) {
+			errno = EINVAL;
+			return -1;
+		}
 	}
 	size_t chunk = MIN(len, (size_t)1 << 20);
 	char *buf = chunk ? malloc(chunk) : NULL;
@@ -1180,6 +1212,18 @@ ssize_t pf_io_splice(int in, off_t *off_in, int out, off_t *off_out, size_t len,
 		return -1;
 	if (!S_ISFIFO(st.st_mode)) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (oi ? off_out : off_in) {
+		errno = ESPIPE; /* a pipe has no position */
+		return -1;
+	}
+	if ((oi && (oi->flags & O_ACCMODE) == O_WRONLY) || (oo && (oo->flags & O_ACCMODE) == O_RDONLY)) {
+		errno = EBADF;
+		return -1;
+	}
+	if (oo && (oo->flags & O_APPEND)) {
+		errno = EINVAL; /* the kernel does not splice into an O_APPEND file */
 		return -1;
 	}
 	if ((oi ? off_in : off_out) && *(oi ? off_in : off_out) < 0) {
@@ -1420,7 +1464,7 @@ static int pin_real_by_path(struct pf_file *f, int dirfd, const char *path)
 	if (f->rec >= 0) {
 		int opened = 0;
 		if (f->rfd < 0) {
-			f->rfd = REAL(openat)(dirfd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+			f->rfd = pf_fd_hide(REAL(openat)(dirfd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW));
 			opened = f->rfd >= 0;
 			if (!f->size_known && f->rfd >= 0) {
 				struct stat st;
@@ -1459,6 +1503,27 @@ static void file_set_path(struct pf_file *f, const char *abspath)
 	pthread_rwlock_unlock(&f->lock);
 }
 
+/* Would a rename of a regular file to newpath get past the obvious checks (parent is a directory, target
+ * not a directory)? Moving pool bytes out is only worth doing for a rename that will happen. */
+static int rename_target_plausible(int dirfd, const char *newpath)
+{
+	int e = errno;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", newpath);
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof parent, ".");
+	struct statx stx;
+	int ok = REAL(statx)(dirfd, parent, 0, STATX_TYPE, &stx) == 0 && S_ISDIR(stx.stx_mode) &&
+		 !(REAL(statx)(dirfd, newpath, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) == 0 && S_ISDIR(stx.stx_mode));
+	errno = e;
+	return ok;
+}
+
 int pf_path_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags,
 		   int how)
 {
@@ -1468,7 +1533,8 @@ int pf_path_rename(int olddirfd, const char *oldpath, int newdirfd, const char *
 	char oldabs[PATH_MAX], newabs[PATH_MAX];
 	int have_old = pf_path_absolute(olddirfd, oldpath, oldabs, sizeof oldabs) == 0;
 	int have_new = pf_path_absolute(newdirfd, newpath, newabs, sizeof newabs) == 0;
-	if (src && src->rec >= 0 && (!have_new || !pf_path_managed(newabs))) {
+	if (src && src->rec >= 0 && (!have_new || !pf_path_managed(newabs)) &&
+	    rename_target_plausible(newdirfd, newpath)) {
 		/* Leaving the managed directories: under its new name nobody would look in the pool. */
 		if (pin_real_by_path(src, olddirfd, oldpath) < 0) {
 			int e = errno;
@@ -1583,7 +1649,7 @@ static int open_for_move(struct pf_file *f, int flags, uint64_t *size)
 	pthread_rwlock_unlock(&f->lock);
 	if (!path[0])
 		return -1;
-	int fd = REAL(open)(path, flags | O_CLOEXEC | O_NOFOLLOW);
+	int fd = pf_fd_hide(REAL(open)(path, flags | O_CLOEXEC | O_NOFOLLOW));
 	if (fd < 0)
 		return -1;
 	struct statx stx;
@@ -1749,7 +1815,7 @@ int pf_file_materialise(struct pf_file *f)
 	pthread_rwlock_wrlock(&f->lock);
 	int opened = 0, r = 0;
 	if (f->rec >= 0 && f->rfd < 0 && f->path[0]) {
-		f->rfd = REAL(open)(f->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		f->rfd = pf_fd_hide(REAL(open)(f->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW));
 		opened = f->rfd >= 0;
 		struct statx stx;
 		if (opened && (REAL(statx)(f->rfd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
@@ -1769,4 +1835,105 @@ int pf_file_materialise(struct pf_file *f)
 	}
 	pthread_rwlock_unlock(&f->lock);
 	return r;
+}
+
+/* ---------------------------------------------------------------- orphans */
+
+struct found {
+	struct pf_key key;
+	char path[PATH_MAX];
+};
+
+/* Every managed-looking file in the managed directories, with its identity (for records whose path hint
+ * is stale). */
+static struct found *scan_managed_dirs(size_t *n)
+{
+	size_t cap = 0;
+	struct found *v = NULL;
+	*n = 0;
+	for (int d = 0; d < pf_paths_ndirs(); d++) {
+		DIR *top = opendir(pf_paths_dir(d));
+		if (!top)
+			continue;
+		struct dirent *pe;
+		while ((pe = readdir(top))) {
+			if (pe->d_name[0] == '.')
+				continue;
+			char part[PATH_MAX];
+			if (snprintf(part, sizeof part, "%s/%s", pf_paths_dir(d), pe->d_name) >= (int)sizeof part)
+				continue;
+			DIR *pd = opendir(part);
+			if (!pd)
+				continue;
+			struct dirent *e;
+			while ((e = readdir(pd))) {
+				if (!pf_name_matches(e->d_name))
+					continue;
+				struct statx stx;
+				char p[PATH_MAX];
+				if (snprintf(p, sizeof p, "%s/%s", part, e->d_name) >= (int)sizeof p ||
+				    REAL(statx)(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) < 0)
+					continue;
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 256;
+					struct found *nv = realloc(v, cap * sizeof *v);
+					if (!nv)
+						break;
+					v = nv;
+				}
+				v[*n].key = (struct pf_key){ stx.stx_ino, stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec };
+				memcpy(v[*n].path, p, sizeof p);
+				(*n)++;
+			}
+			closedir(pd);
+		}
+		closedir(top);
+	}
+	return v;
+}
+
+/* At activation (as the pool's writer, before any file is opened): a record whose file no longer exists
+ * in any managed directory belonged to a file that was unlinked while open by a process that then died
+ * (or was deleted by hand): nothing can reach its bytes, so its space is taken back, and said so.
+ * A record whose path hint is merely stale gets the path it is found at. */
+void pf_files_reap_orphans(void)
+{
+	struct found *all = NULL;
+	size_t nall = 0;
+	int scanned = 0;
+	pthread_mutex_lock(&files_lock);
+	struct pf_file *f, *tmp;
+	HASH_ITER(hh, files, f, tmp)
+	{
+		if (f->rec < 0 || f->nopen > 0)
+			continue;
+		struct statx stx;
+		if (f->path[0] == '/' &&
+		    REAL(statx)(AT_FDCWD, f->path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) == 0 &&
+		    stx.stx_ino == f->key.ino && stx.stx_btime.tv_sec == f->key.btime_sec &&
+		    (uint64_t)stx.stx_btime.tv_nsec == f->key.btime_nsec)
+			continue;
+		if (!scanned) {
+			all = scan_managed_dirs(&nall);
+			scanned = 1;
+		}
+		size_t i = 0;
+		while (i < nall && memcmp(&all[i].key, &f->key, sizeof f->key) != 0)
+			i++;
+		if (i < nall) {
+			pthread_rwlock_wrlock(&f->lock);
+			snprintf(f->path, sizeof f->path, "%s", all[i].path);
+			pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, all[i].path);
+			pthread_rwlock_unlock(&f->lock);
+			continue;
+		}
+		pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is gone from every log dir: "
+				    "freeing its %s pool bytes",
+		       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino,
+		       f->maplen ? "orphaned" : "(no)");
+		f->unlinked = 1;
+		file_maybe_evict_locked(f);
+	}
+	pthread_mutex_unlock(&files_lock);
+	free(all);
 }

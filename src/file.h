@@ -59,6 +59,9 @@ struct pf_ofd {
 /* Register the fork handlers of the file table (once, at activation). */
 void pf_files_atfork(void);
 
+/* After loading, as the pool's writer: free records of files that are gone, refresh stale path hints. */
+void pf_files_reap_orphans(void);
+
 /* Called once at activation, per LIVE record of each pool (pool recovery callback). */
 int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen);
 

@@ -39,27 +39,50 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 /* ---------------------------------------------------------------- paths */
 
-/* Is path a managed name in a managed directory? Activates the shim the first time one is touched. */
-static int managed_path(int dirfd, const char *path, char *abs, size_t abslen)
+/* Is path a managed name in a managed directory? (Pure string work once the configuration is loaded.) */
+static int managed_name(int dirfd, const char *path, char *abs, size_t abslen)
 {
 	if (!path)
 		return 0;
 	pf_shim_configure();
 	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH || !pf_name_matches(pf_basename(path)))
 		return 0;
-	if (pf_path_absolute(dirfd, path, abs, abslen) < 0 || !pf_path_in_managed_dir(abs))
-		return 0;
+	return pf_path_absolute(dirfd, path, abs, abslen) == 0 && pf_path_in_managed_dir(abs);
+}
+
+/* Activate (the first time) and say whether managed files are being served from pools. */
+static int activate(void)
+{
 	pf_shim_activate();
 	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE;
+}
+
+static int exists(int dirfd, const char *path)
+{
+	int e = errno;
+	struct statx stx;
+	int r = REAL(statx)(dirfd, path, AT_SYMLINK_NOFOLLOW, 0, &stx) == 0;
+	errno = e;
+	return r;
+}
+
+/* A path operation on an existing managed file: the first one activates the shim. A missing name never
+ * does (the kernel's ENOENT is the whole answer). */
+static int managed_path(int dirfd, const char *path, char *abs, size_t abslen)
+{
+	return managed_name(dirfd, path, abs, abslen) && exists(dirfd, path) && activate();
 }
 
 static int open_common(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char abs[PATH_MAX];
-	if (LIKELY(!managed_path(dirfd, path, abs, sizeof abs)) || (flags & O_PATH))
+	if (LIKELY(!managed_name(dirfd, path, abs, sizeof abs)) || (flags & O_PATH))
 		return REAL(openat)(dirfd, path, flags, mode);
+	/* Activate before an open that can create or change a file (a bad configuration must stop the process
+	 * before it touches anything); an open of a missing name without O_CREAT changes nothing. */
+	int active = ((flags & O_CREAT) || exists(dirfd, path)) && activate();
 	int fd = REAL(openat)(dirfd, path, flags, mode);
-	if (fd >= 0)
+	if (fd >= 0 && active)
 		pf_file_opened(fd, flags, abs);
 	return fd;
 }
@@ -574,22 +597,33 @@ EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 	return pf_io_sync_range(o, fd, off, n, flags);
 }
 
-/* Copy into a managed file from any descriptor (sendfile whose target is managed). */
+/* Copy into a managed file from any descriptor (sendfile whose target is managed), in chunks, until
+ * count, end of input, or an error (then the bytes moved so far, as the kernel reports them). */
 static ssize_t sendfile_into(int out, struct pf_ofd *oo, int in, off64_t *off, size_t count)
 {
 	char buf[65536];
-	size_t n = count < sizeof buf ? count : sizeof buf;
-	ssize_t r = off ? REAL(pread64)(in, buf, n, *off) : REAL(read)(in, buf, n);
-	if (r <= 0)
-		return r;
-	struct iovec v = { buf, (size_t)r };
-	ssize_t w = pf_io_write(oo, out, &v, 1, -1, 0);
-	ssize_t kept = w < 0 ? 0 : w;
-	if (!off && kept < r)
-		REAL(lseek)(in, -(off_t)(r - kept), SEEK_CUR);
-	if (w > 0 && off)
-		*off += w;
-	return w;
+	size_t done = 0;
+	if (count > 0x7ffff000)
+		count = 0x7ffff000;
+	while (done < count) {
+		size_t n = count - done < sizeof buf ? count - done : sizeof buf;
+		ssize_t r = off ? REAL(pread64)(in, buf, n, *off) : REAL(read)(in, buf, n);
+		if (r <= 0)
+			return done ? (ssize_t)done : r;
+		struct iovec v = { buf, (size_t)r };
+		ssize_t w = pf_io_write(oo, out, &v, 1, -1, 0);
+		ssize_t kept = w < 0 ? 0 : w;
+		if (!off && kept < r)
+			REAL(lseek)(in, -(off_t)(r - kept), SEEK_CUR);
+		if (w < 0)
+			return done ? (ssize_t)done : -1;
+		if (off)
+			*off += w;
+		done += (size_t)w;
+		if (w < r || (size_t)r < n)
+			break;
+	}
+	return (ssize_t)done;
 }
 
 EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)

@@ -96,8 +96,13 @@ static int fsync_dir(const char *dir)
 static int create_pool(const char *dir, const char *path, uint64_t size, uint64_t bsize, char *err,
 		       size_t errlen)
 {
+	/* A name of our own for the half-built file, installed with RENAME_NOREPLACE: two processes racing
+	 * to create the pool can never replace one that the other already holds. */
 	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp)
+	uint32_t rnd = 0;
+	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		rnd = (uint32_t)getpid();
+	if (snprintf(tmp, sizeof tmp, "%s.new.%d.%08x", path, (int)getpid(), rnd) >= (int)sizeof tmp)
 		return ERR("pool path %s is too long", path);
 	struct pf_pool_header h;
 	memset(&h, 0, sizeof h);
@@ -118,7 +123,6 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 	h.magic = 0; /* the magic goes in last, once everything else is durable */
 	h.next_seq = 1;
 
-	REAL(unlink)(tmp); /* leftover of a creation that died half way: it never held data */
 	int fd = REAL(open)(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ERR("cannot create pool file %s: %s", tmp, strerror(errno));
@@ -138,7 +142,14 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 		return ERR("cannot write pool file %s: %s", tmp, strerror(e));
 	}
 	REAL(close)(fd);
-	if (REAL(rename)(tmp, path) < 0 || fsync_dir(dir) < 0)
+	if (REAL(renameat2)(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		e = errno;
+		REAL(unlink)(tmp);
+		if (e == EEXIST)
+			return 0; /* another process created it first: open theirs (its lock decides who writes) */
+		return ERR("cannot install pool file %s: %s", path, strerror(e));
+	}
+	if (fsync_dir(dir) < 0)
 		return ERR("cannot install pool file %s: %s", path, strerror(errno));
 	pf_log(PF_LOG_INFO, "created pool %s: %llu MiB, %llu blocks of %llu KiB", path,
 	       (unsigned long long)(size >> 20), (unsigned long long)h.nblocks, (unsigned long long)(bsize >> 10));
@@ -203,7 +214,7 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 		return ERR("pool %s is not a regular file", p->path);
 	}
 
-	p->fd = REAL(open)(p->path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+	p->fd = pf_fd_hide(REAL(open)(p->path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC));
 	if (p->fd < 0)
 		return ERR("cannot open pool %s: %s", p->path, strerror(errno));
 	if (!readonly) {
@@ -414,10 +425,10 @@ int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, siz
 			free(maps[r]);
 			continue;
 		}
-		if (rc == 0)
-			rc = cb(arg, p, (uint32_t)r, maps[r], maxidx[r]);
-		else
+		if (rc != 0)
 			free(maps[r]);
+		else if (cb(arg, p, (uint32_t)r, maps[r], maxidx[r]) != 0) /* cb owns maps[r] */
+			rc = ERR("%s: cannot load record %llu (see the message above)", p->path, (unsigned long long)r);
 	}
 	free(maps);
 	free(maxidx);

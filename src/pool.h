@@ -38,8 +38,9 @@ struct pf_pool {
 };
 
 /* Open (creating it when create is set and it does not exist) <dir>/pafka.pool of size bytes (-1: free
- * space of dir * ratio). Locks it against other writers unless readonly. Returns 0, or -1 with one line
- * in err naming the problem and what to do. Runs recovery (see pf_pool_recover) when writable. */
+ * space of dir * ratio). Locks it against other writers unless readonly (errno EAGAIN when another process
+ * holds it). Returns 0, or -1 with one line in err naming the problem and what to do. Recovery is
+ * pf_pool_load's job. */
 int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, double ratio,
 		 uint64_t block_size, int readonly, char *err, size_t errlen);
 void pf_pool_close(struct pf_pool *p);

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #define PF_REAL_DEF(ret, name, params) pf_real_##name##_t pf_real_##name;
 PF_REAL_FUNCS(PF_REAL_DEF)
@@ -25,6 +26,25 @@ void pf_real_resolve(void)
 	PF_REAL_FUNCS(PF_REAL_RESOLVE)
 #undef PF_REAL_RESOLVE
 	__atomic_store_n(&resolving, 0, __ATOMIC_RELEASE);
+}
+
+int pf_fd_hide(int fd)
+{
+	if (fd < 0)
+		return fd;
+	struct rlimit rl;
+	long floor = 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur / 2 > floor)
+		floor = (long)rl.rlim_cur / 2;
+	int e = errno;
+	int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)floor);
+	if (hi < 0) {
+		errno = e;
+		return fd; /* no room up there: keep the low one */
+	}
+	REAL(close)(fd);
+	errno = e;
+	return hi;
 }
 
 int pf_read_whole_file(const char *path, char **buf, size_t *len)

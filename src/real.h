@@ -121,6 +121,10 @@ void pf_real_resolve(void);
 /* For functions an older glibc may lack (close_range, closefrom, preadv64v2, ...): NULL when absent. */
 #define REAL_OPT(name) (pf_real_##name != NULL ? pf_real_##name : (pf_real_resolve(), pf_real_##name))
 
+/* Move one of libpafka's own descriptors to a high number (keeping O_CLOEXEC), so the application never
+ * finds it in a slot it expects to be free (e.g. the number of a descriptor closed by exec). */
+int pf_fd_hide(int fd);
+
 /* Read a whole (small) file through the real libc calls. Returns 0 and a malloc'd NUL-terminated buffer,
  * or -1 with errno set. */
 int pf_read_whole_file(const char *path, char **buf, size_t *len);

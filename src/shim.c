@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -163,7 +164,8 @@ static void activate_locked(void)
 		pf_die("%s", strncmp(deferred_error, "pafka: ", 7) ? deferred_error : deferred_error + 7);
 	if (pf_cfg.channel == PF_CHANNEL_FILE) {
 		check_file_mode();
-		pf_log(PF_LOG_INFO, "log.channel.type=file: segments stay on the log dirs (inert)");
+		/* Silent, so an A/B run with the preload behaves (and logs) exactly as one without it. */
+		pf_log(PF_LOG_DEBUG, "log.channel.type=file: segments stay on the log dirs (inert)");
 		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
 		return;
 	}
@@ -220,6 +222,7 @@ static void activate_locked(void)
 	pthread_atfork(NULL, NULL, on_fork_child);
 	pf_files_atfork();
 	if (!pf_readonly) {
+		pf_files_reap_orphans();
 		for (int d = 0; d < pf_paths_ndirs(); d++)
 			if (access(pf_paths_dir(d), W_OK) == 0)
 				write_marker(pf_paths_dir(d));
@@ -263,9 +266,46 @@ struct pf_pool *pf_shim_pick_pool(void)
 	return best && pf_pool_free_blocks(best) > 0 ? best : NULL;
 }
 
+/* A program started by exec can inherit descriptors of managed files: adopt them, or their reads would
+ * see the sparse log-dir file's zeros. Costs a look at /proc/self/fd per process start; a process whose
+ * descriptors are all sockets, pipes or ttys does nothing more. */
+static void adopt_inherited_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		if (fd < 3 || fd == dirfd(d))
+			continue;
+		char link[64], target[PATH_MAX];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		if (n <= 0 || target[0] != '/')
+			continue;
+		target[n] = '\0';
+		pf_shim_configure();
+		if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH)
+			break;
+		if (!pf_path_managed(target))
+			continue;
+		pf_shim_activate();
+		if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_ACTIVE)
+			break;
+		int fl = REAL(fcntl)(fd, F_GETFL);
+		if (fl >= 0)
+			pf_file_opened(fd, fl, target);
+	}
+	closedir(d);
+}
+
 __attribute__((constructor)) static void pf_shim_init(void)
 {
+	int e = errno;
 	pf_real_resolve();
+	adopt_inherited_fds();
+	errno = e;
 }
 
 /* A clean exit says so in the pools, for tools (a SIGKILL leaves the pid, which tools check). */

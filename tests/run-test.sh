@@ -9,9 +9,12 @@ case "$test" in
 	. "${PAFKA_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 	dir=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-t.XXXXXX")
 	pf_test_env "$dir"
-	trap pf_test_cleanup EXIT
+	trap 'pf_test_cleanup; exit 1' INT TERM
 	# Under sanitizers their runtime must be loaded before the instrumented library.
 	LD_PRELOAD="${PAFKA_TEST_PRELOAD_FIRST:+$PAFKA_TEST_PRELOAD_FIRST }$PAFKA_TEST_LIB${LD_PRELOAD:+ $LD_PRELOAD}" "$test" "$@"
+	rc=$?
+	pf_test_cleanup
+	exit $rc
 	;;
 *)
 	exec "$test" "$@"

@@ -8,7 +8,12 @@
  * (CALLGRIND_DUMP_STATS_AT). bench/callgrind-sum.sh turns the dumps into (Ir_with - Ir_without) / N.
  * Outside valgrind the client requests are no-ops, so the program also runs plainly.
  *
- * Usage: bench_calls N WORKDIR [MANAGED_FILE]
+ * Usage: bench_calls [-t] N WORKDIR [MANAGED_FILE]
+ *   -t           start one idle thread first. A broker (a JVM) is always multi-threaded, and glibc's
+ *                cancellable system-call wrappers (write, pread64, open, close, ...) take a longer path in a
+ *                multi-threaded process; with -t the baseline pays that too, so the difference is the shim's
+ *                own. Without -t, an active shim that has started its background threads makes a
+ *                single-threaded program pay glibc's multi-thread path as well, which then shows as "extra".
  *   WORKDIR      a directory for the ordinary files (plain.dat, opened.txt); not a managed dir.
  *   MANAGED_FILE if given, opened (O_CREAT) and written first, and kept open during the loops: under the
  *                shim this activates it, as in a broker that has its segments open. Without the shim it is
@@ -20,6 +25,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +57,26 @@ static void die(const char *what)
 		CALLGRIND_DUMP_STATS_AT(NAME);                                                           \
 	} while (0)
 
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	int threaded = argc > 1 && strcmp(argv[1], "-t") == 0;
+	if (threaded) {
+		argv++;
+		argc--;
+		pthread_t t;
+		if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
+			die("pthread_create");
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s N WORKDIR [MANAGED_FILE]\n", argv[0]);
+		fprintf(stderr, "usage: %s [-t] N WORKDIR [MANAGED_FILE]\n", argv[0]);
 		return 2;
 	}
 	long n = atol(argv[1]);
@@ -128,6 +150,7 @@ int main(int argc, char **argv)
 		close(mfd);
 	close(pfd);
 	close(devnull);
-	printf("bench_calls: n=%ld sink=%ld managed=%s\n", n, (long)sink, argc > 3 ? "yes" : "no");
+	printf("bench_calls: n=%ld sink=%ld managed=%s threaded=%s\n", n, (long)sink, argc > 3 ? "yes" : "no",
+	       threaded ? "yes" : "no");
 	return 0;
 }

@@ -22,7 +22,13 @@
 KAFKA_SH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KAFKA_SH_ROOT=${KAFKA_SH_ROOT:-$(cd "$KAFKA_SH_DIR/../.." && pwd)}
 : "${KAFKA_VERSION:=$(sed -n 's:.*<kafka.version>\([^<$]*\)</kafka.version>.*:\1:p' "$KAFKA_SH_DIR/pom.xml" | head -n1)}"
-: "${PAFKA_CACHE:=$KAFKA_SH_ROOT/.cache}"
+# the download cache: <repo>/.cache (git-ignored), or ~/.cache/pafka when the tree is read-only (distcheck)
+if [ -z "${PAFKA_CACHE:-}" ]; then
+	PAFKA_CACHE=$KAFKA_SH_ROOT/.cache
+	if ! { mkdir -p "$PAFKA_CACHE" 2>/dev/null && [ -w "$PAFKA_CACHE" ]; }; then
+		PAFKA_CACHE="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/pafka"
+	fi
+fi
 KAFKA_LOG4J_CONF="$KAFKA_SH_DIR/log4j2.properties"
 KAFKA_PID=
 KAFKA_DIR=
@@ -165,6 +171,15 @@ kafka_log_tail() {
 		echo "----- tail -n $n $KAFKA_DIR/broker.out (stdout/stderr of the broker)" >&2
 		tail -n "$n" "$KAFKA_DIR/broker.out" >&2
 	fi
+	local f
+	for f in "$KAFKA_DIR"/hs_err_pid*.log; do
+		[ -f "$f" ] || continue
+		echo "----- JVM crash report $f (excerpt)" >&2
+		grep -E '^(# +(SIGSEGV|SIGBUS|SIGABRT|Problematic|C  |J  |V  )|#  [A-Z]+ \(0x)' "$f" >&2
+		sed -n '/^Native frames/,/^$/p' "$f" | head -n 20 >&2
+		sed -n '/^Java frames/,/^$/p' "$f" | head -n 25 >&2
+		grep -E '^siginfo:|^R(AX|SI|DI|IP)=' "$f" >&2
+	done
 	echo "-----" >&2
 }
 
@@ -186,11 +201,13 @@ kafka_start() {
 	if kafka_have_dist; then
 		# the distribution's scripts exec java, so $! is the broker JVM
 		LOG_DIR="$KAFKA_DIR/applogs" KAFKA_HEAP_OPTS="$heap" KAFKA_JVM_PERFORMANCE_OPTS="$jvm" \
+			KAFKA_OPTS="${KAFKA_OPTS:-} -XX:ErrorFile=$KAFKA_DIR/hs_err_pid%p.log" \
 			KAFKA_LOG4J_OPTS="-Dlog4j2.configurationFile=$KAFKA_LOG4J_CONF" \
 			"${pre[@]}" "$KAFKA_HOME/bin/kafka-server-start.sh" "$KAFKA_PROPS" >>"$out" 2>&1 </dev/null &
 	else
 		# shellcheck disable=SC2086
-		"${pre[@]}" java $heap $jvm -Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" \
+		"${pre[@]}" java $heap $jvm -XX:ErrorFile="$KAFKA_DIR/hs_err_pid%p.log" \
+			-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" \
 			-Dkafka.logs.dir="$KAFKA_DIR/applogs" -cp "$KAFKA_LIBS/*" \
 			kafka.Kafka "$KAFKA_PROPS" >>"$out" 2>&1 </dev/null &
 	fi

@@ -19,7 +19,8 @@
 # Environment: PAFKA_TEST_LIB (default <repo>/build/.libs/libpafka.so), PAFKA_SMOKE_NO_SHIM=1 (run without
 # LD_PRELOAD and skip the pool checks), PAFKA_SMOKE_RECORDS (20000), PAFKA_SMOKE_PERF_RECORDS (60000),
 # PAFKA_SMOKE_PERF_SIZE (1024), PAFKA_SMOKE_SEGMENT_BYTES (4194304), PAFKA_SMOKE_CRASH=0 (skip step 6),
-# PAFKA_SMOKE_KEEP=1 (keep the temp and pool dirs), KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE (see kafka.sh).
+# PAFKA_SMOKE_KEEP=1 (keep the temp and pool dirs), PAFKA_SMOKE_CHANNEL_TYPE (default pmem; e.g. tiered),
+# KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE (see kafka.sh).
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -118,7 +119,7 @@ die() {
 }
 
 # ---- the broker, under the shim
-export PAFKA_LOG_CHANNEL_TYPE=pmem
+export PAFKA_LOG_CHANNEL_TYPE=${PAFKA_SMOKE_CHANNEL_TYPE:-pmem}
 export PAFKA_STORAGE_TIERS_FIRST_PATHS="$POOLDIR"
 export PAFKA_STORAGE_TIERS_FIRST_SIZES=256M
 if [ "$NO_SHIM" = 1 ]; then
@@ -126,7 +127,7 @@ if [ "$NO_SHIM" = 1 ]; then
 	note "PAFKA_SMOKE_NO_SHIM=1: running WITHOUT libpafka (pool checks skipped)"
 else
 	KAFKA_PRELOAD=$LIB
-	note "LD_PRELOAD=$LIB, pool dir $POOLDIR (tmpfs standing in for PMem)"
+	note "LD_PRELOAD=$LIB, log.channel.type=$PAFKA_LOG_CHANNEL_TYPE, pool dir $POOLDIR (tmpfs standing in for PMem)"
 fi
 export KAFKA_QUIET=0
 KAFKA_SEGMENT_BYTES=${PAFKA_SMOKE_SEGMENT_BYTES:-4194304}

@@ -49,6 +49,7 @@ static char tmpdir[128];   /* /dev/shm/pafka-unit-pool.XXXXXX */
 static char pooldir[256];  /* <tmpdir>/pool: the storage.tiers.first.paths entry */
 static char poolfile[512]; /* <pooldir>/pafka.pool */
 static char err[1024];
+static int open_errno; /* errno right after the last pf_pool_open that open_fails() checked */
 
 /* pools opened by a test: closed at teardown (pf_pool_close is idempotent) */
 static struct pf_pool P, Q;
@@ -194,7 +195,9 @@ static void open_fails(struct pf_pool *p, const char *dir, int64_t size, uint64_
 	track(p);
 	int fds = count_fds();
 	memset(err, 0, sizeof err);
+	errno = 0;
 	int rc = pf_pool_open(p, 0, dir, size, 0.5, bs, ro, err, sizeof err);
+	open_errno = errno;
 	cr_assert_eq(rc, -1, "pf_pool_open(%s) succeeded, expected an error containing '%s'", dir, needle);
 	assert_one_line(err);
 	assert_err_has(needle);
@@ -685,6 +688,7 @@ Test(pool, second_writer_in_same_process_refused)
 {
 	open_load(&P);
 	open_fails(&Q, pooldir, POOL_SIZE, BS, 0, "in use");
+	cr_assert_eq(open_errno, EAGAIN, "errno %d after a refused lock, want EAGAIN", open_errno);
 	/* the refused open closed its own descriptor: that must not drop the holder's lock (OFD, not POSIX) */
 	char msg[1024];
 	cr_assert_eq(child_try_open(msg, sizeof msg), -1, "the lock was lost when a refused open closed its fd");
@@ -1077,7 +1081,7 @@ Test(pool, rec_free_returns_record_and_blocks)
 	cr_assert_eq(P.blocks[map[4] - 1], PF_BLOCK_FREE);
 	cr_assert_eq(P.blocks[kb], PF_ENTRY(keep, 0), "another record's block was freed");
 	cr_assert_eq(P.recs[keep].state, PF_REC_LIVE);
-	cr_assert_eq(P.nfree, nfree + 3);
+	cr_assert_eq(pf_pool_free_blocks(&P), nfree + 3);
 	cr_assert_eq(P.nfree_recs, nrecs + 1);
 	uint64_t live, used;
 	usage(&P, &live, &used);
@@ -1439,4 +1443,70 @@ Test(pool, load_stops_at_callback_error)
 	cr_assert_neq(rc, 0, "a callback error was swallowed");
 	cr_assert_eq(calls, 2, "records were delivered after the callback failed");
 	/* the maps not delivered were freed: checked by the leak check at teardown under ASan */
+}
+
+/* ---- read-only attach (tools while the broker holds the pool) --------------------------------------------- */
+
+Test(pool, readonly_load_delivers_live_blocks_and_writes_nothing)
+{
+	open_load(&P);
+	uint32_t a = rec_new(&P, 1, 1, "/a"); /* lo = 1 */
+	uint32_t d = rec_new(&P, 2, 0, "/dying");
+	uint64_t a0 = give(&P, a, 0, -1); /* stale: below lo */
+	uint64_t a1 = give(&P, a, 1, -1), a3 = give(&P, a, 3, -1);
+	uint64_t d0 = give(&P, d, 0, -1);
+	int64_t resv = pf_pool_block_reserve(&P, -1);
+	cr_assert_geq(resv, 0);
+	P.recs[d].state = PF_REC_DYING; /* the writer is half way through freeing d */
+	uint64_t before[4096];
+	cr_assert_leq(P.nblocks, 4096);
+	memcpy(before, P.blocks, P.nblocks * 8);
+
+	open_in(&Q, pooldir, 0, BS, 1);
+	err[0] = '\0';
+	int rc = pf_pool_load(&Q, collect, NULL, err, sizeof err);
+	cr_assert_eq(rc, 0, "read-only load: %s", err);
+	cr_assert_eq(ngot, 1, "delivered %d records, want only the live one", ngot);
+	const struct loaded *la = got_rec(a);
+	cr_assert_not_null(la);
+	cr_assert_eq(la->len, 4);
+	cr_assert_eq(la->map[0], 0, "a stale block was delivered read-only");
+	cr_assert_eq(la->map[1], a1 + 1);
+	cr_assert_eq(la->map[2], 0);
+	cr_assert_eq(la->map[3], a3 + 1);
+	/* nothing written: the writer's tables are exactly as they were */
+	cr_assert_eq(memcmp(before, P.blocks, P.nblocks * 8), 0, "a read-only load changed the block table");
+	cr_assert_eq(P.blocks[a0], PF_ENTRY(a, 0));
+	cr_assert_eq(P.blocks[resv], PF_BLOCK_RESERVED);
+	cr_assert_eq(P.blocks[d0], PF_ENTRY(d, 0));
+	cr_assert_eq(P.recs[d].state, PF_REC_DYING);
+}
+
+Test(pool, readonly_load_tolerates_states_in_flux)
+{
+	open_load(&P);
+	uint32_t a = rec_new(&P, 1, 0, "/a");
+	uint64_t a0 = give(&P, a, 0, -1);
+	/* states a writer passes through, or that only fsck should judge: a read-only reader must not fail */
+	uint32_t freerec = (uint32_t)(a == 0 ? 1 : 0);
+	int64_t x = pf_pool_block_reserve(&P, -1), y = pf_pool_block_reserve(&P, -1);
+	P.blocks[x] = PF_ENTRY(freerec, 0); /* published before its record went LIVE (as seen racily) */
+	P.blocks[y] = PF_ENTRY(a, 0);       /* a duplicate */
+	P.recs[7].state = 9;
+	open_in(&Q, pooldir, 0, BS, 1);
+	err[0] = '\0';
+	int rc = pf_pool_load(&Q, collect, NULL, err, sizeof err);
+	cr_assert_eq(rc, 0, "read-only load failed: %s", err);
+	const struct loaded *la = got_rec(a);
+	cr_assert_not_null(la);
+	cr_assert_eq(la->len, 1);
+	cr_assert(la->map[0] == a0 + 1 || la->map[0] == (uint64_t)y + 1);
+	cr_assert_null(got_rec(freerec));
+	cr_assert_eq(P.recs[7].state, 9, "read-only load wrote the record table");
+	/* the writer's own load would refuse the same tables */
+	pf_pool_close(&Q);
+	reset_got();
+	pf_pool_close(&P);
+	open_rw(&P);
+	load_fails(&P, "fsck");
 }

@@ -1,0 +1,497 @@
+/*
+ * cmd_status.c - `pafka status [--json|--prometheus] [-v]`: per pool its geometry and use, the writer
+ * (broker) holding it, the migration state and the live counters the writer keeps in the pool header; per
+ * tier the files and bytes; with -v a breakdown per topic-partition. Read-only: works while the broker runs
+ * and while it is stopped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "json.h"
+#include "pafka.h"
+#include "pool_format.h"
+#include "prom.h"
+#include "scan.h"
+#include "view.h"
+
+static const char usage[] =
+	"usage: pafka status [--json | --prometheus] [-v] [--config FILE] [--pool DIR]\n"
+	"\n"
+	"Show each pool (capacity, used, free, threshold, the broker holding it, migration state, counters,\n"
+	"backlog) and each tier (files and bytes). Read-only: safe while the broker runs.\n"
+	"\n"
+	"options:\n"
+	"  --json          one JSON object (shape in pafka-status(1))\n"
+	"  --prometheus    Prometheus text exposition (for node_exporter's textfile collector)\n"
+	"  -v, --verbose   add a breakdown per topic-partition\n"
+	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
+	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
+	"  --help          this help\n";
+
+static const char outside_dirs[] = "(outside the log dirs)";
+static const char missing_dir[] = "(missing)";
+
+struct part {
+	const char *logdir;
+	char *name;
+	uint64_t files, bytes, pool_files, pool_bytes, slow_bytes;
+};
+
+struct status {
+	struct cli *c;
+	struct cli_scan scan;
+	struct cli_view *views;
+	int nviews;
+	uint64_t tier_files[2], tier_bytes[2];
+	struct part *parts;
+	size_t nparts;
+};
+
+static int control_file(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return lstat(p, &st) == 0;
+}
+
+static const char *migration_state(const struct cli *c, const struct cli_view *v)
+{
+	uint64_t st = v->pool.hdr->live.state;
+	if (control_file(v->dir, PF_DRAIN_FILE) || (v->locked && (st & PF_LIVE_DRAINING)))
+		return "draining";
+	if (control_file(v->dir, PF_PAUSE_FILE) || (v->locked && (st & PF_LIVE_PAUSED)))
+		return "paused";
+	if (!v->locked)
+		return "stopped";
+	if ((st & PF_LIVE_MIGRATING) || (c->cfg.channel == PF_CHANNEL_TIERED && c->cfg.migrate_threshold >= 0))
+		return "running";
+	return "off";
+}
+
+static struct part *part_get(struct status *s, const char *logdir, const char *name, size_t len)
+{
+	for (size_t i = s->nparts; i-- > 0;)
+		if (s->parts[i].logdir == logdir && strlen(s->parts[i].name) == len && !strncmp(s->parts[i].name, name, len))
+			return &s->parts[i];
+	struct part *np = realloc(s->parts, (s->nparts + 1) * sizeof *np);
+	if (!np)
+		return NULL;
+	s->parts = np;
+	struct part *p = &s->parts[s->nparts];
+	memset(p, 0, sizeof *p);
+	p->logdir = logdir;
+	if (!(p->name = strndup(name, len)))
+		return NULL;
+	s->nparts++;
+	return p;
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+	const struct part *x = a, *y = b;
+	int r = strcmp(x->logdir, y->logdir);
+	return r ? r : strcmp(x->name, y->name);
+}
+
+static const struct cli_rec *rec_of(const struct status *s, const struct cli_file *f)
+{
+	if (f->pool < 0)
+		return NULL;
+	const struct cli_view *v = &s->views[f->pool];
+	for (size_t k = 0; k < v->nrecs; k++)
+		if (v->recs[k].idx == (uint64_t)f->rec)
+			return &v->recs[k];
+	return NULL;
+}
+
+static void account(struct status *s, struct part *p, const struct cli_rec *cr, uint64_t size)
+{
+	uint64_t pb, sb;
+	cli_tier(cr, size, &pb, &sb);
+	if (pb) {
+		s->tier_files[PF_PROM_TIER_POOL]++;
+		s->tier_bytes[PF_PROM_TIER_POOL] += pb;
+	}
+	if (sb || !cr) {
+		s->tier_files[PF_PROM_TIER_SLOW]++;
+		s->tier_bytes[PF_PROM_TIER_SLOW] += sb;
+	}
+	if (p) {
+		p->files++;
+		p->bytes += size;
+		p->pool_files += pb != 0;
+		p->pool_bytes += pb;
+		p->slow_bytes += sb;
+	}
+}
+
+/* Tiers and partitions from the scan, then the records whose file was not found (or lies outside the
+ * scanned dirs). */
+static int tally(struct status *s)
+{
+	for (size_t i = 0; i < s->scan.n; i++) {
+		struct cli_file *f = &s->scan.f[i];
+		if (!f->managed && f->pool < 0)
+			continue;
+		struct part *p = part_get(s, f->logdir, f->partition, f->partition_len);
+		if (!p)
+			return -1;
+		account(s, p, rec_of(s, f), f->size);
+	}
+	for (int v = 0; v < s->nviews; v++) {
+		for (size_t k = 0; k < s->views[v].nrecs; k++) {
+			const struct cli_rec *cr = &s->views[v].recs[k];
+			if (cr->file && cr->file != &cr->own)
+				continue;
+			struct part *p = NULL;
+			const char *path = cr->file ? cr->file->path : cr->hint_ok ? cr->hint : NULL;
+			const char *name = path ? strrchr(path, '/') : NULL;
+			if (name && name > path) {
+				const char *q = name - 1;
+				while (q > path && *q != '/')
+					q--;
+				p = part_get(s, cr->file ? outside_dirs : missing_dir, q + 1, (size_t)(name - q - 1));
+			} else {
+				p = part_get(s, missing_dir, "(unknown)", 9);
+			}
+			if (!p)
+				return -1;
+			account(s, p, cr, cr->size);
+		}
+	}
+	if (s->nparts)
+		qsort(s->parts, s->nparts, sizeof *s->parts, part_cmp);
+	return 0;
+}
+
+static void sum_live(struct pf_pool_live *sum, const struct pf_pool_live *x)
+{
+	const uint64_t *a = (const uint64_t *)x;
+	uint64_t *b = (uint64_t *)sum;
+	size_t n = sizeof *x / sizeof(uint64_t);
+	for (size_t i = 3; i < n; i++) /* counters: everything after writer_pid, heartbeat_ms, state */
+		b[i] += __atomic_load_n(&a[i], __ATOMIC_RELAXED);
+}
+
+static void print_prometheus(struct status *s)
+{
+	struct pf_prom_pool pools[PF_MAX_PATHS];
+	struct pf_prom_sample m;
+	memset(&m, 0, sizeof m);
+	struct pf_pool_live live;
+	memset(&live, 0, sizeof live);
+	for (int i = 0; i < s->nviews; i++) {
+		const struct cli_view *v = &s->views[i];
+		uint64_t bs = v->pool.bsize;
+		pools[i].path = v->pool.path;
+		pools[i].capacity_bytes = v->pool.nblocks * bs;
+		pools[i].used_bytes = v->used_blocks * bs;
+		pools[i].free_bytes = (v->pool.nblocks - v->used_blocks) * bs;
+		pools[i].in_use = v->locked;
+		sum_live(&live, &v->pool.hdr->live);
+		const char *st = migration_state(s->c, v);
+		m.paused |= !strcmp(st, "paused");
+		m.draining |= !strcmp(st, "draining");
+	}
+	m.pools = pools;
+	m.npools = s->nviews;
+	memcpy(m.tier_files, s->tier_files, sizeof m.tier_files);
+	memcpy(m.tier_bytes, s->tier_bytes, sizeof m.tier_bytes);
+	memcpy(m.bytes_written, live.bytes_written, sizeof m.bytes_written);
+	memcpy(m.bytes_read, live.bytes_read, sizeof m.bytes_read);
+	memcpy(m.bytes_sent, live.bytes_sent, sizeof m.bytes_sent);
+	m.migrations[PF_PROM_DEMOTE][PF_PROM_COMPLETED] = live.demotions;
+	m.migrations[PF_PROM_PROMOTE][PF_PROM_COMPLETED] = live.promotions;
+	m.migrations[PF_PROM_DEMOTE][PF_PROM_FAILED] = live.migration_failures; /* format 1: no direction */
+	m.migrations[PF_PROM_DEMOTE][PF_PROM_ABORTED] = live.migration_aborts;
+	m.failures_by_direction = 0;
+	m.migration_bytes[PF_PROM_DEMOTE] = live.bytes_demoted;
+	m.migration_bytes[PF_PROM_PROMOTE] = live.bytes_promoted;
+	m.migration_seconds = (double)live.migration_ns / 1e9;
+	m.backlog_bytes = live.backlog_bytes;
+	m.spills = live.spills;
+	m.errors = live.errors;
+	size_t need = pf_prom_format(NULL, 0, &m);
+	char *buf = malloc(need + 1);
+	if (!buf) {
+		cli_err(s->c, "out of memory");
+		return;
+	}
+	pf_prom_format(buf, need + 1, &m);
+	fputs(buf, stdout);
+	free(buf);
+}
+
+static void json_tier(struct json *j, const char *key, uint64_t files, uint64_t bytes)
+{
+	json_obj(j, key);
+	json_u64(j, "files", files);
+	json_u64(j, "bytes", bytes);
+	json_end_obj(j);
+}
+
+static void json_live(struct json *j, const struct pf_pool_live *l)
+{
+	json_obj(j, "counters");
+	json_u64(j, "demotions", l->demotions);
+	json_u64(j, "promotions", l->promotions);
+	json_u64(j, "migration_failures", l->migration_failures);
+	json_u64(j, "migration_aborts", l->migration_aborts);
+	json_u64(j, "bytes_demoted", l->bytes_demoted);
+	json_u64(j, "bytes_promoted", l->bytes_promoted);
+	json_dbl(j, "migration_seconds", (double)l->migration_ns / 1e9);
+	json_u64(j, "spills", l->spills);
+	json_u64(j, "errors", l->errors);
+	const char *names[3] = { "bytes_written", "bytes_read", "bytes_sent" };
+	const uint64_t *vals[3] = { l->bytes_written, l->bytes_read, l->bytes_sent };
+	for (int i = 0; i < 3; i++) {
+		json_obj(j, names[i]);
+		json_u64(j, "pool", vals[i][0]);
+		json_u64(j, "slow", vals[i][1]);
+		json_end_obj(j);
+	}
+	json_end_obj(j);
+}
+
+static void print_json(struct status *s, int verbose)
+{
+	struct json j;
+	json_init(&j, stdout);
+	json_obj(&j, NULL);
+	json_str(&j, "version", PAFKA_VERSION);
+	json_arr(&j, "log_dirs");
+	for (int i = 0; i < s->c->ndirs; i++)
+		json_str(&j, NULL, s->c->dirs[i]);
+	json_end_arr(&j);
+	json_bool(&j, "log_dirs_configured", s->c->dirs_configured);
+	json_arr(&j, "pools");
+	uint64_t now = cli_now_ms();
+	for (int i = 0; i < s->nviews; i++) {
+		const struct cli_view *v = &s->views[i];
+		const struct pf_pool_header *h = v->pool.hdr;
+		char uuid[33];
+		cli_uuid_str(h->uuid, uuid);
+		uint64_t bs = v->pool.bsize, nb = v->pool.nblocks;
+		json_obj(&j, NULL);
+		json_str(&j, "path", v->pool.path);
+		json_str(&j, "dir", v->dir);
+		json_str(&j, "uuid", uuid);
+		json_u64(&j, "block_size", bs);
+		json_u64(&j, "capacity_bytes", nb * bs);
+		json_u64(&j, "used_bytes", v->used_blocks * bs);
+		json_u64(&j, "free_bytes", (nb - v->used_blocks) * bs);
+		json_u64(&j, "capacity_blocks", nb);
+		json_u64(&j, "used_blocks", v->used_blocks);
+		json_u64(&j, "free_blocks", nb - v->used_blocks);
+		json_u64(&j, "files", v->nrecs);
+		json_u64(&j, "pool_bytes", v->pool_bytes);
+		json_dbl(&j, "threshold", s->c->cfg.migrate_threshold);
+		json_obj(&j, "writer");
+		json_bool(&j, "in_use", v->locked);
+		if (v->writer_pid)
+			json_u64(&j, "pid", v->writer_pid);
+		else
+			json_null(&j, "pid");
+		json_bool(&j, "pid_alive", v->pid_alive);
+		if (h->live.heartbeat_ms)
+			json_i64(&j, "heartbeat_age_ms", (int64_t)(now - h->live.heartbeat_ms));
+		else
+			json_null(&j, "heartbeat_age_ms");
+		json_end_obj(&j);
+		json_obj(&j, "migration");
+		json_str(&j, "state", migration_state(s->c, v));
+		json_bool(&j, "pause_requested", control_file(v->dir, PF_PAUSE_FILE));
+		json_bool(&j, "drain_requested", control_file(v->dir, PF_DRAIN_FILE));
+		json_bool(&j, "migrating", (h->live.state & PF_LIVE_MIGRATING) != 0);
+		json_bool(&j, "paused", (h->live.state & PF_LIVE_PAUSED) != 0);
+		json_bool(&j, "draining", (h->live.state & PF_LIVE_DRAINING) != 0);
+		json_u64(&j, "backlog_bytes", h->live.backlog_bytes);
+		json_end_obj(&j);
+		json_live(&j, &h->live);
+		json_end_obj(&j);
+	}
+	json_end_arr(&j);
+	json_obj(&j, "tiers");
+	json_tier(&j, "pool", s->tier_files[0], s->tier_bytes[0]);
+	json_tier(&j, "slow", s->tier_files[1], s->tier_bytes[1]);
+	json_end_obj(&j);
+	if (verbose) {
+		json_arr(&j, "partitions");
+		for (size_t i = 0; i < s->nparts; i++) {
+			const struct part *p = &s->parts[i];
+			json_obj(&j, NULL);
+			json_str(&j, "log_dir", p->logdir);
+			json_str(&j, "partition", p->name);
+			json_u64(&j, "files", p->files);
+			json_u64(&j, "bytes", p->bytes);
+			json_u64(&j, "pool_files", p->pool_files);
+			json_u64(&j, "pool_bytes", p->pool_bytes);
+			json_u64(&j, "slow_bytes", p->slow_bytes);
+			json_end_obj(&j);
+		}
+		json_end_arr(&j);
+	}
+	json_end_obj(&j);
+	json_done(&j);
+}
+
+static void print_text(struct status *s, int verbose)
+{
+	char b1[32], b2[32], b3[32];
+	uint64_t now = cli_now_ms();
+	for (int i = 0; i < s->nviews; i++) {
+		const struct cli_view *v = &s->views[i];
+		const struct pf_pool_header *h = v->pool.hdr;
+		const struct pf_pool_live *l = &h->live;
+		char uuid[33];
+		cli_uuid_str(h->uuid, uuid);
+		uint64_t bs = v->pool.bsize, nb = v->pool.nblocks, used = v->used_blocks;
+		printf("pool %s\n", v->pool.path);
+		printf("  uuid        %s\n", uuid);
+		printf("  capacity    %s (%llu blocks of %s)\n", cli_human(nb * bs, b1, sizeof b1), (unsigned long long)nb,
+		       cli_human(bs, b2, sizeof b2));
+		printf("  used        %s (%llu blocks, %.1f%%) in %zu files\n", cli_human(used * bs, b1, sizeof b1),
+		       (unsigned long long)used, nb ? 100.0 * (double)used / (double)nb : 0.0, v->nrecs);
+		printf("  free        %s (%llu blocks)\n", cli_human((nb - used) * bs, b1, sizeof b1),
+		       (unsigned long long)(nb - used));
+		if (s->c->cfg.migrate_threshold < 0)
+			printf("  threshold   -1 (migration disabled)\n");
+		else
+			printf("  threshold   %.2f (demote above %s)\n", s->c->cfg.migrate_threshold,
+			       cli_human((uint64_t)(s->c->cfg.migrate_threshold * (double)(nb * bs)), b1, sizeof b1));
+		if (v->locked) {
+			printf("  writer      in use");
+			if (v->writer_pid)
+				printf(", pid %llu%s", (unsigned long long)v->writer_pid, v->pid_alive ? "" : " (not running?)");
+			if (l->heartbeat_ms)
+				printf(", heartbeat %.1f s ago", (double)(int64_t)(now - l->heartbeat_ms) / 1000.0);
+			printf("\n");
+		} else {
+			printf("  writer      none (no broker holds the pool)%s\n",
+			       l->writer_pid ? "; the last one did not close it cleanly" : "");
+		}
+		printf("  migration   %s, backlog %s\n", migration_state(s->c, v), cli_human(l->backlog_bytes, b1, sizeof b1));
+		printf("  moved       %llu demotions (%s), %llu promotions (%s), %llu failed, %llu aborted, %.1f s\n",
+		       (unsigned long long)l->demotions, cli_human(l->bytes_demoted, b1, sizeof b1),
+		       (unsigned long long)l->promotions, cli_human(l->bytes_promoted, b2, sizeof b2),
+		       (unsigned long long)l->migration_failures, (unsigned long long)l->migration_aborts,
+		       (double)l->migration_ns / 1e9);
+		printf("  written     pool %s, slow %s\n", cli_human(l->bytes_written[0], b1, sizeof b1),
+		       cli_human(l->bytes_written[1], b2, sizeof b2));
+		printf("  read        pool %s, slow %s; sent pool %s, slow %s\n", cli_human(l->bytes_read[0], b1, sizeof b1),
+		       cli_human(l->bytes_read[1], b2, sizeof b2), cli_human(l->bytes_sent[0], b3, sizeof b3),
+		       cli_human(l->bytes_sent[1], b1, sizeof b1));
+		printf("  spills      %llu, errors %llu\n", (unsigned long long)l->spills, (unsigned long long)l->errors);
+	}
+	printf("tiers\n");
+	printf("  pool        %llu files, %s\n", (unsigned long long)s->tier_files[0], cli_human(s->tier_bytes[0], b1, sizeof b1));
+	printf("  slow        %llu files, %s%s\n", (unsigned long long)s->tier_files[1],
+	       cli_human(s->tier_bytes[1], b1, sizeof b1),
+	       s->c->ndirs == 0 ? " (no log dirs known: set log.dirs or use --config)"
+	       : s->c->dirs_configured ? "" : " (log dirs derived from the pool's records)");
+	if (verbose) {
+		printf("partitions\n");
+		printf("  %-40s %6s %12s %12s %12s  %s\n", "PARTITION", "FILES", "BYTES", "POOL", "SLOW", "LOG DIR");
+		for (size_t i = 0; i < s->nparts; i++) {
+			const struct part *p = &s->parts[i];
+			printf("  %-40s %6llu %12llu %12llu %12llu  %s\n", p->name, (unsigned long long)p->files,
+			       (unsigned long long)p->bytes, (unsigned long long)p->pool_bytes,
+			       (unsigned long long)p->slow_bytes, p->logdir);
+		}
+	}
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
+						   { "json", no_argument, NULL, 'j' },
+						   { "prometheus", no_argument, NULL, 'p' },
+						   { "verbose", no_argument, NULL, 'v' },
+						   { 0, 0, 0, 0 } };
+	c->usage = usage;
+	optind = 0;
+	opterr = 0;
+	int ch, json = 0, prom = 0, verbose = 0;
+	while ((ch = getopt_long(argc, argv, "+:hv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			return cli_help(c);
+		case 'j':
+			json = 1;
+			break;
+		case 'p':
+			prom = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default: {
+			int r = cli_common_opt(c, ch, optarg);
+			if (r == -1)
+				return cli_help(c);
+			if (r < 0)
+				return CLI_USAGE;
+			if (r == 0)
+				return cli_bad_option(c, ch, argv);
+		}
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	if (json && prom)
+		return cli_usage_error(c, "--json and --prometheus exclude each other");
+	if (cli_setup(c, 1) < 0)
+		return CLI_FAIL;
+	struct status s;
+	memset(&s, 0, sizeof s);
+	s.c = c;
+	int rc = CLI_OK;
+	s.views = calloc((size_t)c->npools, sizeof *s.views);
+	if (!s.views || cli_scan(c, &s.scan) < 0) {
+		cli_err(c, "out of memory");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	for (int i = 0; i < c->npools; i++) {
+		if (cli_view_open(c, i, &s.views[s.nviews]) < 0) {
+			rc = CLI_FAIL;
+			goto out;
+		}
+		s.views[s.nviews].index = s.nviews;
+		s.nviews++;
+		if (cli_view_build(&s.views[s.nviews - 1], &s.scan) < 0) {
+			cli_err(c, "out of memory");
+			rc = CLI_FAIL;
+			goto out;
+		}
+	}
+	if (tally(&s) < 0) {
+		cli_err(c, "out of memory");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if (prom)
+		print_prometheus(&s);
+	else if (json)
+		print_json(&s, verbose);
+	else
+		print_text(&s, verbose);
+	if (s.scan.errors)
+		rc = CLI_FAIL;
+out:
+	for (int i = 0; i < s.nviews; i++)
+		cli_view_close(&s.views[i]);
+	free(s.views);
+	for (size_t i = 0; i < s.nparts; i++)
+		free(s.parts[i].name);
+	free(s.parts);
+	cli_scan_free(&s.scan);
+	return rc;
+}

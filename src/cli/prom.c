@@ -1,0 +1,141 @@
+/*
+ * prom.c - the Prometheus text formatter (see prom.h). Appends with snprintf into the caller's buffer and
+ * keeps counting past its end, so the caller learns the size it needs.
+ */
+#include "prom.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = o->len < o->cap ? o->cap - o->len : 0;
+	int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(struct out *o, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			put(o, "\\\\");
+		else if (*v == '"')
+			put(o, "\\\"");
+		else if (*v == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *v);
+	}
+}
+
+static void head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *const tier_names[2] = { "pool", "slow" };
+static const char *const dir_names[2] = { "demote", "promote" };
+static const char *const result_names[3] = { "completed", "failed", "aborted" };
+
+static void per_tier(struct out *o, const char *name, const char *type, const char *help, const uint64_t v[2])
+{
+	head(o, name, type, help);
+	for (int t = 0; t < 2; t++)
+		put(o, "%s{tier=\"%s\"} %llu\n", name, tier_names[t], (unsigned long long)v[t]);
+}
+
+enum pool_field { CAPACITY, USED, FREE, IN_USE };
+
+static uint64_t pool_value(const struct pf_prom_pool *p, enum pool_field f)
+{
+	switch (f) {
+	case CAPACITY:
+		return p->capacity_bytes;
+	case USED:
+		return p->used_bytes;
+	case FREE:
+		return p->free_bytes;
+	default:
+		return (uint64_t)(p->in_use != 0);
+	}
+}
+
+static void per_pool(struct out *o, const struct pf_prom_sample *s, const char *name, const char *help,
+		     enum pool_field field)
+{
+	head(o, name, "gauge", help);
+	for (int i = 0; i < s->npools; i++) {
+		const struct pf_prom_pool *p = &s->pools[i];
+		uint64_t v = pool_value(p, field);
+		put(o, "%s{pool=\"", name);
+		put_label(o, p->path ? p->path : "");
+		put(o, "\"} %llu\n", (unsigned long long)v);
+	}
+}
+
+static void scalar(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+	head(o, name, type, help);
+	put(o, "%s %llu\n", name, (unsigned long long)v);
+}
+
+size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
+{
+	struct out o = { buf, cap, 0 };
+	if (cap)
+		buf[0] = '\0';
+	per_pool(&o, s, "pafka_pool_capacity_bytes", "Size of the pool's data area.", CAPACITY);
+	per_pool(&o, s, "pafka_pool_used_bytes", "Pool data blocks in use, in bytes.", USED);
+	per_pool(&o, s, "pafka_pool_free_bytes", "Free pool data blocks, in bytes.", FREE);
+	per_pool(&o, s, "pafka_pool_in_use", "1 when a broker (the pool's writer process) holds the pool.", IN_USE);
+	per_tier(&o, "pafka_tier_files", "gauge",
+		 "Managed segment files with bytes on the tier (a file split between tiers counts on both).",
+		 s->tier_files);
+	per_tier(&o, "pafka_tier_bytes", "gauge", "Logical bytes of managed segment files held by the tier.",
+		 s->tier_bytes);
+	per_tier(&o, "pafka_bytes_written_total", "counter", "Bytes written to managed files, by tier.",
+		 s->bytes_written);
+	per_tier(&o, "pafka_bytes_read_total", "counter", "Bytes read from managed files, by tier.", s->bytes_read);
+	per_tier(&o, "pafka_bytes_sent_total", "counter",
+		 "Bytes of managed files sent to sockets (sendfile and its kin), by tier.", s->bytes_sent);
+
+	head(&o, "pafka_migrations_total", "counter", "Migrations between the pool and the slow tier, by outcome.");
+	for (int d = 0; d < 2; d++)
+		put(&o, "pafka_migrations_total{direction=\"%s\",result=\"completed\"} %llu\n", dir_names[d],
+		    (unsigned long long)s->migrations[d][PF_PROM_COMPLETED]);
+	for (int r = PF_PROM_FAILED; r <= PF_PROM_ABORTED; r++) {
+		if (s->failures_by_direction) {
+			for (int d = 0; d < 2; d++)
+				put(&o, "pafka_migrations_total{direction=\"%s\",result=\"%s\"} %llu\n", dir_names[d],
+				    result_names[r], (unsigned long long)s->migrations[d][r]);
+		} else {
+			put(&o, "pafka_migrations_total{direction=\"any\",result=\"%s\"} %llu\n", result_names[r],
+			    (unsigned long long)s->migrations[PF_PROM_DEMOTE][r]);
+		}
+	}
+	head(&o, "pafka_migration_bytes_total", "counter", "Bytes moved by completed migrations, by direction.");
+	for (int d = 0; d < 2; d++)
+		put(&o, "pafka_migration_bytes_total{direction=\"%s\"} %llu\n", dir_names[d],
+		    (unsigned long long)s->migration_bytes[d]);
+	head(&o, "pafka_migration_seconds_total", "counter", "Time spent moving data between tiers.");
+	put(&o, "pafka_migration_seconds_total %.9g\n", s->migration_seconds);
+	scalar(&o, "pafka_migration_backlog_bytes", "gauge", "Bytes the migration policy wants to move now.",
+	       s->backlog_bytes);
+	scalar(&o, "pafka_spills_total", "counter", "Writes sent to the slow tier because the pool was full.", s->spills);
+	scalar(&o, "pafka_errors_total", "counter", "Errors met by the shim (I/O and migration).", s->errors);
+	scalar(&o, "pafka_migration_paused", "gauge", "1 while migration is paused (pafka.pause).",
+	       (uint64_t)(s->paused != 0));
+	scalar(&o, "pafka_drain_requested", "gauge", "1 while a drain is requested (pafka.drain).",
+	       (uint64_t)(s->draining != 0));
+	return o.len;
+}

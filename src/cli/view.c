@@ -1,0 +1,213 @@
+/*
+ * view.c - a read-only view of a pool and its records resolved to files (see view.h).
+ */
+#define _GNU_SOURCE
+#include "view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pafka.h"
+
+int cli_pool_locked(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, PAFKA_POOL_FILE);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int r = fcntl(fd, F_OFD_GETLK, &fl);
+	int e = errno;
+	close(fd);
+	if (r < 0) {
+		errno = e;
+		return -1;
+	}
+	return fl.l_type != F_UNLCK;
+}
+
+int cli_view_open(struct cli *c, int i, struct cli_view *v)
+{
+	memset(v, 0, sizeof *v);
+	v->index = i;
+	v->dir = c->pools[i];
+	char err[PF_ERR_LEN];
+	if (pf_pool_open(&v->pool, i, v->dir, 0, 1, 4096, 1, err, sizeof err) < 0) {
+		if (!strncmp(err, "no pool at ", 11))
+			cli_err(c, "%s: check --pool / storage.tiers.first.paths, or create one with 'pafka pool create'", err);
+		else
+			cli_err(c, "%s", err);
+		return -1;
+	}
+	v->open = 1;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	v->locked = fcntl(v->pool.fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	v->writer_pid = __atomic_load_n(&v->pool.hdr->live.writer_pid, __ATOMIC_ACQUIRE);
+	v->pid_alive = v->writer_pid > 0 && v->writer_pid < (uint64_t)INT32_MAX &&
+		       (kill((pid_t)v->writer_pid, 0) == 0 || errno == EPERM);
+	return 0;
+}
+
+void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
+{
+	const struct pf_pool_record *r = &cr->r;
+	cr->hint_ok = r->path_len > 0 && r->path_len <= PF_PATH_MAX_REC && r->path_sum == pf_fnv1a(r->path, r->path_len);
+	cr->hint[0] = '\0';
+	if (cr->hint_ok) {
+		memcpy(cr->hint, r->path, r->path_len);
+		cr->hint[r->path_len] = '\0';
+	}
+	cr->found = CLI_MISSING;
+	cr->file = NULL;
+	cr->hint_other = 0;
+	struct cli_file *f = s ? cli_scan_find(s, r->ino, r->btime_sec, (uint32_t)r->btime_nsec) : NULL;
+	if (f) {
+		cr->file = f;
+		cr->found = cr->hint_ok && !strcmp(f->path, cr->hint) ? CLI_FOUND_HINT : CLI_FOUND_SEARCH;
+	}
+	if (cr->hint_ok && cr->found != CLI_FOUND_HINT) {
+		struct cli_file h;
+		memset(&h, 0, sizeof h);
+		if (cli_stat_file(cr->hint, &h) == 0) {
+			if (h.has_btime && h.ino == r->ino && h.btime_sec == r->btime_sec && h.btime_nsec == r->btime_nsec) {
+				if (!f) { /* outside the scanned dirs */
+					cr->own = h;
+					cr->own.path = cr->hint;
+					cr->own.pool = -1;
+					cr->own.rec = -1;
+					cr->file = &cr->own;
+					cr->found = CLI_FOUND_HINT;
+				}
+			} else {
+				cr->hint_other = 1;
+			}
+		}
+	}
+	cr->size_known = cr->file != NULL;
+	cr->size = cr->file ? cr->file->size : r->size_hint;
+}
+
+int cli_view_build(struct cli_view *v, struct cli_scan *s)
+{
+	struct pf_pool *p = &v->pool;
+	int64_t *slot = malloc(p->nrecords * sizeof *slot); /* record index -> index in v->recs, -1 */
+	if (!slot)
+		return -1;
+	size_t nlive = 0;
+	for (uint64_t r = 0; r < p->nrecords; r++)
+		slot[r] = __atomic_load_n(&p->recs[r].state, __ATOMIC_ACQUIRE) == PF_REC_LIVE ? (int64_t)nlive++ : -1;
+	v->recs = calloc(nlive ? nlive : 1, sizeof *v->recs);
+	if (!v->recs) {
+		free(slot);
+		return -1;
+	}
+	for (uint64_t r = 0; r < p->nrecords; r++) {
+		if (slot[r] < 0)
+			continue;
+		struct cli_rec *cr = &v->recs[slot[r]];
+		cr->idx = (uint32_t)r;
+		memcpy(&cr->r, &p->recs[r], sizeof cr->r);
+	}
+	v->nrecs = nlive;
+	/* Pass 1: the highest in-window block index of each record; pass 2: the maps. */
+	uint64_t *entries = malloc(p->nblocks * sizeof *entries);
+	if (!entries) {
+		free(slot);
+		return -1;
+	}
+	for (uint64_t b = 0; b < p->nblocks; b++)
+		entries[b] = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
+	int rc = 0;
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (uint64_t b = 0; b < p->nblocks; b++) {
+			uint64_t e = entries[b];
+			if (e == PF_BLOCK_FREE)
+				continue;
+			if (pass == 0)
+				v->used_blocks++;
+			if (e == PF_BLOCK_RESERVED)
+				continue;
+			uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
+			if (r >= p->nrecords || slot[r] < 0)
+				continue;
+			struct cli_rec *cr = &v->recs[slot[r]];
+			if (i < cr->r.lo || i >= cr->r.hi)
+				continue;
+			if (pass == 0) {
+				if (i + 1 > cr->maplen)
+					cr->maplen = i + 1;
+			} else if (i < cr->maplen && !cr->map[i]) {
+				cr->map[i] = (uint32_t)b + 1;
+				cr->nblocks++;
+				v->window_blocks++;
+			}
+		}
+		for (size_t k = 0; pass == 0 && k < v->nrecs; k++)
+			if (v->recs[k].maplen && !(v->recs[k].map = calloc(v->recs[k].maplen, sizeof *v->recs[k].map)))
+				rc = -1;
+	}
+	free(entries);
+	free(slot);
+	if (rc < 0)
+		return -1;
+	for (size_t k = 0; k < v->nrecs; k++) {
+		struct cli_rec *cr = &v->recs[k];
+		cli_resolve(cr, s);
+		if (cr->file && cr->file != &cr->own) {
+			cr->file->pool = v->index;
+			cr->file->rec = cr->idx;
+		}
+		/* A missing file's size is only the record's hint; without one, count whole blocks. */
+		uint64_t size = cr->size_known || cr->size ? cr->size : UINT64_MAX;
+		for (uint64_t i = 0; i < cr->maplen; i++) {
+			if (!cr->map[i])
+				continue;
+			uint64_t start = i * p->bsize;
+			if (start >= size) {
+				if (cr->size_known)
+					cr->past_eof++;
+				continue;
+			}
+			cr->pool_bytes += size - start < p->bsize ? size - start : p->bsize;
+		}
+		if (size != UINT64_MAX) {
+			uint64_t lo = cr->r.lo == PF_HI_NONE ? size : cr->r.lo * p->bsize;
+			uint64_t hi = cr->r.hi == PF_HI_NONE ? size : cr->r.hi * p->bsize;
+			cr->slow_bytes = (lo < size ? lo : size) + (hi < size ? size - hi : 0);
+		}
+		v->pool_bytes += cr->pool_bytes;
+	}
+	return 0;
+}
+
+const char *cli_tier(const struct cli_rec *cr, uint64_t size, uint64_t *pool_bytes, uint64_t *slow_bytes)
+{
+	uint64_t pb = cr ? cr->pool_bytes : 0, sb = cr ? cr->slow_bytes : size;
+	if (pool_bytes)
+		*pool_bytes = pb;
+	if (slow_bytes)
+		*slow_bytes = sb;
+	if (pb && sb)
+		return "mixed";
+	if (pb || (cr && !sb))
+		return "pool";
+	return "slow";
+}
+
+void cli_view_close(struct cli_view *v)
+{
+	for (size_t k = 0; k < v->nrecs; k++)
+		free(v->recs[k].map);
+	free(v->recs);
+	v->recs = NULL;
+	v->nrecs = 0;
+	if (v->open)
+		pf_pool_close(&v->pool);
+	v->open = 0;
+}
