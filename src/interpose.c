@@ -73,10 +73,20 @@ static int managed_path(int dirfd, const char *path, char *abs, size_t abslen)
 	return managed_name(dirfd, path, abs, abslen) && exists(dirfd, path) && activate();
 }
 
-static int open_common(int dirfd, const char *path, int flags, mode_t mode)
+/* The cheap test every path wrapper starts with: a base name that cannot be a segment. */
+static inline int maybe_managed(const char *path)
+{
+	if (!path)
+		return 0;
+	if (__builtin_expect(!pf_shim_ready(), 0))
+		pf_shim_configure();
+	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_PASSTHROUGH && pf_name_matches(pf_basename(path));
+}
+
+static __attribute__((noinline)) int open_managed(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char abs[PATH_MAX];
-	if (LIKELY(!managed_name(dirfd, path, abs, sizeof abs)) || (flags & O_PATH))
+	if (!managed_name(dirfd, path, abs, sizeof abs) || (flags & O_PATH))
 		return REAL(openat)(dirfd, path, flags, mode);
 	/* Activate before an open that can create or change a file (a bad configuration must stop the process
 	 * before it touches anything); an open of a missing name without O_CREAT changes nothing. */
@@ -85,6 +95,13 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode)
 	if (fd >= 0 && active)
 		pf_file_opened(fd, flags, abs);
 	return fd;
+}
+
+static inline int open_common(int dirfd, const char *path, int flags, mode_t mode)
+{
+	if (LIKELY(!maybe_managed(path)))
+		return REAL(openat)(dirfd, path, flags, mode);
+	return open_managed(dirfd, path, flags, mode);
 }
 
 static mode_t open_mode(int flags, va_list ap)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -21,6 +22,7 @@
 #include "shim.h"
 
 #define TICK_MS 200
+#define MIN64(a, b) ((a) < (b) ? (a) : (b))
 
 static pthread_mutex_t mig_lock = PTHREAD_MUTEX_INITIALIZER;
 static int forced_pause;
@@ -359,9 +361,25 @@ static void publish_live(void)
 	}
 }
 
+/* Fault the pools' pages in once, in the background, so first writes do not pay for page faults
+ * (the space is already reserved; this only builds page tables). */
+static void prefault_pools(void)
+{
+#ifdef MADV_POPULATE_WRITE
+	for (int i = 0; i < pf_npools; i++) {
+		char *p = pf_pools[i].data;
+		uint64_t left = pf_pools[i].nblocks << pf_pools[i].bshift, chunk = 64ULL << 20;
+		for (; left; p += MIN64(chunk, left), left -= MIN64(chunk, left))
+			if (madvise(p, MIN64(chunk, left), MADV_POPULATE_WRITE) < 0)
+				break; /* older kernel: first use faults them in, as without this */
+	}
+#endif
+}
+
 static void *housekeeper(void *arg)
 {
 	(void)arg;
+	prefault_pools();
 	for (;;) {
 		struct stat st;
 		int drain = REAL(stat)(drain_file, &st) == 0;

@@ -57,7 +57,8 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
 {
 	const struct pf_pool_record *r = &cr->r;
-	cr->hint_ok = r->path_len > 0 && r->path_len <= PF_PATH_MAX_REC && r->path_sum == pf_fnv1a(r->path, r->path_len);
+	cr->hint_bad = r->path_len > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, r->path_len);
+	cr->hint_ok = !cr->hint_bad && r->path_len > 0;
 	cr->hint[0] = '\0';
 	if (cr->hint_ok) {
 		memcpy(cr->hint, r->path, r->path_len);

@@ -26,7 +26,8 @@ struct cli_rec {
 	uint64_t pool_bytes;         /* bytes served from the pool (below the size) */
 	uint64_t slow_bytes;         /* bytes outside the window [lo, hi): in the real file */
 	char hint[PF_PATH_MAX_REC + 1];
-	int hint_ok;                 /* the path hint is intact (checksum) */
+	int hint_ok;                 /* there is a path hint and it is intact (checksum) */
+	int hint_bad;                /* the hint fails its checksum (a path update was interrupted) */
 	int hint_other;              /* the hint names an existing file with another identity */
 	enum cli_found found;
 	struct cli_file *file;       /* the record's file, or NULL when missing */

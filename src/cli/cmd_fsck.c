@@ -1,0 +1,579 @@
+/*
+ * cmd_fsck.c - `pafka fsck [--repair]`: check each pool's metadata against the log dirs, one line per
+ * finding: "pafka fsck: <pool>: <finding>". Exit 0 when clean, 1 when anything was found, 2 on usage.
+ *
+ * Checked: the header (magic, version, checksum, geometry); record states; blocks that are RESERVED, owned
+ * by a record that is free, dying, invalid or beyond the table, duplicated, or outside their record's
+ * window [lo, hi); records whose file is missing, renamed (stale path hint, file found by inode + birth
+ * time), or whose hint names another file (identity mismatch); pool blocks past a file's size; two records
+ * for one file; the log dirs' .pafka-pools markers.
+ *
+ * --repair does only what cannot lose data: free RESERVED blocks, stale blocks outside a window and blocks
+ * past the end of a file; finish DYING records and unfinished promotions (the real file holds those
+ * bytes); refresh stale path hints; add a missing marker line; free the record of a file that is provably
+ * gone from every managed log dir (log dirs configured, all readable, each one's marker naming this pool,
+ * and the record's last path inside one of them). It refuses to run while a broker holds the pool. Without
+ * --repair, a pool in use is checked read-only and states that a running writer passes through (reserved
+ * blocks, dying records, stale copies, bytes past EOF during a write) are not reported.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "marker.h"
+#include "pafka.h"
+#include "paths.h"
+#include "pool.h"
+#include "scan.h"
+#include "view.h"
+
+static const char usage[] =
+	"usage: pafka fsck [--repair] [--config FILE] [--pool DIR]\n"
+	"\n"
+	"Check pool metadata against the log dirs and print one line per finding\n"
+	"(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n"
+	"\n"
+	"options:\n"
+	"  --repair        fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool\n"
+	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
+	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
+	"  --help          this help\n";
+
+struct fsck {
+	struct cli *c;
+	struct cli_scan *scan;
+	int repair;
+	int online;             /* a broker holds the pool: read-only, transient states skipped */
+	struct pf_pool *p;
+	const char *label;
+	uint8_t uuid[16];
+	int findings, repaired, skipped;
+	int gone_provable;      /* freeing a record whose file is missing cannot lose data (see top) */
+	const char *gone_why;   /* why not */
+};
+
+/* Print a finding. safe: --repair may fix it (returns 1: the caller fixes it now); else why_not says why
+ * it is left alone. */
+__attribute__((format(printf, 4, 5))) static int report(struct fsck *k, int safe, const char *why_not,
+							const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	k->findings++;
+	const char *tail = "";
+	if (k->repair && safe) {
+		tail = "; repaired";
+		k->repaired++;
+	} else if (safe) {
+		tail = "; 'pafka fsck --repair' fixes it";
+	}
+	const char *lead = !safe && why_not ? (k->repair ? "; not repaired: " : "; --repair leaves it: ") : "";
+	printf("pafka fsck: %s: %s%s%s%s\n", k->label, msg, tail, lead, !safe && why_not ? why_not : "");
+	return k->repair && safe;
+}
+
+static void put64(const struct pf_pool *p, uint64_t *field, uint64_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELEASE);
+	pf_pool_commit(p, field, sizeof *field);
+}
+
+/* Free a record and every block it owns, in the protocol's order (DYING, entries, FREE). */
+static void free_record(struct fsck *k, uint64_t r)
+{
+	struct pf_pool *p = k->p;
+	put64(p, &p->recs[r].state, PF_REC_DYING);
+	for (uint64_t b = 0; b < p->nblocks; b++) {
+		uint64_t e = p->blocks[b];
+		if (e != PF_BLOCK_FREE && e != PF_BLOCK_RESERVED && PF_ENTRY_REC(e) == r)
+			put64(p, &p->blocks[b], PF_BLOCK_FREE);
+	}
+	put64(p, &p->recs[r].state, PF_REC_FREE);
+}
+
+/* ---- the header, read directly so a damaged one is described rather than refused */
+
+static int check_header(struct fsck *k, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			report(k, 0, NULL, "no pool file (nothing to check; 'pafka pool create' makes one)");
+		else
+			report(k, 0, NULL, "cannot open the pool: %s", strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	struct pf_pool_header h;
+	int ok = fstat(fd, &st) == 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+	close(fd);
+	const char *never = "the header describes where everything is; restore it or move the pool away";
+	if (!ok || (uint64_t)st.st_size < PF_HEADER_SIZE) {
+		report(k, 0, never, "file too short to be a pool (%lld bytes)", (long long)st.st_size);
+		return -1;
+	}
+	if (h.magic != PF_POOL_MAGIC) {
+		report(k, 0, never, "bad magic %#llx: not a libpafka pool, or its header is overwritten",
+		       (unsigned long long)h.magic);
+		return -1;
+	}
+	if (h.version != PF_POOL_VERSION) {
+		report(k, 0, "use a pafka that reads this version", "pool format version %u; this pafka reads %u",
+		       h.version, PF_POOL_VERSION);
+		return -1;
+	}
+	if (h.checksum != pf_fnv1a(&h, offsetof(struct pf_pool_header, checksum))) {
+		report(k, 0, never, "header checksum mismatch (stored %#llx): the header is corrupt",
+		       (unsigned long long)h.checksum);
+		return -1;
+	}
+	if (h.pool_size != (uint64_t)st.st_size || h.block_size < 4096 || (h.block_size & (h.block_size - 1)) ||
+	    h.rec_off != PF_HEADER_SIZE || h.blk_off != h.rec_off + h.nrecords * PF_RECORD_SIZE ||
+	    h.data_off < h.blk_off + h.nblocks * 8 || h.data_off + h.nblocks * h.block_size > (uint64_t)st.st_size) {
+		report(k, 0, never, "header geometry does not match the file (header size %llu, file %lld bytes)",
+		       (unsigned long long)h.pool_size, (long long)st.st_size);
+		return -1;
+	}
+	memcpy(k->uuid, h.uuid, sizeof k->uuid);
+	return 0;
+}
+
+/* ---- records and blocks */
+
+static const char *state_name(uint64_t s)
+{
+	return s == PF_REC_FREE ? "free" : s == PF_REC_LIVE ? "live" : s == PF_REC_DYING ? "dying" : "invalid";
+}
+
+struct rec_info {
+	uint64_t maxidx;        /* 1 + highest in-window block index */
+	uint64_t stale;         /* blocks outside [lo, hi) */
+	uint64_t owned;         /* blocks of a non-live record */
+	uint64_t first_block;   /* one of them, for the message */
+	uint32_t *map;
+};
+
+static int check_tables(struct fsck *k)
+{
+	struct pf_pool *p = k->p;
+	struct rec_info *ri = calloc(p->nrecords, sizeof *ri);
+	if (!ri)
+		return -1;
+	uint64_t reserved = 0, beyond = 0;
+	/* blocks: classify against their owner */
+	for (uint64_t b = 0; b < p->nblocks; b++) {
+		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
+		if (e == PF_BLOCK_FREE)
+			continue;
+		if (e == PF_BLOCK_RESERVED) {
+			reserved++;
+			continue;
+		}
+		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
+		if (r >= p->nrecords) {
+			if (!beyond++)
+				report(k, 0, "no record says which file it belongs to",
+				       "block %llu names record %llu, beyond the record table (%llu records)",
+				       (unsigned long long)b, (unsigned long long)r, (unsigned long long)p->nrecords);
+			continue;
+		}
+		const struct pf_pool_record *rec = &p->recs[r];
+		if (rec->state != PF_REC_LIVE) {
+			if (!ri[r].owned++)
+				ri[r].first_block = b;
+		} else if (rec->lo == PF_HI_NONE) {
+			ri[r].stale++; /* an unfinished promotion: handled with its record */
+		} else if (i < rec->lo || i >= rec->hi) {
+			if (!ri[r].stale++)
+				ri[r].first_block = b;
+		} else if (i + 1 > ri[r].maxidx) {
+			ri[r].maxidx = i + 1;
+		}
+	}
+	if (beyond > 1)
+		report(k, 0, "no record says which file they belong to", "%llu blocks name records beyond the table",
+		       (unsigned long long)beyond);
+	if (reserved) {
+		if (k->online)
+			k->skipped++;
+		else if (report(k, 1, NULL, "%llu blocks are RESERVED (taken for a write that never completed)",
+				(unsigned long long)reserved))
+			for (uint64_t b = 0; b < p->nblocks; b++)
+				if (p->blocks[b] == PF_BLOCK_RESERVED)
+					put64(p, &p->blocks[b], PF_BLOCK_FREE);
+	}
+	/* records */
+	for (uint64_t r = 0; r < p->nrecords; r++) {
+		const struct pf_pool_record *rec = &p->recs[r];
+		uint64_t s = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
+		if (s == PF_REC_FREE && ri[r].owned) {
+			report(k, 0, "a free record says nothing about the file; its bytes may be a segment's only copy",
+			       "record %llu is free but owns %llu blocks (block %llu, ...)", (unsigned long long)r,
+			       (unsigned long long)ri[r].owned, (unsigned long long)ri[r].first_block);
+		} else if (s != PF_REC_FREE && s != PF_REC_LIVE && s != PF_REC_DYING) {
+			report(k, 0, "the record is damaged; its bytes may be a segment's only copy",
+			       "record %llu has invalid state %llu (owning %llu blocks)", (unsigned long long)r,
+			       (unsigned long long)s, (unsigned long long)ri[r].owned);
+		} else if (s == PF_REC_DYING) {
+			if (k->online)
+				k->skipped++;
+			else if (report(k, 1, NULL, "record %llu is dying (a free that a crash interrupted), %llu blocks",
+					(unsigned long long)r, (unsigned long long)ri[r].owned))
+				free_record(k, r);
+		} else if (s == PF_REC_LIVE && rec->lo == PF_HI_NONE) {
+			if (k->online)
+				k->skipped++;
+			else if (report(k, 1, NULL,
+					"record %llu is an unfinished promotion (%llu blocks copied; the real file holds "
+					"every byte)",
+					(unsigned long long)r, (unsigned long long)ri[r].stale))
+				free_record(k, r);
+		} else if (s == PF_REC_LIVE && ri[r].stale) {
+			if (k->online)
+				k->skipped++;
+			else if (report(k, 1, NULL, "record %llu: %llu stale blocks outside its window [%llu, %llu)",
+					(unsigned long long)r, (unsigned long long)ri[r].stale, (unsigned long long)rec->lo,
+					(unsigned long long)rec->hi))
+				for (uint64_t b = 0; b < p->nblocks; b++) {
+					uint64_t e = p->blocks[b];
+					if (e != PF_BLOCK_FREE && e != PF_BLOCK_RESERVED && PF_ENTRY_REC(e) == r &&
+					    (PF_ENTRY_IDX(e) < rec->lo || PF_ENTRY_IDX(e) >= rec->hi))
+						put64(p, &p->blocks[b], PF_BLOCK_FREE);
+				}
+		}
+	}
+	/* duplicate ownership of one file block */
+	int rc = 0;
+	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++)
+		if (ri[r].maxidx && !(ri[r].map = calloc(ri[r].maxidx, sizeof *ri[r].map)))
+			rc = -1;
+	for (uint64_t b = 0; b < p->nblocks && rc == 0; b++) {
+		uint64_t e = p->blocks[b];
+		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) >= p->nrecords)
+			continue;
+		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
+		if (!ri[r].map || i >= ri[r].maxidx || p->recs[r].state != PF_REC_LIVE)
+			continue;
+		if (ri[r].map[i])
+			report(k, 0, "which copy is current cannot be known",
+			       "blocks %u and %llu both hold block %llu of record %llu", ri[r].map[i] - 1,
+			       (unsigned long long)b, (unsigned long long)i, (unsigned long long)r);
+		else
+			ri[r].map[i] = (uint32_t)b + 1;
+	}
+	for (uint64_t r = 0; r < p->nrecords; r++)
+		free(ri[r].map);
+	free(ri);
+	return rc;
+}
+
+/* ---- records against the log dirs */
+
+static int by_identity(const void *a, const void *b)
+{
+	const struct cli_rec *x = a, *y = b;
+	if (x->r.ino != y->r.ino)
+		return x->r.ino < y->r.ino ? -1 : 1;
+	if (x->r.btime_sec != y->r.btime_sec)
+		return x->r.btime_sec < y->r.btime_sec ? -1 : 1;
+	return x->r.btime_nsec < y->r.btime_nsec ? -1 : x->r.btime_nsec > y->r.btime_nsec;
+}
+
+static void check_files(struct fsck *k, struct cli_view *v)
+{
+	struct pf_pool *p = k->p;
+	for (size_t n = 0; n < v->nrecs; n++) {
+		struct cli_rec *cr = &v->recs[n];
+		uint64_t r = cr->idx;
+		if (cr->r.lo == PF_HI_NONE || p->recs[r].state != PF_REC_LIVE)
+			continue; /* handled with the tables */
+		char bytes[32];
+		cli_human(cr->pool_bytes, bytes, sizeof bytes);
+		if (!cr->file) {
+			char last[PF_PATH_MAX_REC + 64];
+			if (cr->hint_ok)
+				snprintf(last, sizeof last, "last path %s%s", cr->hint,
+					 cr->hint_other ? ", which now names another file (identity mismatch)" : "");
+			else
+				snprintf(last, sizeof last, "no usable path hint");
+			int provable = k->gone_provable && !k->online && (!cr->hint_ok || pf_path_logdir(cr->hint) != NULL);
+			const char *why = !k->gone_provable ? k->gone_why
+					  : "its last path is outside the managed log dirs, so it may still exist";
+			if (report(k, provable, why,
+				   "record %llu (inode %llu, %s): the file is missing from every managed log dir; %llu "
+				   "blocks (%s) in the pool",
+				   (unsigned long long)r, (unsigned long long)cr->r.ino, last,
+				   (unsigned long long)cr->nblocks, bytes))
+				free_record(k, r);
+			continue;
+		}
+		if (cr->file == &cr->own && k->c->dirs_configured)
+			report(k, 0, "add its log dir to log.dirs or move the file back",
+			       "record %llu: its file %s is outside the managed log dirs", (unsigned long long)r,
+			       cr->file->path);
+		if (cr->hint_bad) {
+			if (k->online)
+				k->skipped++;
+			else if (report(k, 1, NULL, "record %llu: the path hint is unreadable (checksum); the file is %s",
+					(unsigned long long)r, cr->file->path))
+				pf_pool_rec_set_path(p, (uint32_t)r, cr->file->path);
+		} else if (cr->found == CLI_FOUND_SEARCH) {
+			if (report(k, !k->online, "the broker keeps its own hints current",
+				   "record %llu: renamed: the path hint %s is stale%s; the file is now %s",
+				   (unsigned long long)r, cr->hint_ok ? cr->hint : "(none)",
+				   cr->hint_other ? " and names another file (identity mismatch)" : "", cr->file->path))
+				pf_pool_rec_set_path(p, (uint32_t)r, cr->file->path);
+		}
+		if (cr->past_eof) {
+			if (k->online)
+				k->skipped++;
+			else if (report(k, 1, NULL, "record %llu (%s): %llu pool blocks past the end of the file (%llu bytes)",
+					(unsigned long long)r, cr->file->path, (unsigned long long)cr->past_eof,
+					(unsigned long long)cr->size))
+				for (uint64_t i = 0; i < cr->maplen; i++)
+					if (cr->map[i] && (i << p->bshift) >= cr->size)
+						put64(p, &p->blocks[cr->map[i] - 1], PF_BLOCK_FREE);
+		}
+	}
+	/* two live records for one file */
+	struct cli_rec *sorted = malloc((v->nrecs ? v->nrecs : 1) * sizeof *sorted);
+	if (!sorted)
+		return;
+	memcpy(sorted, v->recs, v->nrecs * sizeof *sorted);
+	qsort(sorted, v->nrecs, sizeof *sorted, by_identity);
+	for (size_t n = 1; n < v->nrecs; n++)
+		if (!by_identity(&sorted[n - 1], &sorted[n]))
+			report(k, 0, "which one is current cannot be known", "records %u and %u both describe inode %llu (%s)",
+			       sorted[n - 1].idx, sorted[n].idx, (unsigned long long)sorted[n].r.ino,
+			       sorted[n].file ? sorted[n].file->path : sorted[n].hint_ok ? sorted[n].hint : "missing");
+	free(sorted);
+}
+
+/* ---- markers */
+
+static int marker_names(const struct cli_marker *m, const char *uuid)
+{
+	for (int i = 0; i < m->n; i++)
+		if (!strcmp(m->uuid[i], uuid))
+			return 1;
+	return 0;
+}
+
+/* May a record whose file is missing be freed? See the top comment. */
+static void decide_gone(struct fsck *k)
+{
+	char uuid[33];
+	cli_uuid_str(k->uuid, uuid);
+	k->gone_provable = 0;
+	if (!k->c->dirs_configured) {
+		k->gone_why = "no log dirs are configured (log.dirs or --config), so the file may be elsewhere";
+		return;
+	}
+	if (k->scan->errors) {
+		k->gone_why = "some log dirs could not be read";
+		return;
+	}
+	for (int d = 0; d < k->c->ndirs; d++) {
+		struct cli_marker m;
+		int r = cli_marker_read(k->c->dirs[d], &m);
+		int names = r > 0 && marker_names(&m, uuid);
+		if (r > 0)
+			cli_marker_free(&m);
+		if (!names) {
+			k->gone_why = "a managed log dir's .pafka-pools marker does not name this pool (is it the right "
+				      "directory, mounted?)";
+			return;
+		}
+	}
+	k->gone_provable = 1;
+	k->gone_why = NULL;
+}
+
+/* Log dirs holding files of this pool must name it in their marker. */
+static void check_markers_of(struct fsck *k, struct cli_view *v)
+{
+	char uuid[33];
+	cli_uuid_str(k->uuid, uuid);
+	for (int d = 0; d < k->c->ndirs; d++) {
+		int used = 0;
+		for (size_t n = 0; n < v->nrecs && !used; n++)
+			used = v->recs[n].file && v->recs[n].file->logdir == k->c->dirs[d] && v->recs[n].nblocks;
+		if (!used)
+			continue;
+		struct cli_marker m;
+		int r = cli_marker_read(k->c->dirs[d], &m);
+		if (r < 0) {
+			report(k, 0, "fix its permissions", "cannot read %s/%s: %s", k->c->dirs[d], PAFKA_MARKER_FILE,
+			       strerror(errno));
+			continue;
+		}
+		if (!marker_names(&m, uuid) &&
+		    report(k, !k->online, "the running broker rewrites it",
+			   "log dir %s holds files with bytes in this pool, but its %s does not name the pool",
+			   k->c->dirs[d], PAFKA_MARKER_FILE)) {
+			if (cli_marker_add(&m, uuid, k->p->path) < 0 || cli_marker_write(k->c->dirs[d], &m) < 0)
+				cli_err(k->c, "cannot update %s/%s: %s", k->c->dirs[d], PAFKA_MARKER_FILE, strerror(errno));
+		}
+		cli_marker_free(&m);
+	}
+}
+
+/* Every marker line must name an existing pool with that uuid (else the shim refuses to start). */
+static void check_markers(struct cli *c, int *findings)
+{
+	for (int d = 0; d < c->ndirs; d++) {
+		struct cli_marker m;
+		int r = cli_marker_read(c->dirs[d], &m);
+		if (r <= 0)
+			continue;
+		if (m.malformed) {
+			printf("pafka fsck: %s/%s: %d malformed lines; not repaired: check the file by hand\n", c->dirs[d],
+			       PAFKA_MARKER_FILE, m.malformed);
+			(*findings)++;
+		}
+		for (int i = 0; i < m.n; i++) {
+			int fd = open(m.path[i], O_RDONLY | O_CLOEXEC);
+			struct pf_pool_header h;
+			int ok = fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == PF_POOL_MAGIC;
+			if (fd >= 0)
+				close(fd);
+			char u[33];
+			if (ok)
+				cli_uuid_str(h.uuid, u);
+			if (!ok) {
+				printf("pafka fsck: %s: named by %s/%s (uuid %s) but %s: the shim refuses to start; not "
+				       "repaired: restore that pool (an unmounted PMem?) or, if its data is gone for good, "
+				       "remove the line\n",
+				       m.path[i], c->dirs[d], PAFKA_MARKER_FILE, m.uuid[i],
+				       fd < 0 ? "missing" : "not a readable pool");
+				(*findings)++;
+			} else if (strcmp(u, m.uuid[i]) != 0) {
+				printf("pafka fsck: %s: has uuid %s, but %s/%s expects uuid %s (the pool was replaced): the "
+				       "shim refuses to start; not repaired: restore the original pool\n",
+				       m.path[i], u, c->dirs[d], PAFKA_MARKER_FILE, m.uuid[i]);
+				(*findings)++;
+			}
+		}
+		cli_marker_free(&m);
+	}
+}
+
+/* ---- one pool */
+
+static int fsck_pool(struct cli *c, struct cli_scan *scan, int i, int repair, int *findings)
+{
+	char label[PATH_MAX];
+	snprintf(label, sizeof label, "%s/%s", c->pools[i], PAFKA_POOL_FILE);
+	struct fsck k = { .c = c, .scan = scan, .repair = repair, .label = label };
+	if (check_header(&k, label) < 0) {
+		*findings += k.findings;
+		return CLI_OK;
+	}
+	struct cli_view v;
+	memset(&v, 0, sizeof v);
+	struct pf_pool rw;
+	char err[PF_ERR_LEN];
+	int rc = CLI_OK;
+	if (repair) {
+		if (pf_pool_open(&rw, i, c->pools[i], 0, 1.0, 4096, 0, err, sizeof err) < 0) {
+			if (strstr(err, "in use"))
+				cli_err(c, "%s: refusing --repair while a broker holds the pool: stop the broker first (or run "
+					   "without --repair for a read-only check)",
+					label);
+			else
+				cli_err(c, "%s", err);
+			return CLI_FAIL;
+		}
+		k.p = &rw;
+	}
+	if (cli_view_open(c, i, &v) < 0) {
+		if (repair)
+			pf_pool_close(&rw);
+		return CLI_FAIL;
+	}
+	if (!repair)
+		k.p = &v.pool;
+	k.online = v.locked && !repair;
+	decide_gone(&k);
+	if (check_tables(&k) < 0 || cli_view_build(&v, scan) < 0) {
+		cli_err(c, "out of memory");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	check_files(&k, &v);
+	check_markers_of(&k, &v);
+	if (repair && k.repaired && pf_pool_sync_meta(k.p) < 0) {
+		cli_err(c, "%s: cannot sync the repaired metadata: %s", label, strerror(errno));
+		rc = CLI_FAIL;
+	}
+	if (k.online)
+		printf("pafka fsck: %s: in use by a running broker: checked read-only%s\n", label,
+		       k.skipped ? "; states a running writer passes through were not reported" : "");
+	if (!k.findings) {
+		uint64_t live, used;
+		pf_pool_usage(k.p, &live, &used);
+		printf("pafka fsck: %s: clean (%llu files, %llu blocks in use)\n", label, (unsigned long long)live,
+		       (unsigned long long)used);
+	} else if (repair) {
+		printf("pafka fsck: %s: %d findings, %d repaired\n", label, k.findings, k.repaired);
+	}
+out:
+	*findings += k.findings;
+	cli_view_close(&v);
+	if (repair)
+		pf_pool_close(&rw);
+	return rc;
+}
+
+int cmd_fsck(struct cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
+						   { "repair", no_argument, NULL, 'r' },
+						   { 0, 0, 0, 0 } };
+	c->usage = usage;
+	optind = 0;
+	opterr = 0;
+	int ch, repair = 0;
+	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (ch == 'h')
+			return cli_help(c);
+		if (ch == 'r') {
+			repair = 1;
+			continue;
+		}
+		int r = cli_common_opt(c, ch, optarg);
+		if (r == -1)
+			return cli_help(c);
+		if (r < 0)
+			return CLI_USAGE;
+		if (r == 0)
+			return cli_bad_option(c, ch, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	if (cli_setup(c, 1) < 0)
+		return CLI_FAIL;
+	struct cli_scan scan;
+	if (cli_scan(c, &scan) < 0) {
+		cli_scan_free(&scan);
+		cli_err(c, "out of memory");
+		return CLI_FAIL;
+	}
+	int rc = CLI_OK, findings = 0;
+	for (int i = 0; i < c->npools; i++)
+		if (fsck_pool(c, &scan, i, repair, &findings) != CLI_OK)
+			rc = CLI_FAIL;
+	check_markers(c, &findings);
+	cli_scan_free(&scan);
+	return rc != CLI_OK || findings ? CLI_FAIL : CLI_OK;
+}

@@ -1,0 +1,291 @@
+/*
+ * cmd_ls.c - `pafka ls [--json] [PATH...]`: managed segment files with their tier (pool, slow, mixed),
+ * logical size, pool blocks and physical extents (runs of consecutive file blocks in consecutive pool
+ * blocks). Default: every file of the managed log dirs, plus pool records whose file was not found.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "json.h"
+#include "paths.h"
+#include "scan.h"
+#include "view.h"
+
+static const char usage[] =
+	"usage: pafka ls [--json] [--config FILE] [--pool DIR] [PATH...]\n"
+	"\n"
+	"List managed segment files: TIER SIZE BLOCKS EXTENTS PATH, one per line. TIER is pool, slow or mixed\n"
+	"(missing: a pool record whose file is not in the log dirs); SIZE the logical size in bytes; BLOCKS the\n"
+	"pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
+	"segment file, a partition directory or a log dir; default: every managed log dir.\n"
+	"\n"
+	"options:\n"
+	"  --json          one JSON object {\"files\": [...]} (see pafka-ls(1))\n"
+	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
+	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
+	"  --help          this help\n";
+
+struct ls {
+	struct cli *c;
+	struct cli_scan scan;
+	struct cli_view *views;
+	int nviews;
+	int json;
+	struct json j;
+	int errors;
+};
+
+/* Write the extents of cr ("a-b@p-q a@p"), or "-" for none. */
+static void extents_text(const struct cli_rec *cr)
+{
+	int any = 0;
+	for (uint64_t i = 0; cr && i < cr->maplen;) {
+		if (!cr->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t s = i, p = cr->map[i] - 1;
+		while (i + 1 < cr->maplen && cr->map[i + 1] && cr->map[i + 1] == cr->map[i] + 1)
+			i++;
+		if (i == s)
+			printf("%s%llu@%llu", any ? "," : "", (unsigned long long)s, (unsigned long long)p);
+		else
+			printf("%s%llu-%llu@%llu-%llu", any ? "," : "", (unsigned long long)s, (unsigned long long)i,
+			       (unsigned long long)p, (unsigned long long)(p + (i - s)));
+		any = 1;
+		i++;
+	}
+	if (!any)
+		putchar('-');
+}
+
+static void extents_json(struct json *j, const struct cli_rec *cr)
+{
+	json_arr(j, "extents");
+	for (uint64_t i = 0; cr && i < cr->maplen;) {
+		if (!cr->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t s = i;
+		while (i + 1 < cr->maplen && cr->map[i + 1] && cr->map[i + 1] == cr->map[i] + 1)
+			i++;
+		json_obj(j, NULL);
+		json_u64(j, "file_block", s);
+		json_u64(j, "pool_block", cr->map[s] - 1);
+		json_u64(j, "blocks", i - s + 1);
+		json_end_obj(j);
+		i++;
+	}
+	json_end_arr(j);
+}
+
+static void show(struct ls *l, const char *path, uint64_t size, const struct cli_rec *cr, const struct cli_view *v)
+{
+	uint64_t pb, sb;
+	const char *tier = cli_tier(cr, size, &pb, &sb);
+	if (cr && cr->found == CLI_MISSING)
+		tier = "missing";
+	if (l->json) {
+		json_obj(&l->j, NULL);
+		json_str(&l->j, "path", path);
+		json_str(&l->j, "tier", tier);
+		json_u64(&l->j, "size", size);
+		json_bool(&l->j, "size_known", !cr || cr->size_known);
+		json_u64(&l->j, "pool_bytes", pb);
+		json_u64(&l->j, "slow_bytes", sb);
+		json_u64(&l->j, "pool_blocks", cr ? cr->nblocks : 0);
+		if (cr) {
+			json_str(&l->j, "pool", v->pool.path);
+			json_u64(&l->j, "record", cr->idx);
+			json_u64(&l->j, "inode", cr->r.ino);
+		} else {
+			json_null(&l->j, "pool");
+			json_null(&l->j, "record");
+		}
+		extents_json(&l->j, cr);
+		json_end_obj(&l->j);
+		return;
+	}
+	printf("%-7s %12llu %6llu ", tier, (unsigned long long)size, (unsigned long long)(cr ? cr->nblocks : 0));
+	extents_text(cr);
+	printf(" %s\n", path);
+}
+
+static const struct cli_rec *find_rec(const struct ls *l, const struct cli_file *f, const struct cli_view **vout)
+{
+	if (!f->has_btime)
+		return NULL;
+	for (int i = 0; i < l->nviews; i++)
+		for (size_t k = 0; k < l->views[i].nrecs; k++) {
+			const struct cli_rec *cr = &l->views[i].recs[k];
+			if (cr->r.ino == f->ino && cr->r.btime_sec == f->btime_sec && cr->r.btime_nsec == f->btime_nsec) {
+				*vout = &l->views[i];
+				return cr;
+			}
+		}
+	return NULL;
+}
+
+static void show_file(struct ls *l, const char *path, struct cli_file *f)
+{
+	const struct cli_view *v = NULL;
+	const struct cli_rec *cr = find_rec(l, f, &v);
+	show(l, path, f->size, cr, v);
+}
+
+/* One PATH argument: a file, or a directory walked two levels deep (log dir / partition / file). */
+static void list_path(struct ls *l, const char *arg, int depth)
+{
+	struct stat st;
+	if (lstat(arg, &st) < 0) {
+		cli_err(l->c, "%s: %s", arg, strerror(errno));
+		l->errors++;
+		return;
+	}
+	char abs[PATH_MAX];
+	if (pf_path_absolute(AT_FDCWD, arg, abs, sizeof abs) < 0)
+		snprintf(abs, sizeof abs, "%s", arg);
+	if (S_ISREG(st.st_mode)) {
+		struct cli_file f;
+		memset(&f, 0, sizeof f);
+		if (cli_stat_file(abs, &f) < 0) {
+			cli_err(l->c, "%s: %s", arg, strerror(errno));
+			l->errors++;
+			return;
+		}
+		const struct cli_view *v = NULL;
+		const struct cli_rec *cr = find_rec(l, &f, &v);
+		if (!cr && !pf_name_matches(pf_basename(abs))) {
+			if (depth == 0) {
+				cli_err(l->c, "%s: not a managed segment file (its name does not match pafka.segment.pattern)", arg);
+				l->errors++;
+			}
+			return;
+		}
+		show(l, abs, f.size, cr, v);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode) || depth >= 2) {
+		if (depth == 0) {
+			cli_err(l->c, "%s: not a file or directory", arg);
+			l->errors++;
+		}
+		return;
+	}
+	struct dirent **names;
+	int n = scandir(abs, &names, NULL, alphasort);
+	if (n < 0) {
+		cli_err(l->c, "cannot read %s: %s", arg, strerror(errno));
+		l->errors++;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.') {
+			char p[PATH_MAX];
+			if (snprintf(p, sizeof p, "%s/%s", abs, names[i]->d_name) < (int)sizeof p)
+				list_path(l, p, depth + 1);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+int cmd_ls(struct cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
+						   { "json", no_argument, NULL, 'j' },
+						   { 0, 0, 0, 0 } };
+	c->usage = usage;
+	optind = 0;
+	opterr = 0;
+	int ch;
+	struct ls l;
+	memset(&l, 0, sizeof l);
+	l.c = c;
+	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (ch == 'h')
+			return cli_help(c);
+		if (ch == 'j') {
+			l.json = 1;
+			continue;
+		}
+		int r = cli_common_opt(c, ch, optarg);
+		if (r == -1)
+			return cli_help(c);
+		if (r < 0)
+			return CLI_USAGE;
+		if (r == 0)
+			return cli_bad_option(c, ch, argv);
+	}
+	if (cli_setup(c, 1) < 0)
+		return CLI_FAIL;
+	int rc = CLI_OK;
+	l.views = calloc((size_t)c->npools, sizeof *l.views);
+	if (!l.views || cli_scan(c, &l.scan) < 0) {
+		cli_err(c, "out of memory");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	for (int i = 0; i < c->npools; i++) {
+		if (cli_view_open(c, i, &l.views[i]) < 0) {
+			rc = CLI_FAIL;
+			goto out;
+		}
+		l.nviews++;
+		if (cli_view_build(&l.views[i], &l.scan) < 0) {
+			cli_err(c, "out of memory");
+			rc = CLI_FAIL;
+			goto out;
+		}
+	}
+	if (l.json) {
+		json_init(&l.j, stdout);
+		json_obj(&l.j, NULL);
+		json_arr(&l.j, "files");
+	}
+	if (optind < argc) {
+		for (int i = optind; i < argc; i++)
+			list_path(&l, argv[i], 0);
+	} else {
+		for (size_t i = 0; i < l.scan.n; i++) {
+			struct cli_file *f = &l.scan.f[i];
+			if (f->managed || f->pool >= 0)
+				show_file(&l, f->path, f);
+		}
+		/* records whose file is missing, or outside the scanned dirs */
+		for (int v = 0; v < l.nviews; v++)
+			for (size_t k = 0; k < l.views[v].nrecs; k++) {
+				const struct cli_rec *cr = &l.views[v].recs[k];
+				if (cr->file && cr->file != &cr->own)
+					continue;
+				char what[PF_PATH_MAX_REC + 64];
+				if (cr->file)
+					snprintf(what, sizeof what, "%s", cr->file->path);
+				else if (cr->hint_ok)
+					snprintf(what, sizeof what, "%s", cr->hint);
+				else
+					snprintf(what, sizeof what, "(inode %llu, record %u)", (unsigned long long)cr->r.ino, cr->idx);
+				show(&l, what, cr->size, cr, &l.views[v]);
+			}
+	}
+	if (l.json) {
+		json_end_arr(&l.j);
+		json_end_obj(&l.j);
+		json_done(&l.j);
+	}
+	if (l.errors || l.scan.errors)
+		rc = CLI_FAIL;
+out:
+	for (int i = 0; i < l.nviews; i++)
+		cli_view_close(&l.views[i]);
+	free(l.views);
+	cli_scan_free(&l.scan);
+	return rc;
+}
