@@ -1,0 +1,76 @@
+/*
+ * config.h - libpafka configuration: Pafka's keys plus our own `pafka.*` keys.
+ *
+ * Sources, highest precedence first:
+ *   1. environment PAFKA_<KEY> (upper case, '.' -> '_'; a key starting with "pafka." drops that prefix,
+ *      so pafka.migrate.idle.ms is PAFKA_MIGRATE_IDLE_MS),
+ *   2. the Java-properties file named by PAFKA_CONFIG,
+ *   3. Kafka's server.properties found on the process command line (the argument after the main class
+ *      kafka.Kafka), with its `--override key=value` arguments applied on top of it.
+ * Parsing never exits: an invalid value leaves one message in cfg->error (naming the key, the value and
+ * what to do) and the caller reports it at activation, so inert children of the broker are never killed.
+ */
+#ifndef PAFKA_CONFIG_H
+#define PAFKA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PF_MAX_PATHS 16
+#define PF_ERR_LEN 512
+
+enum pf_channel { PF_CHANNEL_FILE = 0, PF_CHANNEL_PMEM = 1, PF_CHANNEL_TIERED = 2 };
+
+struct pf_paths {
+	int n;
+	char *v[PF_MAX_PATHS]; /* malloc'd, trailing '/' removed, never empty */
+};
+
+struct pf_config {
+	enum pf_channel channel;        /* log.channel.type: file | pmem | tiered (default file, as Pafka) */
+	char *tier_types[2];            /* storage.tiers.types, default "PMEM","HDD" */
+	struct pf_paths first_paths;    /* storage.tiers.first.paths (no default: required unless file) */
+	int64_t first_sizes[PF_MAX_PATHS]; /* storage.tiers.first.sizes, bytes; -1 = free space * ratio;
+					      fewer sizes than paths: the last one repeats (Pafka) */
+	int n_first_sizes;
+	struct pf_paths second_paths;   /* storage.tiers.second.paths; if empty, log.dirs is used */
+	struct pf_paths log_dirs;       /* log.dirs, else log.dir, else Kafka's default /tmp/kafka-logs
+					   only when server.properties was found */
+	double migrate_threshold;       /* storage.migrate.threshold, default 0.5; -1 disables */
+	int migrate_threads;            /* storage.migrate.threads, default 1 (1..64) */
+	double pool_ratio;              /* log.pmem.pool.ratio, default 0.8, (0,1] */
+	char *segment_pattern;          /* pafka.segment.pattern (POSIX ERE), default PF_DEFAULT_PATTERN */
+	uint64_t block_size;            /* pafka.pool.block.size, default 1 MiB; power of two >= 4096 */
+	int64_t migrate_idle_ms;        /* pafka.migrate.idle.ms, default 30000 */
+	int migrate_promote;            /* pafka.migrate.promote, default 1 */
+	int64_t migrate_rate_bytes;     /* pafka.migrate.rate.bytes, default 0 = unlimited */
+	int log_level;                  /* pafka.log.level: error|warn|info|debug -> 0..3, default info */
+	int metrics_port;               /* pafka.metrics.port, default 0 = off */
+	char *metrics_address;          /* pafka.metrics.address, default 127.0.0.1 */
+	char *server_properties;        /* path of the server.properties that was read, or NULL */
+	char error[PF_ERR_LEN];         /* first problem found, "" if none */
+};
+
+#define PF_DEFAULT_PATTERN "^[0-9]{20}\\.log(\\.(cleaned|swap|deleted))?$"
+
+/* Fill cfg from all sources. environ is passed explicitly so tests can supply their own; cmdline is the
+ * NUL-separated argv of the process (as in /proc/self/cmdline) of length cmdline_len, or NULL. Returns 0,
+ * or -1 with cfg->error set. Always leaves cfg in a state pf_config_free can release. */
+int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len);
+
+/* Parse a Java .properties text (key=value, key:value, key value; # and ! comments; backslash line
+ * continuation and \t \n \uXXXX escapes) calling cb for each pair. Returns 0. */
+int pf_properties_parse(const char *text, size_t len,
+			void (*cb)(void *arg, const char *key, const char *value), void *arg);
+
+/* Parse a byte size: decimal integer with an optional K/M/G/T suffix (binary, optionally followed by
+ * 'B' or "iB"), or -1. Returns 0 and sets *out, or -1 on bad input. */
+int pf_parse_size(const char *s, int64_t *out);
+
+/* The environment variable name for a key: "log.dirs" -> "PAFKA_LOG_DIRS",
+ * "pafka.migrate.idle.ms" -> "PAFKA_MIGRATE_IDLE_MS". Returns 0, or -1 if buf is too small. */
+int pf_config_env_name(const char *key, char *buf, size_t buflen);
+
+void pf_config_free(struct pf_config *cfg);
+
+#endif
