@@ -55,6 +55,10 @@ mkdir -p "$out" || exit 2
 work=$(mktemp -d "$disk/pafka-bench.XXXXXX") || exit 2
 shmw=$(mktemp -d "$shm/pafka-bench.XXXXXX") || exit 2
 trap 'rm -rf "$work" "$shmw"' EXIT
+# Every run uses one snapshot of the shim, so a rebuild during the run cannot mix two builds.
+lib_src=$lib
+lib=$work/libpafka.so
+cp "$lib_src" "$lib" || exit 2
 failed=0
 report=$out/report.md
 : >"$report"
@@ -68,7 +72,7 @@ say ""
 say "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), host: $(uname -n)"
 say "- machine: nproc=$(nproc), memory $mem, kernel $(uname -r), CPU: ${cpu:-unknown}"
 say "- fast tier: tmpfs (/dev/shm) standing in for PMem (no real persistent memory; libpmem falls back to msync)"
-say "- shim: $lib (sha256 $(sha256sum "$lib" | cut -c1-12), built $(date -u -r "$lib" '+%Y-%m-%d %H:%M:%S UTC'))"
+say "- shim: $lib_src (sha256 $(sha256sum "$lib" | cut -c1-12), built $(date -u -r "$lib_src" '+%Y-%m-%d %H:%M:%S UTC'); a snapshot copy is used throughout)"
 say "- disk dir: $disk, $(fs_of "$disk"); tmpfs dir: $shm, $(fs_of "$shm")"
 say "- compiler: $($cc --version | head -1)"
 say ""
@@ -102,12 +106,12 @@ else
 	mkdir -p "$cgd/files"
 	managed=$cgd/logs/topic-0/00000000000000000000.log
 	vg="valgrind -q --tool=callgrind --collect-atstart=no"
-	cg_run() { # NAME [env...] -- [-t] N-independent args: [-t] [managed file]
+	cg_run() { # NAME [ENV-ARGS...] -- [MANAGED_FILE]   ($thr: "-t" or empty)
 		local name=$1; shift
 		local envs=()
 		while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
 		mkdir -p "$cgd/$name" "$cgd/logs/topic-0"
-		rm -rf "$cgd/pool"; mkdir -p "$cgd/pool"
+		rm -rf "$shmw/cgpool"; mkdir -p "$shmw/cgpool"
 		rm -f "$cgd/logs/.pafka-pools" "$managed"
 		if ! env "${envs[@]}" $vg --callgrind-out-file="$cgd/$name/cg.out" \
 			"$bin/bench_calls" $thr "$calls_n" "$cgd/files" "$@" >"$cgd/$name/stdout" 2>"$cgd/$name/stderr"; then
@@ -118,7 +122,7 @@ else
 		awk '/^desc: Trigger: Client Request:/ {n = $5} /^totals:/ {if (n != "") print n, $2; n = ""}' \
 			"$cgd/$name"/cg.out.* >"$cgd/$name/totals" 2>/dev/null
 	}
-	sh_env=$(shim_env "$cgd" "$cgd/pool" 64M)
+	sh_env=$(shim_env "$cgd" "$shmw/cgpool" 64M)
 	# Main figures: the program has an idle extra thread, as a broker (a JVM) is always multi-threaded, so
 	# glibc takes the same multi-thread syscall paths with and without the shim. Then the same pair for a
 	# single-threaded program, where an active shim's own background threads switch glibc's paths too.
@@ -167,7 +171,7 @@ else
 	say "present, no managed file touched yet; no settings = LD_PRELOAD alone. open+close is per pair. Last"
 	say "column: a single-threaded program against its single-threaded baseline: there an active shim's own"
 	say "background threads also switch glibc to its multi-thread paths, which shows up as extra. Compiler"
-	say "flags of the shim matter (this build: $(sed -n 's/^CFLAGS = //p' "$(dirname "$(dirname "$lib")")/Makefile" 2>/dev/null | head -1))."
+	say "flags of the shim matter (this build: $(sed -n 's/^CFLAGS = //p' "$(dirname "$(dirname "$lib_src")")/Makefile" 2>/dev/null | head -1))."
 	say ""
 	# Where the active run's extra instructions go: self cost of the shim's own functions, per call.
 	attr=$out/callgrind-attribution.txt
@@ -279,8 +283,6 @@ else
 	say ""
 fi
 
-[ "$(sha256sum "$lib" | cut -c1-12)" = "$(sed -n 's/.*(sha256 \([0-9a-f]*\),.*/\1/p' "$report" | head -1)" ] ||
-	say "NOTE: $lib changed while the benchmarks ran: figures may mix two builds"
 say "Files: $out/{report.md,callgrind.csv,callgrind-attribution.txt,datapath.csv,datapath-raw.csv,datapath.md,datapath-stderr.txt}"
 if [ "$failed" != 0 ]; then
 	say "RESULT: a bench program FAILED (see above): figures are incomplete"

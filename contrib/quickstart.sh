@@ -19,6 +19,8 @@
 #   QS_NO_SHIM=1    do not build or preload libpafka (the same broker, all on disk: a baseline)
 #   QS_KEEP=1       keep the log dir and the pool afterwards (default: removed)
 #   KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE   see tests/kafka/kafka.sh
+# this script needs bash (even when started with sh)
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -28,7 +28,18 @@ static pthread_mutex_t mig_lock = PTHREAD_MUTEX_INITIALIZER;
 static int forced_pause;
 static int workers_running;
 static uint64_t boundary_ns;       /* birth time of the newest file demoted so far */
-static char pause_file[PATH_MAX];
+/* Control files are looked for in every pool's directory (tools create them in each). */
+static int control_exists(const char *name)
+{
+	for (int i = 0; i < pf_npools; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		if (snprintf(p, sizeof p, "%s/%s", pf_cfg.first_paths.v[i], name) < (int)sizeof p &&
+		    REAL(stat)(p, &st) == 0)
+			return 1;
+	}
+	return 0;
+}
 /* rate limit: a token bucket shared by all threads */
 static double tokens;
 static int64_t tokens_at_ns;
@@ -70,8 +81,7 @@ static int paused(void)
 {
 	if (__atomic_load_n(&forced_pause, __ATOMIC_RELAXED))
 		return 1;
-	struct stat st;
-	return pause_file[0] && REAL(stat)(pause_file, &st) == 0;
+	return control_exists(PF_PAUSE_FILE);
 }
 
 /* ---- snapshot */
@@ -337,7 +347,18 @@ static int drain_step(void)
 
 /* ---- housekeeping: heartbeat, control files, drain, backlog (one thread whenever the pool is active) */
 
-static char drain_file[PATH_MAX];
+/* Follow <pool dir>/pafka.drain: start or stop draining. */
+static int poll_drain(void)
+{
+	int drain = control_exists(PF_DRAIN_FILE);
+	if (drain != __atomic_load_n(&pf_draining, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&pf_draining, drain, __ATOMIC_RELAXED);
+		pf_log(PF_LOG_INFO, drain ? "%s found: draining the pool to the slow tier, admitting no new data"
+					  : "%s removed: the pool admits new data again",
+		       PF_DRAIN_FILE);
+	}
+	return drain;
+}
 
 static void publish_live(void)
 {
@@ -381,14 +402,7 @@ static void *housekeeper(void *arg)
 	(void)arg;
 	prefault_pools();
 	for (;;) {
-		struct stat st;
-		int drain = REAL(stat)(drain_file, &st) == 0;
-		if (drain != __atomic_load_n(&pf_draining, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&pf_draining, drain, __ATOMIC_RELAXED);
-			pf_log(PF_LOG_INFO, drain ? "%s exists: draining the pool to the slow tier, admitting no new data"
-						  : "%s removed: the pool admits new data again",
-			       drain_file);
-		}
+		int drain = poll_drain();
 		publish_live();
 		if (drain && drain_step())
 			continue;
@@ -418,8 +432,7 @@ int pf_migrate_start(void)
 {
 	if (pf_npools == 0)
 		return 0;
-	snprintf(pause_file, sizeof pause_file, "%s/%s", pf_cfg.first_paths.v[0], PF_PAUSE_FILE);
-	snprintf(drain_file, sizeof drain_file, "%s/%s", pf_cfg.first_paths.v[0], PF_DRAIN_FILE);
+	poll_drain(); /* before any byte is written: a broker started during a drain admits nothing */
 	tokens_at_ns = mono_ns();
 	if (pf_cfg.channel == PF_CHANNEL_TIERED && pf_cfg.migrate_threshold >= 0) {
 		for (int i = 0; i < pf_cfg.migrate_threads; i++)

@@ -22,6 +22,7 @@
 #include "fdtab.h"
 #include "file.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "paths.h"
 #include "real.h"
@@ -232,6 +233,10 @@ static void activate_locked(void)
 		}
 		if (pf_migrate_start() < 0)
 			pf_die("cannot start the migration threads: %s", strerror(errno));
+		if (pf_metrics_start() < 0)
+			pf_die("cannot serve metrics on %s:%d (pafka.metrics.address, pafka.metrics.port): %s",
+			       pf_cfg.metrics_address ? pf_cfg.metrics_address : "127.0.0.1", pf_cfg.metrics_port,
+			       strerror(errno));
 	}
 	pf_log(PF_LOG_INFO, "active%s (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
 	       pf_readonly ? ", read-only: another process holds the pool" : "",

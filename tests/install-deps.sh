@@ -3,7 +3,8 @@
 # Idempotent: packages already present are left alone.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libpmem-dev uthash-dev libcriterion-dev
-      maven openjdk-17-jdk-headless kcat python3 valgrind binutils procps"
+      maven openjdk-17-jdk-headless kcat python3 valgrind binutils procps yamllint shellcheck groff-base
+      prometheus"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -9,6 +9,9 @@
  * file (path hint verified by inode + birth time, else a search of the managed log dirs), write the pool
  * blocks into it at their offsets (only below its size), fsync it, then free the record. A record whose file
  * cannot be found stays in the pool and is reported (exit 1).
+ * --unmark: once a pool is empty, remove its line from the log dirs' .pafka-pools markers, so the broker
+ * may later start with a new, empty pool in its place (a tmpfs or emptyDir pool that does not survive a
+ * restart). pafka.drain stays, so a running broker puts nothing new into the pool before it stops.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +25,8 @@
 
 #include "cli.h"
 #include "control.h"
+#include "marker.h"
+#include "pafka.h"
 #include "pool.h"
 #include "scan.h"
 #include "view.h"
@@ -29,7 +34,7 @@
 #define POLL_MS 200
 
 static const char usage[] =
-	"usage: pafka drain [--offline] [--timeout SECONDS] [--config FILE] [--pool DIR]\n"
+	"usage: pafka drain [--offline] [--timeout SECONDS] [--unmark] [--config FILE] [--pool DIR]\n"
 	"       pafka drain --cancel [--config FILE] [--pool DIR]\n"
 	"\n"
 	"Move every pool-resident byte back to the segment files in the log dirs and leave the pool empty, so\n"
@@ -41,6 +46,8 @@ static const char usage[] =
 	"  --offline         require the broker to be stopped and drain directly (fails if the pool is in use)\n"
 	"  --timeout SECONDS how long an online drain waits (default 600; 0: only ask, do not wait)\n"
 	"  --cancel          remove pafka.drain: the running broker admits data to the pool again\n"
+	"  --unmark          once empty, remove the pool from the log dirs' .pafka-pools markers, so the broker\n"
+	"                    may start with a new pool (for pools that do not survive a restart, e.g. tmpfs)\n"
 	"  --config FILE     settings file (server.properties or PAFKA_CONFIG style)\n"
 	"  --pool DIR        the pool directory (instead of storage.tiers.first.paths)\n"
 	"  --help            this help\n";
@@ -51,6 +58,31 @@ struct drain {
 	const char *pool;
 	uint64_t files, bytes, emptied, missing, failed;
 };
+
+static int unmark_flag;
+
+/* --unmark: the pool (uuid u) is empty; drop it from every managed log dir's marker. */
+static int unmark(struct cli *c, const uint8_t *u, const char *pool)
+{
+	char uuid[33];
+	cli_uuid_str(u, uuid);
+	int rc = CLI_OK;
+	for (int d = 0; d < c->ndirs; d++) {
+		struct cli_marker m;
+		if (cli_marker_read(c->dirs[d], &m) <= 0)
+			continue;
+		if (cli_marker_remove(&m, uuid) > 0) {
+			if (cli_marker_write(c->dirs[d], &m) < 0) {
+				cli_err(c, "cannot update %s/%s: %s", c->dirs[d], PAFKA_MARKER_FILE, strerror(errno));
+				rc = CLI_FAIL;
+			} else {
+				printf("%s: unmarked from %s/%s\n", pool, c->dirs[d], PAFKA_MARKER_FILE);
+			}
+		}
+		cli_marker_free(&m);
+	}
+	return rc;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -166,6 +198,8 @@ static int drain_offline(struct cli *c, struct cli_scan *scan, int i, int *busy)
 	}
 	uint64_t live, used;
 	pf_pool_usage(&p, &live, &used);
+	uint8_t uuid[16];
+	memcpy(uuid, p.hdr->uuid, sizeof uuid);
 	char hb[32];
 	if (rc == CLI_OK && used == 0) {
 		printf("%s: moved %s of %llu files to the log dirs; the pool is empty: the broker can run without "
@@ -178,6 +212,8 @@ static int drain_offline(struct cli *c, struct cli_scan *scan, int i, int *busy)
 		rc = CLI_FAIL;
 	}
 	pf_pool_close(&p);
+	if (rc == CLI_OK && unmark_flag && unmark(c, uuid, c->pools[i]) != CLI_OK)
+		rc = CLI_FAIL;
 	return rc;
 }
 
@@ -229,6 +265,8 @@ static int drain_online(struct cli *c, struct cli_scan *scan, const int *online,
 			}
 			uint64_t live, used;
 			pf_pool_usage(&v.pool, &live, &used);
+			uint8_t uuid[16];
+			memcpy(uuid, v.pool.hdr->uuid, sizeof uuid);
 			acked[i] |= (v.pool.hdr->live.state & PF_LIVE_DRAINING) != 0;
 			left[i] = used * v.pool.bsize;
 			int locked = v.locked;
@@ -242,6 +280,8 @@ static int drain_online(struct cli *c, struct cli_scan *scan, const int *online,
 				       path, c->pools[i], PF_DRAIN_FILE);
 				done[i] = 1;
 				pending--;
+				if (unmark_flag && unmark(c, uuid, c->pools[i]) != CLI_OK)
+					rc = CLI_FAIL;
 			} else if (!locked) {
 				int busy;
 				printf("%s: the broker stopped before the pool was empty: finishing offline\n", path);
@@ -288,6 +328,7 @@ int cmd_drain(struct cli *c, int argc, char **argv)
 						   { "offline", no_argument, NULL, 'o' },
 						   { "timeout", required_argument, NULL, 't' },
 						   { "cancel", no_argument, NULL, 'x' },
+						   { "unmark", no_argument, NULL, 'u' },
 						   { 0, 0, 0, 0 } };
 	c->usage = usage;
 	optind = 0;
@@ -303,6 +344,9 @@ int cmd_drain(struct cli *c, int argc, char **argv)
 			break;
 		case 'x':
 			cancel_ = 1;
+			break;
+		case 'u':
+			unmark_flag = 1;
 			break;
 		case 't': {
 			char *end;
@@ -325,8 +369,8 @@ int cmd_drain(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	if (cancel_ && offline)
-		return cli_usage_error(c, "--cancel and --offline exclude each other");
+	if (cancel_ && (offline || unmark_flag))
+		return cli_usage_error(c, "--cancel goes alone (not with --offline or --unmark)");
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
 	if (cancel_)

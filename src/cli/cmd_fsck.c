@@ -12,7 +12,10 @@
  * past the end of a file; finish DYING records and unfinished promotions (the real file holds those
  * bytes); refresh stale path hints; add a missing marker line; free the record of a file that is provably
  * gone from every managed log dir (log dirs configured, all readable, each one's marker naming this pool,
- * and the record's last path inside one of them). It refuses to run while a broker holds the pool. Without
+ * and the record's last path inside one of them). --discard-unowned also frees blocks that no record can
+ * claim (owned by a free record or one beyond the table): the protocol never leaves them, no file can be
+ * named for them, and the shim refuses to start while they exist. It refuses to run while a broker holds
+ * the pool. Without
  * --repair, a pool in use is checked read-only and states that a running writer passes through (reserved
  * blocks, dying records, stale copies, bytes past EOF during a write) are not reported.
  */
@@ -35,13 +38,16 @@
 #include "view.h"
 
 static const char usage[] =
-	"usage: pafka fsck [--repair] [--config FILE] [--pool DIR]\n"
+	"usage: pafka fsck [--repair [--discard-unowned]] [--config FILE] [--pool DIR]\n"
 	"\n"
 	"Check pool metadata against the log dirs and print one line per finding\n"
 	"(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n"
 	"\n"
 	"options:\n"
 	"  --repair        fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool\n"
+	"  --discard-unowned\n"
+	"                  with --repair, also free blocks no record can claim (owned by a free record or one\n"
+	"                  beyond the record table); save a copy of the pool first\n"
 	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
 	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
 	"  --help          this help\n";
@@ -50,6 +56,7 @@ struct fsck {
 	struct cli *c;
 	struct cli_scan *scan;
 	int repair;
+	int discard;            /* --discard-unowned */
 	int online;             /* a broker holds the pool: read-only, transient states skipped */
 	struct pf_pool *p;
 	const char *label;
@@ -150,11 +157,6 @@ static int check_header(struct fsck *k, const char *path)
 
 /* ---- records and blocks */
 
-static const char *state_name(uint64_t s)
-{
-	return s == PF_REC_FREE ? "free" : s == PF_REC_LIVE ? "live" : s == PF_REC_DYING ? "dying" : "invalid";
-}
-
 struct rec_info {
 	uint64_t maxidx;        /* 1 + highest in-window block index */
 	uint64_t stale;         /* blocks outside [lo, hi) */
@@ -182,9 +184,11 @@ static int check_tables(struct fsck *k)
 		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
 		if (r >= p->nrecords) {
 			if (!beyond++)
-				report(k, 0, "no record says which file it belongs to",
+				report(k, k->discard, "no record says which file it belongs to (--discard-unowned frees it)",
 				       "block %llu names record %llu, beyond the record table (%llu records)",
 				       (unsigned long long)b, (unsigned long long)r, (unsigned long long)p->nrecords);
+			if (k->repair && k->discard)
+				put64(p, &p->blocks[b], PF_BLOCK_FREE);
 			continue;
 		}
 		const struct pf_pool_record *rec = &p->recs[r];
@@ -201,8 +205,8 @@ static int check_tables(struct fsck *k)
 		}
 	}
 	if (beyond > 1)
-		report(k, 0, "no record says which file they belong to", "%llu blocks name records beyond the table",
-		       (unsigned long long)beyond);
+		report(k, k->discard, "no record says which file they belong to (--discard-unowned frees them)",
+		       "%llu blocks name records beyond the table", (unsigned long long)beyond);
 	if (reserved) {
 		if (k->online)
 			k->skipped++;
@@ -217,9 +221,12 @@ static int check_tables(struct fsck *k)
 		const struct pf_pool_record *rec = &p->recs[r];
 		uint64_t s = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
 		if (s == PF_REC_FREE && ri[r].owned) {
-			report(k, 0, "a free record says nothing about the file; its bytes may be a segment's only copy",
-			       "record %llu is free but owns %llu blocks (block %llu, ...)", (unsigned long long)r,
-			       (unsigned long long)ri[r].owned, (unsigned long long)ri[r].first_block);
+			if (report(k, k->discard,
+				   "a free record names no file, and the shim refuses the pool until they are gone: save a "
+				   "copy of the pool, then 'pafka fsck --repair --discard-unowned' frees them",
+				   "record %llu is free but owns %llu blocks (block %llu, ...)", (unsigned long long)r,
+				   (unsigned long long)ri[r].owned, (unsigned long long)ri[r].first_block))
+				free_record(k, r);
 		} else if (s != PF_REC_FREE && s != PF_REC_LIVE && s != PF_REC_DYING) {
 			report(k, 0, "the record is damaged; its bytes may be a segment's only copy",
 			       "record %llu has invalid state %llu (owning %llu blocks)", (unsigned long long)r,
@@ -470,11 +477,11 @@ static void check_markers(struct cli *c, int *findings)
 
 /* ---- one pool */
 
-static int fsck_pool(struct cli *c, struct cli_scan *scan, int i, int repair, int *findings)
+static int fsck_pool(struct cli *c, struct cli_scan *scan, int i, int repair, int discard, int *findings)
 {
 	char label[PATH_MAX];
 	snprintf(label, sizeof label, "%s/%s", c->pools[i], PAFKA_POOL_FILE);
-	struct fsck k = { .c = c, .scan = scan, .repair = repair, .label = label };
+	struct fsck k = { .c = c, .scan = scan, .repair = repair, .discard = discard, .label = label };
 	if (check_header(&k, label) < 0) {
 		*findings += k.findings;
 		return CLI_OK;
@@ -539,16 +546,17 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
 						   { "repair", no_argument, NULL, 'r' },
+						   { "discard-unowned", no_argument, NULL, 'd' },
 						   { 0, 0, 0, 0 } };
 	c->usage = usage;
 	optind = 0;
 	opterr = 0;
-	int ch, repair = 0;
+	int ch, repair = 0, discard = 0;
 	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		if (ch == 'h')
 			return cli_help(c);
-		if (ch == 'r') {
-			repair = 1;
+		if (ch == 'r' || ch == 'd') {
+			*(ch == 'r' ? &repair : &discard) = 1;
 			continue;
 		}
 		int r = cli_common_opt(c, ch, optarg);
@@ -561,6 +569,8 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	if (discard && !repair)
+		return cli_usage_error(c, "--discard-unowned goes with --repair");
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
 	struct cli_scan scan;
@@ -571,7 +581,7 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 	}
 	int rc = CLI_OK, findings = 0;
 	for (int i = 0; i < c->npools; i++)
-		if (fsck_pool(c, &scan, i, repair, &findings) != CLI_OK)
+		if (fsck_pool(c, &scan, i, repair, discard, &findings) != CLI_OK)
 			rc = CLI_FAIL;
 	check_markers(c, &findings);
 	cli_scan_free(&scan);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,8 @@ static const struct cli_rec *find_rec(const struct ls *l, const struct cli_file 
 
 static void show_file(struct ls *l, const char *path, struct cli_file *f)
 {
-	const struct cli_view *v = NULL;
-	const struct cli_rec *cr = find_rec(l, f, &v);
-	show(l, path, f->size, cr, v);
+	const struct cli_view *v = f->pool >= 0 && f->slot >= 0 ? &l->views[f->pool] : NULL;
+	show(l, path, f->size, v ? &v->recs[f->slot] : NULL, v);
 }
 
 /* One PATH argument: a file, or a directory walked two levels deep (log dir / partition / file). */
@@ -161,7 +161,14 @@ static void list_path(struct ls *l, const char *arg, int depth)
 			return;
 		}
 		const struct cli_view *v = NULL;
-		const struct cli_rec *cr = find_rec(l, &f, &v);
+		const struct cli_rec *cr = NULL;
+		struct cli_file *sf = f.has_btime ? cli_scan_find(&l->scan, f.ino, f.btime_sec, f.btime_nsec) : NULL;
+		if (sf && sf->pool >= 0 && sf->slot >= 0) { /* the scan knows it: no search of the records */
+			v = &l->views[sf->pool];
+			cr = &v->recs[sf->slot];
+		} else if (!sf) {
+			cr = find_rec(l, &f, &v);
+		}
 		if (!cr && !pf_name_matches(pf_basename(abs))) {
 			if (depth == 0) {
 				cli_err(l->c, "%s: not a managed segment file (its name does not match pafka.segment.pattern)", arg);

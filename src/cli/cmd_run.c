@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,7 @@ static int find_lib(struct cli *c, char *out, size_t n)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(out, n, "%s/.libs/libpafka.so", self);
-			if (access(out, R_OK) == 0)
+			if (snprintf(out, n, "%s/.libs/libpafka.so", self) < (int)n && access(out, R_OK) == 0)
 				return 0;
 		}
 	}

@@ -102,13 +102,7 @@ static int part_cmp(const void *a, const void *b)
 
 static const struct cli_rec *rec_of(const struct status *s, const struct cli_file *f)
 {
-	if (f->pool < 0)
-		return NULL;
-	const struct cli_view *v = &s->views[f->pool];
-	for (size_t k = 0; k < v->nrecs; k++)
-		if (v->recs[k].idx == (uint64_t)f->rec)
-			return &v->recs[k];
-	return NULL;
+	return f->pool >= 0 && f->slot >= 0 ? &s->views[f->pool].recs[f->slot] : NULL;
 }
 
 static void account(struct status *s, struct part *p, const struct cli_rec *cr, uint64_t size)
@@ -171,15 +165,6 @@ static int tally(struct status *s)
 	return 0;
 }
 
-static void sum_live(struct pf_pool_live *sum, const struct pf_pool_live *x)
-{
-	const uint64_t *a = (const uint64_t *)x;
-	uint64_t *b = (uint64_t *)sum;
-	size_t n = sizeof *x / sizeof(uint64_t);
-	for (size_t i = 3; i < n; i++) /* counters: everything after writer_pid, heartbeat_ms, state */
-		b[i] += __atomic_load_n(&a[i], __ATOMIC_RELAXED);
-}
-
 static void print_prometheus(struct status *s)
 {
 	struct pf_prom_pool pools[PF_MAX_PATHS];
@@ -195,7 +180,7 @@ static void print_prometheus(struct status *s)
 		pools[i].used_bytes = v->used_blocks * bs;
 		pools[i].free_bytes = (v->pool.nblocks - v->used_blocks) * bs;
 		pools[i].in_use = v->locked;
-		sum_live(&live, &v->pool.hdr->live);
+		pf_prom_sum_live(&live, &v->pool.hdr->live);
 		const char *st = migration_state(s->c, v);
 		m.paused |= !strcmp(st, "paused");
 		m.draining |= !strcmp(st, "draining");
@@ -204,20 +189,7 @@ static void print_prometheus(struct status *s)
 	m.npools = s->nviews;
 	memcpy(m.tier_files, s->tier_files, sizeof m.tier_files);
 	memcpy(m.tier_bytes, s->tier_bytes, sizeof m.tier_bytes);
-	memcpy(m.bytes_written, live.bytes_written, sizeof m.bytes_written);
-	memcpy(m.bytes_read, live.bytes_read, sizeof m.bytes_read);
-	memcpy(m.bytes_sent, live.bytes_sent, sizeof m.bytes_sent);
-	m.migrations[PF_PROM_DEMOTE][PF_PROM_COMPLETED] = live.demotions;
-	m.migrations[PF_PROM_PROMOTE][PF_PROM_COMPLETED] = live.promotions;
-	m.migrations[PF_PROM_DEMOTE][PF_PROM_FAILED] = live.migration_failures; /* format 1: no direction */
-	m.migrations[PF_PROM_DEMOTE][PF_PROM_ABORTED] = live.migration_aborts;
-	m.failures_by_direction = 0;
-	m.migration_bytes[PF_PROM_DEMOTE] = live.bytes_demoted;
-	m.migration_bytes[PF_PROM_PROMOTE] = live.bytes_promoted;
-	m.migration_seconds = (double)live.migration_ns / 1e9;
-	m.backlog_bytes = live.backlog_bytes;
-	m.spills = live.spills;
-	m.errors = live.errors;
+	pf_prom_from_live(&m, &live);
 	size_t need = pf_prom_format(NULL, 0, &m);
 	char *buf = malloc(need + 1);
 	if (!buf) {

@@ -49,6 +49,7 @@ static struct cli_file *grow(struct cli_scan *s)
 	memset(f, 0, sizeof *f);
 	f->pool = -1;
 	f->rec = -1;
+	f->slot = -1;
 	return f;
 }
 

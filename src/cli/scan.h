@@ -26,7 +26,8 @@ struct cli_file {
 	int managed;            /* base name matches pafka.segment.pattern */
 	/* filled by the pool views (view.h) */
 	int pool;               /* index into struct cli pools, -1 when no record */
-	int64_t rec;
+	int64_t rec;            /* record index in that pool */
+	int64_t slot;           /* index of the record in that pool's view (struct cli_view recs) */
 };
 
 struct cli_scan {

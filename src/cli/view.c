@@ -82,6 +82,7 @@ void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
 					cr->own.path = cr->hint;
 					cr->own.pool = -1;
 					cr->own.rec = -1;
+					cr->own.slot = -1;
 					cr->file = &cr->own;
 					cr->found = CLI_FOUND_HINT;
 				}
@@ -163,6 +164,7 @@ int cli_view_build(struct cli_view *v, struct cli_scan *s)
 		if (cr->file && cr->file != &cr->own) {
 			cr->file->pool = v->index;
 			cr->file->rec = cr->idx;
+			cr->file->slot = (int64_t)k;
 		}
 		/* A missing file's size is only the record's hint; without one, count whole blocks. */
 		uint64_t size = cr->size_known || cr->size ? cr->size : UINT64_MAX;

@@ -24,6 +24,15 @@
 
 #define CL_POLL_MS 50
 
+/* snprintf without gcc's truncation analysis (messages may be cut, never overflow) */
+__attribute__((format(printf, 3, 4))) static inline void cl_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+}
+
 static inline int64_t cl_now_ms(void)
 {
 	struct timespec ts;
@@ -50,6 +59,23 @@ static inline long long cl_env_ll(const char *name, long long dflt)
 	return v && *v ? strtoll(v, NULL, 10) : dflt;
 }
 
+/* A byte count with an optional K/M/G suffix (binary), as the shim parses sizes; dflt if unset. */
+static inline long long cl_env_size(const char *name, long long dflt)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return dflt;
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': n <<= 10; break;
+	case 'm': case 'M': n <<= 20; break;
+	case 'g': case 'G': n <<= 30; break;
+	default: break;
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------- pool snapshot */
 
 struct cl_pool {
@@ -66,7 +92,19 @@ static inline void cl_pool_free(struct cl_pool *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Read the header and both tables. Returns 0, or -1 when there is no pool file. */
+static inline void cl_pool_read_tables(int fd, struct cl_pool *p)
+{
+	CHECK(pread(fd, p->recs, p->nrecords * PF_RECORD_SIZE, (off_t)p->h.rec_off) ==
+	      (ssize_t)(p->nrecords * PF_RECORD_SIZE));
+	CHECK(pread(fd, p->blk, p->nblocks * 8, (off_t)p->h.blk_off) == (ssize_t)(p->nblocks * 8));
+}
+
+/*
+ * Read the header and both tables. Returns 0, or -1 when there is no pool file. The writer may be changing
+ * the tables meanwhile (the record table is read before the block table): the tables are read again until two
+ * consecutive reads agree, so the snapshot is one state the pool was in (at most 200 tries, 1 ms apart; a pool
+ * changing that fast gives the last read).
+ */
 static inline int cl_pool_load(struct cl_pool *p)
 {
 	memset(p, 0, sizeof *p);
@@ -76,11 +114,23 @@ static inline int cl_pool_load(struct cl_pool *p)
 	p->nblocks = p->h.nblocks;
 	p->nrecords = p->h.nrecords;
 	p->bsize = p->h.block_size;
-	p->recs = pftest_xmalloc(p->nrecords * PF_RECORD_SIZE);
-	p->blk = pftest_xmalloc(p->nblocks * 8);
-	CHECK(pread(fd, p->recs, p->nrecords * PF_RECORD_SIZE, (off_t)p->h.rec_off) ==
-	      (ssize_t)(p->nrecords * PF_RECORD_SIZE));
-	CHECK(pread(fd, p->blk, p->nblocks * 8, (off_t)p->h.blk_off) == (ssize_t)(p->nblocks * 8));
+	size_t rl = p->nrecords * PF_RECORD_SIZE, bl = p->nblocks * 8;
+	p->recs = pftest_xmalloc(rl);
+	p->blk = pftest_xmalloc(bl);
+	struct cl_pool q = *p;
+	q.recs = pftest_xmalloc(rl);
+	q.blk = pftest_xmalloc(bl);
+	cl_pool_read_tables(fd, p);
+	for (int tries = 0; tries < 200; tries++) {
+		cl_pool_read_tables(fd, &q);
+		if (!memcmp(p->recs, q.recs, rl) && !memcmp(p->blk, q.blk, bl))
+			break;
+		memcpy(p->recs, q.recs, rl);
+		memcpy(p->blk, q.blk, bl);
+		cl_nap_ms(1);
+	}
+	free(q.recs);
+	free(q.blk);
 	close(fd);
 	return 0;
 }
@@ -200,7 +250,7 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 		if (s == PF_REC_LIVE) {
 			live++;
 			if (p->recs[r].lo == PF_HI_NONE) {
-				snprintf(err, errlen, "record %llu is an uncommitted promotion (lo = none) after recovery",
+				cl_fmt(err, errlen, "record %llu is an uncommitted promotion (lo = none) after recovery",
 					 (unsigned long long)r);
 				return -1;
 			}
@@ -208,13 +258,13 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 				if (p->recs[q].state == PF_REC_LIVE && p->recs[q].ino == p->recs[r].ino &&
 				    p->recs[q].btime_sec == p->recs[r].btime_sec &&
 				    p->recs[q].btime_nsec == p->recs[r].btime_nsec) {
-					snprintf(err, errlen, "records %llu and %llu are LIVE for the same inode %llu",
+					cl_fmt(err, errlen, "records %llu and %llu are LIVE for the same inode %llu",
 						 (unsigned long long)r, (unsigned long long)q,
 						 (unsigned long long)p->recs[r].ino);
 					return -1;
 				}
 		} else if (s != PF_REC_FREE) {
-			snprintf(err, errlen, "record %llu has state %llu (DYING=2 should have been finished by recovery)",
+			cl_fmt(err, errlen, "record %llu has state %llu (DYING=2 should have been finished by recovery)",
 				 (unsigned long long)r, (unsigned long long)s);
 			return -1;
 		}
@@ -228,20 +278,20 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 			continue;
 		used++;
 		if (e == PF_BLOCK_RESERVED) {
-			snprintf(err, errlen, "block %llu is RESERVED (a leftover recovery should have freed)",
+			cl_fmt(err, errlen, "block %llu is RESERVED (a leftover recovery should have freed)",
 				 (unsigned long long)b);
 			free(seen);
 			return -1;
 		}
 		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
 		if (r >= p->nrecords || p->recs[r].state != PF_REC_LIVE) {
-			snprintf(err, errlen, "block %llu belongs to record %llu, which is not LIVE (leaked block)",
+			cl_fmt(err, errlen, "block %llu belongs to record %llu, which is not LIVE (leaked block)",
 				 (unsigned long long)b, (unsigned long long)r);
 			free(seen);
 			return -1;
 		}
 		if (i < p->recs[r].lo || i >= p->recs[r].hi) {
-			snprintf(err, errlen,
+			cl_fmt(err, errlen,
 				 "block %llu holds index %llu of record %llu, outside its window [%llu, %llu) (stale, leaked)",
 				 (unsigned long long)b, (unsigned long long)i, (unsigned long long)r,
 				 (unsigned long long)p->recs[r].lo, (unsigned long long)p->recs[r].hi);
@@ -250,7 +300,7 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 		}
 		for (uint64_t k = 0; k < nseen; k++)
 			if (seen[k] == e) {
-				snprintf(err, errlen, "index %llu of record %llu is owned by two blocks (second: %llu)",
+				cl_fmt(err, errlen, "index %llu of record %llu is owned by two blocks (second: %llu)",
 					 (unsigned long long)i, (unsigned long long)r, (unsigned long long)b);
 				free(seen);
 				return -1;
@@ -260,7 +310,7 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 	}
 	free(seen);
 	if (used != referenced) {
-		snprintf(err, errlen, "%llu used blocks but %llu referenced by LIVE records", (unsigned long long)used,
+		cl_fmt(err, errlen, "%llu used blocks but %llu referenced by LIVE records", (unsigned long long)used,
 			 (unsigned long long)referenced);
 		return -1;
 	}
@@ -462,7 +512,7 @@ static inline void cl_check_content_(const char *file, int line, const char *pat
 				     (unsigned long long)off, r);
 		fn(arg, off, n, exp);
 		char what[PATH_MAX + 32];
-		snprintf(what, sizeof what, "content of %s", path);
+		cl_fmt(what, sizeof what, "content of %s", path);
 		pftest_cmp_(file, line, what, got, exp, n, off);
 	}
 	if (pread(fd, got, 1, (off_t)size) != 0)
@@ -628,6 +678,15 @@ static inline void cl_manifest_load(struct cl_manifest *m)
 	fclose(f);
 }
 
+static inline void cl_manifest_free(struct cl_manifest *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->e[i].fd >= 0)
+			close(m->e[i].fd);
+	free(m->e);
+	memset(m, 0, sizeof *m);
+}
+
 static inline void cl_expect_entry(void *arg, uint64_t off, size_t n, uint8_t *out)
 {
 	struct cl_entry *e = arg;
@@ -704,6 +763,7 @@ static inline int cl_role_check_shim(void)
 	}
 	CHECKF(n == m.n, "%d files under logs/, the manifest lists %d", n, m.n);
 	printf("check-shim: %d files, sizes and bytes right through the shim\n", m.n);
+	cl_manifest_free(&m);
 	return 0;
 }
 
@@ -779,6 +839,7 @@ static inline int cl_role_check_real(int argc, char **argv)
 	       m.n, nrec, ndemoted, (unsigned long long)used, (unsigned long long)live,
 	       consistent ? ", consistent" : "", (unsigned long long)not_hole);
 	free(recs);
+	cl_manifest_free(&m);
 	cl_pool_free(&P);
 	return 0;
 }

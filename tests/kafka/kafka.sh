@@ -63,7 +63,7 @@ kafka_fetch() {
 		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 		-DoutputDirectory="$tmp" >"$log" 2>&1; then
 		rm -rf "$tmp"
-		tail -n 20 "$log" >&2
+		sed "s/\x1b\[[0-9;]*m//g" "$log" | tail -n 20 >&2
 		if grep -qiE 'UnknownHost|Unknown host|Connection refused|connect timed out|Connect to .* failed|Network is unreachable|No route to host|Could not transfer artifact|Temporary failure in name resolution|in offline mode' "$log"; then
 			return 3
 		fi

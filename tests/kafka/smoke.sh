@@ -21,6 +21,8 @@
 # PAFKA_SMOKE_PERF_SIZE (1024), PAFKA_SMOKE_SEGMENT_BYTES (4194304), PAFKA_SMOKE_CRASH=0 (skip step 6),
 # PAFKA_SMOKE_KEEP=1 (keep the temp and pool dirs), PAFKA_SMOKE_CHANNEL_TYPE (default pmem; e.g. tiered),
 # KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE (see kafka.sh).
+# automake may run this with $(SHELL), which can be a POSIX sh: this script needs bash
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

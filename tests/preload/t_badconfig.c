@@ -22,7 +22,7 @@ static int child_open(void)
 	ssize_t w = write(fd, b, PFTEST_MIB);
 	printf("opened and wrote %zd bytes\n", w);
 	close(fd);
-	free(b);
+	pftest_free(b);
 	return 0;
 }
 
@@ -50,7 +50,7 @@ static int child_file_channel(void)
 	struct pftest_shadow sh = { 0 };
 	pftest_shadow_write(&sh, 0, b, PFTEST_MIB);
 	pftest_check_path(seg, &sh);
-	free(b);
+	pftest_free(b);
 	return 0;
 }
 
@@ -83,17 +83,18 @@ static void expect_error(const char *const env[], const char *key)
 	       env[0], rc, out, msg);
 	CHECKF(pftest_count_lines(msg) == 1 && strstr(msg, key) != NULL,
 	       "child with %s: stderr must be exactly one line naming %s; got \"%s\"", env[0], key, msg);
-	printf("%s -> %s", env[0], msg);
+	printf("%s -> ", env[0]);
+	fputs(msg, stdout);
 	no_pool(env[0]);
-	free(msg);
-	free(out);
+	pftest_free(msg);
+	pftest_free(out);
 	STEP("bad config %s: inert child", env[0]);
 	msg = run("inert", env, &rc, &out);
 	CHECKF(rc == 0 && msg[0] == 0, "an inert child with %s exited %d with stderr \"%s\" (expected 0 and nothing)",
 	       env[0], rc, msg);
 	no_pool(env[0]);
-	free(msg);
-	free(out);
+	pftest_free(msg);
+	pftest_free(out);
 }
 
 int main(int argc, char **argv)
@@ -126,8 +127,8 @@ int main(int argc, char **argv)
 		CHECKF(rc == 0 && msg[0] == 0, "child with log.channel.type=file exited %d, stderr \"%s\"", rc, msg);
 		no_pool("log.channel.type=file");
 		pftest_check_kernel_resident(seg, PFTEST_MIB);
-		free(msg);
-		free(out);
+		pftest_free(msg);
+		pftest_free(out);
 	}
 	printf("PASS\n");
 	return 0;

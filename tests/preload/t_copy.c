@@ -20,7 +20,7 @@ static void mk(struct pftest_twin *t, const char *dir, const char *name, size_t 
 		uint8_t *b = pftest_patbuf(0, n, seed);
 		CHECK_EQ(TWIN(t, write(FD, b, n)), n);
 		pftest_shadow_write(&t->sh, 0, b, n);
-		free(b);
+		pftest_free(b);
 	}
 	TWIN(t, lseek(FD, 0, SEEK_SET));
 }
@@ -35,7 +35,7 @@ static void shadow_copy(struct pftest_shadow *dst, uint64_t doff, const struct p
 	uint8_t *tmp = pftest_xmalloc(r);
 	memcpy(tmp, src->b + soff, r);
 	pftest_shadow_write(dst, doff, tmp, r);
-	free(tmp);
+	pftest_free(tmp);
 }
 
 /*
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 		uint8_t *b = pftest_patbuf(0, 2 * PFTEST_MIB, 3);
 		CHECK_EQ(TWIN(&P, write(FD, b, 2 * PFTEST_MIB)), 2 * PFTEST_MIB);
 		pftest_shadow_write(&P.sh, 0, b, 2 * PFTEST_MIB);
-		free(b);
+		pftest_free(b);
 		TWIN(&P, lseek(FD, 0, SEEK_SET));
 	}
 
@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 			pftest_shadow_write(&B.sh, B.sh.size, b, (uint64_t)ra);
 		CHECK(close(apm) == 0 && close(app) == 0);
 		pftest_twin_check(&B);
-		free(b);
+		pftest_free(b);
 		close(pm[0]);
 		close(pm[1]);
 		close(pp[0]);

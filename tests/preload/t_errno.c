@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 		printf("note: running as root, EACCES checks skipped\n");
 	}
 	pftest_twin_close(&t);
-	free(b);
+	pftest_free(b);
 	printf("PASS\n");
 	return 0;
 }

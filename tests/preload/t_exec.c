@@ -34,13 +34,13 @@ static int phase2(char **argv)
 	uint8_t *b = pftest_patbuf(SIZE1, 2 * PFTEST_BLK + 3, 2);
 	pftest_write_all(fd, b, 2 * PFTEST_BLK + 3);
 	pftest_shadow_write(&sh, SIZE1, b, 2 * PFTEST_BLK + 3);
-	free(b);
+	pftest_free(b);
 	pftest_check_fd(d, &sh, "dup of the inherited fd");
 	pftest_check_path(path, &sh);
 	CHECK(close(fd) == 0 && close(d) == 0);
 	pftest_check_path(path, &sh);
 	pftest_check_sparse(path, (long long)sh.size);
-	free(buf);
+	pftest_free(buf);
 	printf("PASS\n");
 	return 0;
 }
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 	int fd = OK(open(path, O_RDWR | O_CREAT, 0644));
 	uint8_t *b = pftest_patbuf(0, SIZE1, 1);
 	pftest_write_all(fd, b, SIZE1);
-	free(b);
+	pftest_free(b);
 	CHECK_EQ(lseek(fd, OFF1, SEEK_SET), OFF1);
 	int cfd = OK(open(path2, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
 	pftest_write_all(cfd, "abc", 3);

@@ -14,7 +14,7 @@ static void pat_both(struct pftest_twin *t, uint64_t off, size_t n, uint32_t see
 	uint8_t *b = pftest_patbuf(off, n, seed);
 	CHECK_EQ(TWIN(t, pwrite(FD, b, n, (off_t)off)), n);
 	pftest_shadow_write(&t->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 /* fallocate on both; returns 0 if done (shadow updated), -1 if both said EOPNOTSUPP. */

@@ -107,7 +107,7 @@ static void exercise(const char *path)
 	CHECK(f != NULL);
 	CHECK(fread(r, 1, 5, f) == 5 && memcmp(r, "inert", 5) == 0);
 	fclose(f);
-	free(b);
+	pftest_free(b);
 	pftest_shadow_free(&sh);
 }
 

@@ -18,7 +18,7 @@ static void pat_both(struct pftest_twin *t, uint64_t off, size_t n, uint32_t see
 	uint8_t *b = pftest_patbuf(off, n, seed);
 	CHECK_EQ(TWIN(t, pwrite(FD, b, n, (off_t)off)), n);
 	pftest_shadow_write(&t->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 static uint8_t *map(int fd, size_t len, int prot, int flags, off64_t off, int use64)
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 			memcpy(mm + st[i].off, b, st[i].n);
 			memcpy(mp + st[i].off, b, st[i].n);
 			pftest_shadow_write(&t.sh, st[i].off, b, st[i].n);
-			free(b);
+			pftest_free(b);
 		}
 		CHECK(msync(mm, mlen, MS_SYNC) == 0);
 		CHECK(msync(mp, mlen, MS_SYNC) == 0);
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 		b[7] = 1;
 		pftest_cmp("mapping after unlink", a, b, 3 * PFTEST_BLK + 1, 0);
 		CHECK(munmap(a, 3 * PFTEST_BLK + 1) == 0);
-		free(b);
+		pftest_free(b);
 	}
 	pftest_twin_close(&t);
 	pftest_check_path(t.m, &t.sh);

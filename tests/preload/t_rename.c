@@ -70,7 +70,7 @@ static void mkseg(struct seg *s, const char *rel, size_t n, uint32_t seed)
 	uint8_t *b = pftest_patbuf(0, n, seed);
 	CHECK_EQ(SAME(write(s->fm, b, n), write(s->fp, b, n)), n);
 	pftest_shadow_write(&s->sh, 0, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 static void append(struct seg *s, size_t n, uint32_t seed)
@@ -80,7 +80,7 @@ static void append(struct seg *s, size_t n, uint32_t seed)
 	CHECK_EQ(SAME(lseek(s->fm, 0, SEEK_END), lseek(s->fp, 0, SEEK_END)), off);
 	CHECK_EQ(SAME(write(s->fm, b, n), write(s->fp, b, n)), n);
 	pftest_shadow_write(&s->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 /* the open fds and fresh opens of rel (both trees) hold s->sh */

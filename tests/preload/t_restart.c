@@ -88,7 +88,7 @@ static void op_append(int i, size_t n, uint32_t seed)
 			pftest_write_all(f->fd, b, len);
 		}
 		pftest_shadow_write(&f->sh, off, b, len);
-		free(b);
+		pftest_free(b);
 		done += len;
 	}
 }
@@ -100,7 +100,7 @@ static void op_pwrite(int i, uint64_t off, size_t n, uint32_t seed)
 	if (REAL)
 		pftest_pwrite_all(f->fd, b, n, (off_t)off);
 	pftest_shadow_write(&f->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 static void op_trunc(int i, uint64_t n)
@@ -211,7 +211,7 @@ static void phase1(void)
 		if (REAL)
 			pftest_write_all(F[7].fd, b, 500000);
 		memcpy(F[7].sh.b, b, 500000);
-		free(b);
+		pftest_free(b);
 	}
 }
 
@@ -344,7 +344,9 @@ static int cleanup(void)
 static void run_writer(int phase, int kill_it)
 {
 	int ready[2], hold[2];
-	CHECK(pipe(ready) == 0 && pipe(hold) == 0);
+	CHECK(pipe2(ready, O_CLOEXEC) == 0 && pipe2(hold, O_CLOEXEC) == 0);
+	pftest_inherit(ready[1], 1);
+	pftest_inherit(hold[0], 1);
 	char a1[16], a2[16], a3[16];
 	pftest_fmt(a1, sizeof a1, "%d", phase);
 	pftest_fmt(a2, sizeof a2, "%d", ready[1]);

@@ -14,7 +14,7 @@ static void append_both(struct pftest_twin *t, size_t n, uint32_t seed)
 	uint8_t *b = pftest_patbuf((uint64_t)off, n, seed);
 	CHECK_EQ(TWIN(t, write(FD, b, n)), n);
 	pftest_shadow_write(&t->sh, (uint64_t)off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 static void pwrite_both(struct pftest_twin *t, uint64_t off, size_t n, uint32_t seed, int use64)
@@ -27,7 +27,7 @@ static void pwrite_both(struct pftest_twin *t, uint64_t off, size_t n, uint32_t 
 		CHECK_EQ(TWIN(t, pwrite(FD, b, n, (off_t)off)), n);
 	CHECK_EQ(TWIN(t, lseek(FD, 0, SEEK_CUR)), cur); /* pwrite leaves the file offset alone */
 	pftest_shadow_write(&t->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 /* pread (or pread64) n bytes at off on both; compare with each other and with the shadow. */
@@ -147,14 +147,14 @@ int main(int argc, char **argv)
 			CHECK_EQ(SAME(write(am, b, n), write(ap, b, n)), n);
 			pftest_shadow_write(&t.sh, t.sh.size, b, n);
 			CHECK_EQ(SAME(lseek(am, 0, SEEK_CUR), lseek(ap, 0, SEEK_CUR)), t.sh.size);
-			free(b);
+			pftest_free(b);
 		}
 		/* Linux appends even for pwrite on an O_APPEND descriptor */
 		uint8_t *b = pftest_patbuf(t.sh.size, 333, 30);
 		long long cur = (long long)t.sh.size;
 		CHECK_EQ(SAME(pwrite(am, b, 333, 0), pwrite(ap, b, 333, 0)), 333);
 		pftest_shadow_write(&t.sh, t.sh.size, b, 333);
-		free(b);
+		pftest_free(b);
 		/* ... without moving the file offset */
 		CHECK_EQ(SAME(lseek(am, 0, SEEK_CUR), lseek(ap, 0, SEEK_CUR)), cur);
 		CHECK(close(am) == 0 && close(ap) == 0);
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 			CHECK_EQ(SAME(pread(rm, t.bm, 4999, (off_t)off), pread(rp, t.bp, 4999, (off_t)off)), 4999);
 			pftest_twin_bufs(&t, 4999, b, off);
 			CHECK_EQ(SAME(pftest_fsize(rm), pftest_fsize(rp)), t.sh.size);
-			free(b);
+			pftest_free(b);
 		}
 		CHECK(close(rm) == 0 && close(rp) == 0);
 	}
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 		       (long long)st0.st_blocks, (long long)st1.st_blocks);
 		CHECKF(pftest_pool_used0() == used, "pool used blocks went from %lld to %lld after writing unmanaged files",
 		       used, pftest_pool_used0());
-		free(b);
+		pftest_free(b);
 	}
 
 	STEP("offsets above 4 GiB");
@@ -225,12 +225,12 @@ int main(int argc, char **argv)
 		memset(u.bp + 100000, 0, 100000);
 		pftest_twin_bufs(&u, 100000, u.bp + 100000, 4ULL << 30);
 		CHECK_EQ(TWIN(&u, lseek64(FD, (off64_t)big + 100000, SEEK_SET)), big + 100000);
-		free(b);
+		pftest_free(b);
 		b = pftest_patbuf(big + 100000, 70000, 61);
 		CHECK_EQ(TWIN(&u, write(FD, b, 70000)), 70000);
 		CHECK_EQ(TWIN(&u, pread64(FD, BUF, 70000, (off64_t)big + 100000)), 70000);
 		pftest_twin_bufs(&u, 70000, b, big + 100000);
-		free(b);
+		pftest_free(b);
 		pftest_twin_close(&u);
 	}
 	printf("PASS\n");

@@ -125,7 +125,7 @@ static long long blocking_send(int fd, int tcp, int use64, long long start, size
 	}
 	close(s);
 	close(r);
-	free(d.buf);
+	pftest_free(d.buf);
 	return ret;
 }
 
@@ -222,7 +222,7 @@ static void nonblocking(int fd, int tcp)
 	for (size_t i = 0; i < junk; i++)
 		CHECKF(buf[i] == 0xAB, "filler byte %zu is 0x%02x", i, buf[i]);
 	pftest_cmp("bytes sent right after the fill", buf + junk, sh.b + 1000, early, 1000);
-	free(buf);
+	pftest_free(buf);
 
 	STEP("non-blocking %s: partial counts", tcp ? "tcp" : "unix");
 	const size_t big = 4 << 20;
@@ -252,7 +252,7 @@ static void nonblocking(int fd, int tcp)
 	buf = pftest_xmalloc(total);
 	CHECK_EQ(pftest_read_full(r, buf, total), total);
 	pftest_cmp("bytes delivered by partial sendfiles", buf, sh.b + start, total, (uint64_t)start);
-	free(buf);
+	pftest_free(buf);
 	/* nothing more than what was reported was sent */
 	set_nonblock(r);
 	uint8_t extra[16];
@@ -293,7 +293,7 @@ static void jdk21_transfer(int fd)
 	drain_join(&d);
 	CHECK_EQ(d.got, count);
 	pftest_cmp("transferTo bytes", d.buf, sh.b + 123456, (size_t)count, 123456);
-	free(d.buf);
+	pftest_free(d.buf);
 	close(s);
 	close(r);
 }

@@ -56,7 +56,7 @@ static long long run_stat_tool(const char *path, int no_preload)
 	char *end;
 	long long v = strtoll(s, &end, 10);
 	CHECKF(end != s && *end == '\n', "stat -c %%s printed \"%s\"", s);
-	free(s);
+	pftest_free(s);
 	return v;
 }
 
@@ -69,7 +69,7 @@ static long long run_child_size(const char *path)
 	close(out);
 	pftest_wait_ok(pid, "child-size");
 	long long v = strtoll(s, NULL, 10);
-	free(s);
+	pftest_free(s);
 	return v;
 }
 
@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(TWIN(&t, write(FD, b, 65537)), 65537);
 	check_all(t.m, t.fm, 65537);
 	pftest_twin_close(&t);
-	free(b);
+	pftest_free(b);
 	printf("PASS\n");
 	return 0;
 }

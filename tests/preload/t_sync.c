@@ -10,7 +10,7 @@ static void pat_both(struct pftest_twin *t, uint64_t off, size_t n, uint32_t see
 	uint8_t *b = pftest_patbuf(off, n, seed);
 	CHECK_EQ(TWIN(t, pwrite(FD, b, n, (off_t)off)), n);
 	pftest_shadow_write(&t->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 static void sync_all(struct pftest_twin *t)
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		uint8_t *b = pftest_patbuf(off, 300001, 1 + (uint32_t)i);
 		CHECK_EQ(TWIN(&t, write(FD, b, 300001)), 300001);
 		pftest_shadow_write(&t.sh, off, b, 300001);
-		free(b);
+		pftest_free(b);
 		sync_all(&t);
 	}
 	STEP("after overwrites and truncation");
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		uint8_t *b = pftest_patbuf(t.sh.size, 5000, 11);
 		CHECK_EQ(SAME(write(am, b, 5000), write(ap, b, 5000)), 5000);
 		pftest_shadow_write(&t.sh, t.sh.size, b, 5000);
-		free(b);
+		pftest_free(b);
 		CHECK_EQ(SAME(fsync(am), fsync(ap)), 0);
 		CHECK_EQ(SAME(fdatasync(am), fdatasync(ap)), 0);
 		CHECK(close(am) == 0 && close(ap) == 0);
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 			uint8_t *b = pftest_patbuf(1000, PFTEST_BLK + 1, 20 + (uint32_t)i);
 			CHECK_EQ(SAME(pwrite(sm, b, PFTEST_BLK + 1, 1000), pwrite(sp, b, PFTEST_BLK + 1, 1000)), PFTEST_BLK + 1);
 			pftest_shadow_write(&t.sh, 1000, b, PFTEST_BLK + 1);
-			free(b);
+			pftest_free(b);
 			CHECK_EQ(SAME(fcntl(sm, F_GETFL) & O_SYNC, fcntl(sp, F_GETFL) & O_SYNC), flags[i]);
 			CHECK(close(sm) == 0 && close(sp) == 0);
 		}

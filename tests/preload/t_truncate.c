@@ -28,7 +28,7 @@ static void pat_both(struct pftest_twin *t, uint64_t off, size_t n, uint32_t see
 	uint8_t *b = pftest_patbuf(off, n, seed);
 	CHECK_EQ(TWIN(t, pwrite(FD, b, n, (off_t)off)), n);
 	pftest_shadow_write(&t->sh, off, b, n);
-	free(b);
+	pftest_free(b);
 }
 
 /* Every byte of [off, off+n) reads zero on both files. */
@@ -36,10 +36,11 @@ static void zeros_both(struct pftest_twin *t, uint64_t off, size_t n)
 {
 	STEP("zeros at [%llu, +%zu)", (unsigned long long)off, n);
 	CHECK_EQ(TWIN(t, pread(FD, BUF, n, (off_t)off)), n);
-	uint8_t *z = calloc(1, n);
+	uint8_t *z = pftest_xmalloc(n);
+	memset(z, 0, n);
 	pftest_cmp("extended range", t->bm, z, n, off);
 	pftest_cmp("extended range (twin)", t->bp, z, n, off);
-	free(z);
+	pftest_free(z);
 }
 
 int main(int argc, char **argv)
@@ -54,7 +55,7 @@ int main(int argc, char **argv)
 	uint8_t *b = pftest_patbuf(0, 3 * PFTEST_MIB + 777, 1);
 	CHECK_EQ(TWIN(&t, write(FD, b, 3 * PFTEST_MIB + 777)), 3 * PFTEST_MIB + 777);
 	pftest_shadow_write(&t.sh, 0, b, 3 * PFTEST_MIB + 777);
-	free(b);
+	pftest_free(b);
 	pftest_twin_check(&t);
 
 	/* the file offset (3 MiB + 777) stays beyond the new EOF */
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 		uint8_t *c = pftest_patbuf(off, 1000, 2);
 		CHECK_EQ(TWIN(&t, write(FD, c, 1000)), 1000);
 		pftest_shadow_write(&t.sh, off, c, 1000);
-		free(c);
+		pftest_free(c);
 		pftest_twin_check(&t);
 		zeros_both(&t, PFTEST_MIB + 5, 2 * PFTEST_MIB + 772); /* the old bytes must not come back */
 	}
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 		uint8_t *c = pftest_patbuf((uint64_t)target, 70000, 6);
 		CHECK_EQ(TWIN(&t, write(FD, c, 70000)), 70000);
 		pftest_shadow_write(&t.sh, (uint64_t)target, c, 70000);
-		free(c);
+		pftest_free(c);
 		pftest_twin_check(&t);
 	}
 
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 		uint8_t *c = pftest_patbuf(0, PFTEST_BLK + 9, 7);
 		CHECK_EQ(SAME(write(om, c, PFTEST_BLK + 9), write(op, c, PFTEST_BLK + 9)), PFTEST_BLK + 9);
 		pftest_shadow_write(&t.sh, 0, c, PFTEST_BLK + 9);
-		free(c);
+		pftest_free(c);
 		CHECK(close(om) == 0 && close(op) == 0);
 		/* the old fd still has its offset beyond the new EOF */
 		CHECK_EQ(TWIN(&t, pread(FD, BUF, 3 * PFTEST_BLK, 0)), PFTEST_BLK + 9);

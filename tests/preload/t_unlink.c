@@ -27,7 +27,7 @@ static int mkfile(const char *path, size_t n, uint32_t seed, struct pftest_shado
 	pftest_write_all(fd, b, n);
 	pftest_shadow_truncate(sh, 0);
 	pftest_shadow_write(sh, 0, b, n);
-	free(b);
+	pftest_free(b);
 	return fd;
 }
 
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 		pftest_shadow_write(&sh, sh.size, b, PFTEST_BLK + 5);
 		pftest_pwrite_all(fd, b, 100, 7);
 		pftest_shadow_write(&sh, 7, b, 100);
-		free(b);
+		pftest_free(b);
 		pftest_check_fd(fd, &sh, "unlinked file after writes");
 		int d = OK(dup(fd));
 		CHECK(close(fd) == 0);
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 		uint8_t *b = pftest_patbuf(PFTEST_BLK, 10, 40 + (uint32_t)i);
 		pftest_pwrite_all(nfd, b, 10, PFTEST_BLK);
 		pftest_shadow_write(&z, PFTEST_BLK, b, 10);
-		free(b);
+		pftest_free(b);
 		pftest_check_path(a, &z);
 		if (keep >= 0) {
 			pftest_check_fd(keep, &sh, "old file's fd after re-creation");
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 		CHECK(close(fm) == 0 && close(fp) == 0);
 	}
 	pool_back("at the end");
-	free(buf);
+	pftest_free(buf);
 	printf("PASS\n");
 	return 0;
 }

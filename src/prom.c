@@ -4,8 +4,11 @@
  */
 #include "prom.h"
 
+#include "pool_format.h"
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 struct out {
 	char *buf;
@@ -138,4 +141,31 @@ size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
 	scalar(&o, "pafka_drain_requested", "gauge", "1 while a drain is requested (pafka.drain).",
 	       (uint64_t)(s->draining != 0));
 	return o.len;
+}
+
+void pf_prom_sum_live(struct pf_pool_live *sum, const struct pf_pool_live *x)
+{
+	const uint64_t *a = (const uint64_t *)x;
+	uint64_t *b = (uint64_t *)sum;
+	size_t n = sizeof *x / sizeof(uint64_t);
+	for (size_t i = 3; i < n; i++) /* counters: everything after writer_pid, heartbeat_ms, state */
+		b[i] += __atomic_load_n(&a[i], __ATOMIC_RELAXED);
+}
+
+void pf_prom_from_live(struct pf_prom_sample *m, const struct pf_pool_live *live)
+{
+	memcpy(m->bytes_written, live->bytes_written, sizeof m->bytes_written);
+	memcpy(m->bytes_read, live->bytes_read, sizeof m->bytes_read);
+	memcpy(m->bytes_sent, live->bytes_sent, sizeof m->bytes_sent);
+	m->migrations[PF_PROM_DEMOTE][PF_PROM_COMPLETED] = live->demotions;
+	m->migrations[PF_PROM_PROMOTE][PF_PROM_COMPLETED] = live->promotions;
+	m->migrations[PF_PROM_DEMOTE][PF_PROM_FAILED] = live->migration_failures; /* format 1: no direction */
+	m->migrations[PF_PROM_DEMOTE][PF_PROM_ABORTED] = live->migration_aborts;
+	m->failures_by_direction = 0;
+	m->migration_bytes[PF_PROM_DEMOTE] = live->bytes_demoted;
+	m->migration_bytes[PF_PROM_PROMOTE] = live->bytes_promoted;
+	m->migration_seconds = (double)live->migration_ns / 1e9;
+	m->backlog_bytes = live->backlog_bytes;
+	m->spills = live->spills;
+	m->errors = live->errors;
 }

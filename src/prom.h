@@ -42,6 +42,14 @@ struct pf_prom_sample {
 	int draining;                /* drain requested (1/0) */
 };
 
+struct pf_pool_live;
+
+/* Add the counters of one pool's live statistics to sum (everything after writer_pid, heartbeat_ms and
+ * state, read with relaxed atomic loads: the writer updates them while we read). */
+void pf_prom_sum_live(struct pf_pool_live *sum, const struct pf_pool_live *x);
+/* Fill the counter fields of s (bytes, migrations, spills, errors, backlog) from summed live statistics. */
+void pf_prom_from_live(struct pf_prom_sample *s, const struct pf_pool_live *live);
+
 /* Format s into buf (at most cap bytes, always NUL-terminated when cap > 0). Returns the length the full
  * text needs (excluding the NUL), like snprintf: when it is >= cap, the output was cut. */
 size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s);

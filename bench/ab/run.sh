@@ -1,0 +1,602 @@
+#!/bin/bash
+# bench/ab/run.sh - A/B benchmark: a real, unmodified Kafka broker with and without libpafka on emulated
+# tiers, side by side in one invocation, interleaved, repeated; CSV/JSON, PNG plots and summary.md.
+# Not part of `make check` (see bench/ab/README.md). Run as root, from anywhere:
+#
+#   bench/ab/run.sh                  # default run (3 repetitions, ~25 minutes on a 2-core VM)
+#   BENCH_QUICK=1 bench/ab/run.sh    # ~5 minute smoke of the whole pipeline (1 repetition, small sizes)
+#
+# Tiers (set up here, torn down on any exit by the EXIT trap):
+#   slow tier "HDD": ext4 on a loop device (backing file in BENCH_SLOW_DIR, direct I/O to the backing file),
+#     throttled with cgroup v1 blkio (bps and iops, read and write) for the loop device's major:minor in the
+#     bench's blkio group, which the broker runs in, AND in the root blkio group: cgroup v1 charges kernel
+#     writeback (flusher threads, the ext4 journal) to the root group, so without the root rule buffered
+#     writes would reach the "HDD" at the real disk's speed;
+#   fast tier: tmpfs (/dev/shm) as the PMem stand-in, labelled so everywhere.
+#   The broker runs in a cgroup v1 memory group (BENCH_MEM_MB, JVM + page cache) so the page cache cannot
+#   hide the slow tier. The shim's pool is created (posix_fallocate on tmpfs) by a short warm-up process
+#   OUTSIDE that group before the broker starts: tmpfs pages are charged to the memory cgroup of the task
+#   that allocates them and stay there, so the pool is not charged to the broker's limit (checked: the
+#   group's shmem figure is recorded per run).
+#
+# Variants (order rotated every repetition): vanilla (log dir on the slow tier, no preload), shim
+# (LD_PRELOAD, log.channel.type=tiered, same slow-tier log dir, pool on /dev/shm), ceiling (no preload,
+# log dir on tmpfs), inert (LD_PRELOAD, log.channel.type=file, slow-tier log dir).
+# Scenarios per broker run (1 KiB records, ProducerPerformance/ConsumerPerformance from Kafka's tools):
+#   S1 sustained produce acks=1 and acks=all (time-bounded); S2 burst (fits the pool) then low rate;
+#   S3 catch-up consumer over older data while a fixed-rate producer runs, against the same producer idle;
+#   S4 flush.messages=1 (the topic-level form of log.flush.interval.messages=1).
+#
+# Environment (all optional; sizes in MiB unless stated):
+#   BENCH_QUICK=1          small smoke preset (every knob below can still be set)
+#   BENCH_REPS             repetitions of every variant (3; quick 1)
+#   BENCH_VARIANTS         subset/order, comma list of vanilla,shim,ceiling,inert (all four)
+#   BENCH_SCENARIOS        subset, comma list of s1,s2,s3,s4 (all)
+#   BENCH_HDD_BPS          slow-tier bytes/s, read and write, K/M/G suffixes = 2^10.. (150M)
+#   BENCH_HDD_IOPS         slow-tier I/Os per second, read and write (200)
+#   BENCH_MEM_MB           broker memory cgroup limit incl. page cache (1536); ceiling: + BENCH_CEIL_MB
+#   BENCH_HEAP_MB          broker heap, -Xms=-Xmx, pre-touched (768)
+#   BENCH_POOL_MB          pool size on the fast tier (2048; quick 512)
+#   BENCH_THRESHOLD        storage.migrate.threshold (0.5)
+#   BENCH_SEGMENT_MB       log.segment.bytes (64; quick 32)   BENCH_PARTITIONS (3)   BENCH_RECORD_SIZE (1024)
+#   BENCH_S1_SECS          S1 produce duration per acks setting (10; quick 5)
+#   BENCH_S2_BURST_MB      S2 burst volume, must fit the pool (1536; quick 384)
+#   BENCH_S2_LOW_MBS / BENCH_S2_LOW_SECS   S2 low phase rate and duration (8 / 15; quick 8 / 6)
+#   BENCH_S3_OLD_MB        S3 older data read by the catch-up consumer (1024; quick 256)
+#   BENCH_S3_RATE_MBS / BENCH_S3_SECS      S3 producer rate and duration per phase (16 / 8; quick 8 / 4)
+#   BENCH_S4_SECS          S4 produce duration (8; quick 4)
+#   BENCH_VERIFY_RECORDS   self-checking records produced first and verified last (20000; quick 5000)
+#   BENCH_CEIL_MB          tmpfs budget of the ceiling's log dir, added to its memory limit (6144; quick 3072)
+#   BENCH_SLOW_GB          slow-tier file system size (12; quick 6)     BENCH_SLOW_DIR (/var/tmp)
+#   BENCH_SHM              the fast tier (/dev/shm)   BENCH_OUT (<repo>/bench/results)   BENCH_SAMPLE_S (1)
+#   PAFKA_TEST_LIB         the shim (default <repo>/build/.libs/libpafka.so; a snapshot copy is used)
+# Exit: 0 when every run completed (figures may still miss goals: benchmarks report, they do not judge);
+# 1 on a missing prerequisite (one line naming the Debian package) or a setup failure; 3 when a run failed
+# (broker crash, wrong data, stall, tool failure): the summary lists every anomaly.
+set -u
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+die() { echo "bench/ab/run.sh: $*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ prerequisites (one line, exit 1)
+[ "$(id -u)" = 0 ] || die "must run as root (it sets up a loop device, cgroups and mounts); try: sudo $0"
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found: apt-get install $2"; }
+need losetup mount; need mount mount; need umount mount; need mkfs.ext4 e2fsprogs
+need java default-jre-headless; need kcat kcat; need python3 python3; need gnuplot gnuplot-nox
+need dd coreutils; need timeout coreutils; need sha256sum coreutils; need sync coreutils; need awk gawk
+[ -d /sys/fs/cgroup/blkio ] && [ -f /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ] ||
+	die "cgroup v1 blkio controller not mounted at /sys/fs/cgroup/blkio (this bench needs cgroup v1 blkio and memory)"
+[ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] ||
+	die "cgroup v1 memory controller not mounted at /sys/fs/cgroup/memory (this bench needs cgroup v1 blkio and memory)"
+echo 'set terminal pngcairo' | gnuplot >/dev/null 2>&1 ||
+	die "gnuplot has no pngcairo terminal: apt-get install gnuplot-nox"
+
+lib_src=${PAFKA_TEST_LIB:-$top/build/.libs/libpafka.so}
+[ -f "$lib_src" ] || die "no shim at $lib_src (build it, or set PAFKA_TEST_LIB)"
+
+# ------------------------------------------------------------------ settings
+quick=${BENCH_QUICK:-0}
+q() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+reps=${BENCH_REPS:-$(q 3 1)}
+variants=${BENCH_VARIANTS:-vanilla,shim,ceiling,inert}
+scenarios=${BENCH_SCENARIOS:-s1,s2,s3,s4}
+hdd_bps_s=${BENCH_HDD_BPS:-150M}
+hdd_iops=${BENCH_HDD_IOPS:-200}
+mem_mb=${BENCH_MEM_MB:-1536}
+heap_mb=${BENCH_HEAP_MB:-768}
+pool_mb=${BENCH_POOL_MB:-$(q 2048 512)}
+threshold=${BENCH_THRESHOLD:-0.5}
+seg_mb=${BENCH_SEGMENT_MB:-$(q 64 32)}
+parts=${BENCH_PARTITIONS:-3}
+rsize=${BENCH_RECORD_SIZE:-1024}
+s1_secs=${BENCH_S1_SECS:-$(q 10 5)}
+s2_burst_mb=${BENCH_S2_BURST_MB:-$(q 1536 384)}
+s2_low_mbs=${BENCH_S2_LOW_MBS:-8}
+s2_low_secs=${BENCH_S2_LOW_SECS:-$(q 15 6)}
+s3_old_mb=${BENCH_S3_OLD_MB:-$(q 1024 256)}
+s3_rate_mbs=${BENCH_S3_RATE_MBS:-$(q 16 8)}
+s3_secs=${BENCH_S3_SECS:-$(q 8 4)}
+s4_secs=${BENCH_S4_SECS:-$(q 8 4)}
+verify_n=${BENCH_VERIFY_RECORDS:-$(q 20000 5000)}
+ceil_mb=${BENCH_CEIL_MB:-$(q 6144 3072)}
+slow_gb=${BENCH_SLOW_GB:-$(q 12 6)}
+slow_dir=${BENCH_SLOW_DIR:-/var/tmp}
+shm=${BENCH_SHM:-/dev/shm}
+out_base=${BENCH_OUT:-$top/bench/results}
+sample_s=${BENCH_SAMPLE_S:-1}
+
+num() { case $2 in '' | *[!0-9]*) die "$1 must be a whole number (got '$2')" ;; esac; }
+for v in reps:$reps hdd_iops:$hdd_iops mem_mb:$mem_mb heap_mb:$heap_mb pool_mb:$pool_mb seg_mb:$seg_mb \
+	parts:$parts rsize:$rsize s1_secs:$s1_secs s2_burst_mb:$s2_burst_mb s2_low_mbs:$s2_low_mbs \
+	s2_low_secs:$s2_low_secs s3_old_mb:$s3_old_mb s3_rate_mbs:$s3_rate_mbs s3_secs:$s3_secs s4_secs:$s4_secs \
+	verify_n:$verify_n ceil_mb:$ceil_mb slow_gb:$slow_gb; do
+	num "${v%%:*}" "${v#*:}"
+done
+[ "$reps" -ge 1 ] || die "BENCH_REPS must be >= 1"
+case $hdd_bps_s in
+*[kK]) hdd_bps=$((${hdd_bps_s%?} << 10)) ;; *[mM]) hdd_bps=$((${hdd_bps_s%?} << 20)) ;;
+*[gG]) hdd_bps=$((${hdd_bps_s%?} << 30)) ;; *[!0-9]* | '') die "BENCH_HDD_BPS: a number with an optional K/M/G suffix" ;;
+*) hdd_bps=$hdd_bps_s ;;
+esac
+for v in ${variants//,/ }; do case $v in vanilla | shim | ceiling | inert) ;; *) die "BENCH_VARIANTS: unknown variant '$v'" ;; esac; done
+for s in ${scenarios//,/ }; do case $s in s1 | s2 | s3 | s4) ;; *) die "BENCH_SCENARIOS: unknown scenario '$s'" ;; esac; done
+has_scn() { case ",$scenarios," in *",$1,"*) return 0 ;; esac; return 1; }
+[ "$s2_burst_mb" -lt "$pool_mb" ] || echo "bench/ab/run.sh: note: BENCH_S2_BURST_MB ($s2_burst_mb) does not fit the pool ($pool_mb)" >&2
+[ $((heap_mb + 256)) -lt "$mem_mb" ] || die "BENCH_MEM_MB ($mem_mb) must exceed BENCH_HEAP_MB ($heap_mb) by more than 256"
+
+# Only our own settings reach the shim: drop any PAFKA_* setting inherited from the caller's shell.
+for v in $(env | sed -n 's/^\(PAFKA_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	case $v in PAFKA_TEST_* | PAFKA_TOP_* | PAFKA_SMOKE_* | PAFKA_FAULT* | PAFKA_CACHE | PAFKA_LIB) ;; *) unset "$v" ;; esac
+done
+unset LD_PRELOAD KAFKA_HOME
+
+# ------------------------------------------------------------------ state + teardown (EXIT trap)
+ts=$(date '+%Y%m%d-%H%M%S')
+res=$out_base/ab-$ts
+rep=- variant=- raw=
+work= shmw= loopdev= mnt= blkcg= memcg= blk_root_rules=0 sampler_pid= bg_pids=
+T0=$SECONDS
+note() { printf '# [%4ds] %s\n' $((SECONDS - T0)) "$*" | tee -a "$res/run.log" >&2; }
+
+# kill_tree PID: SIGTERM (then SIGKILL) PID and its descendants (processes this script started).
+kill_tree() {
+	local p=$1 c kids=
+	[ -n "$p" ] && [ -d "/proc/$p" ] || return 0
+	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do kids="$kids $c"; done
+	kill -TERM "$p" 2>/dev/null
+	for c in $kids; do kill_tree "$c"; done
+}
+
+cleanup() {
+	local rc=$? i p
+	trap - EXIT INT TERM
+	set +e
+	[ -n "$sampler_pid" ] && kill_tree "$sampler_pid"
+	for p in $bg_pids; do kill_tree "$p"; done
+	if declare -F kafka_alive >/dev/null && kafka_alive; then
+		note "teardown: stopping the broker (pid $KAFKA_PID)"
+		kafka_stop 30 >/dev/null 2>&1 || kafka_kill >/dev/null 2>&1
+	fi
+	# anything still in our cgroups was started by this script (the broker and its children)
+	for cg in "$memcg" "$blkcg"; do
+		[ -n "$cg" ] && [ -d "$cg" ] || continue
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			[ -s "$cg/cgroup.procs" ] || break
+			for p in $(cat "$cg/cgroup.procs"); do kill -$([ "$i" -gt 5 ] && echo KILL || echo TERM) "$p" 2>/dev/null; done
+			sleep 1
+		done
+	done
+	if [ -n "$loopdev" ] && [ "$blk_root_rules" = 1 ]; then
+		local mm
+		mm=$(cat "/sys/block/${loopdev#/dev/}/dev" 2>/dev/null)
+		for f in read_bps_device write_bps_device read_iops_device write_iops_device; do
+			[ -n "$mm" ] && echo "$mm 0" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" 2>/dev/null
+		done
+	fi
+	[ -n "$memcg" ] && [ -d "$memcg" ] && { echo 1 >"$memcg/memory.force_empty" 2>/dev/null; rmdir "$memcg" 2>/dev/null || echo "teardown: could not remove $memcg" >&2; }
+	[ -n "$blkcg" ] && [ -d "$blkcg" ] && { rmdir "$blkcg" 2>/dev/null || echo "teardown: could not remove $blkcg" >&2; }
+	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then
+		umount "$mnt" 2>/dev/null || { sleep 2; umount "$mnt" 2>/dev/null; } || umount -l "$mnt" || echo "teardown: could not unmount $mnt" >&2
+	fi
+	[ -n "$loopdev" ] && { losetup -d "$loopdev" 2>/dev/null || echo "teardown: could not detach $loopdev" >&2; }
+	[ -n "$shmw" ] && rm -rf "$shmw"
+	[ -n "$work" ] && rm -rf "$work"
+	[ -d "$res" ] && echo "results: $res" >&2
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$res/raw" || die "cannot create $res"
+: >"$res/run.log"
+work=$(mktemp -d "$slow_dir/pafka-ab.XXXXXX") || die "cannot create a work dir in $slow_dir"
+shmw=$(mktemp -d "$shm/pafka-ab.XXXXXX") || die "cannot create a dir in $shm"
+lib=$work/libpafka.so
+cp "$lib_src" "$lib" || die "cannot copy $lib_src"
+meta=$res/meta.tsv
+: >"$meta"
+m() { printf '%s\t%s\n' "$1" "$2" >>"$meta"; }
+
+# ------------------------------------------------------------------ Kafka (cache or Maven Central)
+# shellcheck source=tests/kafka/kafka.sh
+. "$top/tests/kafka/kafka.sh"
+if [ ! -f "$PAFKA_CACHE/kafka-$KAFKA_VERSION/.complete" ]; then need mvn maven; fi
+KAFKA_QUIET=1
+kafka_fetch || die "could not fetch Kafka $KAFKA_VERSION (Maven Central unreachable?); see $PAFKA_CACHE/kafka-$KAFKA_VERSION/fetch.log"
+# kafka.sh's KAFKA_HOME mode starts the broker with $KAFKA_HOME/bin/kafka-server-start.sh: ours joins the
+# cgroups and execs the JVM (so $! is the JVM, as with a distribution).
+khome=$work/kafka-home
+mkdir -p "$khome/bin" && ln -s "$KAFKA_LIBS" "$khome/libs" && cp "$here/kafka-server-start.sh" "$khome/bin/" &&
+	chmod +x "$khome/bin/kafka-server-start.sh" || die "cannot set up $khome"
+tool_libs=$KAFKA_LIBS
+
+# ------------------------------------------------------------------ slow tier: ext4 on a throttled loop device
+note "slow tier: ${slow_gb} GiB ext4 on a loop device in $slow_dir"
+truncate -s "${slow_gb}G" "$work/slow.img" || die "cannot create $work/slow.img"
+loopdev=$(losetup --direct-io=on -f --show "$work/slow.img") || die "losetup failed (is the loop module available?)"
+ldev=${loopdev#/dev/}
+dio=$(cat "/sys/block/$ldev/loop/dio" 2>/dev/null || echo 0)
+[ "$dio" = 1 ] || note "WARNING: $loopdev does not use direct I/O to its backing file (the host page cache may serve it)"
+mkfs.ext4 -q -F -N 65536 -E lazy_itable_init=0,lazy_journal_init=0 "$loopdev" || die "mkfs.ext4 on $loopdev failed"
+mnt=$work/slow
+mkdir -p "$mnt" && mount -o noatime "$loopdev" "$mnt" || die "cannot mount $loopdev"
+majmin=$(cat "/sys/block/$ldev/dev")
+
+mycg() { sed -n "s/^[0-9]*:\([^:]*,\)\{0,1\}$1\(,[^:]*\)\{0,1\}:\(.*\)/\3/p" /proc/self/cgroup | head -n1; }
+blkcg=/sys/fs/cgroup/blkio$(mycg blkio)
+blkcg=${blkcg%/}/pafka-ab-$$
+memcg=/sys/fs/cgroup/memory$(mycg memory)
+memcg=${memcg%/}/pafka-ab-$$
+mkdir "$blkcg" || { blkcg=; die "cannot create blkio cgroup"; }
+mkdir "$memcg" || { memcg=; die "cannot create memory cgroup"; }
+for f in read_bps_device write_bps_device; do
+	echo "$majmin $hdd_bps" >"$blkcg/blkio.throttle.$f" || die "cannot set $blkcg/blkio.throttle.$f"
+done
+for f in read_iops_device write_iops_device; do
+	echo "$majmin $hdd_iops" >"$blkcg/blkio.throttle.$f" || die "cannot set $blkcg/blkio.throttle.$f"
+done
+blk_root_rules=1
+for f in read_bps_device write_bps_device; do echo "$majmin $hdd_bps" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" || die "cannot set the root blkio rule"; done
+for f in read_iops_device write_iops_device; do echo "$majmin $hdd_iops" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" || die "cannot set the root blkio rule"; done
+echo 1 >"$memcg/memory.use_hierarchy" 2>/dev/null
+export BENCH_CG_BLKIO=$blkcg BENCH_CG_MEM=$memcg
+
+# Does the throttle hold? (in the broker's blkio group, and kernel writeback in the root group)
+ingrp() { bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$blkcg" "$@"; }
+ddmbs() { sed -n 's/.* copied, \([0-9.]*\) s, .*/\1/p' | tail -n1; }
+chk_mb=$(((hdd_bps >> 20) * 2)); [ "$chk_mb" -lt 16 ] && chk_mb=16; [ "$chk_mb" -gt 512 ] && chk_mb=512
+secs=$(ingrp dd if=/dev/zero of="$mnt/ddcheck" bs=1M count="$chk_mb" oflag=direct 2>&1 | ddmbs)
+w_direct=$(awk -v b="$chk_mb" -v s="$secs" 'BEGIN {printf "%.1f", (s > 0) ? b / s : 0}')
+secs=$(ingrp dd if="$mnt/ddcheck" of=/dev/null bs=1M iflag=direct 2>&1 | ddmbs)
+r_direct=$(awk -v b="$chk_mb" -v s="$secs" 'BEGIN {printf "%.1f", (s > 0) ? b / s : 0}')
+rm -f "$mnt/ddcheck"; sync -f "$mnt"
+t1=$EPOCHREALTIME
+ingrp dd if=/dev/zero of="$mnt/ddcheck" bs=1M count="$chk_mb" 2>/dev/null
+sync -f "$mnt"   # writeback by this (root-group) process and the flusher: the root rule
+t2=$EPOCHREALTIME
+w_buffered=$(awk -v b="$chk_mb" -v a="$t1" -v c="$t2" 'BEGIN {printf "%.1f", b / (c - a)}')
+rm -f "$mnt/ddcheck"; sync -f "$mnt"
+n_iops=$((hdd_iops * 2))
+secs=$(ingrp dd if=/dev/zero of="$mnt/ddcheck" bs=4k count="$n_iops" oflag=direct 2>&1 | ddmbs)
+iops=$(awk -v n="$n_iops" -v s="$secs" 'BEGIN {printf "%.0f", (s > 0) ? n / s : 0}')
+rm -f "$mnt/ddcheck"; sync -f "$mnt"
+limit_mib=$(awk -v b="$hdd_bps" 'BEGIN {printf "%.1f", b / 1048576}')
+note "throttle check on $loopdev ($majmin), limit $limit_mib MiB/s and $hdd_iops IOPS: O_DIRECT write in the group $w_direct MiB/s, O_DIRECT read $r_direct MiB/s, buffered write + sync (kernel writeback) $w_buffered MiB/s, 4 KiB O_DIRECT writes $iops IOPS"
+
+# ------------------------------------------------------------------ metadata
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+m date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"; m host "$(uname -n)"; m nproc "$(nproc)"
+m mem_total "$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"; m kernel "$(uname -r)"; m cpu "${cpu:-unknown}"
+m loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+m shim "$lib_src"; m shim_sha256 "$(sha256sum "$lib" | cut -c1-12)"; m shim_built "$(date -u -r "$lib_src" '+%Y-%m-%d %H:%M:%S UTC')"
+m kafka_version "$KAFKA_VERSION"; m java "$(java -version 2>&1 | head -n1)"
+m fast_tier "tmpfs ($shm) standing in for PMem"
+m slow_tier "ext4 on $loopdev (${slow_gb} GiB file in $slow_dir, loop direct I/O $dio), cgroup v1 blkio throttle $limit_mib MiB/s + $hdd_iops IOPS read and write (broker group and root group)"
+m hdd_bps "$hdd_bps"; m hdd_iops "$hdd_iops"
+m check_write_direct_mibs "$w_direct"; m check_read_direct_mibs "$r_direct"; m check_write_buffered_sync_mibs "$w_buffered"; m check_iops_4k "$iops"
+m mem_limit_mb "$mem_mb"; m heap_mb "$heap_mb"; m ceil_tmpfs_mb "$ceil_mb"; m pool_mb "$pool_mb"; m threshold "$threshold"
+m segment_mb "$seg_mb"; m partitions "$parts"; m record_size "$rsize"; m reps "$reps"; m quick "$quick"
+m variants "$variants"; m scenarios "$scenarios"; m s1_secs "$s1_secs"; m s2_burst_mb "$s2_burst_mb"
+m s2_low_mbs "$s2_low_mbs"; m s2_low_secs "$s2_low_secs"; m s3_old_mb "$s3_old_mb"; m s3_rate_mbs "$s3_rate_mbs"
+m s3_secs "$s3_secs"; m s4_secs "$s4_secs"; m verify_records "$verify_n"; m sample_s "$sample_s"
+
+# ------------------------------------------------------------------ helpers for one broker run
+props_opt=--producer-props
+kafka_tool_has_opt org.apache.kafka.tools.ProducerPerformance --command-property && props_opt=--command-property
+nrec_opt=--messages
+kafka_tool_has_opt org.apache.kafka.tools.ConsumerPerformance --num-records && nrec_opt=--num-records
+
+stamp() { local l; while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done; }
+ev() { printf '%s,%s,%s\n' "$EPOCHREALTIME" "$1" "$2" >>"$raw/events.csv"; }
+anomaly() { printf '%s\t%s\t%s\n' "$rep" "$variant" "$*" >>"$res/anomalies.tsv"; note "ANOMALY ($variant, rep $rep): $*"; }
+mb2rec() { echo $((($1 << 20) / rsize)); }
+
+# prod OUT TOPIC RECORDS RATE ACKS TIMEOUT [WARMUP]: ProducerPerformance, 1 s reports, stamped lines.
+# Returns the tool's status (124: stopped by the timeout, which is how time-bounded runs end).
+prod() {
+	local o=$1 t=$2 n=$3 rate=$4 acks=$5 tmo=$6 warm=${7:-0} st
+	local -a w=()
+	[ "$warm" -gt 0 ] && w=(--warmup-records "$warm")
+	KAFKA_TOOL_TIMEOUT=$tmo kafka_java org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$n" \
+		--record-size "$rsize" --throughput "$rate" --reporting-interval 1000 "${w[@]}" "$props_opt" \
+		bootstrap.servers="$KAFKA_BOOTSTRAP" acks="$acks" linger.ms=10 batch.size=262144 compression.type=none \
+		2>&1 | stamp >"$o"
+	st=${PIPESTATUS[0]}
+	return "$st"
+}
+# prod_n: record-count-bound; anything but success is an anomaly (a timeout here is a stall).
+prod_n() {
+	local o=$1 st
+	prod "$@"; st=$?
+	[ "$st" = 0 ] || anomaly "ProducerPerformance $(basename "$o") exited with status $st$([ "$st" = 124 ] && echo ' (timeout: stall?)'): $(grep -v ' records sent' "$o" | tail -n 2 | cut -d' ' -f2- | tr '\n' ' ')"
+	grep -q ' records sent, .* 99th' "$o" || anomaly "no summary line in $(basename "$o")"
+	return "$st"
+}
+# prod_t: time-bounded (ended by the timeout).
+prod_t() {
+	local o=$1 st
+	prod "$@"; st=$?
+	[ "$st" = 0 ] || [ "$st" = 124 ] || anomaly "ProducerPerformance $(basename "$o") exited with status $st: $(tail -n 2 "$o" | cut -d' ' -f2- | tr '\n' ' ')"
+	[ "$(grep -c ' records sent' "$o")" -ge 2 ] || anomaly "$(basename "$o"): fewer than 2 progress lines (stall?)"
+}
+topic_create() { # TOPIC [--config k=v]
+	local t=$1; shift
+	kafka_topic_create "$t" "$parts" "$@" 2>>"$raw/errors.txt" || { anomaly "creating topic $t failed"; return 1; }
+}
+# topic_delete TOPIC: delete, and wait until its directories (incl. -delete renames) are gone.
+topic_delete() {
+	local t=$1 start=$SECONDS
+	kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" --delete --topic "$t" \
+		>>"$raw/topic-delete.out" 2>&1 || anomaly "deleting topic $t failed"
+	while compgen -G "$logdir/$t-[0-9]*" >/dev/null; do
+		[ $((SECONDS - start)) -ge 90 ] && { anomaly "topic $t: directories still present 90 s after deletion"; return 1; }
+		sleep 0.5
+	done
+}
+broker_ok() {
+	kafka_alive && return 0
+	anomaly "the broker died during $1 (see raw/$(basename "$raw")/broker.out)"
+	return 1
+}
+
+# ------------------------------------------------------------------ scenarios
+run_s1() {
+	local a
+	for a in 1 all; do
+		local t=s1-acks$a
+		topic_create "$t" || return 1
+		ev "$t" start
+		prod_t "$raw/$t.out" "$t" 1000000000 -1 "$a" "$s1_secs"
+		ev "$t" end
+		broker_ok "$t" || return 1
+		topic_delete "$t"
+	done
+}
+run_s2() {
+	local n_b n_l
+	n_b=$(mb2rec "$s2_burst_mb"); n_l=$(($(mb2rec "$s2_low_mbs") * s2_low_secs))
+	topic_create s2 || return 1
+	ev s2 start
+	ev s2 burst-start
+	prod_n "$raw/s2-burst.out" s2 "$n_b" -1 1 $((60 + s2_burst_mb / 4)) $((n_b / 10))
+	ev s2 burst-end
+	broker_ok s2 || return 1
+	ev s2 low-start
+	prod_n "$raw/s2-low.out" s2 "$n_l" "$(mb2rec "$s2_low_mbs")" 1 $((60 + s2_low_secs * 3))
+	ev s2 low-end
+	ev s2 end
+	broker_ok s2 || return 1
+	topic_delete s2
+}
+run_s3() {
+	local n_old rate n_p warm deadline cpid
+	n_old=$(mb2rec "$s3_old_mb"); rate=$(mb2rec "$s3_rate_mbs"); n_p=$((rate * s3_secs)); warm=$((rate * 2))
+	[ "$warm" -ge "$n_p" ] && warm=$((n_p / 4))
+	topic_create s3 || return 1
+	ev s3 start
+	ev s3 load-start
+	prod_n "$raw/s3-load.out" s3 "$n_old" -1 1 $((60 + s3_old_mb / 4)) || return 1
+	ev s3 load-end
+	# Older data at rest: written back to the slow tier and out of the broker's page cache; for the shim,
+	# migration settled (the pool back under its threshold).
+	if [ -n "$pooldir" ]; then
+		local s0=$SECONDS
+		while [ $((SECONDS - s0)) -lt 120 ]; do
+			[ "$(python3 "$here/sampler.py" --once "$pooldir" | awk '{print $3}')" = 0 ] && break
+			sleep 1
+		done
+	fi
+	timeout 180 sync -f "$logdir" 2>/dev/null
+	python3 - "$logdir" <<-'EOF'
+		import os, sys
+		for d, _, fs in os.walk(sys.argv[1]):
+		    for n in fs:
+		        if n.endswith(".log"):
+		            try:
+		                fd = os.open(os.path.join(d, n), os.O_RDONLY)
+		                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+		                os.close(fd)
+		            except OSError:
+		                pass
+	EOF
+	ev s3 settled
+	broker_ok s3 || return 1
+	ev s3 idle-start
+	prod_n "$raw/s3-idle.out" s3 "$n_p" "$rate" 1 $((60 + s3_secs * 3)) "$warm"
+	ev s3 idle-end
+	# catch-up consumers from the beginning (a new group per pass) until the loaded producer is done
+	deadline=$((SECONDS + s3_secs + 60))
+	(
+		i=0
+		while [ "$SECONDS" -lt "$deadline" ] && [ ! -e "$raw/.s3-stop" ]; do
+			i=$((i + 1))
+			KAFKA_TOOL_TIMEOUT=$((deadline - SECONDS + 1)) kafka_java org.apache.kafka.tools.ConsumerPerformance \
+				--bootstrap-server "$KAFKA_BOOTSTRAP" --topic s3 "$nrec_opt" "$n_old" --timeout 30000 \
+				--group "ab-s3-$rep-$i" --show-detailed-stats --reporting-interval 1000 2>&1 | stamp >"$raw/s3-consumer-$i.out"
+		done
+	) &
+	cpid=$!
+	bg_pids="$bg_pids $cpid"
+	sleep 3
+	ev s3 loaded-start
+	prod_n "$raw/s3-loaded.out" s3 "$n_p" "$rate" 1 $((60 + s3_secs * 3)) "$warm"
+	ev s3 loaded-end
+	touch "$raw/.s3-stop"
+	kill_tree "$cpid"
+	wait "$cpid" 2>/dev/null
+	rm -f "$raw/.s3-stop"
+	bg_pids=${bg_pids/ $cpid/}
+	ev s3 end
+	grep -hqE '^[0-9.]+ [0-9]{4}-[0-9]{2}-[0-9]{2}' "$raw"/s3-consumer-*.out 2>/dev/null || anomaly "S3: the catch-up consumer reported no progress"
+	grep -hiE 'Exception|CorruptRecord|ERROR' "$raw"/s3-consumer-*.out 2>/dev/null | grep -v 'WakeupException\|InterruptException' | head -n 3 |
+		while IFS= read -r l; do anomaly "S3 consumer: ${l#* }"; done
+	broker_ok s3 || return 1
+	topic_delete s3
+}
+run_s4() {
+	topic_create s4 --config flush.messages=1 || return 1
+	ev s4 start
+	prod_t "$raw/s4.out" s4 1000000000 -1 1 "$s4_secs"
+	ev s4 end
+	broker_ok s4 || return 1
+	topic_delete s4
+}
+
+# ------------------------------------------------------------------ one broker run
+run_variant() {
+	rep=$1 variant=$2 order=$3
+	local run=r$rep-$variant
+	raw=$res/raw/$run
+	mkdir -p "$raw"
+	printf '%s,%s,%s,%s\n' "$rep" "$order" "$variant" "$EPOCHREALTIME" >>"$res/runs.csv"
+	: >"$raw/events.csv"
+	pooldir=
+	local limit=$mem_mb
+	case $variant in
+	ceiling) logdir=$shmw/$run/logs; limit=$((mem_mb + ceil_mb)) ;;
+	*) logdir=$mnt/$run/logs ;;
+	esac
+	KAFKA_SEGMENT_BYTES=$((seg_mb << 20)) \
+		KAFKA_EXTRA_PROPS="log.segment.delete.delay.ms=200
+num.partitions=$parts" kafka_config "$work/$run" || { anomaly "kafka_config failed"; return 1; }
+	mkdir -p "$logdir" && sed -i "s|^log.dirs=.*|log.dirs=$logdir|" "$KAFKA_PROPS" && rmdir "$KAFKA_DIR/logs"
+	kafka_format || { anomaly "kafka_format failed"; return 1; }
+	local -a shimenv=()
+	case $variant in
+	shim)
+		pooldir=$shmw/$run/pool
+		mkdir -p "$pooldir"
+		shimenv=(PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_TIERS_FIRST_PATHS="$pooldir"
+			PAFKA_STORAGE_TIERS_FIRST_SIZES="${pool_mb}M" PAFKA_STORAGE_MIGRATE_THRESHOLD="$threshold" PAFKA_LOG_LEVEL=info)
+		# Create the pool now, outside the broker's memory cgroup (its tmpfs pages stay charged here).
+		local t1=$EPOCHREALTIME
+		env LD_PRELOAD="$lib" PAFKA_LOG_DIRS="$logdir" "${shimenv[@]}" python3 -c '
+import os, sys
+d = sys.argv[1] + "/pafka-ab-warmup-0"
+os.makedirs(d)
+p = d + "/00000000000000000000.log"
+fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"x" * 4096)
+os.close(fd)
+os.unlink(p)
+os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation (warm-up process under the shim) failed: $(tail -n 2 "$raw/pool-create.out")"; return 1; }
+		[ -f "$pooldir/pafka.pool" ] || { anomaly "no pool file after the warm-up"; return 1; }
+		note "pool of $pool_mb MiB created in $(awk -v a="$t1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s outside the broker's memory cgroup"
+		;;
+	inert) shimenv=(PAFKA_LOG_CHANNEL_TYPE=file) ;;
+	esac
+	echo 1 >"$memcg/memory.force_empty" 2>/dev/null
+	echo "$((limit << 20))" >"$memcg/memory.limit_in_bytes" || { anomaly "cannot set the memory limit"; return 1; }
+	echo 0 >"$memcg/memory.max_usage_in_bytes" 2>/dev/null; echo 0 >"$memcg/memory.failcnt" 2>/dev/null
+	echo 1 >"$blkcg/blkio.reset_stats" 2>/dev/null
+	local oom0
+	oom0=$(awk '$1 == "oom_kill" {print $2}' "$memcg/memory.oom_control")
+	# start the broker (in the cgroups, through the launcher)
+	local v
+	for v in "${shimenv[@]}"; do export "${v?}"; done
+	export KAFKA_HOME=$khome
+	KAFKA_PRELOAD=
+	[ "$variant" = shim ] || [ "$variant" = inert ] && KAFKA_PRELOAD=$lib
+	KAFKA_HEAP_OPTS="-Xms${heap_mb}m -Xmx${heap_mb}m -XX:+AlwaysPreTouch"
+	ev broker start
+	local ok=1
+	kafka_start 2>>"$raw/errors.txt" || ok=0
+	for v in "${shimenv[@]}"; do unset "${v%%=*}"; done
+	unset KAFKA_HOME
+	KAFKA_LIBS=$tool_libs
+	KAFKA_PRELOAD=
+	ev broker ready
+	if [ "$ok" = 0 ]; then
+		anomaly "broker did not start (see raw/$run/broker.out)"
+		cp "$KAFKA_DIR/broker.out" "$raw/" 2>/dev/null
+		kafka_kill 2>/dev/null
+		return 1
+	fi
+	note "rep $rep, $variant: broker pid $KAFKA_PID up (log dir $logdir${pooldir:+, pool $pooldir})"
+	local sargs=(--dev "$ldev" --memcg "$memcg")
+	[ -n "$pooldir" ] && sargs+=(--pool "$pooldir")
+	python3 "$here/sampler.py" "$raw/samples.csv" "$sample_s" "${sargs[@]}" &
+	sampler_pid=$!
+	# self-checking records first: they are the oldest data, demoted first under the shim, checked last
+	topic_create verify && python3 "$top/tests/kafka/records.py" gen 0 "$verify_n" "$rep" |
+		kafka_produce verify 2>>"$raw/errors.txt" || anomaly "producing the verify records failed"
+	local s
+	for s in s1 s2 s3 s4; do
+		has_scn "$s" || continue
+		kafka_alive || break
+		note "rep $rep, $variant: $s"
+		"run_$s" || anomaly "$s did not complete"
+	done
+	if kafka_alive; then
+		kafka_consume verify '%p %o %k %s\n' >"$raw/verify.records" 2>>"$raw/errors.txt"
+		python3 "$top/tests/kafka/records.py" verify "$verify_n" "$parts" <"$raw/verify.records" >"$raw/verify.txt" 2>&1 ||
+			anomaly "verify topic: $(grep -m3 '^FAIL' "$raw/verify.txt" | tr '\n' ' ')"
+		rm -f "$raw/verify.records"
+		[ -n "$pooldir" ] && python3 "$top/tests/kafka/poolcheck.py" "$pooldir" "$logdir" >"$raw/poolcheck.txt" 2>&1
+	fi
+	kill_tree "$sampler_pid"; wait "$sampler_pid" 2>/dev/null; sampler_pid=
+	ev broker stop
+	local mem_peak failcnt oom1 shmem
+	mem_peak=$(cat "$memcg/memory.max_usage_in_bytes"); failcnt=$(cat "$memcg/memory.failcnt")
+	shmem=$(awk '$1 == "total_shmem" {print $2}' "$memcg/memory.stat")
+	if kafka_alive; then
+		kafka_stop >>"$raw/errors.txt" 2>&1 || anomaly "unclean broker stop (exit status ${KAFKA_EXIT:-?})"
+	else
+		kafka_reap 2>/dev/null
+		anomaly "broker was not running at the end (exit status ${KAFKA_EXIT:-?})"
+	fi
+	oom1=$(awk '$1 == "oom_kill" {print $2}' "$memcg/memory.oom_control")
+	[ "${oom1:-0}" -gt "${oom0:-0}" ] && anomaly "the memory cgroup OOM-killed $((oom1 - oom0)) process(es)"
+	[ -n "$pooldir" ] && python3 "$top/tests/kafka/poolcheck.py" "$pooldir" "$logdir" --stopped >"$raw/poolcheck-stopped.txt" 2>&1
+	printf 'mem_peak_bytes\t%s\nmem_failcnt\t%s\nmem_shmem_bytes_at_end\t%s\nmem_limit_bytes\t%s\n' \
+		"$mem_peak" "$failcnt" "$shmem" "$((limit << 20))" >"$raw/cgroup.tsv"
+	grep -E "^$majmin " "$blkcg/blkio.throttle.io_service_bytes" | sed 's/^/blkio_group\t/' >>"$raw/cgroup.tsv"
+	# the broker's own files: stdout/stderr (the shim's lines), crash reports, log excerpts
+	cp "$KAFKA_DIR/broker.out" "$raw/" 2>/dev/null
+	grep -E '^pafka|pafka:' "$KAFKA_DIR/broker.out" >"$raw/shim-lines.txt" 2>/dev/null
+	grep -iE 'pafka.*(error|fatal|corrupt|cannot|refus|abort)' "$KAFKA_DIR/broker.out" | head -n 5 |
+		while IFS= read -r l; do anomaly "shim: $l"; done
+	local f
+	for f in "$KAFKA_DIR"/hs_err_pid*.log; do
+		[ -f "$f" ] || continue
+		cp "$f" "$raw/"
+		anomaly "JVM crash report $(basename "$f"): $(grep -m1 -E '^# +(SIGSEGV|SIGBUS|SIGABRT|Problematic)' "$f")"
+	done
+	if [ -f "$KAFKA_DIR/applogs/server.log" ]; then
+		grep -E ' (ERROR|FATAL) ' "$KAFKA_DIR/applogs/server.log" | head -n 200 >"$raw/server-errors.log"
+		tail -n 300 "$KAFKA_DIR/applogs/server.log" >"$raw/server-tail.log"
+		[ -s "$raw/server-errors.log" ] && note "rep $rep, $variant: $(wc -l <"$raw/server-errors.log") ERROR lines in server.log (raw/$run/server-errors.log)"
+	fi
+	# free the run's space: slow-tier log dir, ceiling tmpfs, pool
+	rm -rf "${logdir%/logs}" "$shmw/$run" "$work/$run"
+	echo 1 >"$memcg/memory.force_empty" 2>/dev/null
+	sync -f "$mnt"
+	return 0
+}
+
+# ------------------------------------------------------------------ the runs, interleaved
+IFS=, read -r -a vlist <<<"$variants"
+nv=${#vlist[@]}
+echo "rep,order,variant,epoch" >"$res/runs.csv"
+note "results in $res; variants ${variants}; scenarios ${scenarios}; $reps repetition(s); fast tier: tmpfs ($shm) as the PMem stand-in"
+for ((r = 1; r <= reps; r++)); do
+	for ((k = 0; k < nv; k++)); do
+		v=${vlist[$(((k + r - 1) % nv))]}
+		run_variant "$r" "$v" "$((k + 1))"
+	done
+done
+m loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+m duration_s "$((SECONDS - T0))"
+
+# ------------------------------------------------------------------ analysis, plots, summary
+note "analysing"
+python3 "$here/analyze.py" "$res" || { note "analysis failed"; exit 3; }
+cat "$res/summary.md"
+if [ -s "$res/anomalies.tsv" ]; then
+	note "$(wc -l <"$res/anomalies.tsv") anomalies (see summary.md)"
+	exit 3
+fi
+exit 0

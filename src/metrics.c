@@ -1,0 +1,194 @@
+/*
+ * metrics.c - the /metrics endpoint (see metrics.h). A deliberately small HTTP/1.0 responder: one
+ * connection at a time, a bounded request read with a timeout, then the exposition and close. Never on a
+ * data path: its thread only reads the pools' live statistics and the file table.
+ */
+#define _GNU_SOURCE
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "log.h"
+#include "prom.h"
+#include "real.h"
+#include "shim.h"
+
+static int listen_fd = -1;
+
+struct tiers {
+	uint64_t files[2], bytes[2];
+};
+
+/* Per-tier files and bytes as this process knows them: pool bytes of files with pool blocks, and the
+ * rest of each known file on the slow tier. */
+static void count_file(struct pf_file *f, void *arg)
+{
+	struct tiers *t = arg;
+	if (pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
+	uint64_t pool = 0;
+	for (uint64_t i = 0; f->rec >= 0 && i < f->maplen; i++)
+		pool += f->map[i] ? f->pool->bsize : 0;
+	uint64_t size = f->size_known ? f->size : f->rec >= 0 ? f->pool->recs[f->rec].size_hint : 0;
+	if (pool > size)
+		pool = size;
+	if (pool) {
+		t->files[PF_PROM_TIER_POOL]++;
+		t->bytes[PF_PROM_TIER_POOL] += pool;
+	}
+	if (size > pool) {
+		t->files[PF_PROM_TIER_SLOW]++;
+		t->bytes[PF_PROM_TIER_SLOW] += size - pool;
+	}
+	pthread_rwlock_unlock(&f->lock);
+}
+
+static char *render(size_t *len)
+{
+	struct pf_prom_pool pools[PF_MAX_PATHS];
+	struct pf_prom_sample m;
+	struct pf_pool_live live;
+	memset(&m, 0, sizeof m);
+	memset(&live, 0, sizeof live);
+	for (int i = 0; i < pf_npools; i++) {
+		struct pf_pool *p = &pf_pools[i];
+		uint64_t used = p->nblocks - pf_pool_free_blocks(p);
+		pools[i].path = p->path;
+		pools[i].capacity_bytes = p->nblocks * p->bsize;
+		pools[i].used_bytes = used * p->bsize;
+		pools[i].free_bytes = (p->nblocks - used) * p->bsize;
+		pools[i].in_use = 1;
+		pf_prom_sum_live(&live, &p->hdr->live);
+		uint64_t st = __atomic_load_n(&p->hdr->live.state, __ATOMIC_RELAXED);
+		m.paused |= !!(st & PF_LIVE_PAUSED);
+		m.draining |= !!(st & PF_LIVE_DRAINING);
+	}
+	m.pools = pools;
+	m.npools = pf_npools;
+	struct tiers t;
+	memset(&t, 0, sizeof t);
+	pf_files_foreach(count_file, &t);
+	memcpy(m.tier_files, t.files, sizeof m.tier_files);
+	memcpy(m.tier_bytes, t.bytes, sizeof m.tier_bytes);
+	pf_prom_from_live(&m, &live);
+	size_t need = pf_prom_format(NULL, 0, &m);
+	char *buf = malloc(need + 1);
+	if (buf)
+		*len = pf_prom_format(buf, need + 1, &m);
+	return buf;
+}
+
+static void write_all(int fd, const char *b, size_t n)
+{
+	while (n) {
+		ssize_t w = REAL(write)(fd, b, n);
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+static void serve(int c)
+{
+	char req[2048];
+	size_t got = 0;
+	struct pollfd pfd = { c, POLLIN, 0 };
+	while (got < sizeof req - 1 && !memmem(req, got, "\r\n\r\n", 4) && !memmem(req, got, "\n\n", 2)) {
+		if (poll(&pfd, 1, 2000) <= 0)
+			return;
+		ssize_t r = REAL(read)(c, req + got, sizeof req - 1 - got);
+		if (r <= 0)
+			return;
+		got += (size_t)r;
+	}
+	req[got] = '\0';
+	const char *hdr;
+	char head[256];
+	if (strncmp(req, "GET /metrics", 12) != 0 || (req[12] != ' ' && req[12] != '?')) {
+		hdr = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nonly /metrics is served\r\n\r\n";
+		write_all(c, hdr, strlen(hdr) - 2);
+		return;
+	}
+	size_t len = 0;
+	char *body = render(&len);
+	if (!body) {
+		hdr = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+		write_all(c, hdr, strlen(hdr));
+		return;
+	}
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 len);
+	write_all(c, head, (size_t)n);
+	write_all(c, body, len);
+	free(body);
+}
+
+static void *server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			pf_log(PF_LOG_ERROR, "metrics endpoint: accept failed: %s; endpoint stopped", strerror(errno));
+			return NULL;
+		}
+		serve(c);
+		REAL(close)(c);
+	}
+	return NULL;
+}
+
+int pf_metrics_start(void)
+{
+	if (pf_cfg.metrics_port <= 0 || pf_npools == 0)
+		return 0;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)pf_cfg.metrics_port) };
+	const char *addr = pf_cfg.metrics_address ? pf_cfg.metrics_address : "127.0.0.1";
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 8) < 0) {
+		int e = errno;
+		REAL(close)(fd);
+		errno = e;
+		return -1;
+	}
+	listen_fd = pf_fd_hide(fd);
+	pthread_t t;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&t, &at, server, NULL);
+	pthread_attr_destroy(&at);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	pthread_setname_np(t, "pafka-metrics");
+	pf_log(PF_LOG_INFO, "metrics on http://%s:%d/metrics", addr, pf_cfg.metrics_port);
+	return 0;
+}

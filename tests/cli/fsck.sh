@@ -1,0 +1,103 @@
+#!/bin/sh
+# tests/cli/fsck.sh: `pafka fsck` on crafted damage. Safe cases (RESERVED blocks, a DYING record, blocks past
+# EOF, a stale path hint after a rename done without the shim, a missing marker line) are reported and fixed
+# by --repair; unsafe ones (a block owned by a free record, duplicate ownership, a corrupt header, a marker
+# naming a missing pool) are reported and left alone; --discard-unowned frees blocks no record claims. --repair is refused while a writer holds the pool.
+. "${PAFKA_TOP_SRCDIR:?}/tests/cli/cli_lib.sh"
+cli_env
+
+run_rc 0 shimmed "$W" w "$L/t-0/$SEG0" 300000 1 w "$L/t-0/$SEG1" 70001 2
+run_rc 0 "$PAFKA" fsck
+out_has "^pafka fsck: $POOL: clean \(2 files, 7 blocks in use\)\$"
+pass "a healthy pool is clean"
+
+# repair_case NAME REGEX: fsck finds REGEX (exit 1), --repair fixes it, fsck is clean again.
+repair_case() {
+	run_rc 1 "$PAFKA" fsck
+	out_has "^pafka fsck: $POOL: $2; 'pafka fsck --repair' fixes it\$"
+	run_rc 1 "$PAFKA" fsck --repair
+	out_has "^pafka fsck: $POOL: $2; repaired\$"
+	run_rc 0 "$PAFKA" fsck
+	run_rc 0 shimmed "$W" v "$L/t-0/$SEG0" 300000 1 v "$L/t-0/$SEG1" 70001 2 # the data is untouched
+	pass "$1: found and repaired"
+}
+
+run_rc 0 "$CRAFT" "$POOL" reserve
+repair_case "RESERVED block" "1 blocks are RESERVED \(taken for a write that never completed\)"
+run_rc 0 "$CRAFT" "$POOL" dying
+repair_case "DYING record" "record [0-9]+ is dying \(a free that a crash interrupted\), 1 blocks"
+run_rc 0 "$CRAFT" "$POOL" past-eof
+repair_case "blocks past EOF" "record [0-9]+ \($L/t-0/[0-9]{20}\.log\): 1 pool blocks past the end of the file \([0-9]+ bytes\)"
+
+# a rename without the shim: the hint is stale, the file is found by inode + birth time
+mkdir "$L/t-9" && mv "$L/t-0/$SEG1" "$L/t-9/$SEG1"
+run_rc 1 "$PAFKA" fsck
+out_has "record [0-9]+: renamed: the path hint $L/t-0/$SEG1 is stale; the file is now $L/t-9/$SEG1; 'pafka fsck --repair' fixes it"
+run_rc 1 "$PAFKA" fsck --repair
+out_has "renamed: .*; repaired\$"
+run_rc 0 "$PAFKA" fsck
+run_rc 0 "$CRAFT" "$POOL" list
+out_has "path=$L/t-9/$SEG1\$"
+# the same name reused by another file: identity mismatch
+mv "$L/t-9/$SEG1" "$L/t-0/$SEG1" && echo other >"$L/t-9/$SEG1"
+run_rc 1 "$PAFKA" fsck
+out_has "renamed: the path hint $L/t-9/$SEG1 is stale and names another file \(identity mismatch\); the file is now $L/t-0/$SEG1"
+run_rc 1 "$PAFKA" fsck --repair
+run_rc 0 "$PAFKA" fsck
+rm -r "$L/t-9"
+pass "stale path hints (rename without the shim, identity mismatch): found and repaired"
+
+# markers: a log dir without the line naming the pool; a line naming a pool that is gone
+mv "$L/.pafka-pools" "$CLI_TMP/marker"
+run_rc 1 "$PAFKA" fsck
+out_has "log dir $L holds files with bytes in this pool, but its .pafka-pools does not name the pool"
+run_rc 1 "$PAFKA" fsck --repair
+run_rc 0 "$PAFKA" fsck
+cmp -s "$L/.pafka-pools" "$CLI_TMP/marker" || fail "the repaired marker differs from the shim's"
+echo "0123456789abcdef0123456789abcdef $CLI_TMP/gone/pafka.pool" >>"$L/.pafka-pools"
+run_rc 1 "$PAFKA" fsck --repair
+out_has "^pafka fsck: $CLI_TMP/gone/pafka.pool: named by $L/.pafka-pools \(uuid 0123456789abcdef0123456789abcdef\) but missing: .*not repaired"
+cp "$CLI_TMP/marker" "$L/.pafka-pools"
+run_rc 0 "$PAFKA" fsck
+pass "markers: a missing line is added back, a line naming a missing pool is reported"
+
+# refused while a writer holds the pool; a read-only check works
+hold_start w "$L/h-0/$SEG0" 1000 3
+run_rc 1 "$PAFKA" fsck --repair
+one_line_err
+err_has "refusing --repair while a broker holds the pool"
+run_rc 0 "$PAFKA" fsck
+out_has "^pafka fsck: $POOL: in use by a running broker: checked read-only"
+hold_stop
+pass "--repair refused while in use; read-only check while in use"
+
+# corrupt header (on a copy): reported, never repaired
+mkdir "$CLI_TMP/copy" && cp "$POOL" "$CLI_TMP/copy/pafka.pool"
+run_rc 0 "$CRAFT" "$CLI_TMP/copy/pafka.pool" header-flip 41
+run_rc 1 "$PAFKA" --pool "$CLI_TMP/copy" fsck --repair
+out_has "^pafka fsck: $CLI_TMP/copy/pafka.pool: header checksum mismatch \(stored 0x[0-9a-f]+\): the header is corrupt; not repaired: "
+run_rc 1 "$PAFKA" --pool "$CLI_TMP/copy" status
+err_has 'checksum mismatch'
+cp "$POOL" "$CLI_TMP/copy/pafka.pool" && run_rc 0 "$CRAFT" "$CLI_TMP/copy/pafka.pool" header-flip 0
+run_rc 1 "$PAFKA" --pool "$CLI_TMP/copy" fsck
+out_has 'bad magic'
+pass "a corrupt header is reported, not repaired"
+
+# unsafe table damage: reported, left alone by --repair, and the offline drain refuses to guess
+run_rc 0 "$CRAFT" "$POOL" dup
+run_rc 0 "$CRAFT" "$POOL" free-owner
+run_rc 1 "$PAFKA" fsck --repair
+out_has "blocks [0-9]+ and [0-9]+ both hold block [0-9]+ of record [0-9]+; not repaired: which copy is current cannot be known"
+out_has "record [0-9]+ is free but owns 1 blocks \(block [0-9]+, ...\); not repaired: "
+run_rc 1 "$PAFKA" fsck
+out_has 'both hold block'
+out_has 'is free but owns'
+run_rc 1 "$PAFKA" drain
+err_has 'run .pafka fsck.'
+pass "duplicate ownership and a block owned by a free record: reported, not repaired"
+run_rc 1 "$PAFKA" fsck --repair --discard-unowned
+out_has "record [0-9]+ is free but owns 1 blocks \(block [0-9]+, ...\); repaired\$"
+out_has 'both hold block .*; not repaired'
+run_rc 1 "$PAFKA" fsck
+out_lacks 'is free but owns'
+pass "--discard-unowned frees the blocks no record can claim, and only those"

@@ -1,0 +1,116 @@
+#!/bin/sh
+# tests/crash/migrate.sh - migration under LD_PRELOAD=libpafka.so (log.channel.type=tiered): demotion, pause
+# and policy order, rate limit, no ping-pong (the promotion boundary, also across a restart), promotion,
+# writes during a demotion and during a promotion, idle sealing, SIGKILL during migration.
+# Each scenario gets a fresh log dir and pool (tests/lib.sh) and runs tests/crash/pf_migrate ROLE... under the
+# shim (see pf_migrate.c for what each role asserts); then a restart with log.channel.type=pmem checks every
+# size and byte (check-shim), a process without the shim checks the log-dir files and the pool's tables
+# (check-real --consistent), and after every file is deleted the pool must be empty (check-empty).
+# Usage: migrate.sh [scenario...]   (default: all)
+set -u
+top_src=${PAFKA_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_build=${PAFKA_TOP_BUILDDIR:-$top_src}
+prog=$top_build/tests/crash/pf_migrate
+lib=${PAFKA_TEST_LIB:-$top_build/.libs/libpafka.so}
+. "$top_src/tests/lib.sh"
+
+[ -x "$prog" ] || { echo "SKIP: $prog is not built"; exit 77; }
+[ -f "$lib" ] || { echo "SKIP: the shim $lib is not built"; exit 77; }
+[ -d /dev/shm ] && [ -w /dev/shm ] || { echo "SKIP: /dev/shm (the PMem stand-in) is not writable"; exit 77; }
+probe=$(mktemp "${TMPDIR:-/var/tmp}/pafka-btime.XXXXXX") || { echo "SKIP: cannot create files in ${TMPDIR:-/var/tmp}"; exit 77; }
+btime=$(stat -c %W "$probe" 2>/dev/null)
+rm -f "$probe"
+case $btime in
+'' | 0 | -) echo "SKIP: the file system of ${TMPDIR:-/var/tmp} does not report birth times (statx btime), which libpafka needs"; exit 77 ;;
+esac
+export PAFKA_TEST_LIB="$lib"
+preload="${PAFKA_TEST_PRELOAD_FIRST:+$PAFKA_TEST_PRELOAD_FIRST }$lib"
+
+# A PAFKA_* setting from the caller's environment must not change the scenarios.
+for v in $(env | sed -n 's/^\(PAFKA_[A-Z0-9_]*\)=.*/\1/p'); do
+	case $v in
+	PAFKA_TEST_LIB | PAFKA_TOP_* | PAFKA_TEST_PRELOAD_FIRST) ;;
+	*) unset "$v" ;;
+	esac
+done
+
+shim() { LD_PRELOAD="$preload" "$prog" "$@"; }
+plain() { env -u LD_PRELOAD "$prog" "$@"; }
+
+passed=0 failed=0 skipped=0 summary=
+t_all0=$(date +%s)
+
+# run_scenario NAME SETTINGS... -- ROLE...: settings are VAR=VALUE pairs on top of the defaults.
+run_scenario() {
+	name=$1
+	shift
+	dir=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-mig.XXXXXX")
+	(
+		set -e
+		export PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_TIERS_FIRST_SIZES=16M PAFKA_POOL_BLOCK_SIZE=65536
+		export PAFKA_STORAGE_MIGRATE_THRESHOLD=0.5 PAFKA_MIGRATE_IDLE_MS=600000 PAFKA_LOG_LEVEL=warn
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do
+			export "$1"
+			shift
+		done
+		shift
+		pf_test_env "$dir"
+		trap pf_test_cleanup EXIT
+		for role in "$@"; do
+			case $role in
+			plain:*) plain "${role#plain:}" ;;
+			file:*) PAFKA_LOG_CHANNEL_TYPE=file shim "${role#file:}" ;;
+			*) shim "$role" ;;
+			esac
+		done
+		# restart without migration: sizes and bytes, the pool's tables, then delete everything
+		PAFKA_LOG_CHANNEL_TYPE=pmem shim check-shim
+		plain check-real --consistent
+		PAFKA_LOG_CHANNEL_TYPE=pmem shim cleanup
+		plain check-empty
+	) >"$dir.log" 2>&1
+	rc=$?
+	t=$(($(date +%s) - t0))
+	sed 's/^/    /' "$dir.log"
+	case $rc in
+	0) passed=$((passed + 1)); res=PASS ;;
+	77) skipped=$((skipped + 1)); res=SKIP ;;
+	*) failed=$((failed + 1)); res="FAIL (exit $rc)" ;;
+	esac
+	echo "$res: $name (${t}s)"
+	summary="$summary$(printf '%-10s %s (%ss)' "$name" "$res" "$t")
+"
+	rm -f "$dir.log"
+	rm -rf "$dir"
+}
+
+want() {
+	[ $# -eq 0 ] && return 0
+	for w in $sel; do [ "$w" = "$1" ] && return 0; done
+	return 1
+}
+sel="$*"
+
+if [ -z "$sel" ] || want demote; then t0=$(date +%s); run_scenario demote -- demote; fi
+if [ -z "$sel" ] || want order; then t0=$(date +%s); run_scenario order -- order; fi
+if [ -z "$sel" ] || want rate; then t0=$(date +%s); run_scenario rate PAFKA_MIGRATE_RATE_BYTES=2M -- order; fi
+if [ -z "$sel" ] || want boundary; then t0=$(date +%s); run_scenario boundary -- boundary1 boundary2; fi
+if [ -z "$sel" ] || want promote; then
+	t0=$(date +%s)
+	run_scenario promote -- file:promote-prep promote
+fi
+if [ -z "$sel" ] || want during; then t0=$(date +%s); run_scenario during PAFKA_MIGRATE_RATE_BYTES=8M -- during; fi
+if [ -z "$sel" ] || want during-promote; then
+	t0=$(date +%s)
+	run_scenario during-promote PAFKA_MIGRATE_RATE_BYTES=4M -- file:during-promote-prep during-promote
+fi
+if [ -z "$sel" ] || want idle; then t0=$(date +%s); run_scenario idle PAFKA_MIGRATE_IDLE_MS=400 -- idle; fi
+if [ -z "$sel" ] || want kill; then t0=$(date +%s); run_scenario kill PAFKA_MIGRATE_RATE_BYTES=2M -- kill; fi
+
+echo
+echo "migration scenarios ($(($(date +%s) - t_all0))s):"
+printf '%s' "$summary"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ] || exit 1
+[ $passed -gt 0 ] || exit 77
+exit 0

@@ -1,0 +1,84 @@
+#!/bin/bash
+# tests/e2e/case-cluster.sh - a 3-node KRaft cluster on 127.0.0.1 (each node broker+controller, each under
+# the shim with its own pool on /dev/shm), topic "cl" with 3 partitions, replication factor 3,
+# min.insync.replicas=2. The acked Java producer (acks=all) writes at a fixed rate; meanwhile the leader of
+# partition 0 is SIGKILLed (leadership moves, producing goes on with 2 in-sync replicas) and started again
+# (it recovers its pool-resident segments, truncates what the new leader does not have, and catches up as
+# a follower). Checks: no acknowledged record lost (each at its acknowledged offset), the ISR is full
+# again, and the three replicas converge: each node's segment files of "cl", dumped by DumpLogSegments run
+# UNDER THE SHIM against that node's pool (read-only attach while the broker holds it), give the same
+# per-partition record count, offsets and content digest as each other and as the consumed records.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+case_begin cluster
+N=${E2E_CLUSTER_RECORDS:-30000}
+RATE=${E2E_CLUSTER_RATE:-2000}
+E2E_BROKER_HEAP=${E2E_BROKER_HEAP:-512m}
+
+e2e_cluster_ports 3
+E2E_INTERNAL_RF=3
+CID=$(kafka_uuid)
+BOOT=
+for i in 1 2 3; do
+	e2e_config n$i $i "$E2E_VOTERS" "min.insync.replicas=2
+unclean.leader.election.enable=false
+replica.lag.time.max.ms=10000"
+	e2e_shim n$i pmem 128M
+	e2e_format n$i "$CID" || die "format node $i"
+	BOOT+="${BOOT:+,}${E2E_BOOT[n$i]}"
+done
+start_many n1 n2 n3 || die "starting the 3 nodes"
+E2E_BOOT[cl]=$BOOT E2E_DIR[cl]=$E2E_WORK
+E2E_RF=3 topic n1 cl 3 min.insync.replicas=2 || die "create topic cl (RF 3)"
+tool admin "$BOOT" isr cl | sed 's/^/# partition leader isr: /'
+
+py gen 0 "$N" 71 >"$E2E_WORK/cl.in"
+E2E_TOOL_TIMEOUT=300 tool produce "$BOOT" cl "$E2E_WORK/cl.acks" "$RATE" <"$E2E_WORK/cl.in" 2>"$E2E_WORK/cl.err" &
+prod=$!
+nacks() { grep -c '^ack' "$E2E_WORK/cl.acks" 2>/dev/null || echo 0; }
+acked_at_least() { [ "$(nacks)" -ge "$1" ]; }
+poll "the producer is under way ($RATE+ records acknowledged)" 60 acked_at_least "$RATE"
+victim=$(tool admin "$BOOT" isr cl 2>/dev/null | awk '$1 == 0 { print $2 }')
+[ -n "$victim" ] && [ "$victim" -ge 1 ] || die "finding the leader of cl-0"
+a0=$(nacks)
+e2e_kill "n$victim"
+note "SIGKILLed node $victim (leader of cl-0) with $a0 records acknowledged"
+moved() { tool admin "$BOOT" isr cl 2>/dev/null | awk -v v="$victim" '$2 == v || $2 < 0 { bad = 1 } END { exit bad }'; }
+poll "leadership moved off node $victim" 60 moved
+tool admin "$BOOT" isr cl | sed 's/^/# partition leader isr: /'
+a1=$(nacks)
+poll "acks=all produce goes on with 2 in-sync replicas ($a1 -> $((a1 + RATE))+ acknowledged)" 60 \
+	acked_at_least $((a1 + RATE))
+e2e_start "n$victim" 180 || die "restarting node $victim"
+wait "$prod"
+expect "producer finished ($(tail -n1 "$E2E_WORK/cl.err" | sed 's/^E2eTool produce: //'))" test -s "$E2E_WORK/cl.acks"
+expect "the ISR of every partition is full again (3 replicas)" tool admin "$BOOT" wait-isr cl 3 120
+tool admin "$BOOT" isr cl | sed 's/^/# partition leader isr: /'
+trunc=$(grep -c 'Truncat.* cl-\|cl-[0-9].*[Tt]runcat' "${E2E_DIR[n$victim]}/applogs/server.log")
+note "node $victim logged $trunc truncation lines for cl after its restart (follower truncation of its pool-resident segments)"
+
+consume cl cl "$E2E_WORK/cl.out" || notok "consume cl"
+run_check "consumed" py verify-acked "$E2E_WORK/cl.acks" "$E2E_WORK/cl.in" 3 <"$E2E_WORK/cl.out"
+py consumed-digest cl <"$E2E_WORK/cl.out" >"$E2E_WORK/digest.consumed"
+sed 's/^/# consumed: /' "$E2E_WORK/digest.consumed"
+
+# the replicas, each read from its node's segment files through the shim (read-only attach)
+converged() {
+	local i rc=0
+	for i in 1 2 3; do
+		dump_replica n$i cl "$E2E_WORK/dump.n$i" || { echo "# dump of node $i failed: $(tail -n 3 "$E2E_WORK/dump.n$i.err")"; return 1; }
+		py dump-digest <"$E2E_WORK/dump.n$i" >"$E2E_WORK/digest.n$i" || rc=1
+		cmp -s <(grep -v '^  ' "$E2E_WORK/digest.n$i") "$E2E_WORK/digest.consumed" || rc=1
+	done
+	return $rc
+}
+poll "the three replicas converged: every node's segments (read through its pool) == the consumed records" 90 converged
+for i in 1 2 3; do
+	run_check "node $i replica" cat "$E2E_WORK/digest.n$i"
+	grep -v '^  ' "$E2E_WORK/digest.n$i" | sed "s/^/# node $i: /"
+done
+for i in 1 2 3; do
+	used_pool_check n$i "node $i"
+	grep -q 'read-only' "$E2E_WORK/dump.n$i.err" && note "node $i dump: $(grep -m1 'read-only' "$E2E_WORK/dump.n$i.err")"
+done
+for i in 1 2 3; do no_errors n$i; done
+exit 0
