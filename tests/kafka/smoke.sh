@@ -226,9 +226,40 @@ fi
 
 note "segments at the end:"
 segments
-note "final clean stop"
-check "final clean stop (SIGTERM)" kafka_stop
-pool_check final --stopped
+
+# ---- drain, then the same broker WITHOUT the shim (the uninstall path, issue 5)
+PAFKA_CLI=$BUILD/pafka
+if [ "$NO_SHIM" != 1 ] && [ "${PAFKA_SMOKE_DRAIN:-1}" != 0 ] && [ -x "$PAFKA_CLI" ]; then
+	note "pafka drain (online): every pool byte to the log dirs"
+	check "pafka drain emptied the pool while the broker ran" "$PAFKA_CLI" drain --timeout 120
+	check "clean stop after the drain" kafka_stop
+	python3 "$HERE/poolcheck.py" "$POOLDIR" "$LOGDIR" --stopped >"$WORK/pool-drained.txt" 2>&1
+	used=$(python3 - "$POOLDIR/pafka.pool" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+nb, blk = struct.unpack_from('<Q', d, 48)[0], struct.unpack_from('<Q', d, 72)[0]
+print(sum(1 for i in range(nb) if struct.unpack_from('<Q', d, blk + 8 * i)[0]))
+PY
+)
+	check "the drained pool holds no block (has ${used:-?})" test "${used:-1}" = 0
+	check "no segment is sparse any more (all bytes on disk)" \
+		test -z "$(find "$LOGDIR" -name '????????????????????.log' -size +0 -printf '%b %s\n' | awk '$1 * 512 < $2 {print}')"
+	note "starting the broker WITHOUT LD_PRELOAD"
+	SAVED_PRELOAD=$KAFKA_PRELOAD
+	KAFKA_PRELOAD=
+	kafka_start || die "broker start without the shim (after the drain)"
+	pass "broker started without the shim"
+	kafka_wait_topic smoke $PARTS && kafka_wait_topic perf $PARTS || die "topics online without the shim"
+	verify_all drained "$TOTAL"
+	KAFKA_PRELOAD=$SAVED_PRELOAD
+	note "final clean stop"
+	check "final clean stop (SIGTERM)" kafka_stop
+else
+	[ -x "$PAFKA_CLI" ] || note "drain phase skipped: $PAFKA_CLI not built"
+	note "final clean stop"
+	check "final clean stop (SIGTERM)" kafka_stop
+	pool_check final --stopped
+fi
 if grep -qE '\] (ERROR|FATAL) ' "$KAFKA_DIR/applogs/server.log"; then
 	note "the broker logged errors (not a check; first ones):"
 	grep -E '\] (ERROR|FATAL) ' "$KAFKA_DIR/applogs/server.log" | head -n 10 | cut -c1-400
