@@ -278,8 +278,11 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 
 	pthread_rwlock_wrlock(&f->lock);
 	/* The kernel's size is the truth; bytes of pool blocks past it are leftovers of a write that never
-	 * returned (crash), or of an O_TRUNC open. */
-	f->size = stx.stx_size;
+	 * returned (crash), or of an O_TRUNC open. It is read again under the write lock: every change of size
+	 * in this process happens under it, so the statx above may already be stale (another thread appended
+	 * meanwhile) and trimming by it would throw away its bytes. */
+	struct stat st;
+	f->size = REAL(fstat)(fd, &st) == 0 ? (uint64_t)st.st_size : stx.stx_size;
 	f->size_known = 1;
 	trim_beyond_size(f);
 	snprintf(f->path, sizeof f->path, "%s", abspath);

@@ -135,8 +135,8 @@ unset LD_PRELOAD KAFKA_HOME
 # ------------------------------------------------------------------ state + teardown (EXIT trap)
 ts=$(date '+%Y%m%d-%H%M%S')
 res=$out_base/ab-$ts
-rep=- variant=- raw=
-work= shmw= loopdev= mnt= blkcg= memcg= blk_root_rules=0 sampler_pid= bg_pids=
+rep=- variant=- raw=''
+work='' shmw='' loopdev='' mnt='' blkcg='' memcg='' blk_root_rules=0 sampler_pid='' bg_pids=''
 T0=$SECONDS
 note() { printf '# [%4ds] %s\n' $((SECONDS - T0)) "$*" | tee -a "$res/run.log" >&2; }
 
@@ -164,7 +164,8 @@ cleanup() {
 		[ -n "$cg" ] && [ -d "$cg" ] || continue
 		for i in 1 2 3 4 5 6 7 8 9 10; do
 			[ -s "$cg/cgroup.procs" ] || break
-			for p in $(cat "$cg/cgroup.procs"); do kill -$([ "$i" -gt 5 ] && echo KILL || echo TERM) "$p" 2>/dev/null; done
+			sig=TERM; [ "$i" -gt 5 ] && sig=KILL
+			for p in $(cat "$cg/cgroup.procs"); do kill -"$sig" "$p" 2>/dev/null; done
 			sleep 1
 		done
 	done
@@ -315,7 +316,7 @@ prod_n() {
 	grep -q ' records sent, .* 99th' "$o" || anomaly "no summary line in $(basename "$o")"
 	return "$st"
 }
-# prod_t: time-bounded (ended by the timeout).
+# prod_t: time-bounded (ended by the timeout; callers add 2 s for the tool's JVM start).
 prod_t() {
 	local o=$1 st
 	prod "$@"; st=$?
@@ -349,7 +350,7 @@ run_s1() {
 		local t=s1-acks$a
 		topic_create "$t" || return 1
 		ev "$t" start
-		prod_t "$raw/$t.out" "$t" 1000000000 -1 "$a" "$s1_secs"
+		prod_t "$raw/$t.out" "$t" 1000000000 -1 "$a" $((s1_secs + 2))
 		ev "$t" end
 		broker_ok "$t" || return 1
 		topic_delete "$t"
@@ -439,7 +440,7 @@ run_s3() {
 run_s4() {
 	topic_create s4 --config flush.messages=1 || return 1
 	ev s4 start
-	prod_t "$raw/s4.out" s4 1000000000 -1 1 "$s4_secs"
+	prod_t "$raw/s4.out" s4 1000000000 -1 1 $((s4_secs + 2))
 	ev s4 end
 	broker_ok s4 || return 1
 	topic_delete s4
@@ -571,7 +572,7 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 		[ -s "$raw/server-errors.log" ] && note "rep $rep, $variant: $(wc -l <"$raw/server-errors.log") ERROR lines in server.log (raw/$run/server-errors.log)"
 	fi
 	# free the run's space: slow-tier log dir, ceiling tmpfs, pool
-	rm -rf "${logdir%/logs}" "$shmw/$run" "$work/$run"
+	rm -rf "${logdir%/logs}" "${shmw:?}/$run" "${work:?}/$run"
 	echo 1 >"$memcg/memory.force_empty" 2>/dev/null
 	sync -f "$mnt"
 	return 0

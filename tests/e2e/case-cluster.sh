@@ -2,16 +2,17 @@
 # tests/e2e/case-cluster.sh - a 3-node KRaft cluster on 127.0.0.1 (each node broker+controller, each under
 # the shim with its own pool on /dev/shm), topic "cl" with 3 partitions, replication factor 3,
 # min.insync.replicas=2. The acked Java producer (acks=all) writes at a fixed rate; meanwhile the leader of
-# partition 0 is SIGKILLed (leadership moves, producing goes on with 2 in-sync replicas) and started again
-# (it recovers its pool-resident segments, truncates what the new leader does not have, and catches up as
-# a follower). Checks: no acknowledged record lost (each at its acknowledged offset), the ISR is full
+# partition 0 is SIGKILLed while its two followers are SIGSTOPped for a moment (so its log holds records
+# nobody else has), leadership moves, producing goes on with 2 in-sync replicas, and the old leader is
+# started again: it recovers its pool-resident segments, truncates what the new leader does not have, and
+# catches up as a follower while the producer still runs. Checks: no acknowledged record lost (each at its acknowledged offset), the ISR is full
 # again, and the three replicas converge: each node's segment files of "cl", dumped by DumpLogSegments run
 # UNDER THE SHIM against that node's pool (read-only attach while the broker holds it), give the same
 # per-partition record count, offsets and content digest as each other and as the consumed records.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case_begin cluster
-N=${E2E_CLUSTER_RECORDS:-30000}
-RATE=${E2E_CLUSTER_RATE:-2000}
+N=${E2E_CLUSTER_RECORDS:-45000}
+RATE=${E2E_CLUSTER_RATE:-1500}
 E2E_BROKER_HEAP=${E2E_BROKER_HEAP:-512m}
 
 e2e_cluster_ports 3
@@ -21,7 +22,9 @@ BOOT=
 for i in 1 2 3; do
 	e2e_config n$i $i "$E2E_VOTERS" "min.insync.replicas=2
 unclean.leader.election.enable=false
-replica.lag.time.max.ms=10000"
+replica.lag.time.max.ms=10000
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=500"
 	e2e_shim n$i pmem 128M
 	e2e_format n$i "$CID" || die "format node $i"
 	BOOT+="${BOOT:+,}${E2E_BOOT[n$i]}"
@@ -39,9 +42,21 @@ acked_at_least() { [ "$(nacks)" -ge "$1" ]; }
 poll "the producer is under way ($RATE+ records acknowledged)" 60 acked_at_least "$RATE"
 victim=$(tool admin "$BOOT" isr cl 2>/dev/null | awk '$1 == 0 { print $2 }')
 [ -n "$victim" ] && [ "$victim" -ge 1 ] || die "finding the leader of cl-0"
+others=$(for i in 1 2 3; do [ $i = "$victim" ] || echo -n "$i "; done)
+# Make the leader's log diverge for sure: stop both followers (SIGSTOP, 1-2 s: less than the broker
+# session timeout) so the leader appends records nobody replicates (not acknowledged: acks=all), then
+# SIGKILL the leader and let the followers go on. One of them becomes leader without those records, and the
+# old leader, back as a follower, must truncate its pool-resident segments of cl-0 to the new leader's log.
+cl0_bytes() { cat "${E2E_DIR[n$victim]}"/logs/cl-0/*.log 2>/dev/null | wc -c; }
+b0=$(cl0_bytes)
+for i in $others; do kill -STOP "${E2E_PID[n$i]}"; done
+grew() { [ "$(cl0_bytes)" -gt $((b0 + 20000)) ]; }
+poll "with its followers stopped, leader node $victim appended unreplicated records to cl-0" 10 grew
 a0=$(nacks)
 e2e_kill "n$victim"
-note "SIGKILLed node $victim (leader of cl-0) with $a0 records acknowledged"
+for i in $others; do kill -CONT "${E2E_PID[n$i]}"; done
+note "SIGKILLed node $victim (leader of cl-0; $(($(cl0_bytes) - b0)) bytes of cl-0 not replicated) with $a0 records acknowledged; nodes $others continued"
+restart_line=$(wc -l <"${E2E_DIR[n$victim]}/applogs/server.log")
 moved() { tool admin "$BOOT" isr cl 2>/dev/null | awk -v v="$victim" '$2 == v || $2 < 0 { bad = 1 } END { exit bad }'; }
 poll "leadership moved off node $victim" 60 moved
 tool admin "$BOOT" isr cl | sed 's/^/# partition leader isr: /'
@@ -49,12 +64,18 @@ a1=$(nacks)
 poll "acks=all produce goes on with 2 in-sync replicas ($a1 -> $((a1 + RATE))+ acknowledged)" 60 \
 	acked_at_least $((a1 + RATE))
 e2e_start "n$victim" 180 || die "restarting node $victim"
+a2=$(nacks)
 wait "$prod"
 expect "producer finished ($(tail -n1 "$E2E_WORK/cl.err" | sed 's/^E2eTool produce: //'))" test -s "$E2E_WORK/cl.acks"
 expect "the ISR of every partition is full again (3 replicas)" tool admin "$BOOT" wait-isr cl 3 120
 tool admin "$BOOT" isr cl | sed 's/^/# partition leader isr: /'
-trunc=$(grep -c 'Truncat.* cl-\|cl-[0-9].*[Tt]runcat' "${E2E_DIR[n$victim]}/applogs/server.log")
-note "node $victim logged $trunc truncation lines for cl after its restart (follower truncation of its pool-resident segments)"
+tail -n +"$restart_line" "${E2E_DIR[n$victim]}/applogs/server.log" |
+	grep -E 'partition=cl-0.*Truncating to offset|Truncating cl-0|cl-0 .*TruncationState' | cut -c1-220 >"$E2E_WORK/trunc.txt"
+sed 's/^/# /' "$E2E_WORK/trunc.txt"
+expect "node $victim, back as a follower, truncated its pool-resident cl-0 (\"Truncating to offset\")" \
+	grep -q 'Truncating to offset' "$E2E_WORK/trunc.txt"
+expect "node $victim rejoined while the producer was still running ($a2 of $N acknowledged at its restart)" \
+	test "$a2" -lt "$N"
 
 consume cl cl "$E2E_WORK/cl.out" || notok "consume cl"
 run_check "consumed" py verify-acked "$E2E_WORK/cl.acks" "$E2E_WORK/cl.in" 3 <"$E2E_WORK/cl.out"
@@ -81,4 +102,7 @@ for i in 1 2 3; do
 	grep -q 'read-only' "$E2E_WORK/dump.n$i.err" && note "node $i dump: $(grep -m1 'read-only' "$E2E_WORK/dump.n$i.err")"
 done
 for i in 1 2 3; do no_errors n$i; done
+t=$SECONDS
+expect "the three nodes stopped cleanly (SIGTERM to all)" e2e_stop_all 90
+note "the cluster stopped in $((SECONDS - t))s"
 exit 0

@@ -274,12 +274,32 @@ e2e_kill() {
 	note "broker $name SIGKILLed"
 }
 
-# e2e_stop_all: stop every running instance (cleanup path)
+# e2e_stop_all [TIMEOUT]: SIGTERM every running instance at once (a cluster's nodes need each other to
+# shut down in order), wait (bounded), SIGKILL what is left
 e2e_stop_all() {
-	local n
+	local n timeout=${1:-60} start=$SECONDS left
 	for n in "${!E2E_PID[@]}"; do
-		if e2e_alive "$n"; then e2e_stop "$n" 30 >/dev/null 2>&1 || e2e_kill "$n" >/dev/null 2>&1; fi
+		e2e_alive "$n" && kill -TERM "${E2E_PID[$n]}" 2>/dev/null
 	done
+	while [ $((SECONDS - start)) -lt "$timeout" ]; do
+		left=0
+		for n in "${!E2E_PID[@]}"; do e2e_alive "$n" && left=1; done
+		[ $left = 0 ] && break
+		sleep 0.2
+	done
+	local rc=0
+	for n in "${!E2E_PID[@]}"; do
+		[ -n "${E2E_PID[$n]}" ] || continue
+		if e2e_alive "$n"; then
+			echo "# broker $n did not stop within ${timeout}s of SIGTERM; SIGKILL"
+			e2e_kill "$n" >/dev/null 2>&1
+			rc=1
+		else
+			e2e_reap "$n"
+			case $E2E_EXIT in 0 | 143) ;; *) echo "# broker $n exit status $E2E_EXIT"; rc=1 ;; esac
+		fi
+	done
+	return $rc
 }
 
 # e2e_tail NAME [N]: broker log tails and JVM crash reports (kafka.sh's kafka_log_tail on NAME's dir)
