@@ -9,6 +9,9 @@
 
 #include "real.h"
 
+/* Present only under LeakSanitizer: the table is an anonymous mapping it would not otherwise scan. */
+extern void __lsan_register_root_region(const void *p, size_t size) __attribute__((weak));
+
 struct pf_ofd **pf_fdtab;
 size_t pf_fdcap;
 
@@ -29,6 +32,8 @@ int pf_fdtab_init(void)
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (t == MAP_FAILED)
 		return -1;
+	if (__lsan_register_root_region)
+		__lsan_register_root_region(t, cap * sizeof(struct pf_ofd *)); /* entries live only here */
 	pf_fdcap = cap;
 	__atomic_store_n(&pf_fdtab, (struct pf_ofd **)t, __ATOMIC_RELEASE);
 	return 0;

@@ -58,6 +58,8 @@ static const char zeros[65536];
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+static int64_t now_ms(void);
+
 /* ---------------------------------------------------------------- identity table */
 
 static struct pf_file *file_new(const struct pf_key *k)
@@ -69,6 +71,7 @@ static struct pf_file *file_new(const struct pf_key *k)
 	f->rec = -1;
 	f->rfd = -1;
 	f->hi = PF_HI_NONE;
+	f->last_write_ms = now_ms(); /* the idle clock starts when we learn of the file, not at boot */
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	return f;
@@ -298,6 +301,30 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	if (old)
 		pf_ofd_put(old);
 	errno = e;
+}
+
+int pf_file_opened_alias(int fd, int oflags)
+{
+	int e = errno;
+	struct statx stx;
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME, &stx) < 0 || !S_ISREG(stx.stx_mode) ||
+	    !(stx.stx_mask & STATX_BTIME)) {
+		errno = e;
+		return 0;
+	}
+	struct pf_key k = { stx.stx_ino, stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec };
+	struct pf_file *f;
+	pthread_mutex_lock(&files_lock);
+	HASH_FIND(hh, files, &k, sizeof k, f);
+	char path[sizeof f->path];
+	if (f)
+		memcpy(path, f->path, sizeof path); /* its managed name stays the one we track */
+	pthread_mutex_unlock(&files_lock);
+	errno = e;
+	if (!f)
+		return 0;
+	pf_file_opened(fd, oflags, path);
+	return 1;
 }
 
 struct pf_ofd *pf_ofd_ref(struct pf_ofd *o)
@@ -977,9 +1004,16 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 		done += n;
 	}
 	PF_FAULT("file.write.copied");
+	uint64_t size_before = f->size;
 	if (publish_size(f, fd, pos + done) < 0) {
 		ret = -1;
 		goto out;
+	}
+	if (f->size == size_before && done > 0) {
+		/* Growth gets its times from the real ftruncate; an overwrite inside the file must say so too
+		 * (Kafka's time retention reads File.lastModified). */
+		static const struct timespec now[2] = { { 0, UTIME_OMIT }, { 0, UTIME_NOW } };
+		futimens(f->rfd >= 0 ? f->rfd : fd, now);
 	}
 	PF_FAULT("file.write.sized");
 	if (fpos)
@@ -1264,6 +1298,37 @@ ssize_t pf_io_splice(int in, off_t *off_in, int out, off_t *off_out, size_t len,
 
 /* ---------------------------------------------------------------- size, sync */
 
+/* SEEK_DATA / SEEK_HOLE: pool blocks are data, unowned blocks of the window are holes (the real file is a
+ * hole there too), and the slow-tier part answers for itself. */
+static off_t seek_data_hole(struct pf_file *f, int fd, uint64_t pos, int whence)
+{
+	int rfd = f->rfd >= 0 ? f->rfd : fd;
+	while (pos < f->size) {
+		uint64_t b = pos >> f->pool->bshift;
+		uint64_t end;
+		if (b < f->lo || b >= f->hi) {
+			end = b < f->lo ? MIN(f->size, blk_start(f, f->lo)) : f->size;
+			off_t r = REAL(lseek)(rfd, (off_t)pos, whence);
+			if (r >= 0 && (uint64_t)r < end)
+				return r;
+			if (r < 0 && errno != ENXIO)
+				return -1;
+			if (whence == SEEK_HOLE && r >= 0 && end == f->size)
+				return (off_t)f->size;
+		} else {
+			end = MIN(f->size, blk_start(f, b + 1));
+			int data = b < f->maplen && f->map[b];
+			if (data == (whence == SEEK_DATA))
+				return (off_t)pos;
+		}
+		pos = end;
+	}
+	if (whence == SEEK_HOLE && pos == f->size)
+		return (off_t)f->size; /* the implicit hole at the end of the file */
+	errno = ENXIO;
+	return -1;
+}
+
 off_t pf_io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 {
 	struct pf_file *f = o->file;
@@ -1275,8 +1340,9 @@ off_t pf_io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 		errno = ENXIO; /* the kernel compares the offset as unsigned: negative ones land here too */
 		r = -1;
 	} else {
-		/* The real file is sparse where the pool holds the bytes: report the whole file as data. */
-		r = REAL(lseek)(fd, whence == SEEK_DATA ? off : (off_t)f->size, SEEK_SET);
+		r = seek_data_hole(f, fd, (uint64_t)off, whence);
+		if (r >= 0)
+			r = REAL(lseek)(fd, r, SEEK_SET);
 	}
 	pthread_rwlock_unlock(&f->lock);
 	return r;
@@ -1400,6 +1466,16 @@ int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 		   mode == FALLOC_FL_ZERO_RANGE || mode == (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)) {
 		zero_owned(f, (uint64_t)off, MIN(end, MAX(f->size, (mode & FALLOC_FL_KEEP_SIZE) ? f->size : end)));
 		r = REAL(fallocate64)(fd, mode, off, len);
+		if (r == 0 && (mode & FALLOC_FL_PUNCH_HOLE)) {
+			/* Whole blocks inside the range become holes again, after the real file is punched there
+			 * (a window block without a pool block must read as zeros in the real file too). */
+			for (uint64_t b = ((uint64_t)off + f->pool->bsize - 1) >> f->pool->bshift;
+			     blk_start(f, b + 1) <= end && b < f->maplen; b++)
+				if (f->map[b]) {
+					pf_pool_block_free(f->pool, f->map[b] - 1);
+					f->map[b] = 0;
+				}
+		}
 		if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > f->size)
 			f->size = end;
 	} else {
@@ -1684,8 +1760,13 @@ int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 	/* Copy block by block under the read lock: readers go on, a writer waits one block at most, and any
 	 * change makes the final check fail. */
 	for (uint64_t i = 0; copy && i < maplen; i++) {
+		pthread_rwlock_rdlock(&f->lock);
+		int has = i < f->maplen && f->map[i] && blk_start(f, i) < size;
+		pthread_rwlock_unlock(&f->lock);
+		if (!has)
+			continue;
 		if (ctx->throttle)
-			ctx->throttle(ctx->arg, f->pool->bsize);
+			ctx->throttle(ctx->arg, MIN(f->pool->bsize, size - blk_start(f, i)));
 		pthread_rwlock_rdlock(&f->lock);
 		if (f->gen != gen || f->rec != rec) {
 			pthread_rwlock_unlock(&f->lock);

@@ -67,6 +67,9 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 
 /* After a successful real open of a managed path: register fd. abspath is the normalised path. */
 void pf_file_opened(int fd, int oflags, const char *abspath);
+/* After an open through another name (a hard link, a symlinked directory, /proc/self/fd/N): register fd
+ * only if it is a file this process already knows (pool bytes or open). Returns 1 if it did. */
+int pf_file_opened_alias(int fd, int oflags);
 struct pf_ofd *pf_ofd_ref(struct pf_ofd *o);
 void pf_ofd_put(struct pf_ofd *o);
 

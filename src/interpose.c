@@ -36,6 +36,9 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
 
 /* ---------------------------------------------------------------- paths */
 
@@ -73,21 +76,36 @@ static int managed_path(int dirfd, const char *path, char *abs, size_t abslen)
 	return managed_name(dirfd, path, abs, abslen) && exists(dirfd, path) && activate();
 }
 
-/* The cheap test every path wrapper starts with: a base name that cannot be a segment. */
+/* The cheap test every path wrapper starts with: a base name that cannot be a segment (and not a
+ * /proc/self/fd or /dev/fd alias of one). */
+static inline int fd_alias(const char *path)
+{
+	return path[0] == '/' && (!strncmp(path, "/proc/self/fd/", 14) || !strncmp(path, "/dev/fd/", 8));
+}
+
 static inline int maybe_managed(const char *path)
 {
 	if (!path)
 		return 0;
 	if (__builtin_expect(!pf_shim_ready(), 0))
 		pf_shim_configure();
-	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_PASSTHROUGH && pf_name_matches(pf_basename(path));
+	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_PASSTHROUGH &&
+	       (pf_name_matches(pf_basename(path)) || fd_alias(path));
 }
 
 static __attribute__((noinline)) int open_managed(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char abs[PATH_MAX];
-	if (!managed_name(dirfd, path, abs, sizeof abs) || (flags & O_PATH))
+	if (flags & O_PATH)
 		return REAL(openat)(dirfd, path, flags, mode);
+	if (!managed_name(dirfd, path, abs, sizeof abs)) {
+		/* Another name for a file we may know: a hard link or symlink outside the log dirs, a log dir
+		 * reached through a symlink made after start, /proc/self/fd/N. Only an active shim can know it. */
+		int fd = REAL(openat)(dirfd, path, flags, mode);
+		if (fd >= 0 && __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE)
+			pf_file_opened_alias(fd, flags);
+		return fd;
+	}
 	/* Activate before an open that can create or change a file (a bad configuration must stop the process
 	 * before it touches anything); an open of a missing name without O_CREAT changes nothing. */
 	int active = ((flags & O_CREAT) || exists(dirfd, path)) && activate();
@@ -205,6 +223,19 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
 	stdio_guard(path);
 	return REAL(freopen64)(path, mode, f);
+}
+
+/* A stream on a managed descriptor: stdio reads and writes inside glibc, so the file goes to the slow
+ * tier first and stays there. */
+EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	struct pf_ofd *o = pf_fd_get(fd);
+	if (o && pf_io_pin_real(o) < 0)
+		return NULL;
+	FILE *f = REAL(fdopen)(fd, mode);
+	if (f && o && (o = pf_fd_take(fd)))
+		pf_ofd_put(o); /* the stream owns the fd now and closes it inside glibc, where we cannot see it */
+	return f;
 }
 
 EXPORT int unlink(const char *path)
@@ -421,6 +452,32 @@ static ssize_t managed_pread(struct pf_ofd *o, int fd, void *buf, size_t n, off6
 	}
 	struct iovec v = { buf, n };
 	return pf_io_read(o, fd, &v, 1, off, 0);
+}
+
+/* _FORTIFY_SOURCE variants: glibc's own check (it aborts on an overflow), then the same path. */
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	MANAGED(fd) return REAL(__read_chk)(fd, buf, n, buflen);
+	if (n > buflen)
+		return REAL(__read_chk)(fd, buf, n, buflen);
+	struct iovec v = { buf, n };
+	return pf_io_read(o, fd, &v, 1, -1, 0);
+}
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	MANAGED(fd) return REAL(__pread_chk)(fd, buf, n, off, buflen);
+	if (n > buflen)
+		return REAL(__pread_chk)(fd, buf, n, off, buflen);
+	return managed_pread(o, fd, buf, n, off);
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+	MANAGED(fd) return REAL(__pread64_chk)(fd, buf, n, off, buflen);
+	if (n > buflen)
+		return REAL(__pread64_chk)(fd, buf, n, off, buflen);
+	return managed_pread(o, fd, buf, n, off);
 }
 
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)

@@ -27,7 +27,6 @@
 static pthread_mutex_t mig_lock = PTHREAD_MUTEX_INITIALIZER;
 static int forced_pause;
 static int workers_running;
-static uint64_t boundary_ns;       /* birth time of the newest file demoted so far */
 /* Control files are looked for in every pool's directory (tools create them in each). */
 static int control_exists(const char *name)
 {
@@ -220,9 +219,7 @@ static enum pf_move choose(struct pf_file **out)
 	struct pf_policy pol = { pf_cfg.migrate_threshold, pf_cfg.migrate_promote };
 	pf_files_foreach(pick_locked, &pk);
 	mark_sealed_by_newer(&pk.s);
-	pthread_mutex_lock(&mig_lock);
-	uint64_t boundary = boundary_ns;
-	pthread_mutex_unlock(&mig_lock);
+	uint64_t boundary = __atomic_load_n(&pf_pools[0].hdr->live.demote_boundary_ns, __ATOMIC_RELAXED);
 	int which = -1;
 	enum pf_move mv = pf_policy_next(&pol, pk.s.c, pk.s.n, used, cap, boundary, &which);
 	struct pf_file *chosen = NULL;
@@ -263,9 +260,11 @@ int pf_migrate_step(void)
 	if (r == 0 && mv == PF_MOVE_DEMOTE) {
 		PF_STAT_ADD(demotions, 1);
 		PF_STAT_ADD(bytes_demoted, ctx.bytes);
+		/* kept in the pool so a restart does not promote back what was demoted */
+		uint64_t *bp = &pf_pools[0].hdr->live.demote_boundary_ns;
 		pthread_mutex_lock(&mig_lock);
-		if (birth > boundary_ns)
-			boundary_ns = birth;
+		if (birth > *bp)
+			__atomic_store_n(bp, birth, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&mig_lock);
 	} else if (r == 0) {
 		PF_STAT_ADD(promotions, 1);

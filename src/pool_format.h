@@ -65,7 +65,9 @@ struct pf_pool_header {
 		uint64_t bytes_written[2], bytes_read[2], bytes_sent[2]; /* [0] pool, [1] slow tier */
 		uint64_t backlog_bytes;  /* bytes the policy wants to move now */
 		uint64_t errors;
-		uint64_t reserved[13];
+		uint64_t demote_boundary_ns; /* birth time of the newest file ever demoted: no promotion of
+						older ones (policy state, kept across restarts) */
+		uint64_t reserved[12];
 	} live;
 };
 

@@ -36,6 +36,7 @@ struct statx;
 	X(FILE *, fopen64, (const char *path, const char *mode)) \
 	X(FILE *, freopen, (const char *path, const char *mode, FILE *f)) \
 	X(FILE *, freopen64, (const char *path, const char *mode, FILE *f)) \
+	X(FILE *, fdopen, (int fd, const char *mode)) \
 	X(int, close, (int fd)) \
 	X(int, close_range, (unsigned int first, unsigned int last, int flags)) \
 	X(void, closefrom, (int lowfd)) \
@@ -45,6 +46,9 @@ struct statx;
 	X(int, fcntl, (int fd, int cmd, ...)) \
 	X(int, fcntl64, (int fd, int cmd, ...)) \
 	X(ssize_t, read, (int fd, void *buf, size_t n)) \
+	X(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t buflen)) \
+	X(ssize_t, __pread_chk, (int fd, void *buf, size_t n, off_t off, size_t buflen)) \
+	X(ssize_t, __pread64_chk, (int fd, void *buf, size_t n, off64_t off, size_t buflen)) \
 	X(ssize_t, pread, (int fd, void *buf, size_t n, off_t off)) \
 	X(ssize_t, pread64, (int fd, void *buf, size_t n, off64_t off)) \
 	X(ssize_t, readv, (int fd, const struct iovec *iov, int cnt)) \

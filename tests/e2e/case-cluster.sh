@@ -11,7 +11,7 @@
 # per-partition record count, offsets and content digest as each other and as the consumed records.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case_begin cluster
-N=${E2E_CLUSTER_RECORDS:-45000}
+N=${E2E_CLUSTER_RECORDS:-60000}
 RATE=${E2E_CLUSTER_RATE:-1500}
 E2E_BROKER_HEAP=${E2E_BROKER_HEAP:-512m}
 
@@ -43,19 +43,24 @@ poll "the producer is under way ($RATE+ records acknowledged)" 60 acked_at_least
 victim=$(tool admin "$BOOT" isr cl 2>/dev/null | awk '$1 == 0 { print $2 }')
 [ -n "$victim" ] && [ "$victim" -ge 1 ] || die "finding the leader of cl-0"
 others=$(for i in 1 2 3; do [ $i = "$victim" ] || echo -n "$i "; done)
-# Make the leader's log diverge for sure: stop both followers (SIGSTOP, 1-2 s: less than the broker
-# session timeout) so the leader appends records nobody replicates (not acknowledged: acks=all), then
-# SIGKILL the leader and let the followers go on. One of them becomes leader without those records, and the
-# old leader, back as a follower, must truncate its pool-resident segments of cl-0 to the new leader's log.
-cl0_bytes() { cat "${E2E_DIR[n$victim]}"/logs/cl-0/*.log 2>/dev/null | wc -c; }
-b0=$(cl0_bytes)
+# Make the leader's log diverge for sure: stop both followers (SIGSTOP for a moment, less than the broker
+# session timeout), write 500 extra records to cl-0 with acks=1 (the leader alone acknowledges them; they
+# are not part of the checked, acks=all stream and must NOT survive), SIGKILL the leader and let the
+# followers go on. One of them becomes leader without those records, and the old leader, back as a
+# follower, must truncate its pool-resident segments of cl-0 to the new leader's log.
+cl0_bytes() { stat -c %s "${E2E_DIR[n$victim]}"/logs/cl-0/*.log 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+py gen 9000000 500 72 >"$E2E_WORK/diverge.in"
 for i in $others; do kill -STOP "${E2E_PID[n$i]}"; done
-grew() { [ "$(cl0_bytes)" -gt $((b0 + 20000)) ]; }
-poll "with its followers stopped, leader node $victim appended unreplicated records to cl-0" 10 grew
+b0=$(cl0_bytes)
+LD_PRELOAD= timeout 20 kcat -P -b "${E2E_BOOT[n$victim]}" -t cl -p 0 -K: -X acks=1 -X linger.ms=5 \
+	<"$E2E_WORK/diverge.in" 2>"$E2E_WORK/diverge.err"
+b1=$(cl0_bytes)
 a0=$(nacks)
 e2e_kill "n$victim"
 for i in $others; do kill -CONT "${E2E_PID[n$i]}"; done
-note "SIGKILLed node $victim (leader of cl-0; $(($(cl0_bytes) - b0)) bytes of cl-0 not replicated) with $a0 records acknowledged; nodes $others continued"
+note "SIGKILLed node $victim (leader of cl-0) with $a0 records acknowledged; nodes $others continued"
+expect "with its followers stopped, leader node $victim appended unreplicated records to cl-0 ($((b1 - b0)) bytes)" \
+	test "$b1" -gt $((b0 + 100000))
 restart_line=$(wc -l <"${E2E_DIR[n$victim]}/applogs/server.log")
 moved() { tool admin "$BOOT" isr cl 2>/dev/null | awk -v v="$victim" '$2 == v || $2 < 0 { bad = 1 } END { exit bad }'; }
 poll "leadership moved off node $victim" 60 moved
@@ -101,7 +106,11 @@ for i in 1 2 3; do
 	used_pool_check n$i "node $i"
 	grep -q 'read-only' "$E2E_WORK/dump.n$i.err" && note "node $i dump: $(grep -m1 'read-only' "$E2E_WORK/dump.n$i.err")"
 done
-for i in 1 2 3; do no_errors n$i; done
+# Kafka's own controller fail-over noise (the stopped nodes and the killed node include the active
+# controller; seen without the shim too) is not held against the shim
+for i in 1 2 3; do
+	no_errors n$i 'NotControllerException|controller event queue overloaded|Unexpected error handling request RequestHeader\(apiKey=BROKER_HEARTBEAT'
+done
 t=$SECONDS
 expect "the three nodes stopped cleanly (SIGTERM to all)" e2e_stop_all 90
 note "the cluster stopped in $((SECONDS - t))s"

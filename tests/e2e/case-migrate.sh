@@ -6,6 +6,10 @@
 # used blocks are at or below the threshold, checks that old segments were demoted (no pool blocks, fully
 # allocated in the log dir) while the newest are pool-resident (sparse), reads everything back, restarts
 # the broker cleanly, reads everything again from the start and verifies every record.
+# Then (E2E_MIGRATE_SPILL=0 skips it) a second broker with migration throttled to 8 MB/s: the producer
+# outruns demotion, the full pool spills new segments to the slow tier, and once demotion has brought
+# usage under the threshold the newest spilled segments are promoted; every record verified again, also
+# after a restart.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case_begin migrate
 POOL=${E2E_MIGRATE_POOL:-64M}
@@ -76,4 +80,41 @@ expect "after restart: pool used $(kv used "$s") <= $NB blocks, no pool block le
 tiers_ok restart
 used_pool_check b restart
 no_errors b
+e2e_stop_all 60
+
+# ---- spill and promotion: migration throttled (pafka.migrate.rate.bytes) so the producer outruns it and
+# fills the pool; new segments then spill to the slow tier. Once demotion has brought the pool under the
+# threshold, the newest sealed spilled segments are promoted back into the pool.
+[ "${E2E_MIGRATE_SPILL:-1}" = 1 ] || exit 0
+SMB=${E2E_SPILL_MB:-128}
+NS=$((SMB * 1024 * 1024 / 4100))
+e2e_config t 1 ""
+e2e_shim t tiered 64M PAFKA_STORAGE_MIGRATE_THRESHOLD=$THR PAFKA_PAFKA_MIGRATE_RATE_BYTES=${E2E_SPILL_RATE:-8M}
+E2E_ENV[t]=${E2E_ENV[t]/PAFKA_PAFKA_/PAFKA_}
+e2e_format t || die "format t"
+e2e_start t || die "broker t start (tiered, throttled migration)"
+topic t sp 3 || die "create topic sp"
+py gen 0 "$NS" 62 2000 6000 >"$E2E_WORK/sp.in"
+expect "[t] kcat produced $NS records ($SMB MB) faster than the throttled migration" produce t sp "$E2E_WORK/sp.in"
+s=$(pool_summary t)
+echo "# [t] after producing: $s"
+expect "[t] the full pool spilled writes to the slow tier (spills=$(kv spills "$s"))" test "$(kv spills "$s")" -gt 0
+promoted() {
+	local s
+	s=$(pool_summary t)
+	[ "$(kv used "$s")" -le "$LIMIT" ] && [ "$(kv promotions "$s")" -gt 0 ]
+}
+poll "[t] demotion brought the pool under the threshold and spilled segments were promoted" 240 promoted
+s=$(pool_summary t)
+echo "# [t] settled: $s"
+expect "[t] no migration failures" test "$(kv migration_failures "$s")" = 0 -a "$(kv errors "$s")" = 0
+consume t sp "$E2E_WORK/sp.1.out" || notok "[t] consume sp"
+run_check "t spilled+promoted" py verify "$NS" 3 <"$E2E_WORK/sp.1.out"
+expect "[t] clean stop" e2e_stop t
+e2e_start t || die "broker t restart"
+consume t sp "$E2E_WORK/sp.2.out" || notok "[t] consume sp"
+run_check "t after restart" py verify "$NS" 3 <"$E2E_WORK/sp.2.out"
+expect "[t] the records after the restart are identical to before" cmp -s "$E2E_WORK/sp.1.out" "$E2E_WORK/sp.2.out"
+used_pool_check t "t restart"
+no_errors t
 exit 0

@@ -1,0 +1,715 @@
+#!/usr/bin/env python3
+"""bench/ab/analyze.py - turn one bench/ab/run.sh results directory into CSV, JSON, PNG plots and summary.md.
+
+  analyze.py RESULTS_DIR [--no-plots]
+
+Reads RESULTS_DIR/meta.tsv, runs.csv, anomalies.tsv and raw/r<REP>-<VARIANT>/ (events.csv, the stamped
+ProducerPerformance / ConsumerPerformance outputs, samples.csv, cgroup.tsv, verify.txt) and writes:
+  results.csv     one row per (rep, variant, metric): every figure of every run
+  timeseries.csv  producer throughput/latency per progress line (1 s), time from the scenario's start
+  samples.csv     pool fill, migration, slow-tier device and memory cgroup per sample, per scenario
+  summary.csv     per (metric, variant): median, min, max, n
+  ratios.csv      shim/vanilla, shim/ceiling, inert/vanilla: ratio of medians, and median/min/max of the
+                  per-repetition ratios (variants of one repetition ran back to back)
+  summary.json    all of the above plus metadata, goals and anomalies
+  summary.md      the tables a reader wants first
+  plots/*.png     made with gnuplot (pngcairo); the data and .gp scripts stay next to them
+Standard library only. Run again on an old results directory to redo the analysis.
+"""
+import csv
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+VARIANTS = ["vanilla", "shim", "ceiling", "inert"]
+LABEL = {
+    "vanilla": "vanilla (log dir on slow tier)",
+    "shim": "shim tiered (pool on tmpfs = PMem stand-in)",
+    "ceiling": "ceiling (log dir on tmpfs)",
+    "inert": "inert shim (log.channel.type=file)",
+}
+SHORT = {"vanilla": "vanilla", "shim": "shim", "ceiling": "ceiling", "inert": "inert"}
+COLOR = {"vanilla": "#d62728", "shim": "#1f77b4", "ceiling": "#2ca02c", "inert": "#ff7f0e"}
+FAST = "fast tier: tmpfs (/dev/shm) as PMem stand-in"
+
+PROG = re.compile(r"^(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, "
+                  r"([\d.]+) ms max latency\.$")
+SUMM = re.compile(r"^(\d+) (steady state )?records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg "
+                  r"latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th")
+CONS = re.compile(r"^(\d{4}-\d\d-\d\d [\d:]+), (\d+), ([\d.]+), ([\d.]+), (\d+), ([\d.]+)")
+
+# metric -> (unit, better, description); better: "high" or "low"
+METRICS = {
+    "s1_acks1_mbps": ("MiB/s", "high", "S1 sustained produce, acks=1"),
+    "s1_acksall_mbps": ("MiB/s", "high", "S1 sustained produce, acks=all"),
+    "s2_burst_mbps": ("MiB/s", "high", "S2 burst throughput (steady part)"),
+    "s2_burst_p50_ms": ("ms", "low", "S2 burst produce latency p50"),
+    "s2_burst_p99_ms": ("ms", "low", "S2 burst produce latency p99"),
+    "s2_burst_p999_ms": ("ms", "low", "S2 burst produce latency p99.9"),
+    "s2_burst_secs": ("s", "low", "S2 burst wall time (incl. tool start)"),
+    "s2_low_p99_ms": ("ms", "low", "S2 low phase produce latency p99"),
+    "s2_pool_peak_mb": ("MiB", "", "S2 peak pool fill"),
+    "s2_pool_end_mb": ("MiB", "", "S2 pool fill at the end of the low phase"),
+    "s2_demoted_mb": ("MiB", "", "S2 bytes demoted to the slow tier"),
+    "s2_demote_peak_mbs": ("MiB/s", "", "S2 peak demotion rate (per sample)"),
+    "s2_spills": ("", "", "S2 spills (pool full: file continued on the slow tier)"),
+    "s2_slow_write_mb": ("MiB", "", "S2 slow-tier device writes"),
+    "s3_idle_p50_ms": ("ms", "low", "S3 producer p50, idle broker"),
+    "s3_idle_p99_ms": ("ms", "low", "S3 producer p99, idle broker"),
+    "s3_loaded_p50_ms": ("ms", "low", "S3 producer p50, catch-up consumer running"),
+    "s3_loaded_p99_ms": ("ms", "low", "S3 producer p99, catch-up consumer running"),
+    "s3_p99_loaded_over_idle": ("x", "low", "S3 producer p99 loaded / idle"),
+    "s3_consumer_mbps": ("MiB/s", "high", "S3 catch-up consumer throughput"),
+    "s3_slow_read_mb": ("MiB", "", "S3 slow-tier device reads while loaded"),
+    "s4_mbps": ("MiB/s", "high", "S4 produce with flush.messages=1"),
+    "s4_avg_latency_ms": ("ms", "low", "S4 average produce latency"),
+    "mem_peak_mb": ("MiB", "", "broker memory cgroup peak (JVM + page cache [+ tmpfs log dir for ceiling])"),
+    "mem_shmem_end_mb": ("MiB", "", "shmem charged to the broker's memory cgroup at the end"),
+}
+HEADLINE = ["s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s2_burst_p99_ms", "s2_burst_p999_ms",
+            "s3_idle_p99_ms", "s3_loaded_p99_ms", "s3_p99_loaded_over_idle", "s3_consumer_mbps", "s4_mbps"]
+PAIRS = [("shim", "vanilla"), ("shim", "ceiling"), ("inert", "vanilla")]
+
+
+def fnum(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(v, nd=None):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if nd is None:
+        nd = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2
+    return f"{v:.{nd}f}"
+
+
+def read_stamped(path):
+    """[(epoch, text)] of a file written through run.sh's stamp()."""
+    out = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                line = line.rstrip("\n")
+                e, _, text = line.partition(" ")
+                ep = fnum(e)
+                if ep is not None:
+                    out.append((ep, text))
+    except OSError:
+        pass
+    return out
+
+
+def producer(path, rsize):
+    """progress lines [(epoch, records, rate, mbps, avg, max)], summary dict, steady dict."""
+    prog, summ, steady = [], None, None
+    for ep, text in read_stamped(path):
+        m = PROG.match(text)
+        if m:
+            n, rate = int(m.group(1)), float(m.group(2))
+            prog.append((ep, n, rate, rate * rsize / 1048576, float(m.group(4)), float(m.group(5))))
+            continue
+        m = SUMM.match(text)
+        if m:
+            d = dict(records=int(m.group(1)), rate=float(m.group(3)), mbps=float(m.group(3)) * rsize / 1048576,
+                     avg=float(m.group(5)), max=float(m.group(6)), p50=float(m.group(7)), p95=float(m.group(8)),
+                     p99=float(m.group(9)), p999=float(m.group(10)))
+            if m.group(2):
+                steady = d
+            else:
+                summ = d
+    return prog, summ, steady
+
+
+def window_mbps(prog, skip=2):
+    """Throughput over the progress lines after the first `skip` (tool start, JIT): records / time."""
+    use = prog[skip:] if len(prog) > skip + 1 else prog
+    recs = sum(p[1] for p in use)
+    secs = sum(p[1] / p[2] for p in use if p[2] > 0)
+    return (recs / secs) if secs > 0 else None
+
+
+def load_samples(path):
+    rows = []
+    try:
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                rows.append({k: fnum(v) for k, v in r.items()})
+    except OSError:
+        pass
+    return rows
+
+
+def delta(rows, key, t0, t1):
+    sel = [r for r in rows if r.get(key) is not None and t0 <= r["epoch"] <= t1]
+    if len(sel) < 2:
+        return None
+    return sel[-1][key] - sel[0][key]
+
+
+def rates(rows, key):
+    """per-sample rate (units/s) of a cumulative counter: [(epoch, rate)]"""
+    out = []
+    prev = None
+    for r in rows:
+        v = r.get(key)
+        if v is None:
+            continue
+        if prev is not None and r["epoch"] > prev[0]:
+            out.append((r["epoch"], (v - prev[1]) / (r["epoch"] - prev[0])))
+        prev = (r["epoch"], v)
+    return out
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    res = sys.argv[1]
+    plots = "--no-plots" not in sys.argv[2:]
+    meta = {}
+    with open(os.path.join(res, "meta.tsv")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("\t")
+            meta[k] = v
+    rsize = int(meta.get("record_size", 1024))
+    runs = []
+    with open(os.path.join(res, "runs.csv")) as f:
+        for r in csv.DictReader(f):
+            runs.append((int(r["rep"]), int(r["order"]), r["variant"]))
+    anomalies = []
+    ap = os.path.join(res, "anomalies.tsv")
+    if os.path.exists(ap):
+        with open(ap) as f:
+            for line in f:
+                rep, var, what = (line.rstrip("\n").split("\t", 2) + ["", ""])[:3]
+                anomalies.append(dict(rep=rep, variant=var, what=what))
+
+    results = []      # (rep, variant, order, metric, value)
+    ts_rows = []      # timeseries
+    smp_rows = []     # samples
+    extra = {}        # (rep, variant) -> dict of notes (verify, shim lines)
+    stalls = []
+    for rep, order, var in runs:
+        raw = os.path.join(res, "raw", f"r{rep}-{var}")
+        ev = {}
+        try:
+            with open(os.path.join(raw, "events.csv")) as f:
+                for line in f:
+                    p = line.strip().split(",")
+                    if len(p) == 3:
+                        ev[(p[1], p[2])] = float(p[0])
+        except OSError:
+            pass
+        samples = load_samples(os.path.join(raw, "samples.csv"))
+        metr = {}
+
+        def put(k, v):
+            if v is not None:
+                metr[k] = v
+
+        def series(scn, path, t0, src):
+            prog, summ, steady = producer(path, rsize)
+            last = None
+            for ep, n, rate, mbps, avg, mx in prog:
+                ts_rows.append([rep, var, scn, round(ep - t0, 3), round(mbps, 2), avg, mx, src])
+                if last is not None and ep - last > 5:
+                    stalls.append(f"rep {rep}, {var}, {scn}/{src}: no progress line for {ep - last:.1f} s")
+                last = ep
+            return prog, summ, steady
+
+        # S1
+        for a in ("1", "all"):
+            scn = f"s1-acks{a}"
+            if (scn, "start") in ev:
+                prog, _, _ = series(scn, os.path.join(raw, f"{scn}.out"), ev[(scn, "start")], "producer")
+                r = window_mbps(prog)
+                put(f"s1_acks{a}_mbps", r * rsize / 1048576 if r else None)
+        # S2
+        if ("s2", "start") in ev:
+            t0 = ev[("s2", "start")]
+            _, summ, steady = series("s2", os.path.join(raw, "s2-burst.out"), t0, "burst")
+            b = steady or summ
+            if b:
+                put("s2_burst_mbps", b["mbps"])
+                put("s2_burst_p50_ms", b["p50"])
+                put("s2_burst_p99_ms", b["p99"])
+                put("s2_burst_p999_ms", b["p999"])
+            if ("s2", "burst-end") in ev:
+                put("s2_burst_secs", ev[("s2", "burst-end")] - ev[("s2", "burst-start")])
+            _, summ, _ = series("s2", os.path.join(raw, "s2-low.out"), t0, "low")
+            if summ:
+                put("s2_low_p99_ms", summ["p99"])
+            t1 = ev.get(("s2", "end"), t0 + 1e9)
+            sel = [s for s in samples if t0 <= s["epoch"] <= t1]
+            used = [s["pool_used_blocks"] * s["pool_block_size"] / 1048576 for s in sel
+                    if s.get("pool_used_blocks") is not None]
+            if used:
+                put("s2_pool_peak_mb", max(used))
+                put("s2_pool_end_mb", used[-1])
+                d = delta(samples, "bytes_demoted", t0, t1)
+                put("s2_demoted_mb", d / 1048576 if d is not None else None)
+                dr = [r for e, r in rates(samples, "bytes_demoted") if t0 <= e <= t1]
+                put("s2_demote_peak_mbs", max(dr) / 1048576 if dr else None)
+                put("s2_spills", delta(samples, "spills", t0, t1))
+            d = delta(samples, "dev_write_bytes", t0, t1)
+            put("s2_slow_write_mb", d / 1048576 if d is not None else None)
+        # S3
+        if ("s3", "start") in ev:
+            t0 = ev[("s3", "start")]
+            series("s3", os.path.join(raw, "s3-load.out"), t0, "load")
+            _, summ_i, st_i = series("s3", os.path.join(raw, "s3-idle.out"), t0, "idle")
+            _, summ_l, st_l = series("s3", os.path.join(raw, "s3-loaded.out"), t0, "loaded")
+            i, l = st_i or summ_i, st_l or summ_l
+            if i:
+                put("s3_idle_p50_ms", i["p50"])
+                put("s3_idle_p99_ms", i["p99"])
+            if l:
+                put("s3_loaded_p50_ms", l["p50"])
+                put("s3_loaded_p99_ms", l["p99"])
+            if i and l and i["p99"] > 0:
+                put("s3_p99_loaded_over_idle", l["p99"] / i["p99"])
+            # consumer passes: cumulative MB in detailed lines; MB over the time between first and last line
+            mb, secs = 0.0, 0.0
+            k = 1
+            while os.path.exists(os.path.join(raw, f"s3-consumer-{k}.out")):
+                lines = [(ep, CONS.match(t)) for ep, t in read_stamped(os.path.join(raw, f"s3-consumer-{k}.out"))]
+                lines = [(ep, m) for ep, m in lines if m]
+                if len(lines) >= 2:
+                    mb += float(lines[-1][1].group(3)) - float(lines[0][1].group(3))
+                    secs += lines[-1][0] - lines[0][0]
+                for ep, m in lines:
+                    ts_rows.append([rep, var, "s3", round(ep - t0, 3), float(m.group(4)), "", "", "consumer"])
+                k += 1
+            put("s3_consumer_mbps", mb / secs if secs > 0 else None)
+            if ("s3", "loaded-start") in ev:
+                d = delta(samples, "dev_read_bytes", ev[("s3", "loaded-start")], ev.get(("s3", "loaded-end"), t0 + 1e9))
+                put("s3_slow_read_mb", d / 1048576 if d is not None else None)
+        # S4
+        if ("s4", "start") in ev:
+            prog, _, _ = series("s4", os.path.join(raw, "s4.out"), ev[("s4", "start")], "producer")
+            r = window_mbps(prog, skip=1)
+            put("s4_mbps", r * rsize / 1048576 if r else None)
+            use = prog[1:] if len(prog) > 2 else prog
+            n = sum(p[1] for p in use)
+            put("s4_avg_latency_ms", sum(p[1] * p[4] for p in use) / n if n else None)
+        # cgroup
+        try:
+            with open(os.path.join(raw, "cgroup.tsv")) as f:
+                cg = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+            put("mem_peak_mb", fnum(cg.get("mem_peak_bytes")) / 1048576 if fnum(cg.get("mem_peak_bytes")) else None)
+            sh = fnum(cg.get("mem_shmem_bytes_at_end"))
+            put("mem_shmem_end_mb", sh / 1048576 if sh is not None else None)
+        except OSError:
+            pass
+        for k, v in metr.items():
+            results.append((rep, var, order, k, v))
+        # samples per scenario
+        spans = sorted((t, s) for (s, p), t in ev.items() if p == "start" and s != "broker")
+        ends = {s: t for (s, p), t in ev.items() if p == "end"}
+        prev = None
+        for s in samples:
+            scn, t0 = "", None
+            for t, name in spans:
+                if t <= s["epoch"] <= ends.get(name, 1e18):
+                    scn, t0 = name, t
+            dem = pro = rd = wr = None
+            if prev and s["epoch"] > prev["epoch"]:
+                dt = s["epoch"] - prev["epoch"]
+
+                def rt(key):
+                    if s.get(key) is None or prev.get(key) is None:
+                        return None
+                    return round((s[key] - prev[key]) / dt / 1048576, 2)
+                dem, pro, rd, wr = rt("bytes_demoted"), rt("bytes_promoted"), rt("dev_read_bytes"), rt("dev_write_bytes")
+            used = (s["pool_used_blocks"] * s["pool_block_size"] / 1048576
+                    if s.get("pool_used_blocks") is not None else None)
+            pmb = (s["pool_blocks"] * s["pool_block_size"] / 1048576 if s.get("pool_blocks") is not None else None)
+            smp_rows.append([rep, var, scn, round(s["epoch"] - t0, 3) if t0 else "", round(s["epoch"], 3),
+                             "" if used is None else round(used, 1), "" if pmb is None else round(pmb),
+                             "" if dem is None else dem, "" if pro is None else pro, "" if rd is None else rd,
+                             "" if wr is None else wr,
+                             "" if s.get("memcg_usage") is None else round(s["memcg_usage"] / 1048576, 1)])
+            prev = s
+        # verify + shim lines
+        note = {}
+        try:
+            with open(os.path.join(raw, "verify.txt")) as f:
+                vt = f.read()
+            note["verify"] = "FAIL" if "FAIL:" in vt else ("PASS" if "PASS:" in vt else "?")
+        except OSError:
+            note["verify"] = "not run"
+        try:
+            with open(os.path.join(raw, "shim-lines.txt")) as f:
+                note["shim_lines"] = sum(1 for _ in f)
+        except OSError:
+            note["shim_lines"] = 0
+        extra[(rep, var)] = note
+
+    for s in stalls:
+        anomalies.append(dict(rep="", variant="", what="stall: " + s))
+
+    # ---------------------------------------------------------------- aggregate
+    by = {}
+    for rep, var, order, k, v in results:
+        by.setdefault(k, {}).setdefault(var, {})[rep] = v
+    summary = []
+    agg = {}
+    for k in METRICS:
+        for var in VARIANTS:
+            vals = list(by.get(k, {}).get(var, {}).values())
+            if vals:
+                a = dict(median=statistics.median(vals), min=min(vals), max=max(vals), n=len(vals))
+                agg[(k, var)] = a
+                summary.append([k, var, a["median"], a["min"], a["max"], a["n"], METRICS[k][0]])
+    ratios = []
+    rat = {}
+    for k in METRICS:
+        for a, b in PAIRS:
+            A, B = by.get(k, {}).get(a, {}), by.get(k, {}).get(b, {})
+            per = [A[r] / B[r] for r in A if r in B and B[r]]
+            if (k, a) in agg and (k, b) in agg and agg[(k, b)]["median"]:
+                rom = agg[(k, a)]["median"] / agg[(k, b)]["median"]
+                d = dict(ratio=rom, per_rep_median=statistics.median(per) if per else None,
+                         per_rep_min=min(per) if per else None, per_rep_max=max(per) if per else None, n=len(per))
+                rat[(k, a, b)] = d
+                ratios.append([k, f"{a}/{b}", rom, d["per_rep_median"], d["per_rep_min"], d["per_rep_max"], len(per)])
+
+    def R(k, a, b):
+        return rat.get((k, a, b))
+
+    goals = []
+
+    def goal(name, val, ok_fn, lim, detail=""):
+        if val is None:
+            goals.append(dict(goal=name, measured="n/a", verdict="not measured", detail=detail))
+            return
+        v = val["ratio"] if isinstance(val, dict) else val
+        rng = ""
+        if isinstance(val, dict) and val.get("per_rep_min") is not None and val["n"] > 1:
+            rng = f" (per repetition {fmt(val['per_rep_min'], 2)}..{fmt(val['per_rep_max'], 2)})"
+            lo, hi = val["per_rep_min"], val["per_rep_max"]
+            if ok_fn(lo) != ok_fn(hi):
+                verdict = "not resolved (repetitions on both sides)"
+            else:
+                verdict = "met" if ok_fn(v) else "not met"
+        else:
+            verdict = "met" if ok_fn(v) else "not met"
+        goals.append(dict(goal=name, measured=f"{fmt(v, 2)}{rng}", verdict=verdict, detail=detail))
+
+    goal("S2 burst throughput shim >= 0.9x ceiling", R("s2_burst_mbps", "shim", "ceiling"), lambda x: x >= 0.9, 0.9)
+    goal("S2 burst throughput shim >= 3x vanilla", R("s2_burst_mbps", "shim", "vanilla"), lambda x: x >= 3, 3)
+    sh = by.get("s3_p99_loaded_over_idle", {}).get("shim", {})
+    if sh:
+        vals = list(sh.values())
+        d = dict(ratio=statistics.median(vals), per_rep_min=min(vals), per_rep_max=max(vals), n=len(vals))
+        goal("S3 shim producer p99 with catch-up consumer <= 1.2x idle", d, lambda x: x <= 1.2, 1.2)
+    else:
+        goal("S3 shim producer p99 with catch-up consumer <= 1.2x idle", None, None, 1.2)
+    for k in ("s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s4_mbps"):
+        r = R(k, "inert", "vanilla")
+        # cost <= 1.01x: throughput inert >= vanilla / 1.01
+        goal(f"inert preload costs <= 1.01x vanilla ({METRICS[k][2]}: inert/vanilla >= 0.990)", r,
+             lambda x: x >= 1 / 1.01, 0.99)
+
+    # ---------------------------------------------------------------- files
+    def wcsv(name, header, rows):
+        with open(os.path.join(res, name), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            for r in rows:
+                w.writerow(["" if x is None else (round(x, 4) if isinstance(x, float) else x) for x in r])
+
+    wcsv("results.csv", ["rep", "variant", "order", "metric", "value", "unit"],
+         [[r, v, o, k, val, METRICS[k][0]] for r, v, o, k, val in sorted(results)])
+    wcsv("timeseries.csv", ["rep", "variant", "scenario", "t_s", "mib_per_s", "avg_latency_ms", "max_latency_ms", "source"],
+         ts_rows)
+    wcsv("samples.csv", ["rep", "variant", "scenario", "t_s", "epoch", "pool_used_mib", "pool_mib", "demote_mib_s",
+                         "promote_mib_s", "slow_read_mib_s", "slow_write_mib_s", "memcg_mib"], smp_rows)
+    wcsv("summary.csv", ["metric", "variant", "median", "min", "max", "n", "unit"], summary)
+    wcsv("ratios.csv", ["metric", "pair", "ratio_of_medians", "per_rep_median", "per_rep_min", "per_rep_max", "n"], ratios)
+    with open(os.path.join(res, "summary.json"), "w") as f:
+        json.dump(dict(meta=meta, labels=LABEL, fast_tier=FAST,
+                       summary=[dict(metric=a, variant=b, median=c, min=d, max=e, n=g, unit=h)
+                                for a, b, c, d, e, g, h in summary],
+                       ratios=[dict(metric=a, pair=b, ratio_of_medians=c, per_rep_median=d, per_rep_min=e,
+                                    per_rep_max=g, n=h) for a, b, c, d, e, g, h in ratios],
+                       goals=goals, anomalies=anomalies,
+                       runs=[dict(rep=r, order=o, variant=v, **extra.get((r, v), {})) for r, o, v in runs]),
+                  f, indent=1)
+
+    # ---------------------------------------------------------------- plots
+    pngs = []
+    if plots:
+        pngs = make_plots(res, meta, ts_rows, smp_rows, agg)
+
+    # ---------------------------------------------------------------- summary.md
+    present = [v for v in VARIANTS if any(rv == v for _, _, rv in runs)]
+    L = []
+    L.append(f"# libpafka A/B benchmark: {meta.get('date', '')}{' (QUICK smoke: figures are not meaningful)' if meta.get('quick') == '1' else ''}")
+    L.append("")
+    L.append(f"**Fast tier: tmpfs ({meta.get('fast_tier', '/dev/shm')}) — no persistent memory on this machine.** "
+             "The shim's pool lives in tmpfs pages; on real PMem the copies and flushes cost more.")
+    L.append("")
+    L.append(f"- machine: nproc={meta.get('nproc')}, memory {meta.get('mem_total')}, kernel {meta.get('kernel')}, "
+             f"CPU: {meta.get('cpu')}")
+    L.append(f"- load average at start {meta.get('loadavg_start')}, at end {meta.get('loadavg_end', '?')} "
+             "(other engineers' tests share this machine: every figure is noisy; variants were interleaved, "
+             "order rotated per repetition)")
+    L.append(f"- shim {meta.get('shim')} sha256 {meta.get('shim_sha256')} (built {meta.get('shim_built')}); "
+             f"Kafka {meta.get('kafka_version')}; {meta.get('java')}")
+    L.append(f"- slow tier: {meta.get('slow_tier')}")
+    L.append(f"- throttle check (dd on the slow tier): O_DIRECT write {meta.get('check_write_direct_mibs')} MiB/s, "
+             f"O_DIRECT read {meta.get('check_read_direct_mibs')} MiB/s, buffered write + sync (kernel writeback, "
+             f"root-group rule) {meta.get('check_write_buffered_sync_mibs')} MiB/s, 4 KiB O_DIRECT writes "
+             f"{meta.get('check_iops_4k')} IOPS")
+    L.append(f"- broker: memory cgroup limit {meta.get('mem_limit_mb')} MiB incl. page cache (ceiling: + "
+             f"{meta.get('ceil_tmpfs_mb')} MiB for its tmpfs log dir, which tmpfs charges to the broker), heap "
+             f"{meta.get('heap_mb')} MiB pre-touched; pool {meta.get('pool_mb')} MiB created outside that cgroup, "
+             f"storage.migrate.threshold {meta.get('threshold')}; segments {meta.get('segment_mb')} MiB, "
+             f"{meta.get('partitions')} partitions, {meta.get('record_size')} B records")
+    L.append(f"- sizes: S1 {meta.get('s1_secs')} s per acks setting; S2 burst {meta.get('s2_burst_mb')} MiB at full "
+             f"speed then {meta.get('s2_low_mbs')} MiB/s for {meta.get('s2_low_secs')} s; S3 {meta.get('s3_old_mb')} "
+             f"MiB older data, producer {meta.get('s3_rate_mbs')} MiB/s for {meta.get('s3_secs')} s idle then the "
+             f"same with catch-up consumers; S4 {meta.get('s4_secs')} s with flush.messages=1; "
+             f"{meta.get('reps')} repetition(s); run took {int(fnum(meta.get('duration_s')) or 0) // 60} min")
+    L.append("- MiB/s = 2^20 bytes per second (the Kafka tools' \"MB\"). Medians over repetitions, [min..max] below "
+             "each; ratios are ratio of medians, with the range of per-repetition ratios")
+    L.append("")
+    L.append("## Headline figures")
+    L.append("")
+    hdr = "| metric | " + " | ".join(LABEL[v] for v in present) + " | shim/vanilla | shim/ceiling | inert/vanilla |"
+    L.append(hdr)
+    L.append("|---|" + "---:|" * (len(present) + 3))
+    for k in HEADLINE + ["s4_avg_latency_ms"]:
+        if not any((k, v) in agg for v in present):
+            continue
+        unit, better, desc = METRICS[k]
+        cells = []
+        for v in present:
+            a = agg.get((k, v))
+            cells.append("n/a" if not a else f"{fmt(a['median'])}<br>[{fmt(a['min'])}..{fmt(a['max'])}]")
+        for a, b in PAIRS:
+            r = rat.get((k, a, b))
+            if not r:
+                cells.append("n/a")
+            elif r["n"] > 1:
+                cells.append(f"{fmt(r['ratio'], 2)}<br>[{fmt(r['per_rep_min'], 2)}..{fmt(r['per_rep_max'], 2)}]")
+            else:
+                cells.append(fmt(r["ratio"], 2))
+        L.append(f"| {desc} ({unit}{', higher is better' if better == 'high' else ', lower is better' if better == 'low' else ''}) | "
+                 + " | ".join(cells) + " |")
+    L.append("")
+    L.append("## Goals (reported, not asserted)")
+    L.append("")
+    L.append("| goal | measured | verdict |")
+    L.append("|---|---|---|")
+    for g in goals:
+        L.append(f"| {g['goal']} | {g['measured']} | {g['verdict']} |")
+    L.append("")
+    L.append("## S2 pool and migration (shim), slow-tier writes")
+    L.append("")
+    L.append("| metric | " + " | ".join(LABEL[v] for v in present) + " |")
+    L.append("|---|" + "---:|" * len(present))
+    for k in ("s2_burst_secs", "s2_burst_p50_ms", "s2_low_p99_ms", "s2_pool_peak_mb", "s2_pool_end_mb",
+              "s2_demoted_mb", "s2_demote_peak_mbs", "s2_spills", "s2_slow_write_mb", "s3_slow_read_mb",
+              "mem_peak_mb", "mem_shmem_end_mb"):
+        if not any((k, v) in agg for v in present):
+            continue
+        cells = []
+        for v in present:
+            a = agg.get((k, v))
+            cells.append("n/a" if not a else f"{fmt(a['median'])} [{fmt(a['min'])}..{fmt(a['max'])}]")
+        L.append(f"| {METRICS[k][2]} ({METRICS[k][0]}) | " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("## Runs")
+    L.append("")
+    L.append("| rep | order | variant | verify topic (self-checking records, read back at the end) | shim stderr lines |")
+    L.append("|---:|---:|---|---|---:|")
+    for r, o, v in runs:
+        e = extra.get((r, v), {})
+        L.append(f"| {r} | {o} | {v} | {e.get('verify', '?')} | {e.get('shim_lines', 0)} |")
+    L.append("")
+    L.append("## Anomalies")
+    L.append("")
+    if anomalies:
+        for a in anomalies:
+            L.append(f"- rep {a['rep']} {a['variant']}: {a['what']}")
+    else:
+        L.append("none: every broker started and stopped cleanly, no JVM crash report, no shim error line, no OOM "
+                 "kill, every tool completed, every self-checking record read back intact, no progress gap > 5 s")
+    L.append("")
+    if pngs:
+        L.append("## Plots")
+        L.append("")
+        for p in pngs:
+            L.append(f"![{p}](plots/{p})")
+        L.append("")
+    L.append("Files: results.csv (every figure of every run), summary.csv, ratios.csv, summary.json, timeseries.csv, "
+             "samples.csv, raw/ (tool outputs, events, broker stdout/stderr, server.log errors), run.log.")
+    with open(os.path.join(res, "summary.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+    return 0
+
+
+# -------------------------------------------------------------------- plots (gnuplot)
+def median_series(rows, key_filter, value_idx=4):
+    """{variant: [(t_bucket, median value across reps)]} from timeseries rows."""
+    buckets = {}
+    for r in rows:
+        if not key_filter(r):
+            continue
+        var, t = r[1], r[3]
+        if t == "" or r[value_idx] in ("", None):
+            continue
+        buckets.setdefault(var, {}).setdefault(int(math.floor(float(t))), []).append(float(r[value_idx]))
+    return {v: sorted((t, statistics.median(vs)) for t, vs in b.items()) for v, b in buckets.items()}
+
+
+def write_dat(path, series):
+    with open(path, "w") as f:
+        for t, v in series:
+            f.write(f"{t} {v}\n")
+
+
+def make_plots(res, meta, ts_rows, smp_rows, agg):
+    pd = os.path.join(res, "plots")
+    os.makedirs(pd, exist_ok=True)
+    made = []
+    term = "set terminal pngcairo size 1200,{h} font 'DejaVu Sans,10'\n"
+
+    def run_gp(name, script):
+        gp = os.path.join(pd, name + ".gp")
+        with open(gp, "w") as f:
+            f.write(script)
+        r = subprocess.run(["gnuplot", gp], cwd=pd, capture_output=True, text=True)
+        if r.returncode == 0 and os.path.exists(os.path.join(pd, name + ".png")):
+            made.append(name + ".png")
+        else:
+            print(f"analyze.py: gnuplot {name}.gp failed: {r.stderr.strip()[:500]}", file=sys.stderr)
+
+    def lines_for(prefix, series, extra=""):
+        parts = []
+        for v in VARIANTS:
+            if v in series and series[v]:
+                fn = f"{prefix}-{v}.dat"
+                write_dat(os.path.join(pd, fn), series[v])
+                parts.append(f"'{fn}' using 1:2 with lines lw 2 lc rgb '{COLOR[v]}' title '{LABEL[v]}'")
+        return ", ".join(parts) + extra
+
+    # S1: throughput over time, acks=1 and acks=all
+    s1 = {a: median_series(ts_rows, lambda r, a=a: r[2] == f"s1-acks{a}") for a in ("1", "all")}
+    if any(s1.values()):
+        sc = term.format(h=800) + "set output 's1-throughput.png'\nset multiplot layout 2,1 title " \
+            f"'S1 sustained produce, 1 KiB records: median over repetitions ({FAST})'\n" \
+            "set grid\nset key outside right\nset ylabel 'MiB/s (acked)'\nset xlabel 'seconds since the producer started'\nset yrange [0:*]\n"
+        for a in ("1", "all"):
+            if s1[a]:
+                sc += f"set title 'acks={a}'\nplot {lines_for(f's1-acks{a}', s1[a])}\n"
+        sc += "unset multiplot\n"
+        run_gp("s1-throughput", sc)
+
+    # S2: throughput over time (burst then low phase)
+    s2 = median_series(ts_rows, lambda r: r[2] == "s2" and r[7] in ("burst", "low"))
+    if s2:
+        sc = term.format(h=500) + "set output 's2-throughput.png'\n" \
+            f"set title 'S2 burst then low rate: producer throughput, median over repetitions ({FAST})'\n" \
+            "set grid\nset key outside right\nset ylabel 'MiB/s (acked)'\nset xlabel 'seconds since S2 started'\nset yrange [0:*]\n" \
+            f"plot {lines_for('s2-tput', s2)}\n"
+        run_gp("s2-throughput", sc)
+
+    # S2: pool fill, demotion, slow-tier writes over time
+    s2s = [r for r in smp_rows if r[2] == "s2" and r[3] != ""]
+    if s2s:
+        reps = sorted({r[0] for r in s2s if r[1] == "shim" and r[5] != ""})
+        plot_a, plot_b = [], []
+        pool_mib = None
+        for rep in reps:
+            rows = [r for r in s2s if r[1] == "shim" and r[0] == rep]
+            fn = f"s2-pool-r{rep}.dat"
+            with open(os.path.join(pd, fn), "w") as f:
+                for r in rows:
+                    f.write(f"{r[3]} {r[5]} {r[7] if r[7] != '' else 'NaN'} {r[10] if r[10] != '' else 'NaN'}\n")
+                    pool_mib = r[6] or pool_mib
+            plot_a.append(f"'{fn}' using 1:2 with lines lw 2 title 'pool used, shim rep {rep}'")
+            plot_b.append(f"'{fn}' using 1:3 with lines lw 2 title 'demotion, shim rep {rep}'")
+        for v in ("vanilla", "shim", "inert"):
+            ser = median_series(s2s, lambda r, v=v: r[1] == v, value_idx=10)
+            if v in ser:
+                fn = f"s2-slowwrite-{v}.dat"
+                write_dat(os.path.join(pd, fn), ser[v])
+                plot_b.append(f"'{fn}' using 1:2 with lines lw 1 dt 2 lc rgb '{COLOR[v]}' title 'slow-tier device writes, {v} (median)'")
+        thr = fnum(meta.get("threshold"))
+        sc = term.format(h=800) + "set output 's2-pool.png'\nset multiplot layout 2,1 title " \
+            f"'S2: pool fill and migration (pool: {meta.get('pool_mb')} MiB on tmpfs as PMem stand-in; slow tier " \
+            f"{int(fnum(meta.get('hdd_bps')) or 0) >> 20} MiB/s, {meta.get('hdd_iops')} IOPS)'\n" \
+            "set grid\nset key outside right\nset xlabel 'seconds since S2 started'\nset yrange [0:*]\n"
+        if plot_a:
+            if pool_mib:
+                plot_a.append(f"{pool_mib} with lines dt 3 lc rgb 'black' title 'pool size'")
+                if thr and thr > 0:
+                    plot_a.append(f"{float(pool_mib) * thr} with lines dt 2 lc rgb 'gray' title 'migration threshold'")
+            sc += "set title 'pool used (MiB)'\nset ylabel 'MiB'\nplot " + ", ".join(plot_a) + "\n"
+        if plot_b:
+            sc += "set title 'demotion rate (pool to slow tier) and slow-tier device writes'\nset ylabel 'MiB/s'\nplot " + ", ".join(plot_b) + "\n"
+        sc += "unset multiplot\n"
+        if plot_a or plot_b:
+            run_gp("s2-pool", sc)
+
+    # latency percentiles: S2 burst p50/p99/p99.9 and S3 p99 idle vs loaded
+    have = [v for v in VARIANTS if ("s2_burst_p99_ms", v) in agg or ("s3_idle_p99_ms", v) in agg]
+    if have:
+        with open(os.path.join(pd, "latency.dat"), "w") as f:
+            f.write("variant s2p50 s2p99 s2p999 s3idle s3loaded\n")
+            for v in have:
+                def g(k):
+                    a = agg.get((k, v))
+                    return f"{a['median']:.3f}" if a else "NaN"
+                f.write(f"\"{SHORT[v]}\" {g('s2_burst_p50_ms')} {g('s2_burst_p99_ms')} {g('s2_burst_p999_ms')} "
+                        f"{g('s3_idle_p99_ms')} {g('s3_loaded_p99_ms')}\n")
+        sc = term.format(h=500) + "set output 'latency.png'\nset multiplot layout 1,2 title " \
+            f"'Produce latency percentiles, medians over repetitions ({FAST})'\n" \
+            "set style data histogram\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n" \
+            "set grid ytics\nset logscale y\nset ylabel 'ms (log scale)'\nset key top left\nset yrange [0.5:*]\n" \
+            "set title 'S2 burst (full speed, acks=1)'\n" \
+            "plot 'latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'\n" \
+            "set title 'S3 producer p99: idle vs catch-up consumer running'\n" \
+            "plot 'latency.dat' using 5:xtic(1) title 'idle', '' using 6 title 'with catch-up consumer'\n" \
+            "unset multiplot\n"
+        run_gp("latency", sc)
+
+    # overview: throughput per scenario, median with min..max
+    ks = [k for k in ("s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s3_consumer_mbps", "s4_mbps")
+          if any((k, v) in agg for v in VARIANTS)]
+    vs = [v for v in VARIANTS if any((k, v) in agg for k in ks)]
+    if ks and vs:
+        names = {"s1_acks1_mbps": "S1 acks=1", "s1_acksall_mbps": "S1 acks=all", "s2_burst_mbps": "S2 burst",
+                 "s3_consumer_mbps": "S3 catch-up read", "s4_mbps": "S4 flush every msg"}
+        with open(os.path.join(pd, "overview.dat"), "w") as f:
+            for k in ks:
+                row = [f"\"{names[k]}\""]
+                for v in vs:
+                    a = agg.get((k, v))
+                    row += [f"{a['median']:.3f}", f"{a['min']:.3f}", f"{a['max']:.3f}"] if a else ["NaN"] * 3
+                f.write(" ".join(row) + "\n")
+        parts = []
+        for i, v in enumerate(vs):
+            c = 2 + 3 * i
+            parts.append(f"'overview.dat' using {c}:{c + 1}:{c + 2}{':xtic(1)' if i == 0 else ''} "
+                         f"lc rgb '{COLOR[v]}' title '{LABEL[v]}'")
+        sc = term.format(h=550) + "set output 'overview.png'\n" \
+            f"set title 'Throughput per scenario: median, bars min..max over repetitions ({FAST})'\n" \
+            "set style data histogram\nset style histogram errorbars gap 1 lw 1\nset style fill solid 0.8 border -1\n" \
+            "set grid ytics\nset ylabel 'MiB/s'\nset yrange [0:*]\nset key outside right\n" \
+            "plot " + ", ".join(parts) + "\n"
+        run_gp("overview", sc)
+    return made
+
+
+if __name__ == "__main__":
+    sys.exit(main())
