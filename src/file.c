@@ -751,12 +751,11 @@ static int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end)
 	return 1;
 }
 
-/* ---------------------------------------------------------------- read */
-
-ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+/* The checks the kernel makes before a read or write: access mode (a descriptor opened `wrong_mode` gets
+ * EBADF), flags, offset, vector. Returns the total length, or -1 with errno. */
+static ssize_t io_check(const struct pf_ofd *o, int wrong_mode, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
-	struct pf_file *f = o->file;
-	if ((o->flags & O_ACCMODE) == O_WRONLY) {
+	if ((o->flags & O_ACCMODE) == wrong_mode) {
 		errno = EBADF;
 		return -1;
 	}
@@ -764,7 +763,15 @@ ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, o
 		errno = (rwf & ~RWF_KNOWN) ? EOPNOTSUPP : EINVAL;
 		return -1;
 	}
-	ssize_t total = iov_total(iov, cnt);
+	return iov_total(iov, cnt);
+}
+
+/* ---------------------------------------------------------------- read */
+
+ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	struct pf_file *f = o->file;
+	ssize_t total = io_check(o, O_WRONLY, iov, cnt, off, rwf);
 	if (total < 0)
 		return -1;
 	int fpos = off == -1;
@@ -894,15 +901,7 @@ static int spill(struct pf_file *f, uint64_t b)
 ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct pf_file *f = o->file;
-	if ((o->flags & O_ACCMODE) == O_RDONLY) {
-		errno = EBADF;
-		return -1;
-	}
-	if (off < -1 || (rwf & ~RWF_KNOWN)) {
-		errno = (rwf & ~RWF_KNOWN) ? EOPNOTSUPP : EINVAL;
-		return -1;
-	}
-	ssize_t total = iov_total(iov, cnt);
+	ssize_t total = io_check(o, O_RDONLY, iov, cnt, off, rwf);
 	if (total < 0)
 		return -1;
 	int fpos = off == -1;
