@@ -34,6 +34,7 @@
 #include "real.h"
 #include "shim.h"
 
+int64_t pf_files_learned_ms;
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pf_file *files;
 
@@ -72,6 +73,7 @@ static struct pf_file *file_new(const struct pf_key *k)
 	f->rfd = -1;
 	f->hi = PF_HI_NONE;
 	f->last_write_ms = now_ms(); /* the idle clock starts when we learn of the file, not at boot */
+	__atomic_store_n(&pf_files_learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	return f;

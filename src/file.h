@@ -101,6 +101,9 @@ struct pf_move_ctx {
 	uint64_t bytes;         /* out: bytes copied */
 };
 void pf_files_foreach(void (*cb)(struct pf_file *f, void *arg), void *arg);
+/* When (monotonic ms) the table last learned of a new file: promotion waits until it has been quiet, so
+ * that while Kafka opens its segments at start an older one is not promoted before the newer are known. */
+extern int64_t pf_files_learned_ms;
 void pf_file_hold(struct pf_file *f);
 /* Copy the file's last known path (for messages). */
 void pf_file_path(struct pf_file *f, char *buf, size_t n);

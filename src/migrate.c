@@ -22,6 +22,7 @@
 #include "shim.h"
 
 #define TICK_MS 200
+#define PROMOTE_SETTLE_MS 1000
 #define MIN64(a, b) ((a) < (b) ? (a) : (b))
 
 static pthread_mutex_t mig_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -222,6 +223,8 @@ static enum pf_move choose(struct pf_file **out)
 	uint64_t boundary = __atomic_load_n(&pf_pools[0].hdr->live.demote_boundary_ns, __ATOMIC_RELAXED);
 	int which = -1;
 	enum pf_move mv = pf_policy_next(&pol, pk.s.c, pk.s.n, used, cap, boundary, &which);
+	if (mv == PF_MOVE_PROMOTE && pk.s.now_ms - __atomic_load_n(&pf_files_learned_ms, __ATOMIC_RELAXED) < PROMOTE_SETTLE_MS)
+		mv = PF_MOVE_NONE; /* the set of files is still growing (a broker loading its logs) */
 	struct pf_file *chosen = NULL;
 	if (mv != PF_MOVE_NONE) {
 		struct claim cl = { pk.s.f[which], 0 };

@@ -349,6 +349,15 @@ def main():
                 note["shim_lines"] = sum(1 for _ in f)
         except OSError:
             note["shim_lines"] = 0
+        sd = os.path.join(raw, "stall-dumps")
+        dumps = sorted(os.listdir(sd)) if os.path.isdir(sd) else []
+        where = []
+        for d in dumps:
+            ep = fnum(d[len("stall-"):-len(".txt")])
+            scn = next((sn for (sn, p), t in sorted(ev.items(), key=lambda x: x[1])
+                        if p == "start" and sn != "broker" and ep and t <= ep <= ev.get((sn, "end"), 1e18)), "?")
+            where.append(f"raw/r{rep}-{var}/stall-dumps/{d} ({scn})")
+        note["stall_dumps"] = where
         extra[(rep, var)] = note
 
     for s in stalls:
@@ -453,7 +462,7 @@ def main():
     L = []
     L.append(f"# libpafka A/B benchmark: {meta.get('date', '')}{' (QUICK smoke: figures are not meaningful)' if meta.get('quick') == '1' else ''}")
     L.append("")
-    L.append(f"**Fast tier: tmpfs ({meta.get('fast_tier', '/dev/shm')}) — no persistent memory on this machine.** "
+    L.append(f"**Fast tier: {meta.get('fast_tier', 'tmpfs (/dev/shm) standing in for PMem')} — no persistent memory on this machine.** "
              "The shim's pool lives in tmpfs pages; on real PMem the copies and flushes cost more.")
     L.append("")
     L.append(f"- machine: nproc={meta.get('nproc')}, memory {meta.get('mem_total')}, kernel {meta.get('kernel')}, "
@@ -529,11 +538,13 @@ def main():
     L.append("")
     L.append("## Runs")
     L.append("")
-    L.append("| rep | order | variant | verify topic (self-checking records, read back at the end) | shim stderr lines |")
-    L.append("|---:|---:|---|---|---:|")
+    L.append("| rep | order | variant | verify topic (self-checking records, read back at the end) | shim stderr lines | "
+             "thread dumps taken by the stall detector (broker read < 1 MiB in 4 s while a producer ran) |")
+    L.append("|---:|---:|---|---|---:|---|")
     for r, o, v in runs:
         e = extra.get((r, v), {})
-        L.append(f"| {r} | {o} | {v} | {e.get('verify', '?')} | {e.get('shim_lines', 0)} |")
+        L.append(f"| {r} | {o} | {v} | {e.get('verify', '?')} | {e.get('shim_lines', 0)} | "
+                 f"{'<br>'.join(e.get('stall_dumps', [])) or 'none'} |")
     L.append("")
     L.append("## Anomalies")
     L.append("")

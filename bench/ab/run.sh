@@ -36,19 +36,22 @@
 #   BENCH_HDD_IOPS         slow-tier I/Os per second, read and write (200)
 #   BENCH_MEM_MB           broker memory cgroup limit incl. page cache (1536); ceiling: + BENCH_CEIL_MB
 #   BENCH_HEAP_MB          broker heap, -Xms=-Xmx, pre-touched (768)
-#   BENCH_POOL_MB          pool size on the fast tier (2048; quick 512)
+#   BENCH_POOL_MB          pool size on the fast tier (1536; quick 512)
 #   BENCH_THRESHOLD        storage.migrate.threshold (0.5)
 #   BENCH_SEGMENT_MB       log.segment.bytes (64; quick 32)   BENCH_PARTITIONS (3)   BENCH_RECORD_SIZE (1024)
-#   BENCH_S1_SECS          S1 produce duration per acks setting (10; quick 5)
-#   BENCH_S2_BURST_MB      S2 burst volume, must fit the pool (1536; quick 384)
-#   BENCH_S2_LOW_MBS / BENCH_S2_LOW_SECS   S2 low phase rate and duration (8 / 15; quick 8 / 6)
+#   BENCH_S1_SECS          S1 produce duration per acks setting (8; quick 4)
+#   BENCH_S2_BURST_MB      S2 burst volume, must fit the pool (1024; quick 384)
+#   BENCH_S2_LOW_MBS / BENCH_S2_LOW_SECS   S2 low phase rate and duration (8 / 12; quick 8 / 5)
 #   BENCH_S3_OLD_MB        S3 older data read by the catch-up consumer (1024; quick 256)
 #   BENCH_S3_RATE_MBS / BENCH_S3_SECS      S3 producer rate and duration per phase (16 / 8; quick 8 / 4)
-#   BENCH_S4_SECS          S4 produce duration (8; quick 4)
+#   BENCH_S4_SECS          S4 produce duration (6; quick 4)
 #   BENCH_VERIFY_RECORDS   self-checking records produced first and verified last (20000; quick 5000)
+#   BENCH_WARMUP_MB        unmeasured full-speed produce right after the broker starts (JIT) (256; quick 64)
 #   BENCH_CEIL_MB          tmpfs budget of the ceiling's log dir, added to its memory limit (6144; quick 3072)
 #   BENCH_SLOW_GB          slow-tier file system size (12; quick 6)     BENCH_SLOW_DIR (/var/tmp)
 #   BENCH_SHM              the fast tier (/dev/shm)   BENCH_OUT (<repo>/bench/results)   BENCH_SAMPLE_S (1)
+#   BENCH_SHIM_LOG_LEVEL   pafka.log.level of the shim variant (info)
+#   BENCH_JSTACK_S         debugging: a broker thread dump (jcmd Thread.print) every N seconds into raw/ (0: off)
 #   PAFKA_TEST_LIB         the shim (default <repo>/build/.libs/libpafka.so; a snapshot copy is used)
 # Exit: 0 when every run completed (figures may still miss goals: benchmarks report, they do not judge);
 # 1 on a missing prerequisite (one line naming the Debian package) or a setup failure; 3 when a run failed
@@ -65,7 +68,7 @@ die() { echo "bench/ab/run.sh: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found: apt-get install $2"; }
 need losetup mount; need mount mount; need umount mount; need mkfs.ext4 e2fsprogs
 need java default-jre-headless; need kcat kcat; need python3 python3; need gnuplot gnuplot-nox
-need dd coreutils; need timeout coreutils; need sha256sum coreutils; need sync coreutils; need awk gawk
+need dd coreutils; need gzip gzip; need timeout coreutils; need sha256sum coreutils; need sync coreutils; need awk gawk
 [ -d /sys/fs/cgroup/blkio ] && [ -f /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ] ||
 	die "cgroup v1 blkio controller not mounted at /sys/fs/cgroup/blkio (this bench needs cgroup v1 blkio and memory)"
 [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] ||
@@ -86,32 +89,35 @@ hdd_bps_s=${BENCH_HDD_BPS:-150M}
 hdd_iops=${BENCH_HDD_IOPS:-200}
 mem_mb=${BENCH_MEM_MB:-1536}
 heap_mb=${BENCH_HEAP_MB:-768}
-pool_mb=${BENCH_POOL_MB:-$(q 2048 512)}
+pool_mb=${BENCH_POOL_MB:-$(q 1536 512)}
 threshold=${BENCH_THRESHOLD:-0.5}
 seg_mb=${BENCH_SEGMENT_MB:-$(q 64 32)}
 parts=${BENCH_PARTITIONS:-3}
 rsize=${BENCH_RECORD_SIZE:-1024}
-s1_secs=${BENCH_S1_SECS:-$(q 10 5)}
-s2_burst_mb=${BENCH_S2_BURST_MB:-$(q 1536 384)}
+s1_secs=${BENCH_S1_SECS:-$(q 8 4)}
+s2_burst_mb=${BENCH_S2_BURST_MB:-$(q 1024 384)}
 s2_low_mbs=${BENCH_S2_LOW_MBS:-8}
-s2_low_secs=${BENCH_S2_LOW_SECS:-$(q 15 6)}
+s2_low_secs=${BENCH_S2_LOW_SECS:-$(q 12 5)}
 s3_old_mb=${BENCH_S3_OLD_MB:-$(q 1024 256)}
 s3_rate_mbs=${BENCH_S3_RATE_MBS:-$(q 16 8)}
 s3_secs=${BENCH_S3_SECS:-$(q 8 4)}
-s4_secs=${BENCH_S4_SECS:-$(q 8 4)}
+s4_secs=${BENCH_S4_SECS:-$(q 6 4)}
 verify_n=${BENCH_VERIFY_RECORDS:-$(q 20000 5000)}
+warmup_mb=${BENCH_WARMUP_MB:-$(q 256 64)}
 ceil_mb=${BENCH_CEIL_MB:-$(q 6144 3072)}
 slow_gb=${BENCH_SLOW_GB:-$(q 12 6)}
 slow_dir=${BENCH_SLOW_DIR:-/var/tmp}
 shm=${BENCH_SHM:-/dev/shm}
 out_base=${BENCH_OUT:-$top/bench/results}
 sample_s=${BENCH_SAMPLE_S:-1}
+shim_log=${BENCH_SHIM_LOG_LEVEL:-info}
+jstack_s=${BENCH_JSTACK_S:-0}
 
 num() { case $2 in '' | *[!0-9]*) die "$1 must be a whole number (got '$2')" ;; esac; }
 for v in reps:$reps hdd_iops:$hdd_iops mem_mb:$mem_mb heap_mb:$heap_mb pool_mb:$pool_mb seg_mb:$seg_mb \
 	parts:$parts rsize:$rsize s1_secs:$s1_secs s2_burst_mb:$s2_burst_mb s2_low_mbs:$s2_low_mbs \
 	s2_low_secs:$s2_low_secs s3_old_mb:$s3_old_mb s3_rate_mbs:$s3_rate_mbs s3_secs:$s3_secs s4_secs:$s4_secs \
-	verify_n:$verify_n ceil_mb:$ceil_mb slow_gb:$slow_gb; do
+	verify_n:$verify_n warmup_mb:$warmup_mb ceil_mb:$ceil_mb slow_gb:$slow_gb jstack_s:$jstack_s; do
 	num "${v%%:*}" "${v#*:}"
 done
 [ "$reps" -ge 1 ] || die "BENCH_REPS must be >= 1"
@@ -135,7 +141,7 @@ unset LD_PRELOAD KAFKA_HOME
 # ------------------------------------------------------------------ state + teardown (EXIT trap)
 ts=$(date '+%Y%m%d-%H%M%S')
 res=$out_base/ab-$ts
-rep=- variant=- raw=''
+rep=- variant=- raw='' pending_delete=''
 work='' shmw='' loopdev='' mnt='' blkcg='' memcg='' blk_root_rules=0 sampler_pid='' bg_pids=''
 T0=$SECONDS
 note() { printf '# [%4ds] %s\n' $((SECONDS - T0)) "$*" | tee -a "$res/run.log" >&2; }
@@ -301,11 +307,13 @@ prod() {
 	local o=$1 t=$2 n=$3 rate=$4 acks=$5 tmo=$6 warm=${7:-0} st
 	local -a w=()
 	[ "$warm" -gt 0 ] && w=(--warmup-records "$warm")
+	touch "$raw/.producing"   # for the sampler's stall detector
 	KAFKA_TOOL_TIMEOUT=$tmo kafka_java org.apache.kafka.tools.ProducerPerformance --topic "$t" --num-records "$n" \
 		--record-size "$rsize" --throughput "$rate" --reporting-interval 1000 "${w[@]}" "$props_opt" \
 		bootstrap.servers="$KAFKA_BOOTSTRAP" acks="$acks" linger.ms=10 batch.size=262144 compression.type=none \
 		2>&1 | stamp >"$o"
 	st=${PIPESTATUS[0]}
+	rm -f "$raw/.producing"
 	return "$st"
 }
 # prod_n: record-count-bound; anything but success is an anomaly (a timeout here is a stall).
@@ -327,14 +335,40 @@ topic_create() { # TOPIC [--config k=v]
 	local t=$1; shift
 	kafka_topic_create "$t" "$parts" "$@" 2>>"$raw/errors.txt" || { anomaly "creating topic $t failed"; return 1; }
 }
-# topic_delete TOPIC: delete, and wait until its directories (incl. -delete renames) are gone.
+# topics_create: every topic of the run up front, two tool JVMs at a time (a JVM start costs seconds here).
+topics_create() {
+	local -a ts=(verify warmup)
+	has_scn s1 && ts+=(s1-acks1 s1-acksall)
+	has_scn s2 && ts+=(s2)
+	has_scn s3 && ts+=(s3)
+	has_scn s4 && ts+=(s4)
+	local i p1 p2 rc=0
+	for ((i = 0; i < ${#ts[@]}; i += 2)); do
+		p2=
+		topic_create_cfg "${ts[$i]}" & p1=$!
+		if [ $((i + 1)) -lt ${#ts[@]} ]; then topic_create_cfg "${ts[$((i + 1))]}" & p2=$!; fi
+		wait "$p1" || rc=1
+		[ -n "$p2" ] && { wait "$p2" || rc=1; }
+	done
+	return $rc
+}
+topic_create_cfg() {
+	case $1 in
+	s4) topic_create s4 --config flush.messages=1 ;; # the topic-level form of log.flush.interval.messages=1
+	*) topic_create "$1" ;;
+	esac
+}
+# topic_delete TOPIC...: delete (one tool run), and wait until their directories (incl. -delete renames) are gone.
 topic_delete() {
-	local t=$1 start=$SECONDS
-	kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" --delete --topic "$t" \
-		>>"$raw/topic-delete.out" 2>&1 || anomaly "deleting topic $t failed"
-	while compgen -G "$logdir/$t-[0-9]*" >/dev/null; do
-		[ $((SECONDS - start)) -ge 90 ] && { anomaly "topic $t: directories still present 90 s after deletion"; return 1; }
-		sleep 0.5
+	local start=$SECONDS t re
+	re=$(IFS='|'; echo "$*")
+	kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" --delete --topic "$re" \
+		>>"$raw/topic-delete.out" 2>&1 || anomaly "deleting topics $re failed"
+	for t in "$@"; do
+		while compgen -G "$logdir/$t-[0-9]*" >/dev/null; do
+			[ $((SECONDS - start)) -ge 90 ] && { anomaly "topic $t: directories still present 90 s after deletion"; return 1; }
+			sleep 0.5
+		done
 	done
 }
 broker_ok() {
@@ -348,18 +382,16 @@ run_s1() {
 	local a
 	for a in 1 all; do
 		local t=s1-acks$a
-		topic_create "$t" || return 1
 		ev "$t" start
 		prod_t "$raw/$t.out" "$t" 1000000000 -1 "$a" $((s1_secs + 2))
 		ev "$t" end
 		broker_ok "$t" || return 1
-		topic_delete "$t"
 	done
+	pending_delete="$pending_delete s1-acks1 s1-acksall"
 }
 run_s2() {
 	local n_b n_l
 	n_b=$(mb2rec "$s2_burst_mb"); n_l=$(($(mb2rec "$s2_low_mbs") * s2_low_secs))
-	topic_create s2 || return 1
 	ev s2 start
 	ev s2 burst-start
 	prod_n "$raw/s2-burst.out" s2 "$n_b" -1 1 $((60 + s2_burst_mb / 4)) $((n_b / 10))
@@ -370,13 +402,12 @@ run_s2() {
 	ev s2 low-end
 	ev s2 end
 	broker_ok s2 || return 1
-	topic_delete s2
+	pending_delete="$pending_delete s2"
 }
 run_s3() {
 	local n_old rate n_p warm deadline cpid
 	n_old=$(mb2rec "$s3_old_mb"); rate=$(mb2rec "$s3_rate_mbs"); n_p=$((rate * s3_secs)); warm=$((rate * 2))
 	[ "$warm" -ge "$n_p" ] && warm=$((n_p / 4))
-	topic_create s3 || return 1
 	ev s3 start
 	ev s3 load-start
 	prod_n "$raw/s3-load.out" s3 "$n_old" -1 1 $((60 + s3_old_mb / 4)) || return 1
@@ -435,15 +466,14 @@ run_s3() {
 	grep -hiE 'Exception|CorruptRecord|ERROR' "$raw"/s3-consumer-*.out 2>/dev/null | grep -v 'WakeupException\|InterruptException' | head -n 3 |
 		while IFS= read -r l; do anomaly "S3 consumer: ${l#* }"; done
 	broker_ok s3 || return 1
-	topic_delete s3
+	pending_delete="$pending_delete s3"
 }
 run_s4() {
-	topic_create s4 --config flush.messages=1 || return 1
 	ev s4 start
 	prod_t "$raw/s4.out" s4 1000000000 -1 1 $((s4_secs + 2))
 	ev s4 end
 	broker_ok s4 || return 1
-	topic_delete s4
+	pending_delete="$pending_delete s4"
 }
 
 # ------------------------------------------------------------------ one broker run
@@ -471,7 +501,7 @@ num.partitions=$parts" kafka_config "$work/$run" || { anomaly "kafka_config fail
 		pooldir=$shmw/$run/pool
 		mkdir -p "$pooldir"
 		shimenv=(PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_TIERS_FIRST_PATHS="$pooldir"
-			PAFKA_STORAGE_TIERS_FIRST_SIZES="${pool_mb}M" PAFKA_STORAGE_MIGRATE_THRESHOLD="$threshold" PAFKA_LOG_LEVEL=info)
+			PAFKA_STORAGE_TIERS_FIRST_SIZES="${pool_mb}M" PAFKA_STORAGE_MIGRATE_THRESHOLD="$threshold" PAFKA_LOG_LEVEL="$shim_log")
 		# Create the pool now, outside the broker's memory cgroup (its tmpfs pages stay charged here).
 		local t1=$EPOCHREALTIME
 		env LD_PRELOAD="$lib" PAFKA_LOG_DIRS="$logdir" "${shimenv[@]}" python3 -c '
@@ -517,17 +547,39 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 		return 1
 	fi
 	note "rep $rep, $variant: broker pid $KAFKA_PID up (log dir $logdir${pooldir:+, pool $pooldir})"
-	local sargs=(--dev "$ldev" --memcg "$memcg")
+	local sargs=(--dev "$ldev" --memcg "$memcg" --pid "$KAFKA_PID" --flag "$raw/.producing" --dumps "$raw/stall-dumps")
 	[ -n "$pooldir" ] && sargs+=(--pool "$pooldir")
 	python3 "$here/sampler.py" "$raw/samples.csv" "$sample_s" "${sargs[@]}" &
 	sampler_pid=$!
+	local jpid=
+	if [ "$jstack_s" -gt 0 ]; then
+		mkdir -p "$raw/jstack"
+		(
+			while kafka_alive; do
+				timeout 20 jcmd "$KAFKA_PID" Thread.print >"$raw/jstack/$EPOCHREALTIME.txt" 2>&1
+				sleep "$jstack_s"
+			done
+		) &
+		jpid=$!
+		bg_pids="$bg_pids $jpid"
+	fi
+	topics_create || anomaly "topic creation failed"
 	# self-checking records first: they are the oldest data, demoted first under the shim, checked last
-	topic_create verify && python3 "$top/tests/kafka/records.py" gen 0 "$verify_n" "$rep" |
+	python3 "$top/tests/kafka/records.py" gen 0 "$verify_n" "$rep" |
 		kafka_produce verify 2>>"$raw/errors.txt" || anomaly "producing the verify records failed"
+	# warm-up (unmeasured): the broker's JIT, so the first scenario is not the one that pays for it
+	ev warmup start
+	prod "$raw/warmup.out" warmup "$(mb2rec "$warmup_mb")" -1 1 $((60 + warmup_mb / 4)) >/dev/null
+	ev warmup end
+	pending_delete=warmup
 	local s
 	for s in s1 s2 s3 s4; do
 		has_scn "$s" || continue
 		kafka_alive || break
+		# the previous scenario's topics go first, so each scenario starts with an empty pool
+		# shellcheck disable=SC2086
+		[ -n "$pending_delete" ] && topic_delete $pending_delete
+		pending_delete=
 		note "rep $rep, $variant: $s"
 		"run_$s" || anomaly "$s did not complete"
 	done
@@ -539,6 +591,7 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 		[ -n "$pooldir" ] && python3 "$top/tests/kafka/poolcheck.py" "$pooldir" "$logdir" >"$raw/poolcheck.txt" 2>&1
 	fi
 	kill_tree "$sampler_pid"; wait "$sampler_pid" 2>/dev/null; sampler_pid=
+	if [ -n "$jpid" ]; then kill_tree "$jpid"; wait "$jpid" 2>/dev/null; bg_pids=${bg_pids/ $jpid/}; fi
 	ev broker stop
 	local mem_peak failcnt oom1 shmem
 	mem_peak=$(cat "$memcg/memory.max_usage_in_bytes"); failcnt=$(cat "$memcg/memory.failcnt")
@@ -568,7 +621,7 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 	done
 	if [ -f "$KAFKA_DIR/applogs/server.log" ]; then
 		grep -E ' (ERROR|FATAL) ' "$KAFKA_DIR/applogs/server.log" | head -n 200 >"$raw/server-errors.log"
-		tail -n 300 "$KAFKA_DIR/applogs/server.log" >"$raw/server-tail.log"
+		gzip -c "$KAFKA_DIR/applogs/server.log" >"$raw/server.log.gz"
 		[ -s "$raw/server-errors.log" ] && note "rep $rep, $variant: $(wc -l <"$raw/server-errors.log") ERROR lines in server.log (raw/$run/server-errors.log)"
 	fi
 	# free the run's space: slow-tier log dir, ceiling tmpfs, pool

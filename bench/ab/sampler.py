@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/ab/sampler.py - one CSV row per interval while a broker runs (part of bench/ab/run.sh).
 
-  sampler.py OUT.csv INTERVAL_S [--pool POOLDIR] [--dev loopN] [--memcg CGDIR]
+  sampler.py OUT.csv INTERVAL_S [--pool POOLDIR] [--dev loopN] [--memcg CGDIR] [--pid PID --flag FILE --dumps DIR]
   sampler.py --once POOLDIR      prints "USED_MIB NBLOCKS BACKLOG_BYTES" once
 
 Columns: epoch (s, wall clock), then
@@ -12,12 +12,19 @@ Columns: epoch (s, wall clock), then
                                                    the pool header's live statistics (cumulative counters)
   dev_read_bytes, dev_write_bytes, dev_reads, dev_writes   /sys/block/loopN/stat (cumulative; the slow tier)
   memcg_usage, memcg_cache, memcg_rss, memcg_shmem, memcg_dirty, memcg_writeback   the broker's memory cgroup
+  proc_rchar, proc_wchar                           /proc/PID/io of the broker (rchar includes the produce requests
+                                                   it reads from its sockets)
+  stall_dump                                       1 when this sample took a thread dump (below)
+Stall dumps (diagnostics, never figures): while FILE exists (run.sh creates it while a producer runs) and
+has existed for 5 s, a broker that read < 1 MiB from anywhere in the last 4 s gets one `jcmd PID
+Thread.print` into DIR/stall-EPOCH.txt (at most 3 per run, 20 s apart), so a stall can be explained.
 Missing sources give empty fields. The pool layout (header struct, live statistics, block table) is
 poolcheck.py's, imported from tests/kafka so the two cannot disagree. Runs until SIGTERM/SIGINT.
 """
 import os
 import signal
 import struct
+import subprocess
 import sys
 import time
 
@@ -30,7 +37,8 @@ LIVE_COLS = ["bytes_demoted", "bytes_promoted", "demotions", "promotions", "spil
              "backlog_bytes", "writer_pid"]
 COLS = (["epoch", "pool_used_blocks", "pool_blocks", "pool_block_size"] + LIVE_COLS +
         ["dev_read_bytes", "dev_write_bytes", "dev_reads", "dev_writes",
-         "memcg_usage", "memcg_cache", "memcg_rss", "memcg_shmem", "memcg_dirty", "memcg_writeback"])
+         "memcg_usage", "memcg_cache", "memcg_rss", "memcg_shmem", "memcg_dirty", "memcg_writeback",
+         "proc_rchar", "proc_wchar", "stall_dump"])
 
 stop = False
 
@@ -87,6 +95,19 @@ def memcg_sample(cg):
     return d
 
 
+def proc_sample(pid):
+    d = {}
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for line in f:
+                k, v = line.split(":")
+                if k in ("rchar", "wchar"):
+                    d["proc_" + k] = int(v)
+    except (OSError, ValueError):
+        pass
+    return d
+
+
 def main():
     args = sys.argv[1:]
     if len(args) == 2 and args[0] == "--once":
@@ -101,6 +122,9 @@ def main():
     out, interval = args[0], float(args[1])
     opts = dict(zip(args[2::2], args[3::2]))
     pooldir, dev, cg = opts.get("--pool"), opts.get("--dev"), opts.get("--memcg")
+    pid, flag, dumps = opts.get("--pid"), opts.get("--flag"), opts.get("--dumps")
+    hist = []          # (epoch, rchar)
+    ndumps, last_dump = 0, 0.0
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with open(out, "w") as f:
@@ -115,6 +139,25 @@ def main():
                 row.update(dev_sample(dev))
             if cg:
                 row.update(memcg_sample(cg))
+            if pid:
+                row.update(proc_sample(pid))
+                now = time.time()
+                if "proc_rchar" in row:
+                    hist.append((now, row["proc_rchar"]))
+                    hist[:] = [h for h in hist if now - h[0] <= 4.5]
+                try:
+                    producing = flag and now - os.stat(flag).st_mtime >= 5
+                except OSError:
+                    producing = False
+                if (producing and dumps and ndumps < 3 and now - last_dump >= 20 and len(hist) >= 2 and
+                        hist[-1][0] - hist[0][0] >= 3.5 and hist[-1][1] - hist[0][1] < 1 << 20):
+                    os.makedirs(dumps, exist_ok=True)
+                    with open(os.path.join(dumps, "stall-%.0f.txt" % now), "w") as df:
+                        subprocess.Popen(["timeout", "20", "jcmd", str(pid), "Thread.print"], stdout=df,
+                                         stderr=subprocess.STDOUT)
+                    ndumps += 1
+                    last_dump = now
+                    row["stall_dump"] = 1
             f.write(",".join(str(row.get(c, "")) for c in COLS) + "\n")
             f.flush()
             nxt += interval

@@ -19,7 +19,8 @@ THR=0.5
 N=$((MB * 1024 * 1024 / 4100))
 
 e2e_config b 1 ""
-e2e_shim b tiered "$POOL" PAFKA_STORAGE_MIGRATE_THRESHOLD=$THR
+e2e_shim b tiered "$POOL" PAFKA_STORAGE_MIGRATE_THRESHOLD=$THR PAFKA_PAFKA_LOG_LEVEL=debug
+E2E_ENV[b]=${E2E_ENV[b]/PAFKA_PAFKA_/PAFKA_}
 e2e_format b || die "format"
 e2e_start b || die "broker start under the shim (tiered)"
 topic b mig 3 || die "create topic mig"
@@ -33,6 +34,7 @@ note "produced in $((SECONDS - t))s: $(py pool stats "${E2E_POOL[b]}" | tr ' ' '
 read -r _ NB BS < <(py pool used "${E2E_POOL[b]}")
 LIMIT=$(awk -v n="$NB" -v t=$THR 'BEGIN { printf "%d", n * t }')
 below() { [ "$(pool_used b)" -le "$LIMIT" ]; }
+below_t() { [ "$(pool_used t)" -le "$LIMIT" ]; }
 poll "migration settled: pool used blocks <= threshold ($LIMIT of $NB)" 240 below
 s=$(pool_summary b)
 echo "# after settling: $s"
@@ -40,31 +42,37 @@ expect "segments were demoted (demotions=$(kv demotions "$s"))" test "$(kv demot
 expect "no migration failures (migration_failures=$(kv migration_failures "$s"), errors=$(kv errors "$s"))" \
 	test "$(kv migration_failures "$s")" = 0 -a "$(kv errors "$s")" = 0
 
-# tiers_ok LABEL: demoted (slow: no pool blocks, fully allocated) and pool-resident (sparse) segments of mig
-# both exist, and in every partition the newest sealed segments are in the pool: no slow-tier segment is
-# newer than a pool-resident one of the same partition
+# tiers_ok NAME TOPIC LABEL: demoted (slow: no pool blocks, fully allocated) and pool-resident (sparse)
+# segments of TOPIC both exist, and migration went by age: in every partition every segment the shim
+# demoted (its debug log: "demoted PATH") is older than every segment still in the pool (the oldest sealed
+# pool files go first). Segments created on the slow tier while the pool was full are counted apart.
 tiers_ok() {
-	local label=$1
-	py pool files "${E2E_POOL[b]}" "${E2E_DIR[b]}/logs" | grep '/mig-' >"$E2E_WORK/tiers.$label"
-	awk '{ split($5, a, "/"); print $1, a[length(a) - 1], substr(a[length(a)], 1, 20) + 0, $4, $2, $3 }' \
-		"$E2E_WORK/tiers.$label" | sort -k2,2 -k3,3n >"$E2E_WORK/tiers.$label.s"
-	awk '{ c[$2 " " $1]++ } END { for (k in c) print "#   " k ": " c[k] }' "$E2E_WORK/tiers.$label.s" | sort
-	local slow pool sparse
-	slow=$(grep -c '^slow ' "$E2E_WORK/tiers.$label.s")
-	pool=$(grep -c '^pool ' "$E2E_WORK/tiers.$label.s")
-	expect "[$label] old segments were demoted: $slow of mig's segments are on the slow tier only (no pool blocks, allocated in full)" \
-		test "$slow" -ge 3
-	expect "[$label] recent segments are in the pool: $pool of mig's segments are pool-resident" test "$pool" -ge 3
-	sparse=$(awk '$1 == "pool" && $6 * 4 > $5' "$E2E_WORK/tiers.$label.s" | wc -l)
-	expect "[$label] every pool-resident segment is sparse in the log dir" test "$sparse" -eq 0
-	# per partition: the newest slow segment is older than the oldest pool segment (mixed/empty ignored)
-	local bad
-	bad=$(awk '$1 == "slow" { s[$2] = $3 } $1 == "pool" && !($2 in p) { p[$2] = $3 }
-		END { for (k in s) if ((k in p) && s[k] > p[k]) print k, "slow", s[k], "newer than pool", p[k] }' "$E2E_WORK/tiers.$label.s")
-	expect "[$label] in every partition the pool holds the newest segments, the slow tier the oldest" test -z "$bad"
-	[ -z "$bad" ] || echo "$bad" | sed 's/^/#   /'
+	local name=$1 t=$2 label=$3 f="$E2E_WORK/tiers.$3"
+	py pool files "${E2E_POOL[$name]}" "${E2E_DIR[$name]}/logs" | grep "/$t-" |
+		awk '{ n = split($5, a, "/"); print $1, a[n - 1], substr(a[n], 1, 20) + 0, $4, $2, $3 }' |
+		sort -k2,2 -k3,3n >"$f"
+	sed -n 's/^pafka\[[0-9]*\]: debug: demoted \(.*\) ([0-9]* bytes)$/\1/p' "${E2E_DIR[$name]}/broker.out" |
+		awk -v t="$t" '{ n = split($0, a, "/"); if (index(a[n - 1], t "-") == 1) print a[n - 1], substr(a[n], 1, 20) + 0 }' |
+		sort -u >"$f.demoted"
+	awk '{ c[$2 " " $1]++ } END { for (k in c) print "#   " k ": " c[k] }' "$f" | sort
+	local slow pool sparse never bad
+	slow=$(grep -c '^slow ' "$f")
+	pool=$(grep -c '^pool ' "$f")
+	expect "[$label] old segments were demoted: $slow of $t's segments are on the slow tier only (no pool blocks, allocated in full), $(wc -l <"$f.demoted") demotions logged" \
+		test "$slow" -ge 3 -a "$(wc -l <"$f.demoted")" -ge 3
+	expect "[$label] recent segments are in the pool: $pool of $t's segments are pool-resident" test "$pool" -ge 3
+	sparse=$(awk '$1 == "pool" && $6 * 4 > $5' "$f" | wc -l)
+	expect "[$label] every pool-resident segment of $t is sparse in the log dir" test "$sparse" -eq 0
+	bad=$(awk 'FNR == NR { d[$1] = (($1 in d) && d[$1] > $2) ? d[$1] : $2; next }
+		$1 == "pool" && ($2 in d) && d[$2] > $3 { print $2, "demoted", d[$2], "newer than pool-resident", $3 }' \
+		"$f.demoted" "$f" | sort -u)
+	expect "[$label] migration went by age: every demoted segment of $t is older than every pool-resident one of its partition" \
+		test -z "$bad"
+	[ -z "$bad" ] || echo "$bad" | head -n 5 | sed 's/^/#   /'
+	never=$(awk 'FNR == NR { d[$1 " " $2] = 1; next } $1 == "slow" && !(($2 " " $3) in d)' "$f.demoted" "$f" | wc -l)
+	note "[$label] $never segments of $t were written to the slow tier from the start (created while the pool was full)"
 }
-tiers_ok settled
+tiers_ok b mig settled
 
 consume b mig "$E2E_WORK/mig.1.out" || notok "consume mig"
 run_check "before restart" py verify "$N" 3 <"$E2E_WORK/mig.1.out"
@@ -72,49 +80,94 @@ expect "clean stop" e2e_stop b
 e2e_start b || die "broker restart (tiered)"
 consume b mig "$E2E_WORK/mig.2.out" || notok "consume mig"
 run_check "after restart" py verify "$N" 3 <"$E2E_WORK/mig.2.out"
-expect "the records after the restart are identical to before" cmp -s "$E2E_WORK/mig.1.out" "$E2E_WORK/mig.2.out"
+expect "the records after the restart are identical to before" same_records "$E2E_WORK/mig.1.out" "$E2E_WORK/mig.2.out"
 s=$(pool_summary b)
 echo "# after restart: $s"
 expect "after restart: pool used $(kv used "$s") <= $NB blocks, no pool block left to a vanished file" \
 	test "$(kv used "$s")" -le "$NB" -a "$(kv missing_blocks "$s")" = 0
-tiers_ok restart
+tiers_ok b mig restart
 used_pool_check b restart
 no_errors b
 e2e_stop_all 60
 
 # ---- spill and promotion: migration throttled (pafka.migrate.rate.bytes) so the producer outruns it and
-# fills the pool; new segments then spill to the slow tier. Once demotion has brought the pool under the
-# threshold, the newest sealed spilled segments are promoted back into the pool.
+# fills the pool: segments created then go to the slow tier (spill). Topics are written in order "a"
+# (oldest), "m", "s" (newest, mostly spilled). Once demotion has brought the pool under the threshold it
+# holds mostly "m"; deleting topic "m" frees that space, and the newest sealed segments of "s" must then be
+# promoted (newest first) into the pool. Every record of "a" and "s" is verified, also after a restart.
 [ "${E2E_MIGRATE_SPILL:-1}" = 1 ] || exit 0
-SMB=${E2E_SPILL_MB:-128}
-NS=$((SMB * 1024 * 1024 / 4100))
+RATE=${E2E_SPILL_RATE:-8M}
 e2e_config t 1 ""
-e2e_shim t tiered 64M PAFKA_STORAGE_MIGRATE_THRESHOLD=$THR PAFKA_PAFKA_MIGRATE_RATE_BYTES=${E2E_SPILL_RATE:-8M}
-E2E_ENV[t]=${E2E_ENV[t]/PAFKA_PAFKA_/PAFKA_}
+e2e_shim t tiered 64M PAFKA_STORAGE_MIGRATE_THRESHOLD=$THR PAFKA_PAFKA_MIGRATE_RATE_BYTES=$RATE PAFKA_PAFKA_LOG_LEVEL=debug
+E2E_ENV[t]=${E2E_ENV[t]//PAFKA_PAFKA_/PAFKA_}
 e2e_format t || die "format t"
-e2e_start t || die "broker t start (tiered, throttled migration)"
-topic t sp 3 || die "create topic sp"
-py gen 0 "$NS" 62 2000 6000 >"$E2E_WORK/sp.in"
-expect "[t] kcat produced $NS records ($SMB MB) faster than the throttled migration" produce t sp "$E2E_WORK/sp.in"
+e2e_start t || die "broker t start (tiered, migration throttled to $RATE/s)"
+declare -A SZ=([a]=32 [m]=32 [s]=64) NR=()
+for x in a m s; do
+	topic t "$x" 3 || die "create topic $x"
+	NR[$x]=$((SZ[$x] * 1024 * 1024 / 4100))
+	py gen 0 "${NR[$x]}" 6$RANDOM 2000 6000 >"$E2E_WORK/$x.in"
+done
+for x in a m s; do
+	expect "[t] kcat produced ${NR[$x]} records (${SZ[$x]} MB) to $x" produce t "$x" "$E2E_WORK/$x.in"
+done
 s=$(pool_summary t)
 echo "# [t] after producing: $s"
-expect "[t] the full pool spilled writes to the slow tier (spills=$(kv spills "$s"))" test "$(kv spills "$s")" -gt 0
+tiers() { py pool files "${E2E_POOL[t]}" "${E2E_DIR[t]}/logs" | awk -v t="/$1-" 'index($5, t) { c[$1]++ } END { for (k in c) printf "%s=%d ", k, c[k] }'; }
+note "[t] s: $(tiers s)"
+spilled=$(py pool files "${E2E_POOL[t]}" "${E2E_DIR[t]}/logs" | awk '$1 == "slow" && $5 ~ /\/s-/' | wc -l)
+expect "[t] the full pool sent new segments to the slow tier ($spilled segments of s there before any demotion of s)" \
+	test "$spilled" -gt 0
+expect "[t] the pool's spills counter counts the writes the full pool sent to the slow tier (spills=$(kv spills "$s"))" \
+	test "$(kv spills "$s")" -gt 0
+poll "[t] demotion (throttled) brought the pool under the threshold ($LIMIT blocks)" 240 below_t
+note "[t] m: $(tiers m) s: $(tiers s)"
+p0=$(kv promotions "$(pool_summary t)")
+expect "[t] topic m deleted" tool admin "${E2E_BOOT[t]}" delete m
 promoted() {
 	local s
 	s=$(pool_summary t)
-	[ "$(kv used "$s")" -le "$LIMIT" ] && [ "$(kv promotions "$s")" -gt 0 ]
+	[ "$(kv promotions "$s")" -gt "$p0" ] && [ "$(kv used "$s")" -le "$LIMIT" ] && [ "$(kv missing_blocks "$s")" = 0 ]
 }
-poll "[t] demotion brought the pool under the threshold and spilled segments were promoted" 240 promoted
+poll "[t] with m's pool space free, spilled segments of s were promoted" 120 promoted
+# let the promotions run to the threshold (bounded: until the count stops changing for 3 s)
+last=-1 stable=0
+for ((i = 0; i < 60 && stable < 6; i++)); do
+	c=$(kv promotions "$(pool_summary t)")
+	if [ "$c" = "$last" ]; then stable=$((stable + 1)); else stable=0; last=$c; fi
+	sleep 0.5
+done
 s=$(pool_summary t)
 echo "# [t] settled: $s"
+note "[t] s: $(tiers s)"
 expect "[t] no migration failures" test "$(kv migration_failures "$s")" = 0 -a "$(kv errors "$s")" = 0
-consume t sp "$E2E_WORK/sp.1.out" || notok "[t] consume sp"
-run_check "t spilled+promoted" py verify "$NS" 3 <"$E2E_WORK/sp.1.out"
+# promotion went newest first: in each partition of s, every sealed segment (all but the active one) still
+# on the slow tier is older than every segment the shim promoted (its debug log: "promoted PATH")
+py pool files "${E2E_POOL[t]}" "${E2E_DIR[t]}/logs" | grep '/s-' |
+	awk '{ n = split($5, a, "/"); print $1, a[n - 1], substr(a[n], 1, 20) + 0 }' | sort -k2,2 -k3,3n >"$E2E_WORK/s.tiers"
+sed -n 's/^pafka\[[0-9]*\]: debug: promoted \(.*\) ([0-9]* bytes)$/\1/p' "${E2E_DIR[t]}/broker.out" |
+	awk '{ n = split($0, a, "/"); if (index(a[n - 1], "s-") == 1) print a[n - 1], substr(a[n], 1, 20) + 0 }' |
+	sort -u >"$E2E_WORK/s.promoted"
+np=$(wc -l <"$E2E_WORK/s.promoted")
+bad=$(awk 'FNR == NR { if (!($1 in m) || $2 < m[$1]) m[$1] = $2; next }
+	{ last[$2] = $3; tier[$2 " " $3] = $1; offs[$2] = offs[$2] " " $3 }
+	END { for (p in offs) { n = split(offs[p], o, " "); for (i = 1; i < n; i++)
+		if (tier[p " " o[i]] == "slow" && (p in m) && o[i] > m[p]) print p, "slow", o[i], "newer than promoted", m[p] } }' \
+	"$E2E_WORK/s.promoted" "$E2E_WORK/s.tiers" | sort)
+expect "[t] promotion went newest first: $np segments of s promoted, no sealed slow-tier segment of s newer than a promoted one" \
+	test "$np" -gt 0 -a -z "$bad"
+[ -z "$bad" ] || echo "$bad" | head -n 5 | sed 's/^/#   /'
+for x in a s; do
+	consume t "$x" "$E2E_WORK/$x.1.out" || notok "[t] consume $x"
+	run_check "t $x" py verify "${NR[$x]}" 3 <"$E2E_WORK/$x.1.out"
+done
 expect "[t] clean stop" e2e_stop t
 e2e_start t || die "broker t restart"
-consume t sp "$E2E_WORK/sp.2.out" || notok "[t] consume sp"
-run_check "t after restart" py verify "$NS" 3 <"$E2E_WORK/sp.2.out"
-expect "[t] the records after the restart are identical to before" cmp -s "$E2E_WORK/sp.1.out" "$E2E_WORK/sp.2.out"
+for x in a s; do
+	consume t "$x" "$E2E_WORK/$x.2.out" || notok "[t] consume $x"
+	run_check "t $x after restart" py verify "${NR[$x]}" 3 <"$E2E_WORK/$x.2.out"
+	expect "[t] $x after the restart is identical to before" same_records "$E2E_WORK/$x.1.out" "$E2E_WORK/$x.2.out"
+done
 used_pool_check t "t restart"
 no_errors t
 exit 0

@@ -70,7 +70,7 @@ expect "PLAINTEXT: the broker's sendfile was served from the pool (bytes_sent_po
 for t in plain prealloc; do
 	consume b "$t" "$E2E_WORK/$t.ssl.out" -b "$SSLBOOT" "${KCAT_SSL[@]}" || notok "kcat consumed $t over SSL"
 	run_check "$t SSL" py verify "$N" 3 <"$E2E_WORK/$t.ssl.out"
-	expect "$t: SSL and PLAINTEXT consumers saw identical records" cmp -s "$E2E_WORK/$t.plain.out" "$E2E_WORK/$t.ssl.out"
+	expect "$t: SSL and PLAINTEXT consumers saw identical records" same_records "$E2E_WORK/$t.plain.out" "$E2E_WORK/$t.ssl.out"
 done
 s2=$(py pool stats "${E2E_POOL[b]}")
 read2=$(kv bytes_read_pool "$s2") sent2=$(kv bytes_sent_pool "$s2")

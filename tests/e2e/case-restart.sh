@@ -44,7 +44,7 @@ poolcheck "clean stop" --stopped
 e2e_start b || die "broker start #2 (after the clean stop)"
 consume b rs "$E2E_WORK/a2.out" || notok "consume rs"
 run_check "after clean restart" py verify-acked "$E2E_WORK/a.acks" "$E2E_WORK/a.in" 3 <"$E2E_WORK/a2.out"
-expect "after the clean restart the records are identical to before" cmp -s "$E2E_WORK/a.out" "$E2E_WORK/a2.out"
+expect "after the clean restart the records are identical to before" same_records "$E2E_WORK/a.out" "$E2E_WORK/a2.out"
 used_pool_check b "clean restart"
 
 # ---- SIGKILL during an acks=all produce

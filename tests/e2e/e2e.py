@@ -18,10 +18,12 @@ Checkers print "  ok - what" / "  not ok - what (detail)" lines and exit 1 if an
                                            payload, print "FILE-PARTITION COUNT FIRST LAST SHA256" lines
   pool used POOLDIR                        "USED NBLOCKS BLOCK_SIZE" (blocks)
   pool stats POOLDIR                       the header's live counters as k=v
-  pool files POOLDIR LOGDIR...             one line per managed segment file: tier, size, allocated, pool
-                                           blocks; then "# totals" (see pool_files)
+  pool files POOLDIR LOGDIR...             one line per managed segment file: "TIER SIZE ALLOCATED
+                                           POOL_BLOCKS PATH REAL_VALID" (TIER pool|slow|mixed|empty;
+                                           REAL_VALID 1: a promoted file whose real file still holds a
+                                           valid copy, so it is not sparse by design); then "# totals"
   pool summary POOLDIR LOGDIR...           "used=U live=L existing_blocks=E missing_blocks=M missing_recs=R
-                                           pool_files=P slow_files=S mixed_files=X sparse_pool_files=Q"
+                                           pool_files=P slow_files=S mixed_files=X sparse_pool_files=Q realvalid_pool_files=V ..."
 """
 import hashlib
 import os
@@ -377,11 +379,11 @@ def read_pool(pooldir):
         entries = struct.unpack(f"<{nblocks}Q", f.read(nblocks * 8))
     recs = {}
     for i in range(nrecords):
-        st, ino, _bs, _bn, lo, hi, seq, size_hint, _fl, _ps, plen, _pad, rpath, _r = \
+        st, ino, _bs, _bn, lo, hi, seq, size_hint, fl, _ps, plen, _pad, rpath, _r = \
             REC.unpack_from(recraw, i * PF_RECORD_SIZE)
         if st in (1, 2):
             recs[i] = dict(state=st, ino=ino, lo=lo, hi=hi, seq=seq, path=rpath[:min(plen, 160)].decode(
-                "utf-8", "replace"), blocks=0, size_hint=size_hint)
+                "utf-8", "replace"), blocks=0, size_hint=size_hint, real_valid=bool(fl & 1))
     used = 0
     for e in entries:
         if e == 0:
@@ -418,7 +420,8 @@ def pool_files(pooldir, logdirs, listing):
         if r["state"] == 1:
             byino[r["ino"]] = r
     bs = pool["bs"]
-    tot = dict(pool_files=0, slow_files=0, mixed_files=0, empty_files=0, sparse_pool_files=0)
+    tot = dict(pool_files=0, slow_files=0, mixed_files=0, empty_files=0, sparse_pool_files=0,
+               realvalid_pool_files=0)
     seen = set()
     for p, st in sorted(scan_segments(logdirs)):
         r = byino.get(st.st_ino)
@@ -436,10 +439,13 @@ def pool_files(pooldir, logdirs, listing):
         else:
             tier = "mixed"
         tot[tier + "_files"] += 1
+        rv = 1 if r and r["real_valid"] else 0
         if tier == "pool" and alloc * 4 <= size:
             tot["sparse_pool_files"] += 1
+        elif tier == "pool" and rv:
+            tot["realvalid_pool_files"] += 1
         if listing:
-            print(f"{tier} {size} {alloc} {pb} {p}")
+            print(f"{tier} {size} {alloc} {pb} {p} {rv}")
     existing = sum(r["blocks"] for r in byino.values() if r["ino"] in seen)
     allrec = sum(r["blocks"] for r in pool["recs"].values())
     missing_recs = sum(1 for r in pool["recs"].values() if r["ino"] not in seen and r["blocks"] > 0)
