@@ -48,7 +48,7 @@ static int managed_name(int dirfd, const char *path, char *abs, size_t abslen)
 	if (!path)
 		return 0;
 	pf_shim_configure();
-	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH || !pf_name_matches(pf_basename(path)))
+	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH || !pf_path_name_matches(path))
 		return 0;
 	return pf_path_absolute(dirfd, path, abs, abslen) == 0 && pf_path_in_managed_dir(abs);
 }
@@ -80,7 +80,11 @@ static int managed_path(int dirfd, const char *path, char *abs, size_t abslen)
  * /proc/self/fd or /dev/fd alias of one). */
 static inline int fd_alias(const char *path)
 {
-	return path[0] == '/' && (!strncmp(path, "/proc/self/fd/", 14) || !strncmp(path, "/dev/fd/", 8));
+	if (path[0] != '/')
+		return 0;
+	if (path[1] == 'p')
+		return !strncmp(path, "/proc/self/fd/", 14);
+	return path[1] == 'd' && !strncmp(path, "/dev/fd/", 8);
 }
 
 static inline int maybe_managed(const char *path)
@@ -90,7 +94,7 @@ static inline int maybe_managed(const char *path)
 	if (__builtin_expect(!pf_shim_ready(), 0))
 		pf_shim_configure();
 	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_PASSTHROUGH &&
-	       (pf_name_matches(pf_basename(path)) || fd_alias(path));
+	       (pf_path_name_matches(path) || fd_alias(path));
 }
 
 static __attribute__((noinline)) int open_managed(int dirfd, const char *path, int flags, mode_t mode)

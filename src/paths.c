@@ -41,6 +41,22 @@ int pf_name_matches(const char *name)
 	return regexec(&pattern_re, name, 0, NULL, 0) == 0;
 }
 
+int pf_path_name_matches(const char *path)
+{
+	if (use_regex)
+		return pf_name_matches(pf_basename(path));
+	size_t n = strlen(path), name;
+	if (n >= 24 && !memcmp(path + n - 4, ".log", 4))
+		name = 24;
+	else if (n >= 29 && !memcmp(path + n - 5, ".swap", 5))
+		name = 29;
+	else if (n >= 32 && (!memcmp(path + n - 8, ".deleted", 8) || !memcmp(path + n - 8, ".cleaned", 8)))
+		name = 32;
+	else
+		return 0;
+	return (n == name || path[n - name - 1] == '/') && default_match(path + n - name);
+}
+
 const char *pf_basename(const char *path)
 {
 	const char *s = strrchr(path, '/');

@@ -16,6 +16,9 @@ void pf_paths_fini(void);
 
 /* Does this base name (no '/') match the segment pattern? */
 int pf_name_matches(const char *name);
+/* Does the last component of path match the segment pattern? For the default pattern this looks only at
+ * the end of the string (one strlen), which keeps every unmanaged path operation cheap. */
+int pf_path_name_matches(const char *path);
 /* The base name of path (after the last '/'), without copying. */
 const char *pf_basename(const char *path);
 /* Make path absolute (relative to dirfd, or the cwd for AT_FDCWD) and lexically normalised ("//", ".",

@@ -335,29 +335,6 @@ topic_create() { # TOPIC [--config k=v]
 	local t=$1; shift
 	kafka_topic_create "$t" "$parts" "$@" 2>>"$raw/errors.txt" || { anomaly "creating topic $t failed"; return 1; }
 }
-# topics_create: every topic of the run up front, two tool JVMs at a time (a JVM start costs seconds here).
-topics_create() {
-	local -a ts=(verify warmup)
-	has_scn s1 && ts+=(s1-acks1 s1-acksall)
-	has_scn s2 && ts+=(s2)
-	has_scn s3 && ts+=(s3)
-	has_scn s4 && ts+=(s4)
-	local i p1 p2 rc=0
-	for ((i = 0; i < ${#ts[@]}; i += 2)); do
-		p2=
-		topic_create_cfg "${ts[$i]}" & p1=$!
-		if [ $((i + 1)) -lt ${#ts[@]} ]; then topic_create_cfg "${ts[$((i + 1))]}" & p2=$!; fi
-		wait "$p1" || rc=1
-		[ -n "$p2" ] && { wait "$p2" || rc=1; }
-	done
-	return $rc
-}
-topic_create_cfg() {
-	case $1 in
-	s4) topic_create s4 --config flush.messages=1 ;; # the topic-level form of log.flush.interval.messages=1
-	*) topic_create "$1" ;;
-	esac
-}
 # topic_delete TOPIC...: delete (one tool run), and wait until their directories (incl. -delete renames) are gone.
 topic_delete() {
 	local start=$SECONDS t re
@@ -383,11 +360,11 @@ run_s1() {
 	for a in 1 all; do
 		local t=s1-acks$a
 		ev "$t" start
-		prod_t "$raw/$t.out" "$t" 1000000000 -1 "$a" $((s1_secs + 2))
+		prod_t "$raw/$t.out" s1 1000000000 -1 "$a" $((s1_secs + 2))
 		ev "$t" end
 		broker_ok "$t" || return 1
 	done
-	pending_delete="$pending_delete s1-acks1 s1-acksall"
+	pending_delete="$pending_delete s1"
 }
 run_s2() {
 	local n_b n_l
@@ -439,7 +416,8 @@ run_s3() {
 	ev s3 idle-start
 	prod_n "$raw/s3-idle.out" s3 "$n_p" "$rate" 1 $((60 + s3_secs * 3)) "$warm"
 	ev s3 idle-end
-	# catch-up consumers from the beginning (a new group per pass) until the loaded producer is done
+	# catch-up consumers from the beginning (a new group per pass) until the loaded producer is done; they
+	# start with it (both JVMs need ~2 s; the producer's first 2 s are its warm-up records, not in the figures)
 	deadline=$((SECONDS + s3_secs + 60))
 	(
 		i=0
@@ -452,7 +430,6 @@ run_s3() {
 	) &
 	cpid=$!
 	bg_pids="$bg_pids $cpid"
-	sleep 3
 	ev s3 loaded-start
 	prod_n "$raw/s3-loaded.out" s3 "$n_p" "$rate" 1 $((60 + s3_secs * 3)) "$warm"
 	ev s3 loaded-end
@@ -492,7 +469,8 @@ run_variant() {
 	esac
 	KAFKA_SEGMENT_BYTES=$((seg_mb << 20)) \
 		KAFKA_EXTRA_PROPS="log.segment.delete.delay.ms=200
-num.partitions=$parts" kafka_config "$work/$run" || { anomaly "kafka_config failed"; return 1; }
+num.partitions=$parts
+auto.create.topics.enable=true" kafka_config "$work/$run" || { anomaly "kafka_config failed"; return 1; }
 	mkdir -p "$logdir" && sed -i "s|^log.dirs=.*|log.dirs=$logdir|" "$KAFKA_PROPS" && rmdir "$KAFKA_DIR/logs"
 	kafka_format || { anomaly "kafka_format failed"; return 1; }
 	local -a shimenv=()
@@ -563,15 +541,20 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 		jpid=$!
 		bg_pids="$bg_pids $jpid"
 	fi
-	topics_create || anomaly "topic creation failed"
+	# Topics are created by their first producer (auto.create.topics.enable, num.partitions), except s4,
+	# which needs its flush.messages=1 (created while the self-checking records are produced).
+	local cpid=
+	if has_scn s4; then topic_create s4 --config flush.messages=1 & cpid=$!; fi
 	# self-checking records first: they are the oldest data, demoted first under the shim, checked last
 	python3 "$top/tests/kafka/records.py" gen 0 "$verify_n" "$rep" |
 		kafka_produce verify 2>>"$raw/errors.txt" || anomaly "producing the verify records failed"
-	# warm-up (unmeasured): the broker's JIT, so the first scenario is not the one that pays for it
+	[ -n "$cpid" ] && wait "$cpid"
+	# warm-up (unmeasured, into S1's topic): the broker's JIT, so the first scenario does not pay for it
 	ev warmup start
-	prod "$raw/warmup.out" warmup "$(mb2rec "$warmup_mb")" -1 1 $((60 + warmup_mb / 4)) >/dev/null
+	prod "$raw/warmup.out" s1 "$(mb2rec "$warmup_mb")" -1 1 $((60 + warmup_mb / 4)) >/dev/null
 	ev warmup end
-	pending_delete=warmup
+	pending_delete=''
+	has_scn s1 || pending_delete=s1
 	local s
 	for s in s1 s2 s3 s4; do
 		has_scn "$s" || continue

@@ -6,7 +6,9 @@
 # used blocks are at or below the threshold, checks that old segments were demoted (no pool blocks, fully
 # allocated in the log dir) while the newest are pool-resident (sparse), reads everything back, restarts
 # the broker cleanly, reads everything again from the start and verifies every record.
-# Then (E2E_MIGRATE_SPILL=0 skips it) a second broker with migration throttled to 8 MB/s: the producer
+# Then (E2E_MIGRATE_PMEM_SPILL=0 skips it) log.channel.type=pmem with a 32M pool and 80 MB: the full pool
+# sends the rest to the slow tier, every record reads back.
+# Then (E2E_MIGRATE_SPILL=0 skips it) a broker with migration throttled to 8 MB/s: the producer
 # outruns demotion, the full pool spills new segments to the slow tier, and once demotion has brought
 # usage under the threshold the newest spilled segments are promoted; every record verified again, also
 # after a restart.
@@ -89,6 +91,30 @@ tiers_ok b mig restart
 used_pool_check b restart
 no_errors b
 e2e_stop_all 60
+
+# ---- log.channel.type=pmem (no migration) with a pool smaller than the data: once it is full, new
+# segments go to the slow tier (spill) and everything still reads back
+if [ "${E2E_MIGRATE_PMEM_SPILL:-1}" = 1 ]; then
+	e2e_config p 1 ""
+	e2e_shim p pmem 32M
+	e2e_format p || die "format p"
+	e2e_start p || die "broker p start (pmem, 32M pool)"
+	topic p full 3 || die "create topic full"
+	NP=$((80 * 1024 * 1024 / 4100))
+	py gen 0 "$NP" 63 2000 6000 >"$E2E_WORK/full.in"
+	expect "[p] kcat produced $NP records (80 MB) into a 32M pool" produce p full "$E2E_WORK/full.in"
+	s=$(pool_summary p)
+	echo "# [p] $s"
+	expect "[p] the pool is full ($(kv used "$s") of $(kv nblocks "$s") blocks) and the rest went to the slow tier ($(kv slow_files "$s") + $(kv mixed_files "$s") segments)" \
+		test "$(kv used "$s")" -ge $(($(kv nblocks "$s") - 1)) -a $(($(kv slow_files "$s") + $(kv mixed_files "$s"))) -gt 0
+	expect "[p] the pool's spills counter counts the writes the full pool sent to the slow tier (spills=$(kv spills "$s"))" \
+		test "$(kv spills "$s")" -gt 0
+	consume p full "$E2E_WORK/full.out" || notok "[p] consume full"
+	run_check "p spilled" py verify "$NP" 3 <"$E2E_WORK/full.out"
+	used_pool_check p spilled
+	no_errors p
+	e2e_stop_all 60
+fi
 
 # ---- spill and promotion: migration throttled (pafka.migrate.rate.bytes) so the producer outruns it and
 # fills the pool: segments created then go to the slow tier (spill). Topics are written in order "a"

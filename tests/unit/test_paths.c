@@ -238,6 +238,38 @@ Test(paths, default_matcher_equals_default_regex)
 	agrees_with_default_regex();
 }
 
+/* The whole-path test (only the end of the string is looked at) agrees with the base-name test, for
+ * every name above placed at the end of various paths, for the default and for a custom pattern. */
+static void path_test_agrees(void)
+{
+	static const char *const dirs[] = { "", "/", "/var/lib/kafka/topic-0/", "rel/dir/", "/x/00000000000000000000.log/",
+					    "//" };
+	static const char *const names[] = { "00000000000000000000.log", "00000000000000000000.log.deleted",
+					     "00000000000000000000.log.cleaned", "00000000000000000000.log.swap",
+					     "0000000000000000000.log", "x00000000000000000000.log",
+					     "000000000000000000000.log", "00000000000000000000.index", "a.log",
+					     "00000000000000000000.log.swp", "1.seg", "" };
+	int checked = 0;
+	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++)
+		for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+			const char *p = fmt("%s%s", dirs[d], names[n]);
+			cr_expect_eq(!!pf_path_name_matches(p), !!pf_name_matches(pf_basename(p)), "'%s'", p);
+			checked++;
+		}
+	cr_assert_eq(checked, 72);
+}
+
+Test(paths, whole_path_test_agrees_with_base_name_test)
+{
+	init_ok();
+	path_test_agrees();
+	cr_assert(pf_path_name_matches("/l/t-0/00000000000000000000.log"));
+	cr_assert_not(pf_path_name_matches("/l/t-0/x00000000000000000000.log"));
+	set_pattern("^[0-9]+\\.seg$");
+	init_ok();
+	path_test_agrees();
+}
+
 Test(paths, explicit_default_pattern_same_as_none)
 {
 	set_pattern(PF_DEFAULT_PATTERN);
