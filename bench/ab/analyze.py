@@ -534,7 +534,8 @@ def main():
         for v in present:
             a = agg.get((k, v))
             cells.append("n/a" if not a else f"{fmt(a['median'])} [{fmt(a['min'])}..{fmt(a['max'])}]")
-        L.append(f"| {METRICS[k][2]} ({METRICS[k][0]}) | " + " | ".join(cells) + " |")
+        unit = f" ({METRICS[k][0]})" if METRICS[k][0] else ""
+        L.append(f"| {METRICS[k][2]}{unit} | " + " | ".join(cells) + " |")
     L.append("")
     L.append("## Runs")
     L.append("")
@@ -676,7 +677,7 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
     have = [v for v in VARIANTS if ("s2_burst_p99_ms", v) in agg or ("s3_idle_p99_ms", v) in agg]
     if have:
         with open(os.path.join(pd, "latency.dat"), "w") as f:
-            f.write("variant s2p50 s2p99 s2p999 s3idle s3loaded\n")
+            f.write("# variant s2p50 s2p99 s2p999 s3idle s3loaded\n")
             for v in have:
                 def g(k):
                     a = agg.get((k, v))
@@ -687,6 +688,7 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
             f"'Produce latency percentiles, medians over repetitions ({FAST})'\n" \
             "set style data histogram\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n" \
             "set grid ytics\nset logscale y\nset ylabel 'ms (log scale)'\nset key top left\nset yrange [0.5:*]\n" \
+            f"set xrange [-0.6:{len(have) - 0.4}]\n" \
             "set title 'S2 burst (full speed, acks=1)'\n" \
             "plot 'latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'\n" \
             "set title 'S3 producer p99: idle vs catch-up consumer running'\n" \
@@ -700,7 +702,7 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
     vs = [v for v in VARIANTS if any((k, v) in agg for k in ks)]
     if ks and vs:
         names = {"s1_acks1_mbps": "S1 acks=1", "s1_acksall_mbps": "S1 acks=all", "s2_burst_mbps": "S2 burst",
-                 "s3_consumer_mbps": "S3 catch-up read", "s4_mbps": "S4 flush every msg"}
+                 "s3_consumer_mbps": "S3 consumer", "s4_mbps": "S4 flush=1"}
         with open(os.path.join(pd, "overview.dat"), "w") as f:
             for k in ks:
                 row = [f"\"{names[k]}\""]
@@ -716,7 +718,7 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
         sc = term.format(h=550) + "set output 'overview.png'\n" \
             f"set title 'Throughput per scenario: median, bars min..max over repetitions ({FAST})'\n" \
             "set style data histogram\nset style histogram errorbars gap 1 lw 1\nset style fill solid 0.8 border -1\n" \
-            "set grid ytics\nset ylabel 'MiB/s'\nset yrange [0:*]\nset key outside right\n" \
+            f"set grid ytics\nset ylabel 'MiB/s'\nset yrange [0:*]\nset xrange [-0.6:{len(ks) - 0.4}]\nset key outside right\n" \
             "plot " + ", ".join(parts) + "\n"
         run_gp("overview", sc)
     return made

@@ -56,6 +56,8 @@ for c in java javac kcat keytool python3; do
 done
 [ -d /dev/shm ] && [ -w /dev/shm ] || skip "/dev/shm (the PMem stand-in) is not writable"
 [ -f "$LIB" ] || skip "libpafka.so not found at $LIB (build first or set PAFKA_TEST_LIB)"
+# a sanitizer build's library needs its runtime preloaded first, which a JVM does not survive
+[ -z "${PAFKA_TEST_PRELOAD_FIRST:-}" ] || skip "sanitizer build (PAFKA_TEST_PRELOAD_FIRST is set): a JVM cannot run under it"
 
 # shellcheck source=tests/kafka/kafka.sh
 . "$TOP/tests/kafka/kafka.sh"
