@@ -790,6 +790,8 @@ ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, o
 again:
 	if (f->rec < 0) {
 		ret = REAL(preadv64v2)(fd, iov, cnt, off, rwf);
+		if (ret > 0)
+			PF_STAT_ADD(bytes_read[1], (uint64_t)ret);
 		goto out;
 	}
 	uint64_t pos = (uint64_t)off;
@@ -916,6 +918,8 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 	if (f->rec < 0 && (f->pinned_real || !pf_shim_pool_writable())) {
 		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf); /* stays a plain file */
+		if (ret > 0)
+			PF_STAT_ADD(bytes_written[1], (uint64_t)ret);
 		goto out;
 	}
 	if (append) {
@@ -936,10 +940,15 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 	}
 	uint64_t end = pos + (uint64_t)total;
 	if (f->rec < 0 && !ensure_record(f)) {
+		/* no room in the pool (no free block or record): the write goes to the slow tier */
 		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf);
-		if (ret > 0 && pos + (uint64_t)ret > f->size)
-			f->size = pos + (uint64_t)ret;
+		if (ret > 0) {
+			if (pos + (uint64_t)ret > f->size)
+				f->size = pos + (uint64_t)ret;
+			PF_STAT_ADD(bytes_written[1], (uint64_t)ret);
+			PF_STAT_ADD(spills, 1);
+		}
 		goto out;
 	}
 	if (pf_not_writer) {
@@ -1075,6 +1084,8 @@ ssize_t pf_io_sendfile(int out, struct pf_ofd *o, int in, off_t *offp, size_t co
 	ssize_t ret;
 	if (f->rec < 0 && !oo) {
 		ret = REAL(sendfile64)(out, in, offp, count);
+		if (ret > 0)
+			PF_STAT_ADD(bytes_sent[1], (uint64_t)ret);
 		goto out;
 	}
 	uint64_t pos;

@@ -67,6 +67,14 @@ METRICS = {
     "s3_slow_read_mb": ("MiB", "", "S3 slow-tier device reads while loaded"),
     "s4_mbps": ("MiB/s", "high", "S4 produce with flush.messages=1"),
     "s4_avg_latency_ms": ("ms", "low", "S4 average produce latency"),
+    "s1_acks1_broker_cpu": ("cores", "", "S1 acks=1: broker CPU"),
+    "s1_acks1_other_cpu": ("cores", "", "S1 acks=1: CPU of other processes on the machine"),
+    "s1_acks1_mib_per_cpu_s": ("MiB/CPU-s", "high", "S1 acks=1: MiB per broker CPU-second"),
+    "s2_burst_broker_cpu": ("cores", "", "S2 burst: broker CPU"),
+    "s2_burst_other_cpu": ("cores", "", "S2 burst: CPU of other processes on the machine"),
+    "s2_burst_mib_per_cpu_s": ("MiB/CPU-s", "high", "S2 burst: MiB per broker CPU-second"),
+    "s3_loaded_other_cpu": ("cores", "", "S3 loaded: CPU of other processes on the machine"),
+    "s4_broker_cpu": ("cores", "", "S4: broker CPU"),
     "mem_peak_mb": ("MiB", "", "broker memory cgroup peak (JVM + page cache [+ tmpfs log dir for ceiling])"),
     "mem_shmem_end_mb": ("MiB", "", "shmem charged to the broker's memory cgroup at the end"),
 }
@@ -167,6 +175,29 @@ def rates(rows, key):
     return out
 
 
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_window(samples, t0, t1, nproc):
+    """(broker cores, other processes' cores, host busy cores) over [t0, t1] from the sampler's counters."""
+    sel = [r for r in samples if t0 <= r["epoch"] <= t1]
+    if len(sel) < 2:
+        return None, None, None
+    a, b = sel[0], sel[-1]
+    dt = b["epoch"] - a["epoch"]
+    if dt <= 0:
+        return None, None, None
+
+    def d(k):
+        return None if a.get(k) is None or b.get(k) is None else b[k] - a[k]
+    broker = d("broker_cpu_ticks")
+    broker = broker / HZ / dt if broker is not None else None
+    busy, total, bench = d("host_busy_ticks"), d("host_total_ticks"), d("bench_cpu_ns")
+    host = busy / total * nproc if busy is not None and total else None
+    other = max(0.0, host - bench / 1e9 / dt) if host is not None and bench is not None else None
+    return broker, other, host
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -178,10 +209,13 @@ def main():
             k, _, v = line.rstrip("\n").partition("\t")
             meta[k] = v
     rsize = int(meta.get("record_size", 1024))
+    nproc = int(meta.get("nproc", "2") or 2)
     runs = []
+    loads = {}
     with open(os.path.join(res, "runs.csv")) as f:
         for r in csv.DictReader(f):
             runs.append((int(r["rep"]), int(r["order"]), r["variant"]))
+            loads[(int(r["rep"]), r["variant"])] = r.get("loadavg1", "")
     anomalies = []
     ap = os.path.join(res, "anomalies.tsv")
     if os.path.exists(ap):
@@ -230,6 +264,15 @@ def main():
                 prog, _, _ = series(scn, os.path.join(raw, f"{scn}.out"), ev[(scn, "start")], "producer")
                 r = window_mbps(prog)
                 put(f"s1_acks{a}_mbps", r * rsize / 1048576 if r else None)
+                if a == "1":
+                    br, ot, _ = cpu_window(samples, ev[(scn, "start")], ev.get((scn, "end"), 1e18), nproc)
+                    put("s1_acks1_broker_cpu", br)
+                    put("s1_acks1_other_cpu", ot)
+                    if br and len(prog) >= 2:
+                        # all acknowledged bytes of the window / broker CPU seconds of the window
+                        mib = sum(p[1] for p in prog) * rsize / 1048576
+                        secs = ev.get((scn, "end"), prog[-1][0]) - ev[(scn, "start")]
+                        put("s1_acks1_mib_per_cpu_s", mib / (br * secs) if secs > 0 else None)
         # S2
         if ("s2", "start") in ev:
             t0 = ev[("s2", "start")]
@@ -242,6 +285,12 @@ def main():
                 put("s2_burst_p999_ms", b["p999"])
             if ("s2", "burst-end") in ev:
                 put("s2_burst_secs", ev[("s2", "burst-end")] - ev[("s2", "burst-start")])
+                br, ot, _ = cpu_window(samples, ev[("s2", "burst-start")], ev[("s2", "burst-end")], nproc)
+                put("s2_burst_broker_cpu", br)
+                put("s2_burst_other_cpu", ot)
+                if br and summ is not None or (br and steady is not None):
+                    tot = (summ or steady)["records"] * rsize / 1048576
+                    put("s2_burst_mib_per_cpu_s", tot / (br * metr["s2_burst_secs"]))
             _, summ, _ = series("s2", os.path.join(raw, "s2-low.out"), t0, "low")
             if summ:
                 put("s2_low_p99_ms", summ["p99"])
@@ -288,6 +337,8 @@ def main():
                 k += 1
             put("s3_consumer_mbps", mb / secs if secs > 0 else None)
             if ("s3", "loaded-start") in ev:
+                put("s3_loaded_other_cpu", cpu_window(samples, ev[("s3", "loaded-start")],
+                                                      ev.get(("s3", "loaded-end"), t0 + 1e9), nproc)[1])
                 d = delta(samples, "dev_read_bytes", ev[("s3", "loaded-start")], ev.get(("s3", "loaded-end"), t0 + 1e9))
                 put("s3_slow_read_mb", d / 1048576 if d is not None else None)
         # S4
@@ -298,6 +349,7 @@ def main():
             use = prog[1:] if len(prog) > 2 else prog
             n = sum(p[1] for p in use)
             put("s4_avg_latency_ms", sum(p[1] * p[4] for p in use) / n if n else None)
+            put("s4_broker_cpu", cpu_window(samples, ev[("s4", "start")], ev.get(("s4", "end"), 1e18), nproc)[0])
         # cgroup
         try:
             with open(os.path.join(raw, "cgroup.tsv")) as f:
@@ -473,8 +525,9 @@ def main():
     L.append(f"- shim {meta.get('shim')} sha256 {meta.get('shim_sha256')} (built {meta.get('shim_built')}); "
              f"Kafka {meta.get('kafka_version')}; {meta.get('java')}")
     L.append(f"- slow tier: {meta.get('slow_tier')}")
-    L.append(f"- throttle check (dd on the slow tier): O_DIRECT write {meta.get('check_write_direct_mibs')} MiB/s, "
-             f"O_DIRECT read {meta.get('check_read_direct_mibs')} MiB/s, buffered write + sync (kernel writeback, "
+    L.append(f"- throttle check (dd on the slow tier, in the broker's blkio group): O_DIRECT writes "
+             f"{meta.get('check_write_direct_mibs')} MiB/s, O_DIRECT reads {meta.get('check_read_direct_mibs')} MiB/s "
+             f"(1 MiB blocks in runs before 2026-11-25 23:20, 4 MiB after), buffered write + sync (kernel writeback, "
              f"root-group rule) {meta.get('check_write_buffered_sync_mibs')} MiB/s, 4 KiB O_DIRECT writes "
              f"{meta.get('check_iops_4k')} IOPS")
     L.append(f"- broker: memory cgroup limit {meta.get('mem_limit_mb')} MiB incl. page cache (ceiling: + "
@@ -537,14 +590,34 @@ def main():
         unit = f" ({METRICS[k][0]})" if METRICS[k][0] else ""
         L.append(f"| {METRICS[k][2]}{unit} | " + " | ".join(cells) + " |")
     L.append("")
+    cpu_keys = [k for k in ("s1_acks1_broker_cpu", "s1_acks1_mib_per_cpu_s", "s1_acks1_other_cpu", "s2_burst_broker_cpu",
+                             "s2_burst_mib_per_cpu_s", "s2_burst_other_cpu", "s3_loaded_other_cpu", "s4_broker_cpu")
+                if any((k, v) in agg for v in present)]
+    if cpu_keys:
+        L.append(f"## CPU (nproc = {nproc}): the broker's cost per MiB, and the noise")
+        L.append("")
+        L.append("Broker CPU from /proc/PID/stat (the shim's migration threads included); \"other processes\" = "
+                 "host busy CPU minus everything this bench started (its cpuacct group): other engineers' work "
+                 "competing for the same cores during the measured phase.")
+        L.append("")
+        L.append("| metric | " + " | ".join(LABEL[v] for v in present) + " |")
+        L.append("|---|" + "---:|" * len(present))
+        for k in cpu_keys:
+            cells = []
+            for v in present:
+                a = agg.get((k, v))
+                cells.append("n/a" if not a else f"{fmt(a['median'])} [{fmt(a['min'])}..{fmt(a['max'])}]")
+            L.append(f"| {METRICS[k][2]} ({METRICS[k][0]}) | " + " | ".join(cells) + " |")
+        L.append("")
     L.append("## Runs")
     L.append("")
-    L.append("| rep | order | variant | verify topic (self-checking records, read back at the end) | shim stderr lines | "
-             "thread dumps taken by the stall detector (broker read < 1 MiB in 4 s while a producer ran) |")
-    L.append("|---:|---:|---|---|---:|---|")
+    L.append("| rep | order | variant | load average (1 min) at its start | verify topic (self-checking records, read "
+             "back at the end) | shim stderr lines | thread dumps taken by the stall detector (broker read < 1 MiB "
+             "in 4 s while a producer ran) |")
+    L.append("|---:|---:|---|---:|---|---:|---|")
     for r, o, v in runs:
         e = extra.get((r, v), {})
-        L.append(f"| {r} | {o} | {v} | {e.get('verify', '?')} | {e.get('shim_lines', 0)} | "
+        L.append(f"| {r} | {o} | {v} | {loads.get((r, v)) or '?'} | {e.get('verify', '?')} | {e.get('shim_lines', 0)} | "
                  f"{'<br>'.join(e.get('stall_dumps', [])) or 'none'} |")
     L.append("")
     L.append("## Anomalies")
@@ -626,13 +699,28 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
         sc += "unset multiplot\n"
         run_gp("s1-throughput", sc)
 
-    # S2: throughput over time (burst then low phase)
-    s2 = median_series(ts_rows, lambda r: r[2] == "s2" and r[7] in ("burst", "low"))
-    if s2:
-        sc = term.format(h=500) + "set output 's2-throughput.png'\n" \
-            f"set title 'S2 burst then low rate: producer throughput, median over repetitions ({FAST})'\n" \
-            "set grid\nset key outside right\nset ylabel 'MiB/s (acked)'\nset xlabel 'seconds since S2 started'\nset yrange [0:*]\n" \
-            f"plot {lines_for('s2-tput', s2)}\n"
+    # S2: throughput over time (burst then low phase): one panel per variant, one line per repetition (the
+    # phases of different repetitions do not line up in time, so a median across them would mislead)
+    s2v = [v for v in VARIANTS if any(r[1] == v and r[2] == "s2" for r in ts_rows)]
+    if s2v:
+        sc = term.format(h=800) + "set output 's2-throughput.png'\nset multiplot layout 2,2 title " \
+            f"'S2 burst ({meta.get('s2_burst_mb')} MiB at full speed) then {meta.get('s2_low_mbs')} MiB/s: acknowledged " \
+            f"MiB/s per 1 s report, one line per repetition ({FAST})'\n" \
+            "set grid\nset key top right\nset ylabel 'MiB/s'\nset xlabel 'seconds since S2 started'\n"
+        ymax = max([float(r[4]) for r in ts_rows if r[2] == "s2" and r[7] in ("burst", "low")] + [1]) * 1.05
+        xmax = max([float(r[3]) for r in ts_rows if r[2] == "s2" and r[7] in ("burst", "low")] + [1]) + 1
+        sc += f"set yrange [0:{ymax:.0f}]\nset xrange [0:{xmax:.0f}]\n"
+        for v in s2v:
+            parts = []
+            for rep in sorted({r[0] for r in ts_rows if r[1] == v and r[2] == "s2"}):
+                fn = f"s2-tput-{v}-r{rep}.dat"
+                with open(os.path.join(pd, fn), "w") as f:
+                    for r in ts_rows:
+                        if r[0] == rep and r[1] == v and r[2] == "s2" and r[7] in ("burst", "low"):
+                            f.write(f"{r[3]} {r[4]}\n")
+                parts.append(f"'{fn}' using 1:2 with linespoints pt 7 ps 0.4 lw 1.5 title 'rep {rep}'")
+            sc += f"set title \"{LABEL[v]}\"\nplot " + ", ".join(parts) + "\n"
+        sc += "unset multiplot\n"
         run_gp("s2-throughput", sc)
 
     # S2: pool fill, demotion, slow-tier writes over time

@@ -142,7 +142,7 @@ unset LD_PRELOAD KAFKA_HOME
 ts=$(date '+%Y%m%d-%H%M%S')
 res=$out_base/ab-$ts
 rep=- variant=- raw='' pending_delete=''
-work='' shmw='' loopdev='' mnt='' blkcg='' memcg='' blk_root_rules=0 sampler_pid='' bg_pids=''
+work='' shmw='' loopdev='' mnt='' blkcg='' memcg='' cpucg='' cpucg_home='' blk_root_rules=0 sampler_pid='' bg_pids=''
 T0=$SECONDS
 note() { printf '# [%4ds] %s\n' $((SECONDS - T0)) "$*" | tee -a "$res/run.log" >&2; }
 
@@ -184,6 +184,11 @@ cleanup() {
 	fi
 	[ -n "$memcg" ] && [ -d "$memcg" ] && { echo 1 >"$memcg/memory.force_empty" 2>/dev/null; rmdir "$memcg" 2>/dev/null || echo "teardown: could not remove $memcg" >&2; }
 	[ -n "$blkcg" ] && [ -d "$blkcg" ] && { rmdir "$blkcg" 2>/dev/null || echo "teardown: could not remove $blkcg" >&2; }
+	if [ -n "$cpucg" ] && [ -d "$cpucg" ]; then
+		echo $$ >"$cpucg_home/cgroup.procs" 2>/dev/null
+		for p in $(cat "$cpucg/cgroup.procs" 2>/dev/null); do echo "$p" >"$cpucg_home/cgroup.procs" 2>/dev/null; done
+		rmdir "$cpucg" 2>/dev/null || echo "teardown: could not remove $cpucg" >&2
+	fi
 	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then
 		umount "$mnt" 2>/dev/null || { sleep 2; umount "$mnt" 2>/dev/null; } || umount -l "$mnt" || echo "teardown: could not unmount $mnt" >&2
 	fi
@@ -250,14 +255,25 @@ for f in read_bps_device write_bps_device; do echo "$majmin $hdd_bps" >"/sys/fs/
 for f in read_iops_device write_iops_device; do echo "$majmin $hdd_iops" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" || die "cannot set the root blkio rule"; done
 echo 1 >"$memcg/memory.use_hierarchy" 2>/dev/null
 export BENCH_CG_BLKIO=$blkcg BENCH_CG_MEM=$memcg
+# CPU accounting only (no limit): this script and everything it starts, so that the CPU other processes on
+# the machine use during a scenario (the noise) can be reported
+if [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+	cpucg_home=/sys/fs/cgroup/cpuacct$(mycg cpuacct)
+	cpucg_home=${cpucg_home%/}
+	if mkdir "$cpucg_home/pafka-ab-$$" 2>/dev/null; then
+		cpucg=$cpucg_home/pafka-ab-$$
+		echo $$ >"$cpucg/cgroup.procs" || cpucg=''
+	fi
+fi
 
 # Does the throttle hold? (in the broker's blkio group, and kernel writeback in the root group)
 ingrp() { bash -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$blkcg" "$@"; }
 ddmbs() { sed -n 's/.* copied, \([0-9.]*\) s, .*/\1/p' | tail -n1; }
 chk_mb=$(((hdd_bps >> 20) * 2)); [ "$chk_mb" -lt 16 ] && chk_mb=16; [ "$chk_mb" -gt 512 ] && chk_mb=512
-secs=$(ingrp dd if=/dev/zero of="$mnt/ddcheck" bs=1M count="$chk_mb" oflag=direct 2>&1 | ddmbs)
+chk_mb=$(((chk_mb + 3) / 4 * 4))
+secs=$(ingrp dd if=/dev/zero of="$mnt/ddcheck" bs=4M count=$((chk_mb / 4)) oflag=direct 2>&1 | ddmbs)
 w_direct=$(awk -v b="$chk_mb" -v s="$secs" 'BEGIN {printf "%.1f", (s > 0) ? b / s : 0}')
-secs=$(ingrp dd if="$mnt/ddcheck" of=/dev/null bs=1M iflag=direct 2>&1 | ddmbs)
+secs=$(ingrp dd if="$mnt/ddcheck" of=/dev/null bs=4M iflag=direct 2>&1 | ddmbs)
 r_direct=$(awk -v b="$chk_mb" -v s="$secs" 'BEGIN {printf "%.1f", (s > 0) ? b / s : 0}')
 rm -f "$mnt/ddcheck"; sync -f "$mnt"
 t1=$EPOCHREALTIME
@@ -271,7 +287,7 @@ secs=$(ingrp dd if=/dev/zero of="$mnt/ddcheck" bs=4k count="$n_iops" oflag=direc
 iops=$(awk -v n="$n_iops" -v s="$secs" 'BEGIN {printf "%.0f", (s > 0) ? n / s : 0}')
 rm -f "$mnt/ddcheck"; sync -f "$mnt"
 limit_mib=$(awk -v b="$hdd_bps" 'BEGIN {printf "%.1f", b / 1048576}')
-note "throttle check on $loopdev ($majmin), limit $limit_mib MiB/s and $hdd_iops IOPS: O_DIRECT write in the group $w_direct MiB/s, O_DIRECT read $r_direct MiB/s, buffered write + sync (kernel writeback) $w_buffered MiB/s, 4 KiB O_DIRECT writes $iops IOPS"
+note "throttle check on $loopdev ($majmin), limit $limit_mib MiB/s and $hdd_iops IOPS: 4 MiB O_DIRECT writes in the group $w_direct MiB/s, 4 MiB O_DIRECT reads $r_direct MiB/s, buffered write + sync (kernel writeback) $w_buffered MiB/s, 4 KiB O_DIRECT writes $iops IOPS"
 
 # ------------------------------------------------------------------ metadata
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
@@ -459,7 +475,7 @@ run_variant() {
 	local run=r$rep-$variant
 	raw=$res/raw/$run
 	mkdir -p "$raw"
-	printf '%s,%s,%s,%s\n' "$rep" "$order" "$variant" "$EPOCHREALTIME" >>"$res/runs.csv"
+	printf '%s,%s,%s,%s,%s\n' "$rep" "$order" "$variant" "$EPOCHREALTIME" "$(cut -d' ' -f1 /proc/loadavg)" >>"$res/runs.csv"
 	: >"$raw/events.csv"
 	pooldir=
 	local limit=$mem_mb
@@ -525,7 +541,7 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 		return 1
 	fi
 	note "rep $rep, $variant: broker pid $KAFKA_PID up (log dir $logdir${pooldir:+, pool $pooldir})"
-	local sargs=(--dev "$ldev" --memcg "$memcg" --pid "$KAFKA_PID" --flag "$raw/.producing" --dumps "$raw/stall-dumps")
+	local sargs=(--dev "$ldev" --memcg "$memcg" ${cpucg:+--cpuacct "$cpucg"} --pid "$KAFKA_PID" --flag "$raw/.producing" --dumps "$raw/stall-dumps")
 	[ -n "$pooldir" ] && sargs+=(--pool "$pooldir")
 	python3 "$here/sampler.py" "$raw/samples.csv" "$sample_s" "${sargs[@]}" &
 	sampler_pid=$!
@@ -617,7 +633,7 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 # ------------------------------------------------------------------ the runs, interleaved
 IFS=, read -r -a vlist <<<"$variants"
 nv=${#vlist[@]}
-echo "rep,order,variant,epoch" >"$res/runs.csv"
+echo "rep,order,variant,epoch,loadavg1" >"$res/runs.csv"
 note "results in $res; variants ${variants}; scenarios ${scenarios}; $reps repetition(s); fast tier: tmpfs ($shm) as the PMem stand-in"
 for ((r = 1; r <= reps; r++)); do
 	for ((k = 0; k < nv; k++)); do

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/ab/sampler.py - one CSV row per interval while a broker runs (part of bench/ab/run.sh).
 
-  sampler.py OUT.csv INTERVAL_S [--pool POOLDIR] [--dev loopN] [--memcg CGDIR] [--pid PID --flag FILE --dumps DIR]
+  sampler.py OUT.csv INTERVAL_S [--pool POOLDIR] [--dev loopN] [--memcg CGDIR] [--cpuacct CGDIR]
+             [--pid PID --flag FILE --dumps DIR]
   sampler.py --once POOLDIR      prints "USED_MIB NBLOCKS BACKLOG_BYTES" once
 
 Columns: epoch (s, wall clock), then
@@ -14,6 +15,11 @@ Columns: epoch (s, wall clock), then
   memcg_usage, memcg_cache, memcg_rss, memcg_shmem, memcg_dirty, memcg_writeback   the broker's memory cgroup
   proc_rchar, proc_wchar                           /proc/PID/io of the broker (rchar includes the produce requests
                                                    it reads from its sockets)
+  broker_cpu_ticks                                 utime + stime of the broker (/proc/PID/stat, clock ticks)
+  host_busy_ticks, host_total_ticks                /proc/stat "cpu" line (busy = total - idle - iowait)
+  bench_cpu_ns                                     cpuacct.usage of the bench's cpuacct group (--cpuacct CGDIR):
+                                                   the broker, the tools and the script; host busy minus this is
+                                                   what other processes on the machine used
   stall_dump                                       1 when this sample took a thread dump (below)
 Stall dumps (diagnostics, never figures): while FILE exists (run.sh creates it while a producer runs) and
 has existed for 5 s, a broker that read < 1 MiB from anywhere in the last 4 s gets one `jcmd PID
@@ -38,7 +44,8 @@ LIVE_COLS = ["bytes_demoted", "bytes_promoted", "demotions", "promotions", "spil
 COLS = (["epoch", "pool_used_blocks", "pool_blocks", "pool_block_size"] + LIVE_COLS +
         ["dev_read_bytes", "dev_write_bytes", "dev_reads", "dev_writes",
          "memcg_usage", "memcg_cache", "memcg_rss", "memcg_shmem", "memcg_dirty", "memcg_writeback",
-         "proc_rchar", "proc_wchar", "stall_dump"])
+         "proc_rchar", "proc_wchar", "broker_cpu_ticks", "host_busy_ticks", "host_total_ticks", "bench_cpu_ns",
+         "stall_dump"])
 
 stop = False
 
@@ -95,6 +102,31 @@ def memcg_sample(cg):
     return d
 
 
+def cpu_sample(pid, cpuacct):
+    d = {}
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        d["host_total_ticks"] = sum(v[:8])
+        d["host_busy_ticks"] = sum(v[:8]) - v[3] - v[4]
+    except (OSError, ValueError, IndexError):
+        pass
+    if pid:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            d["broker_cpu_ticks"] = int(st[11]) + int(st[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    if cpuacct:
+        try:
+            with open(os.path.join(cpuacct, "cpuacct.usage")) as f:
+                d["bench_cpu_ns"] = int(f.read())
+        except (OSError, ValueError):
+            pass
+    return d
+
+
 def proc_sample(pid):
     d = {}
     try:
@@ -123,6 +155,7 @@ def main():
     opts = dict(zip(args[2::2], args[3::2]))
     pooldir, dev, cg = opts.get("--pool"), opts.get("--dev"), opts.get("--memcg")
     pid, flag, dumps = opts.get("--pid"), opts.get("--flag"), opts.get("--dumps")
+    cpuacct = opts.get("--cpuacct")
     hist = []          # (epoch, rchar)
     ndumps, last_dump = 0, 0.0
     signal.signal(signal.SIGTERM, on_signal)
@@ -139,6 +172,7 @@ def main():
                 row.update(dev_sample(dev))
             if cg:
                 row.update(memcg_sample(cg))
+            row.update(cpu_sample(pid, cpuacct))
             if pid:
                 row.update(proc_sample(pid))
                 now = time.time()

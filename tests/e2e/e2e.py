@@ -32,6 +32,7 @@ import base64
 import re
 import struct
 import sys
+import time
 
 RESULTS = []
 
@@ -413,7 +414,23 @@ def scan_segments(logdirs):
     return segs
 
 
-def pool_files(pooldir, logdirs, listing):
+def pool_files(pooldir, logdirs, listing, tries=4):
+    """A broker renames and deletes segments while this reads (the cleaner's .cleaned -> .swap -> .log,
+    retention's .deleted): a record whose file was not seen is re-checked on a fresh look (up to TRIES
+    looks 0.3 s apart), so only a block that stays without a file is reported as missing."""
+    for i in range(tries):
+        lines, summary, missing = pool_files_once(pooldir, logdirs)
+        if missing == 0 or i == tries - 1:
+            break
+        time.sleep(0.3)
+    for line in lines if listing else []:
+        print(line)
+    print(("# totals " if listing else "") + summary)
+    return 0
+
+
+def pool_files_once(pooldir, logdirs):
+    out = []
     pool = read_pool(pooldir)
     byino = {}
     for i, r in pool["recs"].items():
@@ -444,8 +461,7 @@ def pool_files(pooldir, logdirs, listing):
             tot["sparse_pool_files"] += 1
         elif tier == "pool" and rv:
             tot["realvalid_pool_files"] += 1
-        if listing:
-            print(f"{tier} {size} {alloc} {pb} {p} {rv}")
+        out.append(f"{tier} {size} {alloc} {pb} {p} {rv}")
     existing = sum(r["blocks"] for r in byino.values() if r["ino"] in seen)
     allrec = sum(r["blocks"] for r in pool["recs"].values())
     missing_recs = sum(1 for r in pool["recs"].values() if r["ino"] not in seen and r["blocks"] > 0)
@@ -454,8 +470,7 @@ def pool_files(pooldir, logdirs, listing):
          " ".join(f"{k}={v}" for k, v in tot.items()) + " " +
          " ".join(f"{k}={pool['live'][k]}" for k in ("writer_pid", "demotions", "promotions", "spills",
                                                      "migration_failures", "errors")))
-    print(("# totals " if listing else "") + s)
-    return 0
+    return out, s, allrec - existing
 
 
 def main():

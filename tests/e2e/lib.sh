@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/lib.sh - helpers of the end-to-end suite (sourced by tests/e2e/case-*.sh, which run/run.sh starts).
 #
 # Builds on tests/kafka/kafka.sh (kafka_fetch, kafka_java, kafka_produce, kafka_consume, kafka_uuid,
@@ -202,7 +203,8 @@ e2e_start() {
 	} >>"$dir/broker.out"
 	"${E2E_ENVARGS[@]}" java -Xms256m -Xmx${E2E_BROKER_HEAP:-768m} -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
 		-Djava.awt.headless=true -XX:ErrorFile="$dir/hs_err_pid%p.log" \
-		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dkafka.logs.dir="$dir/applogs" \
+		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dlog4j.configuration="file:$E2E_HERE/log4j.properties" \
+		-Dkafka.logs.dir="$dir/applogs" -Dpafka.log.name=server.log \
 		-cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" >>"$dir/broker.out" 2>&1 </dev/null &
 	E2E_PID[$name]=$!
 	echo "${E2E_PID[$name]}" >>"$E2E_PIDS"
@@ -332,7 +334,8 @@ use() { KAFKA_DIR=${E2E_DIR[$1]} KAFKA_BOOTSTRAP=${E2E_BOOT[$1]}; }
 # tool ARGS...: tests/e2e/E2eTool.java (compiled by run.sh), plain java, never under the shim
 tool() {
 	LD_PRELOAD= timeout "${E2E_TOOL_TIMEOUT:-300}" java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dkafka.logs.dir="$E2E_WORK" -Dpafka.log.name=tools.log \
+		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dlog4j.configuration="file:$E2E_HERE/log4j.properties" \
+		-Dkafka.logs.dir="$E2E_WORK" -Dpafka.log.name=tools.log \
 		-cp "$E2E_TOOL_CP:$KAFKA_LIBS/*" E2eTool "$@"
 }
 
@@ -407,11 +410,17 @@ dump_replica() {
 		for f in $(ls "$d"/*.log 2>/dev/null | sort); do files+="${files:+,}$f"; done
 	done
 	[ -n "$files" ] || { echo "# no segments of $t in $name"; return 1; }
+	# Kafka 4 moved the tool from kafka.tools (Scala) to org.apache.kafka.tools
+	local cls=org.apache.kafka.tools.DumpLogSegments
+	python3 -c 'import glob, sys, zipfile
+sys.exit(0 if any("org/apache/kafka/tools/DumpLogSegments.class" in zipfile.ZipFile(j).namelist()
+                  for j in glob.glob(sys.argv[1] + "/kafka-tools-*.jar")) else 1)' "$KAFKA_LIBS" ||
+		cls=kafka.tools.DumpLogSegments
 	e2e_env_args "$name"
 	# the tool sees the log dir through PAFKA_LOG_DIRS (no server.properties on its command line)
 	"${E2E_ENVARGS[@]}" PAFKA_LOG_DIRS="${E2E_DIR[$name]}/logs" timeout 300 java -Xmx512m -XX:+UseSerialGC \
-		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dkafka.logs.dir="$E2E_WORK" -Dpafka.log.name=tools.log \
-		-cp "$KAFKA_LIBS/*" org.apache.kafka.tools.DumpLogSegments --files "$files" --print-data-log \
+		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dlog4j.configuration="file:$E2E_HERE/log4j.properties" \
+		-Dkafka.logs.dir="$E2E_WORK" -Dpafka.log.name=tools.log -cp "$KAFKA_LIBS/*" "$cls" --files "$files" --print-data-log \
 		--deep-iteration >"$out" 2>"$out.err"
 }
 
@@ -437,13 +446,13 @@ case_finish() {
 	trap - EXIT INT TERM HUP
 	[ "$rc" -ne 0 ] && [ "$E2E_FAILED" -eq 0 ] && E2E_FAILED=1 && echo "  not ok - case exited with status $rc"
 	if [ "$E2E_FAILED" -gt 0 ]; then
-		for n in "${!E2E_DIR[@]}"; do
+		for n in "${!E2E_NODE[@]}"; do
 			e2e_tail "$n" 40
 		done
 	fi
 	e2e_stop_all
 	if [ "$E2E_FAILED" -gt 0 ]; then
-		for n in "${!E2E_DIR[@]}"; do e2e_keep_logs "$n"; done
+		for n in "${!E2E_NODE[@]}"; do e2e_keep_logs "$n"; done
 		echo "# broker logs and pool listings kept in $E2E_KEEPDIR"
 	fi
 	note "case $E2E_CASE: $E2E_OK ok, $E2E_FAILED not ok"
@@ -467,6 +476,10 @@ start_many() {
 # IGNORE_ERE, each one of Kafka's own that a case provokes on purpose); the first ones are shown otherwise
 no_errors() {
 	local f="${E2E_DIR[$1]}/applogs/server.log" n ign=${2:-}
+	if ! [ -s "$f" ]; then
+		notok "[$1] the broker logged no ERROR (no server.log to look at: $f)"
+		return
+	fi
 	grep -E '\] (ERROR|FATAL) ' "$f" >"$E2E_WORK/errors.$1"
 	local all
 	all=$(wc -l <"$E2E_WORK/errors.$1")

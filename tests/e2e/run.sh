@@ -120,7 +120,8 @@ cleanup() {
 	# brokers of a case that was killed (every pid the cases started; ours only, one by one)
 	local pid
 	while read -r pid; do
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		[ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $RUN/" &&
+			kill -KILL "$pid" 2>/dev/null
 	done <"$E2E_PIDS"
 	rm -rf "$SHM"
 	if [ "${E2E_KEEP:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then
@@ -155,6 +156,7 @@ export E2E_TOOL_CP="$TOOLDIR"
 
 expand_cases() {
 	local c out=
+	# shellcheck disable=SC2048,SC2086 # one string of words, split on purpose
 	for c in $*; do
 		case $c in
 		1) out+=" produce retention compact delete txn" ;;
