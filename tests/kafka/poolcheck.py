@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/kafka/poolcheck.py - did a broker under libpafka really keep segment bytes in the pool?
 
-  poolcheck.py POOLDIR LOGDIR [--stopped]
+  poolcheck.py POOLDIR LOGDIR [--stopped] [--tiered]
 
 Reads POOLDIR/pafka.pool (layout: src/pool_format.h; little endian) and the segment files under LOGDIR,
 prints "PASS: what" / "FAIL: what (details)" lines plus "#" notes, exits 1 if any check failed.
@@ -42,6 +42,7 @@ def main():
     pooldir, logdir = sys.argv[1], os.path.abspath(sys.argv[2])
     logdirs = (logdir + "/", os.path.realpath(logdir) + "/")
     stopped = "--stopped" in sys.argv[3:]
+    tiered = "--tiered" in sys.argv[3:]
     label = " (broker stopped)" if stopped else ""
     results = []
 
@@ -133,6 +134,18 @@ def main():
               f"{alloc / 1048576:.1f} MiB allocated on disk")
         if not check(segs, "segments exist in the log dir", "none"):
             return 1
+        byino_all = {r["ino"]: r for r in live}
+        if tiered:
+            # with migration the biggest segment may well have been demoted: look at the biggest
+            # pool-resident one, and require every segment without pool blocks to be fully on disk
+            resident = [s for s in segs if byino_all.get(s[2].st_ino) and byino_all[s[2].st_ino]["blocks"]]
+            if not check(resident, "some segment is pool-resident", "none"):
+                return 1
+            demoted = [s for s in segs if s[0] > 0 and not (byino_all.get(s[2].st_ino) and byino_all[s[2].st_ino]["blocks"])]
+            bad = [s[1] for s in demoted if s[2].st_blocks * 512 < s[0]]
+            check(not bad, f"the {len(demoted)} segments without pool bytes are fully allocated on disk",
+                  f"sparse: {bad[:3]}")
+            segs = resident
         size, big, st = max(segs)
         allocated = st.st_blocks * 512
         print(f"# biggest segment: {big}: size {size}, allocated {allocated}")

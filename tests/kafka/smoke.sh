@@ -123,7 +123,7 @@ die() {
 # ---- the broker, under the shim
 export PAFKA_LOG_CHANNEL_TYPE=${PAFKA_SMOKE_CHANNEL_TYPE:-pmem}
 export PAFKA_STORAGE_TIERS_FIRST_PATHS="$POOLDIR"
-export PAFKA_STORAGE_TIERS_FIRST_SIZES=256M
+export PAFKA_STORAGE_TIERS_FIRST_SIZES=${PAFKA_SMOKE_POOL_SIZE:-256M}
 if [ "$NO_SHIM" = 1 ]; then
 	KAFKA_PRELOAD=
 	note "PAFKA_SMOKE_NO_SHIM=1: running WITHOUT libpafka (pool checks skipped)"
@@ -187,6 +187,7 @@ pool_check() {
 		note "pool checks skipped (no shim)"
 		return 0
 	fi
+	[ "$PAFKA_LOG_CHANNEL_TYPE" = tiered ] && set -- "$@" --tiered
 	python3 "$HERE/poolcheck.py" "$POOLDIR" "$LOGDIR" "$@" | sed "s/^\(PASS\|FAIL\): /&[$label] /" | tee "$WORK/pool-$label.txt"
 	count_results "$WORK/pool-$label.txt"
 }
