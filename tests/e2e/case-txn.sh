@@ -45,6 +45,6 @@ used_pool_check b restart
 # before the transaction's first batch is rejected with a retriable OutOfOrderSequenceException, which the
 # ReplicaManager logs at ERROR ("Expected sequence 0 ... no existing state", or "Out of order sequence
 # number" for a later batch of the same race); the producer retries (the exact record sets above are the
-# proof, and the same lines appear without the shim). Any other ERROR still fails the case.
+# proof). Any other ERROR still fails the case.
 no_errors b 'Error processing append operation on partition .*tx-[0-9]+ .*\|\| org.apache.kafka.common.errors.OutOfOrderSequenceException: (.*Expected sequence 0 for transactions v2 idempotent producer with no existing state|Out of order sequence number for producer [0-9]+ at offset [0-9]+ in partition tx-[0-9]+)'
 exit 0
