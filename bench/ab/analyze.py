@@ -201,7 +201,7 @@ def cpu_window(samples, t0, t1, nproc):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    res = sys.argv[1]
+    res = os.path.abspath(sys.argv[1])
     plots = "--no-plots" not in sys.argv[2:]
     meta = {}
     with open(os.path.join(res, "meta.tsv")) as f:
@@ -386,7 +386,8 @@ def main():
                              "" if used is None else round(used, 1), "" if pmb is None else round(pmb),
                              "" if dem is None else dem, "" if pro is None else pro, "" if rd is None else rd,
                              "" if wr is None else wr,
-                             "" if s.get("memcg_usage") is None else round(s["memcg_usage"] / 1048576, 1)])
+                             "" if s.get("memcg_usage") is None else round(s["memcg_usage"] / 1048576, 1),
+                             "" if s.get("bytes_demoted") is None else round(s["bytes_demoted"] / 1048576, 1)])
             prev = s
         # verify + shim lines
         note = {}
@@ -401,6 +402,17 @@ def main():
                 note["shim_lines"] = sum(1 for _ in f)
         except OSError:
             note["shim_lines"] = 0
+        try:
+            with open(os.path.join(raw, "server-errors.log"), errors="replace") as f:
+                errs = [re.sub(r"^\[[^]]*\] ERROR ", "", l.strip()) for l in f if l.strip()]
+            kinds = {}
+            for e in errs:
+                k = re.sub(r"\(\d+\)|\d+ ms", "N", e)[:90]
+                kinds[k] = kinds.get(k, 0) + 1
+            note["server_errors"] = (f"{len(errs)}" + (": " + "; ".join(f"{n}x {k}" for k, n in sorted(
+                kinds.items(), key=lambda x: -x[1])[:2]) if errs else ""))
+        except OSError:
+            note["server_errors"] = "?"
         sd = os.path.join(raw, "stall-dumps")
         dumps = sorted(os.listdir(sd)) if os.path.isdir(sd) else []
         where = []
@@ -491,7 +503,8 @@ def main():
     wcsv("timeseries.csv", ["rep", "variant", "scenario", "t_s", "mib_per_s", "avg_latency_ms", "max_latency_ms", "source"],
          ts_rows)
     wcsv("samples.csv", ["rep", "variant", "scenario", "t_s", "epoch", "pool_used_mib", "pool_mib", "demote_mib_s",
-                         "promote_mib_s", "slow_read_mib_s", "slow_write_mib_s", "memcg_mib"], smp_rows)
+                         "promote_mib_s", "slow_read_mib_s", "slow_write_mib_s", "memcg_mib", "demoted_mib_total"],
+         smp_rows)
     wcsv("summary.csv", ["metric", "variant", "median", "min", "max", "n", "unit"], summary)
     wcsv("ratios.csv", ["metric", "pair", "ratio_of_medians", "per_rep_median", "per_rep_min", "per_rep_max", "n"], ratios)
     with open(os.path.join(res, "summary.json"), "w") as f:
@@ -525,9 +538,10 @@ def main():
     L.append(f"- shim {meta.get('shim')} sha256 {meta.get('shim_sha256')} (built {meta.get('shim_built')}); "
              f"Kafka {meta.get('kafka_version')}; {meta.get('java')}")
     L.append(f"- slow tier: {meta.get('slow_tier')}")
-    L.append(f"- throttle check (dd on the slow tier, in the broker's blkio group): O_DIRECT writes "
-             f"{meta.get('check_write_direct_mibs')} MiB/s, O_DIRECT reads {meta.get('check_read_direct_mibs')} MiB/s "
-             f"(1 MiB blocks in runs before 2026-11-25 23:20, 4 MiB after), buffered write + sync (kernel writeback, "
+    blk = meta.get("check_dd_block", "1M").replace("M", " MiB")
+    L.append(f"- throttle check (dd on the slow tier, in the broker's blkio group): {blk} O_DIRECT writes "
+             f"{meta.get('check_write_direct_mibs')} MiB/s, {blk} O_DIRECT reads {meta.get('check_read_direct_mibs')} "
+             f"MiB/s, buffered write + sync (kernel writeback, "
              f"root-group rule) {meta.get('check_write_buffered_sync_mibs')} MiB/s, 4 KiB O_DIRECT writes "
              f"{meta.get('check_iops_4k')} IOPS")
     L.append(f"- broker: memory cgroup limit {meta.get('mem_limit_mb')} MiB incl. page cache (ceiling: + "
@@ -612,12 +626,13 @@ def main():
     L.append("## Runs")
     L.append("")
     L.append("| rep | order | variant | load average (1 min) at its start | verify topic (self-checking records, read "
-             "back at the end) | shim stderr lines | thread dumps taken by the stall detector (broker read < 1 MiB "
-             "in 4 s while a producer ran) |")
-    L.append("|---:|---:|---|---:|---|---:|---|")
+             "back at the end) | shim stderr lines | server.log ERROR lines (Kafka's own) | thread dumps taken by the "
+             "stall detector (broker read < 1 MiB in 4 s while a producer ran) |")
+    L.append("|---:|---:|---|---:|---|---:|---|---|")
     for r, o, v in runs:
         e = extra.get((r, v), {})
         L.append(f"| {r} | {o} | {v} | {loads.get((r, v)) or '?'} | {e.get('verify', '?')} | {e.get('shim_lines', 0)} | "
+                 f"{e.get('server_errors', '?').replace('|', '/')} | "
                  f"{'<br>'.join(e.get('stall_dumps', [])) or 'none'} |")
     L.append("")
     L.append("## Anomalies")
@@ -732,12 +747,14 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
         for rep in reps:
             rows = [r for r in s2s if r[1] == "shim" and r[0] == rep]
             fn = f"s2-pool-r{rep}.dat"
+            base = next((r[12] for r in rows if r[12] != ""), None)
             with open(os.path.join(pd, fn), "w") as f:
                 for r in rows:
-                    f.write(f"{r[3]} {r[5]} {r[7] if r[7] != '' else 'NaN'} {r[10] if r[10] != '' else 'NaN'}\n")
+                    cum = r[12] - base if r[12] != "" and base is not None else "NaN"
+                    f.write(f"{r[3]} {r[5]} {cum} {r[10] if r[10] != '' else 'NaN'}\n")
                     pool_mib = r[6] or pool_mib
             plot_a.append(f"'{fn}' using 1:2 with lines lw 2 title 'pool used, shim rep {rep}'")
-            plot_b.append(f"'{fn}' using 1:3 with lines lw 2 title 'demotion, shim rep {rep}'")
+            plot_b.append(f"'{fn}' using 1:3 axes x1y2 with lines lw 2 title 'demoted since S2 start, shim rep {rep} (right axis)'")
         for v in ("vanilla", "shim", "inert"):
             ser = median_series(s2s, lambda r, v=v: r[1] == v, value_idx=10)
             if v in ser:
@@ -756,7 +773,8 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
                     plot_a.append(f"{float(pool_mib) * thr} with lines dt 2 lc rgb 'gray' title 'migration threshold'")
             sc += "set title 'pool used (MiB)'\nset ylabel 'MiB'\nplot " + ", ".join(plot_a) + "\n"
         if plot_b:
-            sc += "set title 'demotion rate (pool to slow tier) and slow-tier device writes'\nset ylabel 'MiB/s'\nplot " + ", ".join(plot_b) + "\n"
+            sc += ("set title 'MiB demoted (right; counted per finished file), slow-tier device writes (left)'\nset ylabel 'slow-tier writes, MiB/s'\nset y2label 'demoted, MiB'\n"
+                   "set y2tics\nset ytics nomirror\nset y2range [0:*]\nplot " + ", ".join(plot_b) + "\n")
         sc += "unset multiplot\n"
         if plot_a or plot_b:
             run_gp("s2-pool", sc)

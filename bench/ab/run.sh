@@ -13,6 +13,8 @@
 #     writeback (flusher threads, the ext4 journal) to the root group, so without the root rule buffered
 #     writes would reach the "HDD" at the real disk's speed;
 #   fast tier: tmpfs (/dev/shm) as the PMem stand-in, labelled so everywhere.
+#   The script itself moves into a cpuacct-only cgroup (accounting, no limit), so the CPU that other
+#   processes on the machine take during each scenario (the noise) is measured and reported.
 #   The broker runs in a cgroup v1 memory group (BENCH_MEM_MB, JVM + page cache) so the page cache cannot
 #   hide the slow tier. The shim's pool is created (posix_fallocate on tmpfs) by a short warm-up process
 #   OUTSIDE that group before the broker starts: tmpfs pages are charged to the memory cgroup of the task
@@ -299,7 +301,7 @@ m kafka_version "$KAFKA_VERSION"; m java "$(java -version 2>&1 | head -n1)"
 m fast_tier "tmpfs ($shm) standing in for PMem"
 m slow_tier "ext4 on $loopdev (${slow_gb} GiB file in $slow_dir, loop direct I/O $dio), cgroup v1 blkio throttle $limit_mib MiB/s + $hdd_iops IOPS read and write (broker group and root group)"
 m hdd_bps "$hdd_bps"; m hdd_iops "$hdd_iops"
-m check_write_direct_mibs "$w_direct"; m check_read_direct_mibs "$r_direct"; m check_write_buffered_sync_mibs "$w_buffered"; m check_iops_4k "$iops"
+m check_dd_block 4M; m check_write_direct_mibs "$w_direct"; m check_read_direct_mibs "$r_direct"; m check_write_buffered_sync_mibs "$w_buffered"; m check_iops_4k "$iops"
 m mem_limit_mb "$mem_mb"; m heap_mb "$heap_mb"; m ceil_tmpfs_mb "$ceil_mb"; m pool_mb "$pool_mb"; m threshold "$threshold"
 m segment_mb "$seg_mb"; m partitions "$parts"; m record_size "$rsize"; m reps "$reps"; m quick "$quick"
 m variants "$variants"; m scenarios "$scenarios"; m s1_secs "$s1_secs"; m s2_burst_mb "$s2_burst_mb"
