@@ -201,11 +201,20 @@ e2e_start() {
 		echo "===== start $(date '+%F %T') preload=${E2E_PRE[$name]:-none} java=$(command -v java)"
 		echo "    ${E2E_ENV[$name]}"
 	} >>"$dir/broker.out"
-	"${E2E_ENVARGS[@]}" java -Xms256m -Xmx${E2E_BROKER_HEAP:-768m} -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-		-Djava.awt.headless=true -XX:ErrorFile="$dir/hs_err_pid%p.log" \
-		-Dlog4j2.configurationFile="$KAFKA_LOG4J_CONF" -Dlog4j.configuration="file:$E2E_HERE/log4j.properties" \
-		-Dkafka.logs.dir="$dir/applogs" -Dpafka.log.name=server.log \
-		-cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" >>"$dir/broker.out" 2>&1 </dev/null &
+	local heap="-Xms256m -Xmx${E2E_BROKER_HEAP:-768m}" jvm="-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true"
+	local logopts="-Dlog4j2.configurationFile=$KAFKA_LOG4J_CONF -Dlog4j.configuration=file:$E2E_HERE/log4j.properties -Dpafka.log.name=server.log"
+	if kafka_have_dist; then
+		# KAFKA_HOME: the distribution's own start script runs under the shim (it execs java, so $! is
+		# the broker JVM), as in tests/kafka/kafka.sh
+		"${E2E_ENVARGS[@]}" LOG_DIR="$dir/applogs" KAFKA_HEAP_OPTS="$heap" KAFKA_JVM_PERFORMANCE_OPTS="$jvm" \
+			KAFKA_OPTS="${KAFKA_OPTS:-} -XX:ErrorFile=$dir/hs_err_pid%p.log" KAFKA_LOG4J_OPTS="$logopts" \
+			"$KAFKA_HOME/bin/kafka-server-start.sh" "$dir/server.properties" >>"$dir/broker.out" 2>&1 </dev/null &
+	else
+		# shellcheck disable=SC2086
+		"${E2E_ENVARGS[@]}" java $heap $jvm -XX:ErrorFile="$dir/hs_err_pid%p.log" $logopts \
+			-Dkafka.logs.dir="$dir/applogs" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
+			>>"$dir/broker.out" 2>&1 </dev/null &
+	fi
 	E2E_PID[$name]=$!
 	echo "${E2E_PID[$name]}" >>"$E2E_PIDS"
 	[ "${E2E_NOWAIT:-0}" = 1 ] && return 0
