@@ -3,7 +3,7 @@
 # tiers, side by side in one invocation, interleaved, repeated; CSV/JSON, PNG plots and summary.md.
 # Not part of `make check` (see bench/ab/README.md). Run as root, from anywhere:
 #
-#   bench/ab/run.sh                  # default run (3 repetitions, ~25 minutes on a 2-core VM)
+#   bench/ab/run.sh                  # default run (3 repetitions, ~20-25 minutes on a 2-core VM)
 #   BENCH_QUICK=1 bench/ab/run.sh    # ~5 minute smoke of the whole pipeline (1 repetition, small sizes)
 #
 # Tiers (set up here, torn down on any exit by the EXIT trap):
