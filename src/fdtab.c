@@ -34,14 +34,14 @@ int pf_fdtab_init(void)
 		return -1;
 	if (__lsan_register_root_region)
 		__lsan_register_root_region(t, cap * sizeof(struct pf_ofd *)); /* entries live only here */
-	pf_fdcap = cap;
-	__atomic_store_n(&pf_fdtab, (struct pf_ofd **)t, __ATOMIC_RELEASE);
+	pf_fdtab = t;
+	__atomic_store_n(&pf_fdcap, cap, __ATOMIC_RELEASE); /* publishes the table (see fdtab.h) */
 	return 0;
 }
 
 struct pf_ofd *pf_fd_set(int fd, struct pf_ofd *o)
 {
-	if (!pf_fdtab || fd < 0 || (size_t)fd >= pf_fdcap)
+	if ((size_t)(unsigned)fd >= __atomic_load_n(&pf_fdcap, __ATOMIC_ACQUIRE))
 		return NULL;
 	return __atomic_exchange_n(&pf_fdtab[fd], o, __ATOMIC_ACQ_REL);
 }

@@ -13,15 +13,22 @@
 
 struct pf_ofd;
 
-extern struct pf_ofd **pf_fdtab;
-extern size_t pf_fdcap;
+extern __attribute__((visibility("hidden"))) struct pf_ofd **pf_fdtab; /* hidden: see PF_HIDDEN in real.h */
+/* 0 until the table exists, then its size. pf_fdtab is published before pf_fdcap (release), so one
+ * unsigned compare against pf_fdcap answers "no table yet", "negative fd" and "fd out of range" alike. */
+extern __attribute__((visibility("hidden"))) size_t pf_fdcap;
 
 static inline struct pf_ofd *pf_fd_get(int fd)
 {
-	struct pf_ofd **t = __atomic_load_n(&pf_fdtab, __ATOMIC_ACQUIRE);
-	if (t == NULL || (size_t)(unsigned)fd >= pf_fdcap)
+	if (__builtin_expect((size_t)(unsigned)fd >= __atomic_load_n(&pf_fdcap, __ATOMIC_ACQUIRE), 1))
 		return NULL;
-	return __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&pf_fdtab[fd], __ATOMIC_ACQUIRE);
+}
+
+/* Is either descriptor managed? (The two-descriptor calls: sendfile, copy_file_range, splice.) */
+static inline int pf_fd_either(int a, int b)
+{
+	return pf_fd_get(a) != NULL || pf_fd_get(b) != NULL;
 }
 
 int pf_fdtab_init(void);

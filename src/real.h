@@ -113,7 +113,12 @@ struct statx;
 PF_REAL_FUNCS(PF_REAL_TYPEDEF)
 #undef PF_REAL_TYPEDEF
 
-#define PF_REAL_DECL(ret, name, params) extern pf_real_##name##_t pf_real_##name;
+/* Variables the wrappers read on every call are declared hidden: the compiler then loads them straight
+ * from the library's data (one instruction) instead of through the GOT, which -fvisibility=hidden on the
+ * definitions alone cannot tell it. */
+#define PF_HIDDEN __attribute__((visibility("hidden")))
+
+#define PF_REAL_DECL(ret, name, params) extern PF_HIDDEN pf_real_##name##_t pf_real_##name;
 PF_REAL_FUNCS(PF_REAL_DECL)
 #undef PF_REAL_DECL
 

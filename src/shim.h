@@ -15,7 +15,7 @@
 
 enum pf_state { PF_ST_NEW = 0, PF_ST_CONFIGURED, PF_ST_PASSTHROUGH, PF_ST_ACTIVE };
 
-extern int pf_state;
+extern __attribute__((visibility("hidden"))) int pf_state;
 extern struct pf_config pf_cfg;
 extern struct pf_pool pf_pools[PF_MAX_PATHS];
 extern int pf_npools;
