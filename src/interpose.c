@@ -866,7 +866,8 @@ static ssize_t sendfile_into(int out, struct pf_ofd *oo, int in, off64_t *off, s
 	return (ssize_t)done;
 }
 
-/* Out of line, looking the descriptors up again, so the unmanaged case stays frameless (see MANAGED). */
+/* Out of line, looking the descriptors up again, so the unmanaged case stays frameless (see MANAGED); it
+ * also takes the not-yet-resolved case, so the wrapper itself makes no call that needs its arguments kept. */
 static NOINLINE ssize_t served_sendfile64(int out, int in, off64_t *off, size_t count)
 {
 	struct pf_ofd *oi = pf_fd_get(in), *oo = pf_fd_get(out);
@@ -879,8 +880,9 @@ static NOINLINE ssize_t served_sendfile64(int out, int in, off64_t *off, size_t 
 
 EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	if (LIKELY(!pf_fd_either(in, out)))
-		return REAL(sendfile64)(out, in, off, count);
+	pf_real_sendfile64_t real = __atomic_load_n(&pf_real_sendfile64, __ATOMIC_RELAXED);
+	if (LIKELY(real != NULL && !pf_fd_either(in, out)))
+		return real(out, in, off, count);
 	return served_sendfile64(out, in, off, count);
 }
 
@@ -891,14 +893,14 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 EXPORT ssize_t copy_file_range(int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)
 {
-	if (LIKELY(pf_fd_get(in) == NULL && pf_fd_get(out) == NULL))
+	if (LIKELY(!pf_fd_either(in, out)))
 		return REAL(copy_file_range)(in, off_in, out, off_out, n, flags);
 	return pf_io_copy_file_range(in, off_in, out, off_out, n, flags);
 }
 
 EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)
 {
-	if (LIKELY(pf_fd_get(in) == NULL && pf_fd_get(out) == NULL))
+	if (LIKELY(!pf_fd_either(in, out)))
 		return REAL(splice)(in, off_in, out, off_out, n, flags);
 	return pf_io_splice(in, off_in, out, off_out, n, flags);
 }
