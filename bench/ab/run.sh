@@ -26,6 +26,9 @@
 # log dir on tmpfs), inert (LD_PRELOAD, log.channel.type=file, slow-tier log dir).
 # Scenarios per broker run (1 KiB records, ProducerPerformance/ConsumerPerformance from Kafka's tools):
 #   S1 sustained produce acks=1 and acks=all (time-bounded); S2 burst (fits the pool) then low rate;
+#   S2slow the same burst with the slow tier throttled down to BENCH_S2_SLOW_BPS for its duration (a busy
+#   HDD: with only 2 cores the CPU caps every variant near the default 150 MiB/s, so the default point
+#   cannot show a disk-bound burst; this second point can);
 #   S3 catch-up consumer over older data while a fixed-rate producer runs, against the same producer idle;
 #   S4 flush.messages=1 (the topic-level form of log.flush.interval.messages=1).
 #
@@ -33,7 +36,7 @@
 #   BENCH_QUICK=1          small smoke preset (every knob below can still be set)
 #   BENCH_REPS             repetitions of every variant (3; quick 1)
 #   BENCH_VARIANTS         subset/order, comma list of vanilla,shim,ceiling,inert (all four)
-#   BENCH_SCENARIOS        subset, comma list of s1,s2,s3,s4 (all)
+#   BENCH_SCENARIOS        subset, comma list of s1,s2,s2slow,s3,s4 (all)
 #   BENCH_HDD_BPS          slow-tier bytes/s, read and write, K/M/G suffixes = 2^10.. (150M)
 #   BENCH_HDD_IOPS         slow-tier I/Os per second, read and write (200)
 #   BENCH_MEM_MB           broker memory cgroup limit incl. page cache (1536); ceiling: + BENCH_CEIL_MB
@@ -44,6 +47,7 @@
 #   BENCH_S1_SECS          S1 produce duration per acks setting (8; quick 4)
 #   BENCH_S2_BURST_MB      S2 burst volume, must fit the pool (1024; quick 384)
 #   BENCH_S2_LOW_MBS / BENCH_S2_LOW_SECS   S2 low phase rate and duration (8 / 12; quick 8 / 5)
+#   BENCH_S2_SLOW_BPS      slow-tier bytes/s (read and write; IOPS unchanged) during S2slow (30M)
 #   BENCH_S3_OLD_MB        S3 older data read by the catch-up consumer (1024; quick 256)
 #   BENCH_S3_RATE_MBS / BENCH_S3_SECS      S3 producer rate and duration per phase (16 / 8; quick 8 / 4)
 #   BENCH_S4_SECS          S4 produce duration (6; quick 4)
@@ -86,7 +90,7 @@ quick=${BENCH_QUICK:-0}
 q() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 reps=${BENCH_REPS:-$(q 3 1)}
 variants=${BENCH_VARIANTS:-vanilla,shim,ceiling,inert}
-scenarios=${BENCH_SCENARIOS:-s1,s2,s3,s4}
+scenarios=${BENCH_SCENARIOS:-s1,s2,s2slow,s3,s4}
 hdd_bps_s=${BENCH_HDD_BPS:-150M}
 hdd_iops=${BENCH_HDD_IOPS:-200}
 mem_mb=${BENCH_MEM_MB:-1536}
@@ -100,6 +104,7 @@ s1_secs=${BENCH_S1_SECS:-$(q 8 4)}
 s2_burst_mb=${BENCH_S2_BURST_MB:-$(q 1024 384)}
 s2_low_mbs=${BENCH_S2_LOW_MBS:-8}
 s2_low_secs=${BENCH_S2_LOW_SECS:-$(q 12 5)}
+s2slow_bps_s=${BENCH_S2_SLOW_BPS:-30M}
 s3_old_mb=${BENCH_S3_OLD_MB:-$(q 1024 256)}
 s3_rate_mbs=${BENCH_S3_RATE_MBS:-$(q 16 8)}
 s3_secs=${BENCH_S3_SECS:-$(q 8 4)}
@@ -123,13 +128,19 @@ for v in reps:$reps hdd_iops:$hdd_iops mem_mb:$mem_mb heap_mb:$heap_mb pool_mb:$
 	num "${v%%:*}" "${v#*:}"
 done
 [ "$reps" -ge 1 ] || die "BENCH_REPS must be >= 1"
-case $hdd_bps_s in
-*[kK]) hdd_bps=$((${hdd_bps_s%?} << 10)) ;; *[mM]) hdd_bps=$((${hdd_bps_s%?} << 20)) ;;
-*[gG]) hdd_bps=$((${hdd_bps_s%?} << 30)) ;; *[!0-9]* | '') die "BENCH_HDD_BPS: a number with an optional K/M/G suffix" ;;
-*) hdd_bps=$hdd_bps_s ;;
-esac
+# bytes NAME VALUE: a byte count with an optional K/M/G suffix (powers of 2).
+bytes() {
+	case $2 in
+	[0-9]*[kK]) echo $((${2%?} << 10)) ;; [0-9]*[mM]) echo $((${2%?} << 20)) ;; [0-9]*[gG]) echo $((${2%?} << 30)) ;;
+	'' | *[!0-9]*) die "$1: a number with an optional K/M/G suffix (got '$2')" ;;
+	*) echo "$2" ;;
+	esac
+}
+hdd_bps=$(bytes BENCH_HDD_BPS "$hdd_bps_s") || exit 1
+s2slow_bps=$(bytes BENCH_S2_SLOW_BPS "$s2slow_bps_s") || exit 1
+[ "$hdd_bps" -gt 0 ] && [ "$s2slow_bps" -gt 0 ] || die "BENCH_HDD_BPS and BENCH_S2_SLOW_BPS must be > 0"
 for v in ${variants//,/ }; do case $v in vanilla | shim | ceiling | inert) ;; *) die "BENCH_VARIANTS: unknown variant '$v'" ;; esac; done
-for s in ${scenarios//,/ }; do case $s in s1 | s2 | s3 | s4) ;; *) die "BENCH_SCENARIOS: unknown scenario '$s'" ;; esac; done
+for s in ${scenarios//,/ }; do case $s in s1 | s2 | s2slow | s3 | s4) ;; *) die "BENCH_SCENARIOS: unknown scenario '$s'" ;; esac; done
 has_scn() { case ",$scenarios," in *",$1,"*) return 0 ;; esac; return 1; }
 [ "$s2_burst_mb" -lt "$pool_mb" ] || echo "bench/ab/run.sh: note: BENCH_S2_BURST_MB ($s2_burst_mb) does not fit the pool ($pool_mb)" >&2
 [ $((heap_mb + 256)) -lt "$mem_mb" ] || die "BENCH_MEM_MB ($mem_mb) must exceed BENCH_HEAP_MB ($heap_mb) by more than 256"
@@ -246,14 +257,21 @@ memcg=/sys/fs/cgroup/memory$(mycg memory)
 memcg=${memcg%/}/pafka-ab-$$
 mkdir "$blkcg" || { blkcg=; die "cannot create blkio cgroup"; }
 mkdir "$memcg" || { memcg=; die "cannot create memory cgroup"; }
-for f in read_bps_device write_bps_device; do
-	echo "$majmin $hdd_bps" >"$blkcg/blkio.throttle.$f" || die "cannot set $blkcg/blkio.throttle.$f"
-done
+# set_bps BYTES_PER_S: the slow tier's bandwidth limit, read and write, in the bench's group and the root
+# group (kernel writeback); S2slow lowers it for its duration.
+set_bps() {
+	local f
+	for f in read_bps_device write_bps_device; do
+		echo "$majmin $1" >"$blkcg/blkio.throttle.$f" || die "cannot set $blkcg/blkio.throttle.$f"
+		[ "$blk_root_rules" = 1 ] || continue
+		echo "$majmin $1" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" || die "cannot set the root blkio rule"
+	done
+}
+blk_root_rules=1 # from here on the EXIT trap removes the root group's rules too
+set_bps "$hdd_bps"
 for f in read_iops_device write_iops_device; do
 	echo "$majmin $hdd_iops" >"$blkcg/blkio.throttle.$f" || die "cannot set $blkcg/blkio.throttle.$f"
 done
-blk_root_rules=1
-for f in read_bps_device write_bps_device; do echo "$majmin $hdd_bps" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" || die "cannot set the root blkio rule"; done
 for f in read_iops_device write_iops_device; do echo "$majmin $hdd_iops" >"/sys/fs/cgroup/blkio/blkio.throttle.$f" || die "cannot set the root blkio rule"; done
 echo 1 >"$memcg/memory.use_hierarchy" 2>/dev/null
 export BENCH_CG_BLKIO=$blkcg BENCH_CG_MEM=$memcg
@@ -300,13 +318,52 @@ m shim "$lib_src"; m shim_sha256 "$(sha256sum "$lib" | cut -c1-12)"; m shim_buil
 m kafka_version "$KAFKA_VERSION"; m java "$(java -version 2>&1 | head -n1)"
 m fast_tier "tmpfs ($shm) standing in for PMem"
 m slow_tier "ext4 on $loopdev (${slow_gb} GiB file in $slow_dir, loop direct I/O $dio), cgroup v1 blkio throttle $limit_mib MiB/s + $hdd_iops IOPS read and write (broker group and root group)"
-m hdd_bps "$hdd_bps"; m hdd_iops "$hdd_iops"
+m hdd_bps "$hdd_bps"; m hdd_iops "$hdd_iops"; m s2slow_bps "$s2slow_bps"
 m check_dd_block 4M; m check_write_direct_mibs "$w_direct"; m check_read_direct_mibs "$r_direct"; m check_write_buffered_sync_mibs "$w_buffered"; m check_iops_4k "$iops"
 m mem_limit_mb "$mem_mb"; m heap_mb "$heap_mb"; m ceil_tmpfs_mb "$ceil_mb"; m pool_mb "$pool_mb"; m threshold "$threshold"
 m segment_mb "$seg_mb"; m partitions "$parts"; m record_size "$rsize"; m reps "$reps"; m quick "$quick"
 m variants "$variants"; m scenarios "$scenarios"; m s1_secs "$s1_secs"; m s2_burst_mb "$s2_burst_mb"
 m s2_low_mbs "$s2_low_mbs"; m s2_low_secs "$s2_low_secs"; m s3_old_mb "$s3_old_mb"; m s3_rate_mbs "$s3_rate_mbs"
-m s3_secs "$s3_secs"; m s4_secs "$s4_secs"; m verify_records "$verify_n"; m sample_s "$sample_s"
+m s3_secs "$s3_secs"; m s4_secs "$s4_secs"; m verify_records "$verify_n"; m sample_s "$sample_s"; m warmup_mb "$warmup_mb"
+
+# ------------------------------------------------------------------ call census (the inert goal)
+# What the inert shim costs cannot be read off throughput on a shared 2-core machine (the repetitions
+# spread far wider than 1 %), so it is also derived: the kernel's syscall tracepoints count, through perf
+# stat, the calls of the families the shim wraps that the broker makes during the unmeasured warm-up
+# (calls per MiB produced), and bench/run-micro.sh's callgrind part measures the shim's extra instructions
+# per call; analyze.py multiplies the two and sets them against the broker's CPU per MiB. Counting syscalls
+# over-counts (libc-internal calls are in it too), which only makes the bound more conservative.
+census_events='' census_pid=''
+if command -v perf >/dev/null 2>&1 && perf stat -e syscalls:sys_enter_write -- true >/dev/null 2>&1; then
+	for e in read write pread64 pwrite64 readv writev preadv pwritev preadv2 pwritev2 lseek newfstat newfstatat \
+		statx openat close sendfile64 copy_file_range splice fsync fdatasync sync_file_range ftruncate fallocate \
+		mmap munmap msync rename renameat renameat2 unlink unlinkat fcntl dup dup2 dup3; do
+		census_events="$census_events${census_events:+,}syscalls:sys_enter_$e"
+	done
+else
+	note "no call census: perf with the syscall tracepoints is not available (apt-get install linux-perf; needs tracefs)"
+fi
+if [ -n "$census_events" ] && command -v valgrind >/dev/null 2>&1; then
+	note "callgrind: the shim's extra instructions per interposed call (bench/run-micro.sh, about a minute)"
+	BENCH_SKIP_DATAPATH=1 BENCH_OUT="$res/micro" PAFKA_TEST_LIB="$lib" bash "$top/bench/run-micro.sh" \
+		>"$res/micro.log" 2>&1 || note "bench/run-micro.sh failed (see micro.log): no derived inert cost"
+elif [ -n "$census_events" ]; then
+	note "no derived inert cost: valgrind is not installed (apt-get install valgrind)"
+fi
+# census_start FILE / census_stop: count the broker's calls (every thread it has now) until stopped.
+census_start() {
+	[ -n "$census_events" ] || return 0
+	(ulimit -n 1048576 2>/dev/null; exec perf stat -x, -e "$census_events" -p "$KAFKA_PID" -o "$1") &
+	census_pid=$!
+	bg_pids="$bg_pids $census_pid"
+}
+census_stop() {
+	[ -n "$census_pid" ] || return 0
+	kill -INT "$census_pid" 2>/dev/null
+	wait "$census_pid" 2>/dev/null
+	bg_pids=${bg_pids/ $census_pid/}
+	census_pid=
+}
 
 # ------------------------------------------------------------------ helpers for one broker run
 props_opt=--producer-props
@@ -384,20 +441,45 @@ run_s1() {
 	done
 	pending_delete="$pending_delete s1"
 }
-run_s2() {
-	local n_b n_l
+# burst TAG: S2's burst then low phase, into topic TAG (events and files are named after TAG too).
+burst() {
+	local t=$1 n_b n_l
 	n_b=$(mb2rec "$s2_burst_mb"); n_l=$(($(mb2rec "$s2_low_mbs") * s2_low_secs))
-	ev s2 start
-	ev s2 burst-start
-	prod_n "$raw/s2-burst.out" s2 "$n_b" -1 1 $((60 + s2_burst_mb / 4)) $((n_b / 10))
-	ev s2 burst-end
-	broker_ok s2 || return 1
-	ev s2 low-start
-	prod_n "$raw/s2-low.out" s2 "$n_l" "$(mb2rec "$s2_low_mbs")" 1 $((60 + s2_low_secs * 3))
-	ev s2 low-end
-	ev s2 end
-	broker_ok s2 || return 1
-	pending_delete="$pending_delete s2"
+	ev "$t" start
+	ev "$t" burst-start
+	prod_n "$raw/$t-burst.out" "$t" "$n_b" -1 1 $((60 + s2_burst_mb / 4)) $((n_b / 10))
+	ev "$t" burst-end
+	broker_ok "$t" || return 1
+	ev "$t" low-start
+	prod_n "$raw/$t-low.out" "$t" "$n_l" "$(mb2rec "$s2_low_mbs")" 1 $((60 + s2_low_secs * 3))
+	ev "$t" low-end
+	ev "$t" end
+	broker_ok "$t" || return 1
+	pending_delete="$pending_delete $t"
+}
+run_s2() { burst s2; }
+# The same burst on a slower disk. It starts from a clean slate at the default rate (dirty pages written
+# back, the shim's pool settled under its threshold) so the backlog of the scenario before does not eat the
+# lowered budget, and the default rate comes back when it ends, whatever happened.
+run_s2slow() {
+	settle
+	set_bps "$s2slow_bps"
+	burst s2slow
+	local st=$?
+	set_bps "$hdd_bps"
+	return "$st"
+}
+# settle: migration settled (the shim's pool back under its threshold, up to 120 s) and every dirty page of
+# the log dir written back to the slow tier.
+settle() {
+	if [ -n "$pooldir" ]; then
+		local s0=$SECONDS
+		while [ $((SECONDS - s0)) -lt 120 ]; do
+			[ "$(python3 "$here/sampler.py" --once "$pooldir" | awk '{print $3}')" = 0 ] && break
+			sleep 1
+		done
+	fi
+	timeout 180 sync -f "$logdir" 2>/dev/null
 }
 run_s3() {
 	local n_old rate n_p warm deadline cpid
@@ -409,14 +491,7 @@ run_s3() {
 	ev s3 load-end
 	# Older data at rest: written back to the slow tier and out of the broker's page cache; for the shim,
 	# migration settled (the pool back under its threshold).
-	if [ -n "$pooldir" ]; then
-		local s0=$SECONDS
-		while [ $((SECONDS - s0)) -lt 120 ]; do
-			[ "$(python3 "$here/sampler.py" --once "$pooldir" | awk '{print $3}')" = 0 ] && break
-			sleep 1
-		done
-	fi
-	timeout 180 sync -f "$logdir" 2>/dev/null
+	settle
 	python3 - "$logdir" <<-'EOF'
 		import os, sys
 		for d, _, fs in os.walk(sys.argv[1]):
@@ -465,7 +540,9 @@ run_s3() {
 }
 run_s4() {
 	ev s4 start
+	census_start "$raw/s4.census" # where a flush goes: fsync and msync calls per MiB, every variant
 	prod_t "$raw/s4.out" s4 1000000000 -1 1 $((s4_secs + 2))
+	census_stop
 	ev s4 end
 	broker_ok s4 || return 1
 	pending_delete="$pending_delete s4"
@@ -569,12 +646,14 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 	[ -n "$cpid" ] && wait "$cpid"
 	# warm-up (unmeasured, into S1's topic): the broker's JIT, so the first scenario does not pay for it
 	ev warmup start
+	census_start "$raw/warmup.census"
 	prod "$raw/warmup.out" s1 "$(mb2rec "$warmup_mb")" -1 1 $((60 + warmup_mb / 4)) >/dev/null
+	census_stop
 	ev warmup end
 	pending_delete=''
 	has_scn s1 || pending_delete=s1
 	local s
-	for s in s1 s2 s3 s4; do
+	for s in s1 s2 s2slow s3 s4; do
 		has_scn "$s" || continue
 		kafka_alive || break
 		# the previous scenario's topics go first, so each scenario starts with an empty pool
