@@ -92,10 +92,12 @@ static inline int maybe_managed(const char *path)
 {
 	if (!path)
 		return 0;
-	if (__builtin_expect(!pf_shim_ready(), 0))
+	int st = __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(st < PF_ST_CONFIGURED, 0)) {
 		pf_shim_configure();
-	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_PASSTHROUGH &&
-	       (pf_path_name_matches(path) || fd_alias(path));
+		st = __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE);
+	}
+	return st != PF_ST_PASSTHROUGH && (pf_path_name_matches(path) || fd_alias(path));
 }
 
 static NOINLINE int open_managed(int dirfd, const char *path, int flags, mode_t mode)

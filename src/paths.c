@@ -46,14 +46,27 @@ int pf_path_name_matches(const char *path)
 	if (use_regex)
 		return pf_name_matches(pf_basename(path));
 	size_t n = strlen(path), name;
-	if (n >= 24 && !memcmp(path + n - 4, ".log", 4))
+	/* The last byte alone turns away almost every other name (this runs on every open of the process):
+	 * ".log" ends in 'g', ".swap" in 'p', ".deleted" and ".cleaned" in 'd'. */
+	switch (n ? path[n - 1] : '\0') {
+	case 'g':
+		if (n < 24 || memcmp(path + n - 4, ".log", 4))
+			return 0;
 		name = 24;
-	else if (n >= 29 && !memcmp(path + n - 5, ".swap", 5))
+		break;
+	case 'p':
+		if (n < 29 || memcmp(path + n - 5, ".swap", 5))
+			return 0;
 		name = 29;
-	else if (n >= 32 && (!memcmp(path + n - 8, ".deleted", 8) || !memcmp(path + n - 8, ".cleaned", 8)))
+		break;
+	case 'd':
+		if (n < 32 || (memcmp(path + n - 8, ".deleted", 8) && memcmp(path + n - 8, ".cleaned", 8)))
+			return 0;
 		name = 32;
-	else
+		break;
+	default:
 		return 0;
+	}
 	return (n == name || path[n - name - 1] == '/') && default_match(path + n - name);
 }
 
