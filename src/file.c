@@ -69,7 +69,7 @@ static struct pf_file *file_new(const struct pf_key *k)
 	if (!f)
 		return NULL;
 	f->key = *k;
-	f->rec = -1;
+	f->rec = -1; /* not published yet */
 	f->rfd = -1;
 	f->hi = PF_HI_NONE;
 	f->last_write_ms = now_ms(); /* the idle clock starts when we learn of the file, not at boot */
@@ -101,6 +101,14 @@ static void file_put(struct pf_file *f)
 	pthread_mutex_unlock(&files_lock);
 }
 
+/* f->rec is written under f->lock, and read there too, except by file_maybe_evict_locked() (files_lock only,
+ * where a stale value is harmless: the migration thread re-checks when it lets go of the file). Stores
+ * are atomic so that one unlocked read is well defined. */
+static inline void set_rec(struct pf_file *f, int64_t rec)
+{
+	__atomic_store_n(&f->rec, rec, __ATOMIC_RELEASE);
+}
+
 static void map_free_blocks_from(struct pf_file *f, uint64_t first)
 {
 	if (pf_not_writer)
@@ -120,7 +128,7 @@ static void file_drop_record(struct pf_file *f)
 	free(f->map);
 	f->map = NULL;
 	f->maplen = 0;
-	f->rec = -1;
+	set_rec(f, -1);
 	f->lo = 0;
 	f->hi = PF_HI_NONE;
 }
@@ -131,13 +139,14 @@ static void file_maybe_evict_locked(struct pf_file *f)
 {
 	if (f->nopen > 0 || !f->hh.tbl)
 		return;
-	if (f->rec >= 0 && !f->unlinked)
+	if (__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE) >= 0 && !f->unlinked)
 		return;
 	pthread_rwlock_wrlock(&f->lock);
 	if (f->unlinked)
 		file_drop_record(f);
+	int keep = f->rec >= 0;
 	pthread_rwlock_unlock(&f->lock);
-	if (f->rec >= 0)
+	if (keep)
 		return;
 	HASH_DEL(files, f);
 	f->hh.tbl = NULL;
@@ -169,7 +178,7 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 		return -1;
 	}
 	f->pool = p;
-	f->rec = rec;
+	set_rec(f, rec);
 	f->map = map;
 	f->maplen = maplen;
 	f->lo = r->lo;
@@ -489,7 +498,7 @@ static int ensure_record(struct pf_file *f)
 	if (r < 0)
 		return 0;
 	f->pool = p;
-	f->rec = r;
+	set_rec(f, r);
 	f->lo = lo;
 	f->hi = PF_HI_NONE;
 	return 1;
@@ -697,7 +706,7 @@ static void ro_refresh(struct pf_file *f, int fd)
 	free(f->map);
 	f->map = NULL;
 	f->maplen = 0;
-	f->rec = -1;
+	set_rec(f, -1);
 	f->lo = 0;
 	f->hi = PF_HI_NONE;
 	for (int k = 0; k < pf_npools && f->rec < 0; k++) {
@@ -708,7 +717,7 @@ static void ro_refresh(struct pf_file *f, int fd)
 			    pr->btime_sec == f->key.btime_sec && pr->btime_nsec == f->key.btime_nsec &&
 			    pr->lo != PF_HI_NONE) {
 				f->pool = p;
-				f->rec = (int64_t)r;
+				set_rec(f, (int64_t)r);
 				f->lo = pr->lo;
 				f->hi = pr->hi;
 				break;
@@ -1835,7 +1844,7 @@ int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ct
 		goto done;
 	}
 	f->pool = p;
-	f->rec = r;
+	set_rec(f, r);
 	f->lo = PF_HI_NONE;
 	f->hi = PF_HI_NONE;
 	uint64_t gen = f->gen;
