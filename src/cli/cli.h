@@ -55,6 +55,10 @@ int cli_help(const struct cli *c);
 int cli_common_opt(struct cli *c, int ch, const char *arg);
 /* Report an option getopt rejected ('?' or ':'); returns CLI_USAGE. */
 int cli_bad_option(struct cli *c, int ch, char **argv);
+/* What a command's option loop does not handle itself: a common option, --help, or a rejected or unknown
+ * option. Returns CLI_GO_ON when parsing goes on, else the exit status the command returns. */
+#define CLI_GO_ON (-1)
+int cli_other_opt(struct cli *c, int ch, char **argv);
 
 /* Load the configuration and resolve pools and managed log dirs. need_pools: fail (return -1 with a
  * message) when no pool directory is known. Returns 0 or -1 (message printed). */

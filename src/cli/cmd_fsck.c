@@ -559,13 +559,9 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 			*(ch == 'r' ? &repair : &discard) = 1;
 			continue;
 		}
-		int r = cli_common_opt(c, ch, optarg);
-		if (r == -1)
-			return cli_help(c);
-		if (r < 0)
-			return CLI_USAGE;
-		if (r == 0)
-			return cli_bad_option(c, ch, argv);
+		int r = cli_other_opt(c, ch, argv);
+		if (r != CLI_GO_ON)
+			return r;
 	}
 	if (optind < argc)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);

@@ -223,13 +223,9 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 			l.json = 1;
 			continue;
 		}
-		int r = cli_common_opt(c, ch, optarg);
-		if (r == -1)
-			return cli_help(c);
-		if (r < 0)
-			return CLI_USAGE;
-		if (r == 0)
-			return cli_bad_option(c, ch, argv);
+		int r = cli_other_opt(c, ch, argv);
+		if (r != CLI_GO_ON)
+			return r;
 	}
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;

@@ -258,13 +258,9 @@ int cmd_pool(struct cli *c, int argc, char **argv)
 			have_bsize = 1;
 			break;
 		default: {
-			int r = cli_common_opt(c, ch, optarg);
-			if (r == -1)
-				return cli_help(c);
-			if (r < 0)
-				return CLI_USAGE;
-			if (r == 0)
-				return cli_bad_option(c, ch, argv);
+			int r = cli_other_opt(c, ch, argv);
+			if (r != CLI_GO_ON)
+				return r;
 		}
 		}
 	}

@@ -93,13 +93,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		if (ch == OPT_POOL)
 			return cli_usage_error(c, "--pool is not used by 'run': the shim takes its pools from "
 						  "storage.tiers.first.paths (PAFKA_STORAGE_TIERS_FIRST_PATHS or --config)");
-		int r = cli_common_opt(c, ch, optarg);
-		if (r == -1)
-			return cli_help(c);
-		if (r < 0)
-			return CLI_USAGE;
-		if (r == 0)
-			return cli_bad_option(c, ch, argv);
+		int r = cli_other_opt(c, ch, argv);
+		if (r != CLI_GO_ON)
+			return r;
 	}
 	if (optind >= argc)
 		return cli_usage_error(c, "no command given to run");

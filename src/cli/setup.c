@@ -116,6 +116,18 @@ int cli_common_opt(struct cli *c, int ch, const char *arg)
 	}
 }
 
+int cli_other_opt(struct cli *c, int ch, char **argv)
+{
+	int r = cli_common_opt(c, ch, optarg);
+	if (r == 1)
+		return CLI_GO_ON;
+	if (r == -1)
+		return cli_help(c);
+	if (r < 0)
+		return CLI_USAGE;
+	return cli_bad_option(c, ch, argv);
+}
+
 int cli_bad_option(struct cli *c, int ch, char **argv)
 {
 	const char *opt = argv[optind - 1];
