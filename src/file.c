@@ -650,6 +650,24 @@ static int cur_sub(struct cur *c, uint64_t n, struct iovec *out, int max)
 	return k;
 }
 
+/* The cursor's next len bytes to or from the real file at off, in one vectored call (up to 64 pieces).
+ * Returns the call's result; on success the cursor has moved past what was transferred. *asked (if not
+ * NULL) gets the length asked for, so a short write can be told apart. */
+static ssize_t cur_real_io(struct cur *c, int rfd, int writing, uint64_t len, uint64_t off, uint64_t *asked)
+{
+	struct iovec sub[64];
+	int ns = cur_sub(c, len, sub, 64);
+	if (asked) {
+		*asked = 0;
+		for (int i = 0; i < ns; i++)
+			*asked += sub[i].iov_len;
+	}
+	ssize_t r = writing ? REAL(pwritev64)(rfd, sub, ns, (off64_t)off) : REAL(preadv64)(rfd, sub, ns, (off64_t)off);
+	if (r > 0)
+		cur_advance(c, (uint64_t)r);
+	return r;
+}
+
 #define MAX_RW_COUNT 0x7ffff000UL /* the kernel's cap on one read or write */
 
 /* Total length as the kernel computes it: EINVAL for a bad count or a negative length, and a total capped
@@ -827,9 +845,7 @@ again:
 		} else if (k == SEG_ZERO) {
 			cur_fill(&c, NULL, len);
 		} else {
-			struct iovec sub[64];
-			int ns = cur_sub(&c, len, sub, 64);
-			ssize_t r = REAL(preadv64)(rfd, sub, ns, (off64_t)(pos + done));
+			ssize_t r = cur_real_io(&c, rfd, 0, len, pos + done, NULL);
 			if (r < 0) {
 				if (done == 0) {
 					ret = -1;
@@ -837,7 +853,6 @@ again:
 				}
 				break;
 			}
-			cur_advance(&c, (uint64_t)r);
 			done += (uint64_t)r;
 			PF_STAT_ADD(bytes_read[1], (uint64_t)r);
 			if (r == 0)
@@ -979,12 +994,8 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 			uint64_t lim = end;
 			if (f->rec >= 0 && b < f->lo)
 				lim = MIN(end, blk_start(f, f->lo));
-			struct iovec sub[64];
-			int ns = cur_sub(&c, lim - p, sub, 64);
-			uint64_t want = 0;
-			for (int i = 0; i < ns; i++)
-				want += sub[i].iov_len;
-			ssize_t w = REAL(pwritev64)(rfd, sub, ns, (off64_t)p);
+			uint64_t want;
+			ssize_t w = cur_real_io(&c, rfd, 1, lim - p, p, &want);
 			if (w < 0) {
 				if (done == 0) {
 					ret = -1;
@@ -992,7 +1003,6 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 				}
 				break;
 			}
-			cur_advance(&c, (uint64_t)w);
 			done += (uint64_t)w;
 			PF_STAT_ADD(bytes_written[1], (uint64_t)w);
 			if (p + (uint64_t)w > f->size)
