@@ -335,9 +335,10 @@ EXPORT int truncate64(const char *path, off64_t len)
 /* ---------------------------------------------------------------- descriptors */
 
 /* Every descriptor wrapper has the same shape: MANAGED(fd) passes an unmanaged fd straight to libc, and
- * the managed case is a call to a separate served_<name>() function. Keeping the managed code out of line
- * lets the compiler turn the unmanaged case into a frameless check and a tail jump into libc (about a
- * dozen instructions, measured by bench/run-micro.sh). */
+ * the managed case is one tail call to an out-of-line function (file.c's pf_io_*, or a served_<name>() /
+ * managed_*() here where the managed case needs locals or checks of its own). Keeping the managed code
+ * out of line lets the compiler turn the unmanaged case into a frameless check and a tail jump into libc
+ * (about a dozen instructions, measured by bench/run-micro.sh). */
 #define MANAGED(fd) struct pf_ofd *o = pf_fd_get(fd); if (LIKELY(o == NULL))
 
 static NOINLINE int served_close(struct pf_ofd *o, int fd)
@@ -467,7 +468,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 	return served_read(o, fd, buf, n);
 }
 
-static ssize_t managed_pread(struct pf_ofd *o, int fd, void *buf, size_t n, off64_t off)
+static NOINLINE ssize_t managed_pread(struct pf_ofd *o, int fd, void *buf, size_t n, off64_t off)
 {
 	if (off < 0) {
 		errno = EINVAL;
@@ -518,91 +519,66 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t bu
 	return served___pread64_chk(o, fd, buf, n, off, buflen);
 }
 
-static NOINLINE ssize_t served_pread(struct pf_ofd *o, int fd, void *buf, size_t n, off_t off)
-{
-	return managed_pread(o, fd, buf, n, off);
-}
-
 EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
 	MANAGED(fd) return REAL(pread)(fd, buf, n, off);
-	return served_pread(o, fd, buf, n, off);
-}
-
-static NOINLINE ssize_t served_pread64(struct pf_ofd *o, int fd, void *buf, size_t n, off64_t off)
-{
 	return managed_pread(o, fd, buf, n, off);
 }
 
 EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
 	MANAGED(fd) return REAL(pread64)(fd, buf, n, off);
-	return served_pread64(o, fd, buf, n, off);
-}
-
-static NOINLINE ssize_t served_readv(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt)
-{
-	return pf_io_read(o, fd, iov, cnt, -1, 0);
+	return managed_pread(o, fd, buf, n, off);
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	MANAGED(fd) return REAL(readv)(fd, iov, cnt);
-	return served_readv(o, fd, iov, cnt);
+	return pf_io_read(o, fd, iov, cnt, -1, 0);
 }
 
-static ssize_t managed_preadv(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off, int flags,
-			      int v2)
+/* preadv: a negative offset is EINVAL. */
+static NOINLINE ssize_t managed_preadv(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	if (off < 0 && !(v2 && off == -1)) {
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return pf_io_read(o, fd, iov, cnt, off, 0);
+}
+
+/* preadv2: offset -1 means the file offset, below that EINVAL; flags go to the same path. */
+static NOINLINE ssize_t managed_preadv2(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	if (off < -1) {
 		errno = EINVAL;
 		return -1;
 	}
 	return pf_io_read(o, fd, iov, cnt, off, flags);
 }
 
-static NOINLINE ssize_t served_preadv(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return managed_preadv(o, fd, iov, cnt, off, 0, 0);
-}
-
 EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	MANAGED(fd) return REAL(preadv)(fd, iov, cnt, off);
-	return served_preadv(o, fd, iov, cnt, off);
-}
-
-static NOINLINE ssize_t served_preadv64(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off)
-{
-	return managed_preadv(o, fd, iov, cnt, off, 0, 0);
+	return managed_preadv(o, fd, iov, cnt, off);
 }
 
 EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
 	MANAGED(fd) return REAL(preadv64)(fd, iov, cnt, off);
-	return served_preadv64(o, fd, iov, cnt, off);
-}
-
-static NOINLINE ssize_t served_preadv2(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return managed_preadv(o, fd, iov, cnt, off, flags, 1);
+	return managed_preadv(o, fd, iov, cnt, off);
 }
 
 EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	MANAGED(fd) return REAL(preadv2)(fd, iov, cnt, off, flags);
-	return served_preadv2(o, fd, iov, cnt, off, flags);
-}
-
-static NOINLINE ssize_t served_preadv64v2(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
-{
-	return managed_preadv(o, fd, iov, cnt, off, flags, 1);
+	return managed_preadv2(o, fd, iov, cnt, off, flags);
 }
 
 EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
 	MANAGED(fd) return REAL(preadv64v2)(fd, iov, cnt, off, flags);
-	return served_preadv64v2(o, fd, iov, cnt, off, flags);
+	return managed_preadv2(o, fd, iov, cnt, off, flags);
 }
 
 static NOINLINE ssize_t served_write(struct pf_ofd *o, int fd, const void *buf, size_t n)
@@ -617,20 +593,31 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return served_write(o, fd, buf, n);
 }
 
-static ssize_t managed_pwritev(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off,
-			       int flags, int v2)
+/* pwritev: a negative offset is EINVAL. */
+static NOINLINE ssize_t managed_pwritev(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	if (off < 0 && !(v2 && off == -1)) {
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return pf_io_write(o, fd, iov, cnt, off, 0);
+}
+
+/* pwritev2: offset -1 means the file offset, below that EINVAL; flags go to the same path. */
+static NOINLINE ssize_t managed_pwritev2(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	if (off < -1) {
 		errno = EINVAL;
 		return -1;
 	}
 	return pf_io_write(o, fd, iov, cnt, off, flags);
 }
 
-static NOINLINE ssize_t served_pwrite(struct pf_ofd *o, int fd, const void *buf, size_t n, off_t off)
+/* pwrite and pwrite64 (off_t widens to off64_t losslessly) */
+static NOINLINE ssize_t served_pwrite(struct pf_ofd *o, int fd, const void *buf, size_t n, off64_t off)
 {
 	struct iovec v = { (void *)buf, n };
-	return managed_pwritev(o, fd, &v, 1, off, 0, 0);
+	return managed_pwritev(o, fd, &v, 1, off);
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
@@ -639,71 +626,40 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	return served_pwrite(o, fd, buf, n, off);
 }
 
-static NOINLINE ssize_t served_pwrite64(struct pf_ofd *o, int fd, const void *buf, size_t n, off64_t off)
-{
-	struct iovec v = { (void *)buf, n };
-	return managed_pwritev(o, fd, &v, 1, off, 0, 0);
-}
-
 EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
 	MANAGED(fd) return REAL(pwrite64)(fd, buf, n, off);
-	return served_pwrite64(o, fd, buf, n, off);
-}
-
-static NOINLINE ssize_t served_writev(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt)
-{
-	return pf_io_write(o, fd, iov, cnt, -1, 0);
+	return served_pwrite(o, fd, buf, n, off);
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	MANAGED(fd) return REAL(writev)(fd, iov, cnt);
-	return served_writev(o, fd, iov, cnt);
-}
-
-static NOINLINE ssize_t served_pwritev(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return managed_pwritev(o, fd, iov, cnt, off, 0, 0);
+	return pf_io_write(o, fd, iov, cnt, -1, 0);
 }
 
 EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	MANAGED(fd) return REAL(pwritev)(fd, iov, cnt, off);
-	return served_pwritev(o, fd, iov, cnt, off);
-}
-
-static NOINLINE ssize_t served_pwritev64(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off)
-{
-	return managed_pwritev(o, fd, iov, cnt, off, 0, 0);
+	return managed_pwritev(o, fd, iov, cnt, off);
 }
 
 EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
 	MANAGED(fd) return REAL(pwritev64)(fd, iov, cnt, off);
-	return served_pwritev64(o, fd, iov, cnt, off);
-}
-
-static NOINLINE ssize_t served_pwritev2(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return managed_pwritev(o, fd, iov, cnt, off, flags, 1);
+	return managed_pwritev(o, fd, iov, cnt, off);
 }
 
 EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	MANAGED(fd) return REAL(pwritev2)(fd, iov, cnt, off, flags);
-	return served_pwritev2(o, fd, iov, cnt, off, flags);
-}
-
-static NOINLINE ssize_t served_pwritev64v2(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
-{
-	return managed_pwritev(o, fd, iov, cnt, off, flags, 1);
+	return managed_pwritev2(o, fd, iov, cnt, off, flags);
 }
 
 EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
 	MANAGED(fd) return REAL(pwritev64v2)(fd, iov, cnt, off, flags);
-	return served_pwritev64v2(o, fd, iov, cnt, off, flags);
+	return managed_pwritev2(o, fd, iov, cnt, off, flags);
 }
 
 static NOINLINE off_t served_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
@@ -732,51 +688,31 @@ EXPORT off64_t lseek64(int fd, off64_t off, int whence)
 	return served_lseek64(o, fd, off, whence);
 }
 
-static NOINLINE int served_ftruncate(struct pf_ofd *o, int fd, off_t len)
-{
-	return pf_io_ftruncate(o, fd, len);
-}
-
 EXPORT int ftruncate(int fd, off_t len)
 {
 	MANAGED(fd) return REAL(ftruncate)(fd, len);
-	return served_ftruncate(o, fd, len);
-}
-
-static NOINLINE int served_ftruncate64(struct pf_ofd *o, int fd, off64_t len)
-{
 	return pf_io_ftruncate(o, fd, len);
 }
 
 EXPORT int ftruncate64(int fd, off64_t len)
 {
 	MANAGED(fd) return REAL(ftruncate64)(fd, len);
-	return served_ftruncate64(o, fd, len);
-}
-
-static NOINLINE int served_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
-{
-	return pf_io_fallocate(o, fd, mode, off, len);
+	return pf_io_ftruncate(o, fd, len);
 }
 
 EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 {
 	MANAGED(fd) return REAL(fallocate)(fd, mode, off, len);
-	return served_fallocate(o, fd, mode, off, len);
-}
-
-static NOINLINE int served_fallocate64(struct pf_ofd *o, int fd, int mode, off64_t off, off64_t len)
-{
 	return pf_io_fallocate(o, fd, mode, off, len);
 }
 
 EXPORT int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
 	MANAGED(fd) return REAL(fallocate64)(fd, mode, off, len);
-	return served_fallocate64(o, fd, mode, off, len);
+	return pf_io_fallocate(o, fd, mode, off, len);
 }
 
-static int managed_posix_fallocate(struct pf_ofd *o, int fd, off64_t off, off64_t len)
+static NOINLINE int managed_posix_fallocate(struct pf_ofd *o, int fd, off64_t off, off64_t len)
 {
 	int e = errno;
 	int r = pf_io_fallocate(o, fd, 0, off, len) == 0 ? 0 : errno;
@@ -784,59 +720,34 @@ static int managed_posix_fallocate(struct pf_ofd *o, int fd, off64_t off, off64_
 	return r;
 }
 
-static NOINLINE int served_posix_fallocate(struct pf_ofd *o, int fd, off_t off, off_t len)
-{
-	return managed_posix_fallocate(o, fd, off, len);
-}
-
 EXPORT int posix_fallocate(int fd, off_t off, off_t len)
 {
 	MANAGED(fd) return REAL(posix_fallocate)(fd, off, len);
-	return served_posix_fallocate(o, fd, off, len);
-}
-
-static NOINLINE int served_posix_fallocate64(struct pf_ofd *o, int fd, off64_t off, off64_t len)
-{
 	return managed_posix_fallocate(o, fd, off, len);
 }
 
 EXPORT int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
 	MANAGED(fd) return REAL(posix_fallocate64)(fd, off, len);
-	return served_posix_fallocate64(o, fd, off, len);
-}
-
-static NOINLINE int served_fsync(struct pf_ofd *o, int fd)
-{
-	return pf_io_fsync(o, fd, 0);
+	return managed_posix_fallocate(o, fd, off, len);
 }
 
 EXPORT int fsync(int fd)
 {
 	MANAGED(fd) return REAL(fsync)(fd);
-	return served_fsync(o, fd);
-}
-
-static NOINLINE int served_fdatasync(struct pf_ofd *o, int fd)
-{
-	return pf_io_fsync(o, fd, 1);
+	return pf_io_fsync(o, fd, 0);
 }
 
 EXPORT int fdatasync(int fd)
 {
 	MANAGED(fd) return REAL(fdatasync)(fd);
-	return served_fdatasync(o, fd);
-}
-
-static NOINLINE int served_sync_file_range(struct pf_ofd *o, int fd, off64_t off, off64_t n, unsigned int flags)
-{
-	return pf_io_sync_range(o, fd, off, n, flags);
+	return pf_io_fsync(o, fd, 1);
 }
 
 EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 {
 	MANAGED(fd) return REAL(sync_file_range)(fd, off, n, flags);
-	return served_sync_file_range(o, fd, off, n, flags);
+	return pf_io_sync_range(o, fd, off, n, flags);
 }
 
 /* Copy into a managed file from any descriptor (sendfile whose target is managed), in chunks, until
