@@ -13,7 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "config.h"
-#include "real.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum key_id {
 	K_CHANNEL,
@@ -865,8 +866,8 @@ static void parse_value(struct loader *L, enum key_id k)
 		break;
 	}
 	case K_BLOCK_SIZE:
-		if (pf_parse_size(v, &i) != 0 || i < 4096 || (i & (i - 1)) != 0)
-			invalid(L, k, v, "use a power of two of at least 4096 bytes, e.g. 1M");
+		if (pf_parse_size(v, &i) != 0 || i < 0 || !pf_valid_block_size((uint64_t)i))
+			invalid(L, k, v, "use " PF_BLOCK_SIZE_RULE " bytes, e.g. 1M");
 		else
 			c->block_size = (uint64_t)i;
 		break;

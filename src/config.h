@@ -16,8 +16,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 #define PF_MAX_PATHS 16
-#define PF_ERR_LEN 512
+
+/* The one rule for a pool's block size (pafka.pool.block.size, `pafka pool create --block-size`, and the
+ * header of every pool that is opened): a power of two from 4 KiB to 1 GiB. */
+#define PF_BLOCK_SIZE_MIN 4096ULL
+#define PF_BLOCK_SIZE_MAX (1ULL << 30)
+static inline int pf_valid_block_size(uint64_t b)
+{
+	return b >= PF_BLOCK_SIZE_MIN && b <= PF_BLOCK_SIZE_MAX && (b & (b - 1)) == 0;
+}
+#define PF_BLOCK_SIZE_RULE "a power of two from 4K to 1G"
 
 enum pf_channel { PF_CHANNEL_FILE = 0, PF_CHANNEL_PMEM = 1, PF_CHANNEL_TIERED = 2 };
 

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "real.h"
+#include "sys.h"
 
 /* Present only under LeakSanitizer: the table is an anonymous mapping it would not otherwise scan. */
 extern void __lsan_register_root_region(const void *p, size_t size) __attribute__((weak));

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "paths.h"
 #include "real.h"
+#include "sys.h"
 #include "shim.h"
 
 int64_t pf_files_learned_ms;
@@ -59,7 +60,6 @@ static const char zeros[65536];
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-static int64_t now_ms(void);
 
 /* ---------------------------------------------------------------- identity table */
 
@@ -72,7 +72,7 @@ static struct pf_file *file_new(const struct pf_key *k)
 	f->rec = -1; /* not published yet */
 	f->rfd = -1;
 	f->hi = PF_HI_NONE;
-	f->last_write_ms = now_ms(); /* the idle clock starts when we learn of the file, not at boot */
+	f->last_write_ms = pf_mono_ms(); /* the idle clock starts when we learn of the file, not at boot */
 	__atomic_store_n(&pf_files_learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->pos_lock, NULL);
@@ -384,19 +384,12 @@ static void file_unlinked(struct pf_file *f)
 
 /* ---------------------------------------------------------------- placement */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The file's bytes or size are about to change (write lock held): a copy being migrated is now stale,
  * and so is a slow-tier copy kept from a promotion. */
 static void file_changing(struct pf_file *f)
 {
 	f->gen++;
-	f->last_write_ms = now_ms();
+	f->last_write_ms = pf_mono_ms();
 	if (f->rec >= 0 && !pf_not_writer && (f->pool->recs[f->rec].flags & PF_RECF_REAL_VALID)) {
 		__atomic_store_n(&f->pool->recs[f->rec].flags, f->pool->recs[f->rec].flags & ~PF_RECF_REAL_VALID,
 				 __ATOMIC_RELEASE);
@@ -504,22 +497,6 @@ static int ensure_record(struct pf_file *f)
 	return 1;
 }
 
-static int write_all_real(int fd, const char *b, uint64_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = REAL(pwrite64)(fd, b, n, (off64_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (uint64_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 /* Move every pool byte of the file to the real file and drop the record. Write lock held. */
 static int materialise(struct pf_file *f)
 {
@@ -533,7 +510,7 @@ static int materialise(struct pf_file *f)
 		if (!f->map[i] || blk_start(f, i) >= f->size)
 			continue;
 		uint64_t n = MIN(f->pool->bsize, f->size - blk_start(f, i));
-		if (write_all_real(f->rfd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i)) < 0)
+		if (pf_pwrite_all(f->rfd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i)) < 0)
 			return -1;
 	}
 	PF_FAULT("file.materialise.copied");
@@ -1806,7 +1783,7 @@ int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 		int err = 0;
 		if (i < f->maplen && f->map[i] && blk_start(f, i) < size) {
 			uint64_t n = MIN(f->pool->bsize, size - blk_start(f, i));
-			err = write_all_real(fd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i));
+			err = pf_pwrite_all(fd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i));
 			ctx->bytes += n;
 		}
 		pthread_rwlock_unlock(&f->lock);

@@ -1,5 +1,7 @@
 /*
- * log.c - stderr logging for the shim (see log.h).
+ * log.c - stderr logging and the one-line error (see log.h).
+ *
+ * Owns: the log level. May call: sys.h, real.h.
  */
 #define _GNU_SOURCE
 #include "log.h"
@@ -10,9 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "real.h"
+#include "sys.h"
 
-int pf_log_level = PF_LOG_INFO;
+static int log_level = PF_LOG_INFO;
+
+void pf_log_set_level(int level)
+{
+	log_level = level;
+}
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
@@ -27,19 +34,13 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 	if (len > sizeof buf - 2)
 		len = sizeof buf - 2;
 	buf[len++] = '\n';
-	for (size_t off = 0; off < len;) {
-		ssize_t w = REAL(write)(2, buf + off, len - off);
-		if (w <= 0 && errno != EINTR)
-			break;
-		if (w > 0)
-			off += (size_t)w;
-	}
+	pf_write_all(2, buf, len);
 }
 
 void pf_log(int level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error: ", "warning: ", "", "debug: " };
-	if (level > pf_log_level)
+	if (level > log_level)
 		return;
 	int e = errno;
 	va_list ap;
@@ -56,4 +57,22 @@ void pf_die(const char *fmt, ...)
 	emit("fatal: ", fmt, ap);
 	va_end(ap);
 	_exit(1);
+}
+
+int pf_err_set(struct pf_err *e, const char *fmt, ...)
+{
+	if (!e || e->msg[0])
+		return -1; /* keep the first problem only */
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	for (char *p = e->msg; *p; p++) /* one line, whatever a value in it contained */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (!e->msg[0])
+		snprintf(e->msg, sizeof e->msg, "unknown error");
+	errno = saved;
+	return -1;
 }

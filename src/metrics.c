@@ -21,6 +21,7 @@
 #include "log.h"
 #include "prom.h"
 #include "real.h"
+#include "sys.h"
 #include "shim.h"
 
 static int listen_fd = -1;
@@ -88,20 +89,6 @@ static char *render(size_t *len)
 	return buf;
 }
 
-static void write_all(int fd, const char *b, size_t n)
-{
-	while (n) {
-		ssize_t w = REAL(write)(fd, b, n);
-		if (w <= 0) {
-			if (w < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-}
-
 static void serve(int c)
 {
 	char req[2048];
@@ -119,23 +106,28 @@ static void serve(int c)
 	const char *hdr;
 	char head[256];
 	if (strncmp(req, "GET /metrics", 12) != 0 || (req[12] != ' ' && req[12] != '?')) {
-		hdr = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nonly /metrics is served\r\n\r\n";
-		write_all(c, hdr, strlen(hdr) - 2);
+		static const char body404[] = "only /metrics is served\n";
+		int n = snprintf(head, sizeof head,
+				 "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n",
+				 sizeof body404 - 1);
+		pf_write_all(c, head, (size_t)n);
+		pf_write_all(c, body404, sizeof body404 - 1);
 		return;
 	}
 	size_t len = 0;
 	char *body = render(&len);
 	if (!body) {
 		hdr = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
-		write_all(c, hdr, strlen(hdr));
+		pf_write_all(c, hdr, strlen(hdr));
 		return;
 	}
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			 len);
-	write_all(c, head, (size_t)n);
-	write_all(c, body, len);
+	pf_write_all(c, head, (size_t)n);
+	pf_write_all(c, body, len);
 	free(body);
 }
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy.h"
 #include "real.h"
+#include "sys.h"
 #include "shim.h"
 
 #define TICK_MS 200
@@ -44,13 +45,6 @@ static int control_exists(const char *name)
 static double tokens;
 static int64_t tokens_at_ns;
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void throttle(void *arg, uint64_t bytes)
 {
 	(void)arg;
@@ -59,7 +53,7 @@ static void throttle(void *arg, uint64_t bytes)
 		return;
 	for (;;) {
 		pthread_mutex_lock(&mig_lock);
-		int64_t now = mono_ns();
+		int64_t now = pf_mono_ns();
 		tokens += (double)(now - tokens_at_ns) * (double)rate / 1e9;
 		if (tokens > (double)rate)
 			tokens = (double)rate; /* at most one second of burst */
@@ -99,13 +93,6 @@ static uint64_t base_offset(const char *path)
 {
 	const char *b = strrchr(path, '/');
 	return strtoull(b ? b + 1 : path, NULL, 10);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void collect(struct pf_file *f, void *arg)
@@ -211,7 +198,7 @@ static enum pf_move choose(struct pf_file **out)
 {
 	struct pick pk;
 	memset(&pk, 0, sizeof pk);
-	pk.s.now_ms = mono_ms();
+	pk.s.now_ms = pf_mono_ms();
 	uint64_t used = 0, cap = 0;
 	for (int i = 0; i < pf_npools; i++) {
 		used += pf_pools[i].nblocks - pf_pool_free_blocks(&pf_pools[i]);
@@ -251,7 +238,7 @@ int pf_migrate_step(void)
 	if (mv == PF_MOVE_NONE)
 		return mv;
 	struct pf_move_ctx ctx = { throttle, NULL, 0 };
-	int64_t t0 = mono_ns();
+	int64_t t0 = pf_mono_ns();
 	int r;
 	if (mv == PF_MOVE_DEMOTE) {
 		r = pf_file_demote(f, &ctx);
@@ -277,7 +264,7 @@ int pf_migrate_step(void)
 	} else {
 		PF_STAT_ADD(migration_failures, 1);
 	}
-	PF_STAT_ADD(migration_ns, (uint64_t)(mono_ns() - t0));
+	PF_STAT_ADD(migration_ns, (uint64_t)(pf_mono_ns() - t0));
 	int e = errno;
 	char path[PATH_MAX];
 	pf_file_path(f, path, sizeof path);
@@ -435,7 +422,7 @@ int pf_migrate_start(void)
 	if (pf_npools == 0)
 		return 0;
 	poll_drain(); /* before any byte is written: a broker started during a drain admits nothing */
-	tokens_at_ns = mono_ns();
+	tokens_at_ns = pf_mono_ns();
 	if (pf_cfg.channel == PF_CHANNEL_TIERED && pf_cfg.migrate_threshold >= 0) {
 		for (int i = 0; i < pf_cfg.migrate_threads; i++)
 			if (start_thread(worker, "pafka-migrate") < 0)

@@ -23,9 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fault.h"
 #include "log.h"
 #include "real.h"
+#include "sys.h"
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
@@ -64,33 +66,6 @@ static int layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize)
 	h->blk_off = PF_HEADER_SIZE + nrec * PF_RECORD_SIZE;
 	h->data_off = align_up(h->blk_off + nb * 8, bsize);
 	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t n, off_t off)
-{
-	const char *b = buf;
-	while (n) {
-		ssize_t w = REAL(pwrite)(fd, b, n, off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = REAL(open)(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = REAL(fsync)(fd);
-	REAL(close)(fd);
-	return r;
 }
 
 static int create_pool(const char *dir, const char *path, uint64_t size, uint64_t bsize, char *err,
@@ -134,8 +109,8 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 			   (unsigned long long)size, dir, strerror(e));
 	}
 	uint64_t magic = PF_POOL_MAGIC;
-	if (write_all(fd, &h, sizeof h, 0) < 0 || REAL(fsync)(fd) < 0 ||
-	    write_all(fd, &magic, sizeof magic, 0) < 0 || REAL(fsync)(fd) < 0) {
+	if (pf_pwrite_all(fd, &h, sizeof h, 0) < 0 || REAL(fsync)(fd) < 0 ||
+	    pf_pwrite_all(fd, &magic, sizeof magic, 0) < 0 || REAL(fsync)(fd) < 0) {
 		e = errno;
 		REAL(close)(fd);
 		REAL(unlink)(tmp);
@@ -149,7 +124,7 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 			return 0; /* another process created it first: open theirs (its lock decides who writes) */
 		return ERR("cannot install pool file %s: %s", path, strerror(e));
 	}
-	if (fsync_dir(dir) < 0)
+	if (pf_fsync_dir(dir) < 0)
 		return ERR("cannot install pool file %s: %s", path, strerror(errno));
 	pf_log(PF_LOG_INFO, "created pool %s: %llu MiB, %llu blocks of %llu KiB", path,
 	       (unsigned long long)(size >> 20), (unsigned long long)h.nblocks, (unsigned long long)(bsize >> 10));
@@ -167,7 +142,7 @@ static int check_header(const struct pf_pool_header *h, uint64_t fsize, const ch
 			   h->version, PF_POOL_VERSION);
 	if (h->checksum != header_sum(h))
 		return ERR("%s: pool header checksum mismatch (corrupt header): %s", path, fix);
-	if (h->pool_size != fsize || h->block_size < 4096 || (h->block_size & (h->block_size - 1)) ||
+	if (h->pool_size != fsize || !pf_valid_block_size(h->block_size) ||
 	    h->rec_off != PF_HEADER_SIZE || h->blk_off != h->rec_off + h->nrecords * PF_RECORD_SIZE ||
 	    h->data_off < h->blk_off + h->nblocks * 8 || h->data_off + h->nblocks * h->block_size > fsize)
 		return ERR("%s: pool geometry does not match the file (size %llu): %s", path,

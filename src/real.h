@@ -2,9 +2,12 @@
  * real.h - the one table of real libc functions that libpafka overrides or calls (SQLite os_unix.c style).
  *
  * PF_REAL_FUNCS(X) lists every function as X(return type, name, (parameters)). From that single list we
- * generate the function-pointer typedefs, the pointers, and their dlsym(RTLD_NEXT) resolution. Code inside
- * libpafka must call libc only through REAL(name)(...): a plain call to open() from inside the library
- * would bind to our own exported wrapper.
+ * generate the function-pointer typedefs, the pointers, their dlsym(RTLD_NEXT) resolution and the override
+ * slot (pf_real_override) through which tests put a fault-injecting function in front of any of them.
+ * Code inside libpafka must call libc only through REAL(name)(...): a plain call to open() from inside the
+ * library would bind to our own exported wrapper.
+ *
+ * Owns: the table. May call: dlsym only. This is the bottom layer: every other module may use it.
  */
 #ifndef PAFKA_REAL_H
 #define PAFKA_REAL_H
@@ -122,20 +125,24 @@ PF_REAL_FUNCS(PF_REAL_TYPEDEF)
 PF_REAL_FUNCS(PF_REAL_DECL)
 #undef PF_REAL_DECL
 
-/* Resolve every pointer (idempotent, thread-safe). Called from the constructor and, before it has run,
- * lazily by REAL(). */
+/* Resolve every pointer that is still unset (idempotent, thread-safe). Called from the constructor, before
+ * the application starts any thread. */
 void pf_real_resolve(void);
+/* Resolve one pointer now (a wrapper called before the constructor ran, e.g. from another library's
+ * constructor). Each thread that finds the slot empty looks it up itself, so none ever gets NULL for a
+ * function libc has. Returns the function, or NULL if libc lacks it. */
+void *pf_real_lookup(void **slot, const char *name);
 
-#define REAL(name) (__builtin_expect(pf_real_##name != NULL, 1) ? pf_real_##name : (pf_real_resolve(), pf_real_##name))
+#define REAL(name)                                              \
+	(__builtin_expect(pf_real_##name != NULL, 1)            \
+		 ? pf_real_##name                                \
+		 : (pf_real_##name##_t)pf_real_lookup((void **)&pf_real_##name, #name))
 /* For functions an older glibc may lack (close_range, closefrom, preadv64v2, ...): NULL when absent. */
-#define REAL_OPT(name) (pf_real_##name != NULL ? pf_real_##name : (pf_real_resolve(), pf_real_##name))
+#define REAL_OPT(name) REAL(name)
 
-/* Move one of libpafka's own descriptors to a high number (keeping O_CLOEXEC), so the application never
- * finds it in a slot it expects to be free (e.g. the number of a descriptor closed by exec). */
-int pf_fd_hide(int fd);
-
-/* Read a whole (small) file through the real libc calls. Returns 0 and a malloc'd NUL-terminated buffer,
- * or -1 with errno set. */
-int pf_read_whole_file(const char *path, char **buf, size_t *len);
+/* The override slot: from now on REAL(name) calls fn instead of libc's function (fn NULL puts libc's back).
+ * Returns what was in the slot before (an injector chains to it), or NULL when name is not in the table.
+ * For fault injection in tests; not for use while other threads run wrappers. */
+void *pf_real_override(const char *name, void *fn);
 
 #endif

@@ -22,12 +22,12 @@
 #include "fdtab.h"
 #include "file.h"
 #include "log.h"
+#include "marker.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "paths.h"
 #include "real.h"
-
-#define MARKER ".pafka-pools"
+#include "sys.h"
 
 int pf_state;
 struct pf_config pf_cfg;
@@ -59,7 +59,7 @@ void pf_shim_configure(void)
 		if (pf_config_load(&pf_cfg, environ, cmd, len) < 0)
 			snprintf(deferred_error, sizeof deferred_error, "%s", pf_cfg.error);
 		free(cmd);
-		pf_log_level = pf_cfg.log_level;
+		pf_log_set_level(pf_cfg.log_level);
 		pf_fault_init();
 		char err[PF_ERR_LEN] = "";
 		if (pf_paths_init(&pf_cfg, err, sizeof err) < 0 && !deferred_error[0])
@@ -69,76 +69,32 @@ void pf_shim_configure(void)
 	pthread_mutex_unlock(&shim_lock);
 }
 
-static void uuid_str(const uint8_t *u, char *out)
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", u[i]);
-}
-
-/* Pools listed in a log dir's marker: fills uuids/paths; returns the count (0 if no marker). */
-static int read_marker(const char *dir, char uuids[][33], char paths[][PATH_MAX], int max)
-{
-	char mp[PATH_MAX], *buf = NULL;
-	size_t len;
-	snprintf(mp, sizeof mp, "%s/%s", dir, MARKER);
-	if (pf_read_whole_file(mp, &buf, &len) < 0)
-		return 0;
-	int n = 0;
-	for (char *line = strtok(buf, "\n"); line && n < max; line = strtok(NULL, "\n")) {
-		char *sp = strchr(line, ' ');
-		if (!sp || sp - line != 32)
-			continue;
-		memcpy(uuids[n], line, 32);
-		uuids[n][32] = '\0';
-		snprintf(paths[n], PATH_MAX, "%s", sp + 1);
-		n++;
-	}
-	free(buf);
-	return n;
-}
-
+/* Write dir's marker naming every pool of this process. */
 static void write_marker(const char *dir)
 {
-	char text[PF_MAX_PATHS * (PATH_MAX + 40)];
-	size_t n = 0;
+	struct pf_marker m = { 0 };
 	for (int i = 0; i < pf_npools; i++) {
 		char u[33];
-		uuid_str(pf_pools[i].hdr->uuid, u);
-		n += (size_t)snprintf(text + n, sizeof text - n, "%s %s\n", u, pf_pools[i].path);
+		pf_uuid_str(pf_pools[i].hdr->uuid, u);
+		if (pf_marker_add(&m, u, pf_pools[i].path) < 0)
+			pf_die("out of memory writing the marker of %s", dir);
 	}
-	char mp[PATH_MAX], tmp[PATH_MAX], *old = NULL;
-	size_t oldlen = 0;
-	snprintf(mp, sizeof mp, "%s/%s", dir, MARKER);
-	if (pf_read_whole_file(mp, &old, &oldlen) == 0 && oldlen == n && !memcmp(old, text, n)) {
-		free(old);
-		return;
-	}
-	free(old);
-	snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, MARKER);
-	int fd = REAL(open)(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || REAL(write)(fd, text, n) != (ssize_t)n || REAL(fsync)(fd) < 0) {
-		pf_die("cannot write %s: %s (the log dir must be writable)", tmp, strerror(errno));
-	}
-	REAL(close)(fd);
-	if (REAL(rename)(tmp, mp) < 0)
-		pf_die("cannot install %s: %s", mp, strerror(errno));
-	int dfd = REAL(open)(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		REAL(fsync)(dfd);
-		REAL(close)(dfd);
-	}
+	if (pf_marker_write(dir, &m) < 0)
+		pf_die("cannot write %s/%s: %s (the log dir must be writable)", dir, PAFKA_MARKER_FILE, strerror(errno));
+	pf_marker_free(&m);
 }
 
 /* log.channel.type=file: passing through is only safe if no pool named by a marker holds file data. */
 static void check_file_mode(void)
 {
 	for (int d = 0; d < pf_paths_ndirs(); d++) {
-		char uuids[PF_MAX_PATHS][33], paths[PF_MAX_PATHS][PATH_MAX];
-		int n = read_marker(pf_paths_dir(d), uuids, paths, PF_MAX_PATHS);
-		for (int i = 0; i < n; i++) {
+		struct pf_marker m;
+		if (pf_marker_read(pf_paths_dir(d), &m) < 0)
+			pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
+		for (int i = 0; i < m.n; i++) {
+			const char *pool_path = m.line[i].path;
 			char dir[PATH_MAX], err[PF_ERR_LEN];
-			memcpy(dir, paths[i], sizeof dir);
-			dir[sizeof dir - 1] = '\0';
+			snprintf(dir, sizeof dir, "%s", pool_path);
 			char *slash = strrchr(dir, '/');
 			if (slash)
 				*slash = '\0';
@@ -146,7 +102,7 @@ static void check_file_mode(void)
 			if (pf_pool_open(&p, 0, dir, 0, 1, 4096, 1, err, sizeof err) < 0)
 				pf_die("log.channel.type=file, but log dir %s was served from pool %s, which cannot be "
 				       "checked (%s): run with log.channel.type=pmem or tiered, or drain it first",
-				       pf_paths_dir(d), paths[i], err);
+				       pf_paths_dir(d), pool_path, err);
 			uint64_t live, used;
 			pf_pool_usage(&p, &live, &used);
 			pf_pool_close(&p);
@@ -154,8 +110,9 @@ static void check_file_mode(void)
 				pf_die("log.channel.type=file, but pool %s still holds %llu blocks of %llu segment files "
 				       "from %s: passing through would read zeros. Run with log.channel.type=pmem or "
 				       "tiered, or 'pafka drain' first",
-				       paths[i], (unsigned long long)used, (unsigned long long)live, pf_paths_dir(d));
+				       pool_path, (unsigned long long)used, (unsigned long long)live, pf_paths_dir(d));
 		}
+		pf_marker_free(&m);
 	}
 }
 
@@ -193,21 +150,23 @@ static void activate_locked(void)
 	}
 	/* Every pool a log dir was served from must be here. */
 	for (int d = 0; d < pf_paths_ndirs(); d++) {
-		char uuids[PF_MAX_PATHS][33], paths[PF_MAX_PATHS][PATH_MAX];
-		int n = read_marker(pf_paths_dir(d), uuids, paths, PF_MAX_PATHS);
-		for (int i = 0; i < n; i++) {
+		struct pf_marker m;
+		if (pf_marker_read(pf_paths_dir(d), &m) < 0)
+			pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
+		for (int i = 0; i < m.n; i++) {
 			int found = 0;
 			for (int k = 0; k < pf_npools && !found; k++) {
 				char u[33];
-				uuid_str(pf_pools[k].hdr->uuid, u);
-				found = !strcmp(u, uuids[i]);
+				pf_uuid_str(pf_pools[k].hdr->uuid, u);
+				found = !strcmp(u, m.line[i].uuid);
 			}
 			if (!found)
 				pf_die("log dir %s holds segments whose bytes live in pool %s (uuid %s), which is not among "
 				       "storage.tiers.first.paths or was replaced: restore that pool or point "
 				       "storage.tiers.first.paths at it; starting would lose those bytes",
-				       pf_paths_dir(d), paths[i], uuids[i]);
+				       pf_paths_dir(d), m.line[i].path, m.line[i].uuid);
 		}
+		pf_marker_free(&m);
 	}
 	if (pf_fdtab_init() < 0)
 		pf_die("cannot reserve the descriptor table: %s", strerror(errno));

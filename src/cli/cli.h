@@ -69,10 +69,6 @@ void cli_teardown(struct cli *c);
 int cli_parse_size(const char *s, int64_t *out);
 /* "12.3 MiB" style rendering of a byte count into buf. */
 const char *cli_human(uint64_t bytes, char *buf, size_t n);
-/* 32 hex digits of a uuid into out[33]. */
-void cli_uuid_str(const uint8_t *u, char *out);
-/* CLOCK_REALTIME in milliseconds. */
-uint64_t cli_now_ms(void);
 
 /* Subcommands. */
 int cmd_run(struct cli *c, int argc, char **argv);

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "control.h"
 #include "marker.h"
+#include "sys.h"
 #include "pafka.h"
 #include "pool.h"
 #include "scan.h"
@@ -65,46 +66,23 @@ static int unmark_flag;
 static int unmark(struct cli *c, const uint8_t *u, const char *pool)
 {
 	char uuid[33];
-	cli_uuid_str(u, uuid);
+	pf_uuid_str(u, uuid);
 	int rc = CLI_OK;
 	for (int d = 0; d < c->ndirs; d++) {
-		struct cli_marker m;
-		if (cli_marker_read(c->dirs[d], &m) <= 0)
+		struct pf_marker m;
+		if (pf_marker_read(c->dirs[d], &m) <= 0)
 			continue;
-		if (cli_marker_remove(&m, uuid) > 0) {
-			if (cli_marker_write(c->dirs[d], &m) < 0) {
+		if (pf_marker_remove(&m, uuid) > 0) {
+			if (pf_marker_write(c->dirs[d], &m) < 0) {
 				cli_err(c, "cannot update %s/%s: %s", c->dirs[d], PAFKA_MARKER_FILE, strerror(errno));
 				rc = CLI_FAIL;
 			} else {
 				printf("%s: unmarked from %s/%s\n", pool, c->dirs[d], PAFKA_MARKER_FILE);
 			}
 		}
-		cli_marker_free(&m);
+		pf_marker_free(&m);
 	}
 	return rc;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const char *buf, uint64_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, buf, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		n -= (uint64_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
 }
 
 /* Recovery callback, once per LIVE record: copy its blocks into its file, then free it. */
@@ -153,7 +131,7 @@ static int drain_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *ma
 		if (!map[i] || start >= size)
 			continue;
 		uint64_t n = size - start < p->bsize ? size - start : p->bsize;
-		if (write_all(fd, pf_pool_block_ptr(p, map[i] - 1), n, start) < 0) {
+		if (pf_pwrite_all(fd, pf_pool_block_ptr(p, map[i] - 1), n, start) < 0) {
 			cli_err(d->c, "%s: cannot write %s: %s; its record is left in the pool", d->pool, path, strerror(errno));
 			goto fail;
 		}
@@ -249,7 +227,7 @@ static int drain_online(struct cli *c, struct cli_scan *scan, const int *online,
 		}
 		pending++;
 	}
-	uint64_t deadline = mono_ms() + (uint64_t)timeout * 1000;
+	uint64_t deadline = (uint64_t)pf_mono_ms() + (uint64_t)timeout * 1000;
 	int acked[PF_MAX_PATHS] = { 0 };
 	uint64_t left[PF_MAX_PATHS] = { 0 };
 	for (;;) {
@@ -303,7 +281,7 @@ static int drain_online(struct cli *c, struct cli_scan *scan, const int *online,
 					       c->pools[i]);
 			break;
 		}
-		if (mono_ms() >= deadline) {
+		if ((uint64_t)pf_mono_ms() >= deadline) {
 			char hb[32];
 			for (int i = 0; i < c->npools; i++)
 				if (online[i] && !done[i])

@@ -368,19 +368,11 @@ static void check_files(struct fsck *k, struct cli_view *v)
 
 /* ---- markers */
 
-static int marker_names(const struct cli_marker *m, const char *uuid)
-{
-	for (int i = 0; i < m->n; i++)
-		if (!strcmp(m->uuid[i], uuid))
-			return 1;
-	return 0;
-}
-
 /* May a record whose file is missing be freed? See the top comment. */
 static void decide_gone(struct fsck *k)
 {
 	char uuid[33];
-	cli_uuid_str(k->uuid, uuid);
+	pf_uuid_str(k->uuid, uuid);
 	k->gone_provable = 0;
 	if (!k->c->dirs_configured) {
 		k->gone_why = "no log dirs are configured (log.dirs or --config), so the file may be elsewhere";
@@ -391,11 +383,11 @@ static void decide_gone(struct fsck *k)
 		return;
 	}
 	for (int d = 0; d < k->c->ndirs; d++) {
-		struct cli_marker m;
-		int r = cli_marker_read(k->c->dirs[d], &m);
-		int names = r > 0 && marker_names(&m, uuid);
+		struct pf_marker m;
+		int r = pf_marker_read(k->c->dirs[d], &m);
+		int names = r > 0 && pf_marker_has(&m, uuid);
 		if (r > 0)
-			cli_marker_free(&m);
+			pf_marker_free(&m);
 		if (!names) {
 			k->gone_why = "a managed log dir's .pafka-pools marker does not name this pool (is it the right "
 				      "directory, mounted?)";
@@ -410,28 +402,28 @@ static void decide_gone(struct fsck *k)
 static void check_markers_of(struct fsck *k, struct cli_view *v)
 {
 	char uuid[33];
-	cli_uuid_str(k->uuid, uuid);
+	pf_uuid_str(k->uuid, uuid);
 	for (int d = 0; d < k->c->ndirs; d++) {
 		int used = 0;
 		for (size_t n = 0; n < v->nrecs && !used; n++)
 			used = v->recs[n].file && v->recs[n].file->logdir == k->c->dirs[d] && v->recs[n].nblocks;
 		if (!used)
 			continue;
-		struct cli_marker m;
-		int r = cli_marker_read(k->c->dirs[d], &m);
+		struct pf_marker m;
+		int r = pf_marker_read(k->c->dirs[d], &m);
 		if (r < 0) {
 			report(k, 0, "fix its permissions", "cannot read %s/%s: %s", k->c->dirs[d], PAFKA_MARKER_FILE,
 			       strerror(errno));
 			continue;
 		}
-		if (!marker_names(&m, uuid) &&
+		if (!pf_marker_has(&m, uuid) &&
 		    report(k, !k->online, "the running broker rewrites it",
 			   "log dir %s holds files with bytes in this pool, but its %s does not name the pool",
 			   k->c->dirs[d], PAFKA_MARKER_FILE)) {
-			if (cli_marker_add(&m, uuid, k->p->path) < 0 || cli_marker_write(k->c->dirs[d], &m) < 0)
+			if (pf_marker_add(&m, uuid, k->p->path) < 0 || pf_marker_write(k->c->dirs[d], &m) < 0)
 				cli_err(k->c, "cannot update %s/%s: %s", k->c->dirs[d], PAFKA_MARKER_FILE, strerror(errno));
 		}
-		cli_marker_free(&m);
+		pf_marker_free(&m);
 	}
 }
 
@@ -439,8 +431,8 @@ static void check_markers_of(struct fsck *k, struct cli_view *v)
 static void check_markers(struct cli *c, int *findings)
 {
 	for (int d = 0; d < c->ndirs; d++) {
-		struct cli_marker m;
-		int r = cli_marker_read(c->dirs[d], &m);
+		struct pf_marker m;
+		int r = pf_marker_read(c->dirs[d], &m);
 		if (r <= 0)
 			continue;
 		if (m.malformed) {
@@ -449,29 +441,29 @@ static void check_markers(struct cli *c, int *findings)
 			(*findings)++;
 		}
 		for (int i = 0; i < m.n; i++) {
-			int fd = open(m.path[i], O_RDONLY | O_CLOEXEC);
+			int fd = open(m.line[i].path, O_RDONLY | O_CLOEXEC);
 			struct pf_pool_header h;
 			int ok = fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == PF_POOL_MAGIC;
 			if (fd >= 0)
 				close(fd);
 			char u[33];
 			if (ok)
-				cli_uuid_str(h.uuid, u);
+				pf_uuid_str(h.uuid, u);
 			if (!ok) {
 				printf("pafka fsck: %s: named by %s/%s (uuid %s) but %s: the shim refuses to start; not "
 				       "repaired: restore that pool (an unmounted PMem?) or, if its data is gone for good, "
 				       "remove the line\n",
-				       m.path[i], c->dirs[d], PAFKA_MARKER_FILE, m.uuid[i],
+				       m.line[i].path, c->dirs[d], PAFKA_MARKER_FILE, m.line[i].uuid,
 				       fd < 0 ? "missing" : "not a readable pool");
 				(*findings)++;
-			} else if (strcmp(u, m.uuid[i]) != 0) {
+			} else if (strcmp(u, m.line[i].uuid) != 0) {
 				printf("pafka fsck: %s: has uuid %s, but %s/%s expects uuid %s (the pool was replaced): the "
 				       "shim refuses to start; not repaired: restore the original pool\n",
-				       m.path[i], u, c->dirs[d], PAFKA_MARKER_FILE, m.uuid[i]);
+				       m.line[i].path, u, c->dirs[d], PAFKA_MARKER_FILE, m.line[i].uuid);
 				(*findings)++;
 			}
 		}
-		cli_marker_free(&m);
+		pf_marker_free(&m);
 	}
 }
 

@@ -38,7 +38,7 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --size SIZE        pool size (create)\n"
-	"  --block-size SIZE  allocation unit, a power of two >= 4096 (create)\n"
+	"  --block-size SIZE  allocation unit, " PF_BLOCK_SIZE_RULE " (create)\n"
 	"  --json             JSON output (info)\n"
 	"  --config FILE      settings file (server.properties or PAFKA_CONFIG style)\n"
 	"  --pool DIR         the pool directory (instead of storage.tiers.first.paths)\n"
@@ -83,7 +83,7 @@ static int create(struct cli *c, int64_t size, int have_size, int64_t bsize)
 		}
 		prefault(&p);
 		char uuid[33], b1[32], b2[32];
-		cli_uuid_str(p.hdr->uuid, uuid);
+		pf_uuid_str(p.hdr->uuid, uuid);
 		printf("%s: created: %s, %llu blocks of %s (data area pre-faulted), uuid %s%s\n", p.path,
 		       cli_human(p.hdr->pool_size, b1, sizeof b1), (unsigned long long)p.nblocks,
 		       cli_human(p.bsize, b2, sizeof b2), uuid, p.is_pmem ? ", persistent memory" : "");
@@ -111,7 +111,7 @@ static int info(struct cli *c, int json)
 		uint64_t live, used;
 		pf_pool_usage(&v.pool, &live, &used);
 		char uuid[33], created[64], b1[32], b2[32];
-		cli_uuid_str(h->uuid, uuid);
+		pf_uuid_str(h->uuid, uuid);
 		time_t secs = (time_t)(h->created_ns / 1000000000ULL);
 		struct tm tm;
 		gmtime_r(&secs, &tm);
@@ -190,7 +190,7 @@ static int destroy(struct cli *c)
 			continue;
 		}
 		char uuid[33], path[PATH_MAX];
-		cli_uuid_str(p.hdr->uuid, uuid);
+		pf_uuid_str(p.hdr->uuid, uuid);
 		snprintf(path, sizeof path, "%s", p.path);
 		int r = unlink(path); /* still holding the lock: no broker can open it meanwhile */
 		int e = errno;
@@ -202,11 +202,11 @@ static int destroy(struct cli *c)
 		}
 		printf("%s: destroyed\n", path);
 		for (int d = 0; d < c->ndirs; d++) {
-			struct cli_marker m;
-			if (cli_marker_read(c->dirs[d], &m) <= 0)
+			struct pf_marker m;
+			if (pf_marker_read(c->dirs[d], &m) <= 0)
 				continue;
-			if (cli_marker_remove(&m, uuid) > 0) {
-				if (cli_marker_write(c->dirs[d], &m) < 0) {
+			if (pf_marker_remove(&m, uuid) > 0) {
+				if (pf_marker_write(c->dirs[d], &m) < 0) {
 					cli_err(c, "cannot update %s/%s: %s; remove the line of uuid %s by hand", c->dirs[d],
 						PAFKA_MARKER_FILE, strerror(errno), uuid);
 					rc = CLI_FAIL;
@@ -214,7 +214,7 @@ static int destroy(struct cli *c)
 					printf("%s/%s: removed the pool's line\n", c->dirs[d], PAFKA_MARKER_FILE);
 				}
 			}
-			cli_marker_free(&m);
+			pf_marker_free(&m);
 		}
 		if (c->ndirs == 0)
 			printf("%s: no log dirs known: if a log dir's %s names uuid %s, remove that line\n", path,
@@ -253,8 +253,8 @@ int cmd_pool(struct cli *c, int argc, char **argv)
 			have_size = 1;
 			break;
 		case 'b':
-			if (cli_parse_size(optarg, &bsize) < 0 || bsize < 4096 || (bsize & (bsize - 1)))
-				return cli_usage_error(c, "--block-size takes a power of two of at least 4096, not '%s'", optarg);
+			if (cli_parse_size(optarg, &bsize) < 0 || bsize < 0 || !pf_valid_block_size((uint64_t)bsize))
+				return cli_usage_error(c, "--block-size takes " PF_BLOCK_SIZE_RULE ", not '%s'", optarg);
 			have_bsize = 1;
 			break;
 		default: {

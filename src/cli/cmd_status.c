@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "marker.h"
 #include "json.h"
 #include "pafka.h"
 #include "pool_format.h"
+#include "sys.h"
 #include "prom.h"
 #include "scan.h"
 #include "view.h"
@@ -244,12 +246,12 @@ static void print_json(struct status *s, int verbose)
 	json_end_arr(&j);
 	json_bool(&j, "log_dirs_configured", s->c->dirs_configured);
 	json_arr(&j, "pools");
-	uint64_t now = cli_now_ms();
+	uint64_t now = pf_wall_ms();
 	for (int i = 0; i < s->nviews; i++) {
 		const struct cli_view *v = &s->views[i];
 		const struct pf_pool_header *h = v->pool.hdr;
 		char uuid[33];
-		cli_uuid_str(h->uuid, uuid);
+		pf_uuid_str(h->uuid, uuid);
 		uint64_t bs = v->pool.bsize, nb = v->pool.nblocks;
 		json_obj(&j, NULL);
 		json_str(&j, "path", v->pool.path);
@@ -317,13 +319,13 @@ static void print_json(struct status *s, int verbose)
 static void print_text(struct status *s, int verbose)
 {
 	char b1[32], b2[32], b3[32];
-	uint64_t now = cli_now_ms();
+	uint64_t now = pf_wall_ms();
 	for (int i = 0; i < s->nviews; i++) {
 		const struct cli_view *v = &s->views[i];
 		const struct pf_pool_header *h = v->pool.hdr;
 		const struct pf_pool_live *l = &h->live;
 		char uuid[33];
-		cli_uuid_str(h->uuid, uuid);
+		pf_uuid_str(h->uuid, uuid);
 		uint64_t bs = v->pool.bsize, nb = v->pool.nblocks, used = v->used_blocks;
 		printf("pool %s\n", v->pool.path);
 		printf("  uuid        %s\n", uuid);

@@ -157,20 +157,6 @@ const char *cli_human(uint64_t b, char *buf, size_t n)
 	return buf;
 }
 
-void cli_uuid_str(const uint8_t *u, char *out)
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", u[i]);
-	out[32] = '\0';
-}
-
-uint64_t cli_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int add_unique(char **v, int *n, int max, const char *s)
 {
 	for (int i = 0; i < *n; i++)
@@ -211,13 +197,13 @@ static int collect_dirs(struct cli *c)
 static int pools_from_markers(struct cli *c)
 {
 	for (int d = 0; d < c->ndirs; d++) {
-		struct cli_marker m;
-		if (cli_marker_read(c->dirs[d], &m) <= 0)
+		struct pf_marker m;
+		if (pf_marker_read(c->dirs[d], &m) <= 0)
 			continue;
 		for (int i = 0; i < m.n; i++) {
-			char *dir = strdup(m.path[i]);
+			char *dir = strdup(m.line[i].path);
 			if (!dir) {
-				cli_marker_free(&m);
+				pf_marker_free(&m);
 				return -1;
 			}
 			char *slash = strrchr(dir, '/');
@@ -226,11 +212,11 @@ static int pools_from_markers(struct cli *c)
 			int r = add_unique(c->pools, &c->npools, PF_MAX_PATHS, dir);
 			free(dir);
 			if (r < 0) {
-				cli_marker_free(&m);
+				pf_marker_free(&m);
 				return -1;
 			}
 		}
-		cli_marker_free(&m);
+		pf_marker_free(&m);
 	}
 	c->pools_from_markers = c->npools > 0;
 	return 0;
@@ -275,7 +261,7 @@ static int dirs_from_hints(struct cli *c)
 int cli_setup(struct cli *c, int need_pools)
 {
 	/* The library's own log lines (pool creation, warnings) would duplicate ours. */
-	pf_log_level = PF_LOG_ERROR;
+	pf_log_set_level(PF_LOG_ERROR);
 	char *cmdline = NULL;
 	size_t cmdlen = 0;
 	if (c->config_file) {

@@ -92,7 +92,7 @@ static const struct loaded *got_rec(uint32_t rec)
 
 static void setup(void)
 {
-	pf_log_level = PF_LOG_WARN; /* no "created pool" lines */
+	pf_log_set_level(PF_LOG_WARN); /* no "created pool" lines */
 	snprintf(tmpdir, sizeof tmpdir, "/dev/shm/pafka-unit-pool.XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
 	snprintf(pooldir, sizeof pooldir, "%s/pool", tmpdir);

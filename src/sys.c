@@ -1,0 +1,144 @@
+/*
+ * sys.c - small I/O and clock helpers over the real libc table (see sys.h).
+ *
+ * Owns: nothing mutable. May call: real.h.
+ */
+#define _GNU_SOURCE
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "real.h"
+
+static int write_all(int fd, const char *b, size_t n, uint64_t off, int positioned)
+{
+	while (n) {
+		ssize_t w = positioned ? REAL(pwrite64)(fd, b, n, (off64_t)off) : REAL(write)(fd, b, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO; /* a regular file or socket never accepts 0 of n > 0 bytes without an error */
+			return -1;
+		}
+		b += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int pf_pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	return write_all(fd, buf, n, off, 1);
+}
+
+int pf_write_all(int fd, const void *buf, size_t n)
+{
+	return write_all(fd, buf, n, 0, 0);
+}
+
+int pf_read_whole_file(const char *path, char **buf, size_t *len)
+{
+	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap + 1);
+	if (!b)
+		goto fail;
+	for (;;) {
+		if (n == cap) {
+			char *nb = realloc(b, cap * 2 + 1);
+			if (!nb)
+				goto fail;
+			b = nb;
+			cap *= 2;
+		}
+		ssize_t r = REAL(read)(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	REAL(close)(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+fail:;
+	int e = errno;
+	free(b);
+	REAL(close)(fd);
+	errno = e;
+	return -1;
+}
+
+int pf_fsync_dir(const char *dir)
+{
+	int fd = REAL(open)(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = REAL(fsync)(fd);
+	int e = errno;
+	REAL(close)(fd);
+	errno = e;
+	return r;
+}
+
+int pf_fd_hide(int fd)
+{
+	if (fd < 0)
+		return fd;
+	struct rlimit rl;
+	long floor = 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur / 2 > floor)
+		floor = (long)rl.rlim_cur / 2;
+	int e = errno;
+	int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)floor);
+	if (hi < 0) {
+		errno = e;
+		return fd; /* no room up there: keep the low one */
+	}
+	REAL(close)(fd);
+	errno = e;
+	return hi;
+}
+
+int64_t pf_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t pf_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+uint64_t pf_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t pf_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,57 @@
+/*
+ * sys.h - the lowest layer's helpers over the real libc table (real.h): whole-buffer writes, whole-file
+ * reads, moving the shim's own descriptors out of the application's way, the clocks, and the kernel's
+ * limits that several modules must agree on.
+ *
+ * Owns: nothing mutable. May call: real.h only (and libc functions the shim never wraps).
+ * Errors: -1 with errno, as the calls underneath give it.
+ */
+#ifndef PAFKA_SYS_H
+#define PAFKA_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The most one read or write system call transfers (MAX_RW_COUNT in the kernel: 2 GiB minus a page).
+ * sendfile, copy_file_range and every emulation of them are capped to it too. */
+#define PF_MAX_RW_COUNT 0x7ffff000UL
+/* The bounce buffer of every copy the shim makes through user space (sendfile into a managed file,
+ * copy_file_range, splice, a slow-tier read forwarded to a managed descriptor). */
+#define PF_COPY_CHUNK ((size_t)1 << 20)
+
+/* Write all n bytes at off (pwrite64), retrying short writes and EINTR. Returns 0, or -1 with errno
+ * (the bytes before the failure may have been written). */
+int pf_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+/* The same at the descriptor's file offset (write). */
+int pf_write_all(int fd, const void *buf, size_t n);
+
+/* Read a whole (small) file through the real libc calls. Returns 0 and a malloc'd NUL-terminated buffer,
+ * or -1 with errno set. */
+int pf_read_whole_file(const char *path, char **buf, size_t *len);
+
+/* fsync a directory by path (after a rename or create in it). Returns 0 or -1 with errno. */
+int pf_fsync_dir(const char *dir);
+
+/* Move one of libpafka's own descriptors to a high number (keeping O_CLOEXEC), so the application never
+ * finds it in a slot it expects to be free (e.g. the number of a descriptor closed by exec). */
+int pf_fd_hide(int fd);
+
+/* Clocks. Monotonic (coarse for milliseconds: they only order events and measure idleness). */
+int64_t pf_mono_ms(void);
+int64_t pf_mono_ns(void);
+/* CLOCK_REALTIME in milliseconds (heartbeats that another process compares with its own clock). */
+uint64_t pf_wall_ms(void);
+/* CLOCK_REALTIME in nanoseconds (creation stamps). */
+uint64_t pf_wall_ns(void);
+
+static inline uint64_t pf_min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+static inline uint64_t pf_max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+#endif
