@@ -184,13 +184,13 @@ static int add_dir(const char *d)
 	return 0;
 }
 
-int pf_paths_init(const struct pf_config *cfg, char *err, size_t errlen)
+int pf_paths_init(const struct pf_config *cfg, struct pf_err *err)
 {
 	pf_paths_fini();
 	const char *pat = cfg->segment_pattern ? cfg->segment_pattern : PF_DEFAULT_PATTERN;
 	if (strcmp(pat, PF_DEFAULT_PATTERN) != 0) {
 		if (regcomp(&pattern_re, pat, REG_EXTENDED | REG_NOSUB) != 0) {
-			snprintf(err, errlen, "invalid pafka.segment.pattern '%s': not a POSIX extended regex", pat);
+			pf_err_set(err, "invalid pafka.segment.pattern '%s': not a POSIX extended regex", pat);
 			return -1;
 		}
 		use_regex = 1;
@@ -199,7 +199,7 @@ int pf_paths_init(const struct pf_config *cfg, char *err, size_t errlen)
 	for (int i = 0; i < src->n; i++) {
 		char abs[PATH_MAX];
 		if (pf_path_absolute(AT_FDCWD, src->v[i], abs, sizeof abs) < 0) {
-			snprintf(err, errlen, "log directory '%s' is not a usable path", src->v[i]);
+			pf_err_set(err, "log directory '%s' is not a usable path", src->v[i]);
 			return -1;
 		}
 		if (add_dir(abs) < 0)

@@ -8,10 +8,12 @@
 
 #include <stddef.h>
 
+#include "log.h"
+
 struct pf_config;
 
 /* Set up the pattern and the managed directories from cfg. Returns 0, or -1 with a message in err. */
-int pf_paths_init(const struct pf_config *cfg, char *err, size_t errlen);
+int pf_paths_init(const struct pf_config *cfg, struct pf_err *err);
 void pf_paths_fini(void);
 
 /* Does this base name (no '/') match the segment pattern? */

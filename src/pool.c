@@ -29,7 +29,7 @@
 #include "real.h"
 #include "sys.h"
 
-#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
+#define ERR(...) pf_err_set(err, __VA_ARGS__)
 
 static uint64_t header_sum(const struct pf_pool_header *h)
 {
@@ -68,8 +68,7 @@ static int layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize)
 	return 0;
 }
 
-static int create_pool(const char *dir, const char *path, uint64_t size, uint64_t bsize, char *err,
-		       size_t errlen)
+static int create_pool(const char *dir, const char *path, uint64_t size, uint64_t bsize, struct pf_err *err)
 {
 	/* A name of our own for the half-built file, installed with RENAME_NOREPLACE: two processes racing
 	 * to create the pool can never replace one that the other already holds. */
@@ -131,8 +130,7 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 	return 0;
 }
 
-static int check_header(const struct pf_pool_header *h, uint64_t fsize, const char *path, char *err,
-			size_t errlen)
+static int check_header(const struct pf_pool_header *h, uint64_t fsize, const char *path, struct pf_err *err)
 {
 	const char *fix = "move it away or run 'pafka fsck'; it may hold data of Kafka segments";
 	if (h->magic != PF_POOL_MAGIC)
@@ -151,7 +149,7 @@ static int check_header(const struct pf_pool_header *h, uint64_t fsize, const ch
 }
 
 int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, double ratio,
-		 uint64_t block_size, int readonly, char *err, size_t errlen)
+		 uint64_t block_size, int readonly, struct pf_err *err)
 {
 	memset(p, 0, sizeof *p);
 	p->fd = -1;
@@ -180,7 +178,7 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 			want = (uint64_t)size;
 		}
 		want &= ~(block_size - 1);
-		if (create_pool(dir, p->path, want, block_size, err, errlen) < 0)
+		if (create_pool(dir, p->path, want, block_size, err) < 0)
 			return -1;
 	} else if (S_ISLNK(st.st_mode)) {
 		return ERR("pool %s is a symbolic link: refusing to follow it (point storage.tiers.first.paths at the real directory)",
@@ -212,7 +210,7 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 		pf_pool_close(p);
 		return ERR("cannot read pool header of %s (file too short or unreadable)", p->path);
 	}
-	if (check_header(&h, (uint64_t)st.st_size, p->path, err, errlen) < 0) {
+	if (check_header(&h, (uint64_t)st.st_size, p->path, err) < 0) {
 		pf_pool_close(p);
 		return -1;
 	}
@@ -316,7 +314,7 @@ static void store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
 	pf_pool_commit(p, field, sizeof *field);
 }
 
-int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, size_t errlen)
+int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, struct pf_err *err)
 {
 	const char *fix = "run 'pafka fsck' on it; libpafka will not guess with segment data at stake";
 	uint64_t *maxidx = calloc(p->nrecords, sizeof *maxidx); /* 1 + highest block index per record */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "pool_format.h"
 
 struct pf_pool {
@@ -42,13 +43,13 @@ struct pf_pool {
  * holds it). Returns 0, or -1 with one line in err naming the problem and what to do. Recovery is
  * pf_pool_load's job. */
 int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, double ratio,
-		 uint64_t block_size, int readonly, char *err, size_t errlen);
+		 uint64_t block_size, int readonly, struct pf_err *err);
 void pf_pool_close(struct pf_pool *p);
 
 /* Called once per LIVE record after recovery, with its block map: map[i] = physical block + 1 of file
  * block i, 0 for none; ownership of map passes to the callee (free() it). */
 typedef int (*pf_pool_rec_cb)(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen);
-int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, char *err, size_t errlen);
+int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, struct pf_err *err);
 
 /* A new LIVE record for a file; -1 when the record table is full. */
 int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, uint32_t btime_nsec,

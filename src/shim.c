@@ -61,9 +61,9 @@ void pf_shim_configure(void)
 		free(cmd);
 		pf_log_set_level(pf_cfg.log_level);
 		pf_fault_init();
-		char err[PF_ERR_LEN] = "";
-		if (pf_paths_init(&pf_cfg, err, sizeof err) < 0 && !deferred_error[0])
-			snprintf(deferred_error, sizeof deferred_error, "%s", err);
+		struct pf_err err = { "" };
+		if (pf_paths_init(&pf_cfg, &err) < 0 && !deferred_error[0])
+			snprintf(deferred_error, sizeof deferred_error, "%s", err.msg);
 		__atomic_store_n(&pf_state, PF_ST_CONFIGURED, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&shim_lock);
@@ -93,16 +93,17 @@ static void check_file_mode(void)
 			pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
 		for (int i = 0; i < m.n; i++) {
 			const char *pool_path = m.line[i].path;
-			char dir[PATH_MAX], err[PF_ERR_LEN];
+			char dir[PATH_MAX];
+			struct pf_err err = { "" };
 			snprintf(dir, sizeof dir, "%s", pool_path);
 			char *slash = strrchr(dir, '/');
 			if (slash)
 				*slash = '\0';
 			struct pf_pool p;
-			if (pf_pool_open(&p, 0, dir, 0, 1, 4096, 1, err, sizeof err) < 0)
+			if (pf_pool_open(&p, 0, dir, 0, 1, 4096, 1, &err) < 0)
 				pf_die("log.channel.type=file, but log dir %s was served from pool %s, which cannot be "
 				       "checked (%s): run with log.channel.type=pmem or tiered, or drain it first",
-				       pf_paths_dir(d), pool_path, err);
+				       pf_paths_dir(d), pool_path, err.msg);
 			uint64_t live, used;
 			pf_pool_usage(&p, &live, &used);
 			pf_pool_close(&p);
@@ -127,24 +128,24 @@ static void activate_locked(void)
 		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
 		return;
 	}
-	char err[PF_ERR_LEN];
+	struct pf_err err = { "" };
 	for (int i = 0; i < pf_cfg.first_paths.n; i++) {
 		int64_t size = pf_cfg.first_sizes[i < pf_cfg.n_first_sizes ? i : pf_cfg.n_first_sizes - 1];
 		if (pf_cfg.n_first_sizes == 0)
 			size = -1;
 		if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio, pf_cfg.block_size,
-				 pf_readonly, err, sizeof err) < 0) {
+				 pf_readonly, &err) < 0) {
 			/* Another process (the broker) holds the pool: a tool such as kafka-dump-log or cat attaches
 			 * read-only; a second broker must not. */
 			if (errno == EAGAIN && i == 0 && !pf_cfg.server_properties) {
 				pf_readonly = pf_not_writer = 1;
 				if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio,
-						 pf_cfg.block_size, 1, err, sizeof err) == 0) {
+						 pf_cfg.block_size, 1, &err) == 0) {
 					pf_npools = i + 1;
 					continue;
 				}
 			}
-			pf_die("%s", err);
+			pf_die("%s", err.msg);
 		}
 		pf_npools = i + 1;
 	}
@@ -172,8 +173,8 @@ static void activate_locked(void)
 		pf_die("cannot reserve the descriptor table: %s", strerror(errno));
 	uint64_t files = 0, blocks = 0;
 	for (int i = 0; i < pf_npools; i++) {
-		if (pf_pool_load(&pf_pools[i], pf_files_load_record, NULL, err, sizeof err) < 0)
-			pf_die("%s", err);
+		if (pf_pool_load(&pf_pools[i], pf_files_load_record, NULL, &err) < 0)
+			pf_die("%s", err.msg);
 		uint64_t l, u;
 		pf_pool_usage(&pf_pools[i], &l, &u);
 		files += l;

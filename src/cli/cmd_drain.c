@@ -159,19 +159,19 @@ fail:
 static int drain_offline(struct cli *c, struct cli_scan *scan, int i, int *busy)
 {
 	struct pf_pool p;
-	char err[PF_ERR_LEN];
+	struct pf_err err = { "" };
 	*busy = 0;
 	/* size 0: never create a pool here */
-	if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, c->cfg.block_size, 0, err, sizeof err) < 0) {
-		*busy = strstr(err, "in use") != NULL;
+	if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, c->cfg.block_size, 0, &err) < 0) {
+		*busy = strstr(err.msg, "in use") != NULL;
 		if (!*busy)
-			cli_err(c, "%s", err);
+			cli_err(c, "%s", err.msg);
 		return CLI_FAIL;
 	}
 	struct drain d = { .c = c, .scan = scan, .pool = p.path };
 	int rc = CLI_OK;
-	if (pf_pool_load(&p, drain_record, &d, err, sizeof err) < 0) {
-		cli_err(c, "%s", err);
+	if (pf_pool_load(&p, drain_record, &d, &err) < 0) {
+		cli_err(c, "%s", err.msg);
 		rc = CLI_FAIL;
 	}
 	uint64_t live, used;

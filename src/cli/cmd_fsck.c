@@ -481,16 +481,16 @@ static int fsck_pool(struct cli *c, struct cli_scan *scan, int i, int repair, in
 	struct cli_view v;
 	memset(&v, 0, sizeof v);
 	struct pf_pool rw;
-	char err[PF_ERR_LEN];
+	struct pf_err err = { "" };
 	int rc = CLI_OK;
 	if (repair) {
-		if (pf_pool_open(&rw, i, c->pools[i], 0, 1.0, 4096, 0, err, sizeof err) < 0) {
-			if (strstr(err, "in use"))
+		if (pf_pool_open(&rw, i, c->pools[i], 0, 1.0, 4096, 0, &err) < 0) {
+			if (strstr(err.msg, "in use"))
 				cli_err(c, "%s: refusing --repair while a broker holds the pool: stop the broker first (or run "
 					   "without --repair for a read-only check)",
 					label);
 			else
-				cli_err(c, "%s", err);
+				cli_err(c, "%s", err.msg);
 			return CLI_FAIL;
 		}
 		k.p = &rw;

@@ -75,9 +75,9 @@ static int create(struct cli *c, int64_t size, int have_size, int64_t bsize)
 		}
 		int64_t sz = have_size ? size : c->cfg.n_first_sizes > i ? c->cfg.first_sizes[i] : -1;
 		struct pf_pool p;
-		char err[PF_ERR_LEN];
-		if (pf_pool_open(&p, i, c->pools[i], sz, c->cfg.pool_ratio, (uint64_t)bsize, 0, err, sizeof err) < 0) {
-			cli_err(c, "%s", err);
+		struct pf_err err = { "" };
+		if (pf_pool_open(&p, i, c->pools[i], sz, c->cfg.pool_ratio, (uint64_t)bsize, 0, &err) < 0) {
+			cli_err(c, "%s", err.msg);
 			rc = CLI_FAIL;
 			continue;
 		}
@@ -170,13 +170,13 @@ static int destroy(struct cli *c)
 			continue;
 		}
 		struct pf_pool p;
-		char err[PF_ERR_LEN];
-		if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, 4096, 0, err, sizeof err) < 0) {
-			if (strstr(err, "in use"))
+		struct pf_err err = { "" };
+		if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, 4096, 0, &err) < 0) {
+			if (strstr(err.msg, "in use"))
 				cli_err(c, "%s/%s is in use by a running broker: stop it, drain the pool, then destroy it",
 					c->pools[i], PAFKA_POOL_FILE);
 			else
-				cli_err(c, "%s", err);
+				cli_err(c, "%s", err.msg);
 			rc = CLI_FAIL;
 			continue;
 		}

@@ -227,8 +227,8 @@ static int dirs_from_hints(struct cli *c)
 {
 	for (int i = 0; i < c->npools; i++) {
 		struct pf_pool p;
-		char err[PF_ERR_LEN];
-		if (pf_pool_open(&p, i, c->pools[i], 0, 1, 4096, 1, err, sizeof err) < 0)
+		struct pf_err err = { "" };
+		if (pf_pool_open(&p, i, c->pools[i], 0, 1, 4096, 1, &err) < 0)
 			continue;
 		for (uint64_t r = 0; r < p.nrecords; r++) {
 			const struct pf_pool_record *rec = &p.recs[r];
@@ -323,9 +323,9 @@ int cli_setup(struct cli *c, int need_pools)
 		cli_err(c, "%s", e);
 		return -1;
 	}
-	char err[PF_ERR_LEN];
-	if (pf_paths_init(&c->cfg, err, sizeof err) < 0) {
-		cli_err(c, "%s", err);
+	struct pf_err err = { "" };
+	if (pf_paths_init(&c->cfg, &err) < 0) {
+		cli_err(c, "%s", err.msg);
 		return -1;
 	}
 	if (collect_dirs(c) < 0)

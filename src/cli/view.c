@@ -37,12 +37,12 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 	memset(v, 0, sizeof *v);
 	v->index = i;
 	v->dir = c->pools[i];
-	char err[PF_ERR_LEN];
-	if (pf_pool_open(&v->pool, i, v->dir, 0, 1, 4096, 1, err, sizeof err) < 0) {
-		if (!strncmp(err, "no pool at ", 11))
-			cli_err(c, "%s: check --pool / storage.tiers.first.paths, or create one with 'pafka pool create'", err);
+	struct pf_err err = { "" };
+	if (pf_pool_open(&v->pool, i, v->dir, 0, 1, 4096, 1, &err) < 0) {
+		if (!strncmp(err.msg, "no pool at ", 11))
+			cli_err(c, "%s: check --pool / storage.tiers.first.paths, or create one with 'pafka pool create'", err.msg);
 		else
-			cli_err(c, "%s", err);
+			cli_err(c, "%s", err.msg);
 		return -1;
 	}
 	v->open = 1;

@@ -39,7 +39,7 @@
 
 static char tmpdir[PATH_MAX / 4]; /* as created */
 static char real[PATH_MAX / 4];   /* its realpath(): what getcwd() and /proc/self/fd report */
-static char err[512];
+static struct pf_err E;
 static struct pf_config cfg;
 
 static void setup(void)
@@ -115,9 +115,9 @@ static void set_pattern(const char *pat)
 
 static void init_ok(void)
 {
-	err[0] = '\0';
-	int rc = pf_paths_init(&cfg, err, sizeof err);
-	cr_assert_eq(rc, 0, "pf_paths_init: %s", err);
+	E.msg[0] = '\0';
+	int rc = pf_paths_init(&cfg, &E);
+	cr_assert_eq(rc, 0, "pf_paths_init: %s", E.msg);
 }
 
 static void mkdir_ok(const char *d)
@@ -307,18 +307,18 @@ Test(paths, custom_pattern_is_extended_regex)
 Test(paths, invalid_pattern_rejected)
 {
 	set_pattern("^([0-9]+\\.log");
-	memset(err, 0, sizeof err);
-	int rc = pf_paths_init(&cfg, err, sizeof err);
+	memset(E.msg, 0, sizeof E.msg);
+	int rc = pf_paths_init(&cfg, &E);
 	cr_assert_eq(rc, -1, "an invalid regex was accepted");
-	cr_assert_neq(err[0], '\0');
-	cr_assert_null(strchr(err, '\n'));
-	cr_assert(strstr(err, "pafka.segment.pattern") != NULL, "error '%s' does not name the key", err);
-	cr_assert(strstr(err, "^([0-9]+\\.log") != NULL, "error '%s' does not quote the pattern", err);
-	cr_assert(strstr(err, "regex") != NULL, "error '%s' does not say what is wrong", err);
+	cr_assert_neq(E.msg[0], '\0');
+	cr_assert_null(strchr(E.msg, '\n'));
+	cr_assert(strstr(E.msg, "pafka.segment.pattern") != NULL, "error '%s' does not name the key", E.msg);
+	cr_assert(strstr(E.msg, "^([0-9]+\\.log") != NULL, "error '%s' does not quote the pattern", E.msg);
+	cr_assert(strstr(E.msg, "regex") != NULL, "error '%s' does not say what is wrong", E.msg);
 	set_pattern("a{2,1}");
-	cr_assert_eq(pf_paths_init(&cfg, err, sizeof err), -1);
+	cr_assert_eq(pf_paths_init(&cfg, &E), -1);
 	set_pattern("[z-a]");
-	cr_assert_eq(pf_paths_init(&cfg, err, sizeof err), -1);
+	cr_assert_eq(pf_paths_init(&cfg, &E), -1);
 }
 
 Test(paths, reinit_replaces_pattern_and_dirs)

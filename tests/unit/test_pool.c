@@ -48,7 +48,7 @@
 static char tmpdir[128];   /* /dev/shm/pafka-unit-pool.XXXXXX */
 static char pooldir[256];  /* <tmpdir>/pool: the storage.tiers.first.paths entry */
 static char poolfile[512]; /* <pooldir>/pafka.pool */
-static char err[1024];
+static struct pf_err E;
 static int open_errno; /* errno right after the last pf_pool_open that open_fails() checked */
 
 /* pools opened by a test: closed at teardown (pf_pool_close is idempotent) */
@@ -152,14 +152,14 @@ static void assert_one_line(const char *m)
 	cr_assert_null(strchr(m, '\n'), "error message is not one line: '%s'", m);
 }
 
-#define assert_err_has(s) cr_assert(strstr(err, (s)) != NULL, "error '%s' lacks '%s'", err, (s))
+#define assert_err_has(s) cr_assert(strstr(E.msg, (s)) != NULL, "error '%s' lacks '%s'", E.msg, (s))
 
 static void open_in(struct pf_pool *p, const char *dir, int64_t size, uint64_t bs, int ro)
 {
 	track(p);
-	err[0] = '\0';
-	int rc = pf_pool_open(p, 0, dir, size, 0.5, bs, ro, err, sizeof err);
-	cr_assert_eq(rc, 0, "pf_pool_open(%s): %s", dir, err);
+	E.msg[0] = '\0';
+	int rc = pf_pool_open(p, 0, dir, size, 0.5, bs, ro, &E);
+	cr_assert_eq(rc, 0, "pf_pool_open(%s): %s", dir, E.msg);
 	cr_assert_not_null(p->base);
 	cr_assert_geq(p->fd, 0);
 }
@@ -171,9 +171,9 @@ static void open_rw(struct pf_pool *p)
 
 static void load_ok(struct pf_pool *p)
 {
-	err[0] = '\0';
-	int rc = pf_pool_load(p, collect, NULL, err, sizeof err);
-	cr_assert_eq(rc, 0, "pf_pool_load: %s", err);
+	E.msg[0] = '\0';
+	int rc = pf_pool_load(p, collect, NULL, &E);
+	cr_assert_eq(rc, 0, "pf_pool_load: %s", E.msg);
 }
 
 static void open_load(struct pf_pool *p)
@@ -194,12 +194,12 @@ static void open_fails(struct pf_pool *p, const char *dir, int64_t size, uint64_
 {
 	track(p);
 	int fds = count_fds();
-	memset(err, 0, sizeof err);
+	memset(E.msg, 0, sizeof E.msg);
 	errno = 0;
-	int rc = pf_pool_open(p, 0, dir, size, 0.5, bs, ro, err, sizeof err);
+	int rc = pf_pool_open(p, 0, dir, size, 0.5, bs, ro, &E);
 	open_errno = errno;
 	cr_assert_eq(rc, -1, "pf_pool_open(%s) succeeded, expected an error containing '%s'", dir, needle);
-	assert_one_line(err);
+	assert_one_line(E.msg);
 	assert_err_has(needle);
 	cr_assert_null(p->base, "failed open left a mapping");
 	cr_assert_eq(p->fd, -1, "failed open left its descriptor");
@@ -209,10 +209,10 @@ static void open_fails(struct pf_pool *p, const char *dir, int64_t size, uint64_
 /* pf_pool_load must fail with one line containing needle and the fsck advice, calling back nothing. */
 static void load_fails(struct pf_pool *p, const char *needle)
 {
-	memset(err, 0, sizeof err);
-	int rc = pf_pool_load(p, collect, NULL, err, sizeof err);
+	memset(E.msg, 0, sizeof E.msg);
+	int rc = pf_pool_load(p, collect, NULL, &E);
 	cr_assert_neq(rc, 0, "pf_pool_load accepted a pool that should need fsck ('%s')", needle);
-	assert_one_line(err);
+	assert_one_line(E.msg);
 	assert_err_has(needle);
 	assert_err_has("pafka fsck");
 	cr_assert_eq(ngot, 0, "pf_pool_load delivered records of a pool it rejected");
@@ -435,14 +435,14 @@ static void advice_is_enough(uint64_t bs)
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s/bs%llu", tmpdir, (unsigned long long)bs);
 	open_fails(&P, dir, (int64_t)bs * 4, bs, 0, "too small");
-	const char *s = strstr(err, "give at least ");
-	cr_assert_not_null(s, "no advice in '%s'", err);
+	const char *s = strstr(E.msg, "give at least ");
+	cr_assert_not_null(s, "no advice in '%s'", E.msg);
 	unsigned long long min = 0;
 	cr_assert_eq(sscanf(s, "give at least %llu", &min), 1);
-	err[0] = '\0';
-	int rc = pf_pool_open(&P, 0, dir, (int64_t)min, 0.5, bs, 0, err, sizeof err);
+	E.msg[0] = '\0';
+	int rc = pf_pool_open(&P, 0, dir, (int64_t)min, 0.5, bs, 0, &E);
 	cr_expect_eq(rc, 0, "block size %llu: the advised minimum %llu bytes is refused: %s", (unsigned long long)bs, min,
-		     err);
+		     E.msg);
 	if (rc == 0)
 		cr_expect_geq(P.nblocks, 16);
 }
@@ -476,8 +476,8 @@ Test(pool, size_minus_one_uses_free_space_times_ratio)
 	cr_assert_gt(avail, 64.0 * MIB, "/dev/shm has too little free space for this test");
 	double ratio = (double)(6 * MIB) / avail; /* about 6 MiB */
 	track(&P);
-	int rc = pf_pool_open(&P, 0, pooldir, -1, ratio, BS, 0, err, sizeof err);
-	cr_assert_eq(rc, 0, "%s", err);
+	int rc = pf_pool_open(&P, 0, pooldir, -1, ratio, BS, 0, &E);
+	cr_assert_eq(rc, 0, "%s", E.msg);
 	uint64_t got_size = P.hdr->pool_size;
 	cr_assert_eq(got_size % BS, 0);
 	/* free space moves a little while other tests run: allow a few blocks */
@@ -650,11 +650,11 @@ static int child_try_open(char *msg, size_t msglen)
 	if (pid == 0) {
 		close(pfd[0]);
 		struct pf_pool c;
-		char e[1024] = "";
-		int rc = pf_pool_open(&c, 0, pooldir, POOL_SIZE, 0.5, BS, 0, e, sizeof e);
+		struct pf_err e = { "" };
+		int rc = pf_pool_open(&c, 0, pooldir, POOL_SIZE, 0.5, BS, 0, &e);
 		if (rc == 0)
 			pf_pool_close(&c);
-		if (write(pfd[1], e, strlen(e)) < 0)
+		if (write(pfd[1], e.msg, strlen(e.msg)) < 0)
 			_exit(3);
 		_exit(rc == 0 ? 0 : 1);
 	}
@@ -711,8 +711,8 @@ Test(pool, lock_released_when_holder_dies)
 		close(up[0]);
 		close(down[1]);
 		struct pf_pool c;
-		char e[1024];
-		char ok = pf_pool_open(&c, 0, pooldir, POOL_SIZE, 0.5, BS, 0, e, sizeof e) == 0 ? 'y' : 'n';
+		struct pf_err e = { "" };
+		char ok = pf_pool_open(&c, 0, pooldir, POOL_SIZE, 0.5, BS, 0, &e) == 0 ? 'y' : 'n';
 		if (write(up[1], &ok, 1) != 1)
 			_exit(3);
 		char x;
@@ -746,10 +746,10 @@ static int lstat_then_other_broker_creates(const char *path, struct stat *st)
 		int e = errno;
 		hook_fired = 1;
 		pf_real_lstat = saved_lstat;
-		char e2[1024] = "";
-		hook_rc = pf_pool_open(&Q, 0, pooldir, POOL_SIZE, 0.5, BS, 0, e2, sizeof e2);
+		struct pf_err e2 = { "" };
+		hook_rc = pf_pool_open(&Q, 0, pooldir, POOL_SIZE, 0.5, BS, 0, &e2);
 		if (hook_rc)
-			fprintf(stderr, "first broker: %s\n", e2);
+			fprintf(stderr, "first broker: %s\n", e2.msg);
 		errno = e;
 	}
 	return r;
@@ -762,8 +762,8 @@ Test(pool, concurrent_creation_never_replaces_a_live_pool)
 	pf_real_resolve();
 	saved_lstat = pf_real_lstat;
 	pf_real_lstat = lstat_then_other_broker_creates;
-	err[0] = '\0';
-	int rc = pf_pool_open(&P, 0, pooldir, POOL_SIZE, 0.5, BS, 0, err, sizeof err);
+	E.msg[0] = '\0';
+	int rc = pf_pool_open(&P, 0, pooldir, POOL_SIZE, 0.5, BS, 0, &E);
 	pf_real_lstat = saved_lstat;
 	cr_assert(hook_fired, "the hook did not run: pool.c no longer calls REAL(lstat) on the pool path?");
 	cr_assert_eq(hook_rc, 0, "the first broker could not create the pool");
@@ -1439,7 +1439,7 @@ Test(pool, load_stops_at_callback_error)
 	pf_pool_close(&P);
 	open_rw(&P);
 	int calls = 0;
-	int rc = pf_pool_load(&P, refuse_second, &calls, err, sizeof err);
+	int rc = pf_pool_load(&P, refuse_second, &calls, &E);
 	cr_assert_neq(rc, 0, "a callback error was swallowed");
 	cr_assert_eq(calls, 2, "records were delivered after the callback failed");
 	/* the maps not delivered were freed: checked by the leak check at teardown under ASan */
@@ -1463,9 +1463,9 @@ Test(pool, readonly_load_delivers_live_blocks_and_writes_nothing)
 	memcpy(before, P.blocks, P.nblocks * 8);
 
 	open_in(&Q, pooldir, 0, BS, 1);
-	err[0] = '\0';
-	int rc = pf_pool_load(&Q, collect, NULL, err, sizeof err);
-	cr_assert_eq(rc, 0, "read-only load: %s", err);
+	E.msg[0] = '\0';
+	int rc = pf_pool_load(&Q, collect, NULL, &E);
+	cr_assert_eq(rc, 0, "read-only load: %s", E.msg);
 	cr_assert_eq(ngot, 1, "delivered %d records, want only the live one", ngot);
 	const struct loaded *la = got_rec(a);
 	cr_assert_not_null(la);
@@ -1494,9 +1494,9 @@ Test(pool, readonly_load_tolerates_states_in_flux)
 	P.blocks[y] = PF_ENTRY(a, 0);       /* a duplicate */
 	P.recs[7].state = 9;
 	open_in(&Q, pooldir, 0, BS, 1);
-	err[0] = '\0';
-	int rc = pf_pool_load(&Q, collect, NULL, err, sizeof err);
-	cr_assert_eq(rc, 0, "read-only load failed: %s", err);
+	E.msg[0] = '\0';
+	int rc = pf_pool_load(&Q, collect, NULL, &E);
+	cr_assert_eq(rc, 0, "read-only load failed: %s", E.msg);
 	const struct loaded *la = got_rec(a);
 	cr_assert_not_null(la);
 	cr_assert_eq(la->len, 1);
