@@ -1,5 +1,7 @@
 /*
  * fault.c - crash injection (see fault.h).
+ *
+ * Owns: the armed point and its counter. May call: log.h.
  */
 #define _GNU_SOURCE
 #include "fault.h"

@@ -1,8 +1,10 @@
 /*
  * fault.h - crash injection for the recovery tests. PAFKA_FAULT=<point>:<n> kills the process with
  * SIGKILL the n-th time execution reaches PF_FAULT("<point>"). Every persist point of allocation, freeing,
- * growth, spill and both migration directions has one; tests/preload enumerates them from the sources.
+ * growth, spill and both migration directions has one; tests/crash/fault.sh enumerates them from the sources.
  * Unarmed, a point costs one predictable branch (and none on the unmanaged-fd path).
+ *
+ * Owns: the armed point and its counter. May call: log.h.
  */
 #ifndef PAFKA_FAULT_H
 #define PAFKA_FAULT_H

@@ -1,5 +1,7 @@
 /*
  * fdtab.c - the fd -> managed open file table (see fdtab.h).
+ *
+ * Owns: the table. May call: real.h, sys.h.
  */
 #define _GNU_SOURCE
 #include "fdtab.h"

@@ -5,6 +5,10 @@
  * unmanaged fd the answer must cost almost nothing: no lock, no hashing, no system call. The array is
  * reserved once at activation for the kernel's fd ceiling (fs.nr_open) with MAP_NORESERVE, so untouched
  * pages cost nothing and it never has to grow. Before activation the table pointer is NULL.
+ *
+ * Owns: the fd table (lock-free: atomic pointer swaps). May call: real.h, sys.h.
+ * The table pointer and size are read inline by pf_fd_get on every descriptor call; only fdtab.c writes
+ * them.
  */
 #ifndef PAFKA_FDTAB_H
 #define PAFKA_FDTAB_H

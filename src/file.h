@@ -1,129 +1,124 @@
 /*
- * file.h - the file model: one struct pf_file per managed inode (found by inode number + birth time),
- * one struct pf_ofd per open file description the application holds, and the data operations that serve a
- * managed file's bytes from the pool, the real file, or zeros (see pool_format.h for the placement rule).
+ * file.h - the file model: one struct pf_file per managed inode (found by inode number + birth time), one
+ * struct pf_ofd per open file description the application holds, and the operations that serve a managed
+ * file's bytes from the pool, the real file, or zeros (the placement rule is in pool_format.h).
  *
  * The real file in the log dir is always kept at exactly the logical size (extended sparse with a real
- * ftruncate when a pool write grows it), so stat, statx, lseek(SEEK_END) and other processes see the truth
- * without any help. The kernel keeps each descriptor's file offset and its sharing across dup and fork;
- * we read and set it with lseek around pool I/O.
+ * ftruncate when a pool write grows it), so stat, statx, lseek(SEEK_END) and other processes see the
+ * truth without any help. The kernel keeps each descriptor's file offset and its sharing across dup and
+ * fork; the model reads and sets it with lseek around pool I/O.
+ *
+ * Both structs are opaque here; the model's files live in src/file/ (file_impl.h lists them and holds
+ * the locking note for the whole shim).
+ *
+ * Owns: the identity table and every struct pf_file / pf_ofd. May call: tier.h, pool.h, paths.h,
+ * fdtab.h, fault.h, log.h, sys.h, real.h.
+ * Errors: the data and path operations return -1 with errno as the kernel would; the moves return 0
+ * (done), 1 (gave up, nothing lost, retry later) or -1 (I/O error, errno).
  */
 #ifndef PAFKA_FILE_H
 #define PAFKA_FILE_H
 
-#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <uthash.h>
 
-#include "pool.h"
+struct pf_file;
+struct pf_ofd;
+struct pf_pool;
 
-struct pf_key {
-	uint64_t ino;
-	int64_t btime_sec;
-	uint64_t btime_nsec;
-};
-
-struct pf_file {
-	struct pf_key key;
-	UT_hash_handle hh;
-	int refs;               /* table + open descriptions + lookups in progress; under the table lock */
-	int nopen;              /* open descriptions (struct pf_ofd) of this process */
-	int unlinked;           /* last link gone: free the pool record at the last close */
-	pthread_rwlock_t lock;  /* data: readers share, writers/truncate/placement changes exclude */
-	pthread_mutex_t pos_lock; /* serialises operations that use the kernel file offset */
-	struct pf_pool *pool;
-	int64_t rec;            /* record index in pool, -1: no pool bytes (plain file) */
-	uint32_t *map;          /* map[i] = physical block + 1 of file block i, 0 = none */
-	uint64_t maplen;
-	uint64_t lo, hi;        /* copies of the record's placement window */
-	uint64_t size;          /* logical size == the real file's size (valid while open) */
-	int size_known;
-	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
-	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
-	int dirty;              /* pool bytes written since the last sync */
-	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
-	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
-	int migrating;          /* a migration thread owns a move of this file (files_lock) */
-	char path[4096];        /* last known absolute path */
-};
-
-struct pf_ofd {
-	int refs;               /* descriptors sharing this description (dup) */
-	int flags;              /* O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC as open/F_SETFL left them */
-	struct pf_file *file;
-};
-
-
+/* ---- activation */
 /* Register the fork handlers of the file table (once, at activation). */
 void pf_files_atfork(void);
-
-/* After loading, as the pool's writer: free records of files that are gone, refresh stale path hints. */
+/* Called once per LIVE record of each pool at activation (the pool's recovery callback). */
+int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen);
+/* After loading, as the pools' writer: free records of files that are gone, refresh stale path hints. */
 void pf_files_reap_orphans(void);
 
-/* Called once at activation, per LIVE record of each pool (pool recovery callback). */
-int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen);
-
+/* ---- open descriptions */
 /* After a successful real open of a managed path: register fd. abspath is the normalised path. */
 void pf_file_opened(int fd, int oflags, const char *abspath);
 /* After an open through another name (a hard link, a symlinked directory, /proc/self/fd/N): register fd
- * only if it is a file this process already knows (pool bytes or open). Returns 1 if it did. */
+ * only if it is a file this process already knows. Returns 1 if it did. */
 int pf_file_opened_alias(int fd, int oflags);
 struct pf_ofd *pf_ofd_ref(struct pf_ofd *o);
 void pf_ofd_put(struct pf_ofd *o);
+/* fcntl(F_SETFL) changed the status flags of the description. */
+void pf_ofd_setfl(struct pf_ofd *o, int flags);
 
-/* Data operations on a managed descriptor. off < 0 means "at and advancing the file offset".
- * rwf carries preadv2/pwritev2 flags. Results and errno as the kernel would give. */
+/* ---- data operations on a managed descriptor. off < 0 means "at and advancing the file offset"; rwf
+ * carries preadv2/pwritev2 flags. Results and errno as the kernel would give. */
 ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf);
 ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf);
-ssize_t pf_io_sendfile(int out, struct pf_ofd *o, int in, off_t *offp, size_t count);
-ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags);
-ssize_t pf_io_splice(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags);
 off_t pf_io_lseek(struct pf_ofd *o, int fd, off_t off, int whence);
 int pf_io_ftruncate(struct pf_ofd *o, int fd, off_t len);
 int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len);
 int pf_io_fsync(struct pf_ofd *o, int fd, int datasync);
 int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags);
-/* Before the kernel maps the file: move its bytes to the real file and keep them there, so the mapping
- * is the kernel's own coherent view. Returns 0 or -1 with errno. */
+/* Before the kernel maps the file or stdio takes it over: move its bytes to the real file and keep them
+ * there, so the kernel's view is the file. Returns 0 or -1 with errno. */
 int pf_io_pin_real(struct pf_ofd *o);
-/* fcntl(F_SETFL) changed the status flags of the description. */
-void pf_ofd_setfl(struct pf_ofd *o, int flags);
 
-/* Migration (migrate.c drives, these do the moves). pf_files_foreach calls cb under the table lock;
- * cb may take a reference with pf_file_hold. A move returns 0 when committed, 1 when it gave up because
- * the file changed or went away (nothing lost, retry later), -1 on an I/O error. throttle(bytes) is
- * called before each block is copied (rate limit). */
-struct pf_move_ctx {
-	void (*throttle)(void *arg, uint64_t bytes);
-	void *arg;
-	uint64_t bytes;         /* out: bytes copied */
-};
-void pf_files_foreach(void (*cb)(struct pf_file *f, void *arg), void *arg);
-/* When (monotonic ms) the table last learned of a new file: promotion waits until it has been quiet, so
- * that while Kafka opens its segments at start an older one is not promoted before the newer are known. */
-extern int64_t pf_files_learned_ms;
-void pf_file_hold(struct pf_file *f);
-/* Copy the file's last known path (for messages). */
-void pf_file_path(struct pf_file *f, char *buf, size_t n);
-void pf_file_release(struct pf_file *f);
-int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx);
-int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx);
-/* Drain: move the file's pool bytes out under the write lock (for a file that keeps changing). */
-int pf_file_materialise(struct pf_file *f);
+/* ---- transfers (at least one end managed; the other may be anything) */
+ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count);
+ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags);
+ssize_t pf_io_splice(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags);
 
-/* Path operations, for names that match the segment pattern. Each performs the real call itself. */
+/* ---- path operations on names that match the segment pattern; each performs the real call itself */
 enum pf_unlink_kind { PF_UNLINK, PF_UNLINKAT, PF_REMOVE };
 int pf_path_unlink(enum pf_unlink_kind kind, int dirfd, const char *path, int flags);
+/* how: 0 rename, 1 renameat, 2 renameat2 (flags) */
 int pf_path_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags,
 		   int how);
 int pf_path_truncate(const char *path, off_t len);
 /* Before a stdio open of a managed path: make sure its bytes are in the real file. */
 void pf_path_pin_real(const char *path);
-/* A directory rename: before it, move to the real files the pool bytes of files that would leave the
- * managed directories (-1 if that failed); after it, keep the path hints of files under it current. */
-int pf_files_dir_leaving(const char *oldabs, const char *newabs);
-void pf_files_dir_renamed(const char *oldabs, const char *newabs);
+/* The rename of a directory inside a managed directory (oldabs, newabs: its absolute paths): first the
+ * pool bytes of files that would leave the managed directories move to their real files, then the real
+ * rename, then the paths of the files under it follow. */
+int pf_path_rename_dir(const char *oldabs, const char *newabs, int olddirfd, const char *oldpath, int newdirfd,
+		       const char *newpath, unsigned flags, int how);
+
+/* ---- what migration and metrics see: copies taken under each file's lock, never the struct itself */
+struct pf_file_info {
+	struct pf_file *file;   /* a handle, held until pf_files_snapshot_free */
+	uint64_t birth_ns;      /* statx birth time: age across tiers and restarts */
+	uint64_t seq;           /* the pool record's creation sequence (in_pool only) */
+	uint64_t pool_blocks;   /* blocks it holds in the pool */
+	uint64_t size;          /* logical size, 0 when unknown */
+	int64_t last_write_ms;  /* monotonic ms of its last change */
+	uint64_t dir_hash;      /* its partition directory */
+	uint64_t base_offset;   /* the segment's base offset (from its name) */
+	int in_pool;            /* has a record (pool bytes, or a window for them) */
+	int busy;               /* being moved now */
+};
+/* Every file migration may move (known path, not pinned to the slow tier, not unlinked or .deleted).
+ * A file whose lock is busy right now is left out of this round. Returns 0 (*out malloc'd, *n entries)
+ * or -1 (out of memory). */
+int pf_files_snapshot(struct pf_file_info **out, int *n);
+void pf_files_snapshot_free(struct pf_file_info *v, int n);
+/* Take a file for a move: 1 if it is still in the table, not unlinked and nobody else moves it. */
+int pf_file_claim(struct pf_file *f);
+/* The end of a move of a claimed file. */
+void pf_file_release(struct pf_file *f);
+/* Drain: claim any file that still has pool bytes; NULL when none is left. */
+struct pf_file *pf_files_claim_pooled(void);
+/* When (monotonic ms) the table last learned of a new file: promotion waits until it has been quiet, so
+ * that while Kafka opens its segments at start an older one is not promoted before the newer are known. */
+int64_t pf_files_learned_ms(void);
+/* Files and bytes per tier (index 0 pool, 1 slow tier), as this process knows them (metrics). */
+void pf_files_tier_totals(uint64_t files[2], uint64_t bytes[2]);
+/* The file's last known path (for messages). */
+void pf_file_path(struct pf_file *f, char *buf, size_t n);
+
+/* ---- moves (migrate.c and house.c drive them) */
+struct pf_move_ctx {
+	void (*throttle)(uint64_t bytes); /* called before each block is copied (rate limit), or NULL */
+	uint64_t bytes;                   /* out: bytes copied */
+};
+int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx);
+int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx);
+/* Drain: move the file's pool bytes out under the write lock (for a file that keeps changing). */
+int pf_file_materialise(struct pf_file *f);
 
 #endif

@@ -1,11 +1,15 @@
 /*
  * interpose.c - the exported libc names. Each wrapper only decides "managed or not" and hands off:
- * descriptors to file.c through the fd table (an unmanaged fd costs one table load), paths through the
- * segment-name test (an unmanaged name costs a string scan). Everything else stays in the modules.
+ * descriptors to the file model (file.h) through the fd table (an unmanaged fd costs one table load),
+ * paths through the segment-name test (an unmanaged name costs a string scan). Everything else stays in
+ * the modules. This is the top layer: nothing calls into it.
  *
  * The stat family is exported but passes through: the real file in the log dir always has the exact
  * logical size (file.c keeps it so), so every stat variant, from this process or any other, is already
  * right. Exporting them keeps the door open for size-virtualising designs without changing the ABI.
+ *
+ * Owns: nothing. May call: shim.h, file.h, fdtab.h, paths.h, real.h.
+ * Errors: -1 and errno, exactly as the kernel (or libc) would give them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,7 +53,7 @@ static int managed_name(int dirfd, const char *path, char *abs, size_t abslen)
 	if (!path)
 		return 0;
 	pf_shim_configure();
-	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH || !pf_path_name_matches(path))
+	if (pf_shim_state() == PF_ST_PASSTHROUGH || !pf_path_name_matches(path))
 		return 0;
 	return pf_path_absolute(dirfd, path, abs, abslen) == 0 && pf_path_in_managed_dir(abs);
 }
@@ -58,7 +62,7 @@ static int managed_name(int dirfd, const char *path, char *abs, size_t abslen)
 static int activate(void)
 {
 	pf_shim_activate();
-	return __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE;
+	return pf_shim_state() == PF_ST_ACTIVE;
 }
 
 static int exists(int dirfd, const char *path)
@@ -92,10 +96,10 @@ static inline int maybe_managed(const char *path)
 {
 	if (!path)
 		return 0;
-	int st = __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE);
+	int st = pf_shim_state();
 	if (__builtin_expect(st < PF_ST_CONFIGURED, 0)) {
 		pf_shim_configure();
-		st = __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE);
+		st = pf_shim_state();
 	}
 	return st != PF_ST_PASSTHROUGH && (pf_path_name_matches(path) || fd_alias(path));
 }
@@ -109,7 +113,7 @@ static NOINLINE int open_managed(int dirfd, const char *path, int flags, mode_t 
 		/* Another name for a file we may know: a hard link or symlink outside the log dirs, a log dir
 		 * reached through a symlink made after start, /proc/self/fd/N. Only an active shim can know it. */
 		int fd = REAL(openat)(dirfd, path, flags, mode);
-		if (fd >= 0 && __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE)
+		if (fd >= 0 && pf_shim_state() == PF_ST_ACTIVE)
 			pf_file_opened_alias(fd, flags);
 		return fd;
 	}
@@ -267,38 +271,16 @@ EXPORT int remove(const char *path)
 	return pf_path_unlink(PF_REMOVE, AT_FDCWD, path, 0);
 }
 
-/* Is abs strictly inside a managed directory (a partition directory, or deeper)? */
-static int under_managed_dir(const char *abs)
-{
-	for (int i = 0; i < pf_paths_ndirs(); i++) {
-		const char *d = pf_paths_dir(i);
-		size_t n = strlen(d);
-		if (!strncmp(abs, d, n) && abs[n] == '/' && abs[n + 1])
-			return 1;
-	}
-	return 0;
-}
-
 static int rename_common(int ofd, const char *from, int nfd, const char *to, unsigned flags, int how)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	if (managed_path(ofd, from, a, sizeof a) || managed_path(nfd, to, b, sizeof b))
 		return pf_path_rename(ofd, from, nfd, to, flags, how);
 	/* A partition directory (topic deletion renames it with segments open): keep the files' paths. */
-	int dir = __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_ACTIVE &&
-		  pf_path_absolute(ofd, from, a, sizeof a) == 0 && under_managed_dir(a) &&
-		  pf_path_absolute(nfd, to, b, sizeof b) == 0;
-	if (dir && pf_files_dir_leaving(a, b) < 0)
-		return -1;
-	int r = how == 0 ? REAL(rename)(from, to)
-		: how == 1 ? REAL(renameat)(ofd, from, nfd, to)
-			   : REAL(renameat2)(ofd, from, nfd, to, flags);
-	if (r == 0 && dir) {
-		int e = errno;
-		pf_files_dir_renamed(a, b);
-		errno = e;
-	}
-	return r;
+	if (pf_shim_state() == PF_ST_ACTIVE && pf_path_absolute(ofd, from, a, sizeof a) == 0 &&
+	    pf_path_under_managed_dir(a) && pf_path_absolute(nfd, to, b, sizeof b) == 0)
+		return pf_path_rename_dir(a, b, ofd, from, nfd, to, flags, how);
+	return pf_rename_as(how, ofd, from, nfd, to, flags);
 }
 
 EXPORT int rename(const char *from, const char *to)
@@ -335,7 +317,7 @@ EXPORT int truncate64(const char *path, off64_t len)
 /* ---------------------------------------------------------------- descriptors */
 
 /* Every descriptor wrapper has the same shape: MANAGED(fd) passes an unmanaged fd straight to libc, and
- * the managed case is one tail call to an out-of-line function (file.c's pf_io_*, or a served_<name>() /
+ * the managed case is one tail call to an out-of-line function (the file model's pf_io_*, or a served_<name>() /
  * managed_*() here where the managed case needs locals or checks of its own). Keeping the managed code
  * out of line lets the compiler turn the unmanaged case into a frameless check and a tail jump into libc
  * (about a dozen instructions, measured by bench/run-micro.sh). */
@@ -750,53 +732,15 @@ EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 	return pf_io_sync_range(o, fd, off, n, flags);
 }
 
-/* Copy into a managed file from any descriptor (sendfile whose target is managed), in chunks, until
- * count, end of input, or an error (then the bytes moved so far, as the kernel reports them). */
-static ssize_t sendfile_into(int out, struct pf_ofd *oo, int in, off64_t *off, size_t count)
-{
-	char buf[65536];
-	size_t done = 0;
-	if (count > 0x7ffff000)
-		count = 0x7ffff000;
-	while (done < count) {
-		size_t n = count - done < sizeof buf ? count - done : sizeof buf;
-		ssize_t r = off ? REAL(pread64)(in, buf, n, *off) : REAL(read)(in, buf, n);
-		if (r <= 0)
-			return done ? (ssize_t)done : r;
-		struct iovec v = { buf, (size_t)r };
-		ssize_t w = pf_io_write(oo, out, &v, 1, -1, 0);
-		ssize_t kept = w < 0 ? 0 : w;
-		if (!off && kept < r)
-			REAL(lseek)(in, -(off_t)(r - kept), SEEK_CUR);
-		if (w < 0)
-			return done ? (ssize_t)done : -1;
-		if (off)
-			*off += w;
-		done += (size_t)w;
-		if (w < r || (size_t)r < n)
-			break;
-	}
-	return (ssize_t)done;
-}
-
-/* Out of line, looking the descriptors up again, so the unmanaged case stays frameless (see MANAGED); it
- * also takes the not-yet-resolved case, so the wrapper itself makes no call that needs its arguments kept. */
-static NOINLINE ssize_t served_sendfile64(int out, int in, off64_t *off, size_t count)
-{
-	struct pf_ofd *oi = pf_fd_get(in), *oo = pf_fd_get(out);
-	if (oi)
-		return pf_io_sendfile(out, oi, in, off, count);
-	if (oo)
-		return sendfile_into(out, oo, in, off, count);
-	return REAL(sendfile64)(out, in, off, count);
-}
-
+/* The managed case goes to the file model, which looks the descriptors up again, so the unmanaged case
+ * stays frameless (see MANAGED); pf_io_sendfile also takes the not-yet-resolved case, so the wrapper itself
+ * makes no call that needs its arguments kept. */
 EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
 	pf_real_sendfile64_t real = __atomic_load_n(&pf_real_sendfile64, __ATOMIC_RELAXED);
 	if (LIKELY(real != NULL && !pf_fd_either(in, out)))
 		return real(out, in, off, count);
-	return served_sendfile64(out, in, off, count);
+	return pf_io_sendfile(out, in, off, count);
 }
 
 EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)

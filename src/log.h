@@ -3,7 +3,7 @@
  * path; the one-line error of init-time code (struct pf_err); and pf_die for the few places where going
  * on would be unsafe.
  *
- * Error style, one per layer (see also src/file/file_impl.h for the locking note):
+ * Error style, one per layer (also in the shim-wide note on locks and errors in src/file/file_impl.h):
  *   - the interposed calls and the data operations under them return -1 with errno, as the kernel would;
  *   - init-time code (configuration, pool opening and recovery, markers, CLI setup) fills one struct pf_err
  *     with a single line that says what is wrong and what to do, and returns -1; its caller prints it

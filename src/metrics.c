@@ -1,7 +1,9 @@
 /*
  * metrics.c - the /metrics endpoint (see metrics.h). A deliberately small HTTP/1.0 responder: one
  * connection at a time, a bounded request read with a timeout, then the exposition and close. Never on a
- * data path: its thread only reads the pools' live statistics and the file table.
+ * data path: its thread only reads the pools' live statistics and the file table's per-tier totals.
+ *
+ * Owns: the listening socket and its thread. May call: file.h, tier.h, prom.h, log.h, sys.h, real.h.
  */
 #define _GNU_SOURCE
 #include "metrics.h"
@@ -22,37 +24,9 @@
 #include "prom.h"
 #include "real.h"
 #include "sys.h"
-#include "shim.h"
+#include "tier.h"
 
 static int listen_fd = -1;
-
-struct tiers {
-	uint64_t files[2], bytes[2];
-};
-
-/* Per-tier files and bytes as this process knows them: pool bytes of files with pool blocks, and the
- * rest of each known file on the slow tier. */
-static void count_file(struct pf_file *f, void *arg)
-{
-	struct tiers *t = arg;
-	if (pthread_rwlock_tryrdlock(&f->lock) != 0)
-		return;
-	uint64_t pool = 0;
-	for (uint64_t i = 0; f->rec >= 0 && i < f->maplen; i++)
-		pool += f->map[i] ? f->pool->bsize : 0;
-	uint64_t size = f->size_known ? f->size : f->rec >= 0 ? f->pool->recs[f->rec].size_hint : 0;
-	if (pool > size)
-		pool = size;
-	if (pool) {
-		t->files[PF_PROM_TIER_POOL]++;
-		t->bytes[PF_PROM_TIER_POOL] += pool;
-	}
-	if (size > pool) {
-		t->files[PF_PROM_TIER_SLOW]++;
-		t->bytes[PF_PROM_TIER_SLOW] += size - pool;
-	}
-	pthread_rwlock_unlock(&f->lock);
-}
 
 static char *render(size_t *len)
 {
@@ -61,8 +35,9 @@ static char *render(size_t *len)
 	struct pf_pool_live live;
 	memset(&m, 0, sizeof m);
 	memset(&live, 0, sizeof live);
-	for (int i = 0; i < pf_npools; i++) {
-		struct pf_pool *p = &pf_pools[i];
+	int npools = pf_tier_npools();
+	for (int i = 0; i < npools; i++) {
+		struct pf_pool *p = pf_tier_pool(i);
 		uint64_t used = p->nblocks - pf_pool_free_blocks(p);
 		pools[i].path = p->path;
 		pools[i].capacity_bytes = p->nblocks * p->bsize;
@@ -75,12 +50,8 @@ static char *render(size_t *len)
 		m.draining |= !!(st & PF_LIVE_DRAINING);
 	}
 	m.pools = pools;
-	m.npools = pf_npools;
-	struct tiers t;
-	memset(&t, 0, sizeof t);
-	pf_files_foreach(count_file, &t);
-	memcpy(m.tier_files, t.files, sizeof m.tier_files);
-	memcpy(m.tier_bytes, t.bytes, sizeof m.tier_bytes);
+	m.npools = npools;
+	pf_files_tier_totals(m.tier_files, m.tier_bytes);
 	pf_prom_from_live(&m, &live);
 	size_t need = pf_prom_format(NULL, 0, &m);
 	char *buf = malloc(need + 1);
@@ -148,12 +119,12 @@ static void *server(void *arg)
 	return NULL;
 }
 
-int pf_metrics_start(void)
+int pf_metrics_start(const struct pf_config *cfg)
 {
-	if (pf_cfg.metrics_port <= 0 || pf_npools == 0)
+	if (cfg->metrics_port <= 0 || pf_tier_npools() == 0)
 		return 0;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)pf_cfg.metrics_port) };
-	const char *addr = pf_cfg.metrics_address ? pf_cfg.metrics_address : "127.0.0.1";
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->metrics_port) };
+	const char *addr = cfg->metrics_address ? cfg->metrics_address : "127.0.0.1";
 	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
 		errno = EINVAL;
 		return -1;
@@ -170,17 +141,8 @@ int pf_metrics_start(void)
 		return -1;
 	}
 	listen_fd = pf_fd_hide(fd);
-	pthread_t t;
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	int e = pthread_create(&t, &at, server, NULL);
-	pthread_attr_destroy(&at);
-	if (e) {
-		errno = e;
+	if (pf_start_thread(server, "pafka-metrics") < 0)
 		return -1;
-	}
-	pthread_setname_np(t, "pafka-metrics");
-	pf_log(PF_LOG_INFO, "metrics on http://%s:%d/metrics", addr, pf_cfg.metrics_port);
+	pf_log(PF_LOG_INFO, "metrics on http://%s:%d/metrics", addr, cfg->metrics_port);
 	return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * paths.c - the managed-path decision (see paths.h). The default pattern has a hand-written matcher, so
  * the usual case never calls regexec; a custom pafka.segment.pattern is compiled once with regcomp.
+ *
+ * Owns: the pattern and the list of managed directories. May call: config.h, log.h, real.h.
  */
 #define _GNU_SOURCE
 #include "paths.h"
@@ -162,6 +164,14 @@ const char *pf_path_logdir(const char *abspath)
 int pf_path_in_managed_dir(const char *abspath)
 {
 	return pf_path_logdir(abspath) != NULL;
+}
+
+int pf_path_under_managed_dir(const char *abs)
+{
+	for (int i = 0; i < ndirs; i++)
+		if (!strncmp(abs, dirs[i], dirlens[i]) && abs[dirlens[i]] == '/' && abs[dirlens[i] + 1])
+			return 1;
+	return 0;
 }
 
 int pf_path_managed(const char *abspath)

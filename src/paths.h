@@ -2,6 +2,8 @@
  * paths.h - which paths are managed: a regular file whose base name matches the segment pattern and
  * whose parent directory sits directly inside a managed directory (a Kafka log dir), i.e.
  * <logdir>/<topic>-<partition>/<20 digits>.log. Pure string work: no system call on the common path.
+ *
+ * Owns: the pattern and the list of managed directories. May call: config.h, log.h, real.h.
  */
 #ifndef PAFKA_PATHS_H
 #define PAFKA_PATHS_H
@@ -29,6 +31,8 @@ int pf_path_absolute(int dirfd, const char *path, char *out, size_t outlen);
 /* Is the absolute, normalised path inside a managed log dir at partition depth
  * (<managed dir>/<one component>/<name>)? Does not look at the base name. */
 int pf_path_in_managed_dir(const char *abspath);
+/* Is abs strictly inside a managed directory (a partition directory, or deeper)? */
+int pf_path_under_managed_dir(const char *abspath);
 /* Base name matches and the path is in a managed dir. */
 int pf_path_managed(const char *abspath);
 /* The managed directory containing abspath at partition depth, or NULL. */

@@ -1,5 +1,7 @@
 /*
  * policy.c - migration choices (see policy.h).
+ *
+ * Owns: nothing (pure functions). May call: nothing.
  */
 #include "policy.h"
 

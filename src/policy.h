@@ -8,6 +8,8 @@
  * when Kafka will not append to it again: a newer segment exists in its partition directory, or it has had
  * no write for pafka.migrate.idle.ms. Age is the pool's persistent creation sequence for pool files, and
  * (birth time, base offset) for slow-tier files, so the order survives restarts.
+ *
+ * Owns: nothing (pure functions). May call: nothing.
  */
 #ifndef PAFKA_POLICY_H
 #define PAFKA_POLICY_H

@@ -7,6 +7,9 @@
  * pool; OFD locks are not dropped when libpmem closes its own descriptor), maps it with pmem_map_file and
  * runs recovery: half-freed records are finished, reserved or stale blocks are freed, and anything that
  * cannot happen under the protocol stops the process rather than guess.
+ *
+ * Owns: a pool's mapping, allocator and tables. May call: pool_format.h, config.h, fault.h, log.h, sys.h,
+ * real.h, libpmem.
  */
 #define _GNU_SOURCE
 #include "pool.h"
@@ -156,7 +159,8 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 	p->index = index;
 	p->readonly = readonly;
 	pthread_mutex_init(&p->lock, NULL);
-	if (snprintf(p->path, sizeof p->path, "%s/%s", dir, PF_POOL_FILE) >= (int)sizeof p->path)
+	if (snprintf(p->dir, sizeof p->dir, "%s", dir) >= (int)sizeof p->dir ||
+	    snprintf(p->path, sizeof p->path, "%s/%s", dir, PF_POOL_FILE) >= (int)sizeof p->path)
 		return ERR("pool directory %s: path too long", dir);
 
 	struct stat st;

@@ -5,6 +5,11 @@
  * Names say what they guarantee: pf_pool_commit() orders a commit point after the data it publishes on
  * real persistent memory (no-op elsewhere: a SIGKILL cannot lose stores to a MAP_SHARED mapping), and
  * pf_pool_sync() makes a range durable now (pmem_persist on PMem, msync elsewhere) for fsync.
+ *
+ * Owns: a pool's mapping, its allocator (pool->lock) and its persistent tables. May call: pool_format.h,
+ * config.h (the block-size rule), fault.h, log.h, sys.h, real.h, libpmem.
+ * Errors: pf_pool_open and pf_pool_load fill a struct pf_err (init time); the rest cannot fail or return
+ * -1 with errno.
  */
 #ifndef PAFKA_POOL_H
 #define PAFKA_POOL_H
@@ -19,7 +24,8 @@
 
 struct pf_pool {
 	int index;
-	char path[PATH_MAX];
+	char dir[PATH_MAX];      /* the pool directory (storage.tiers.first.paths entry) */
+	char path[PATH_MAX];     /* <dir>/pafka.pool */
 	int fd;                 /* held open for the OFD lock that makes us the only writer */
 	int is_pmem;
 	int readonly;

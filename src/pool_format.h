@@ -17,6 +17,8 @@
  * store of its step (the commit point); the data it publishes is persisted first.
  * The logical size of a file is always the size of the real file (kept sparse and exact), so every stat
  * variant from any process is right by construction.
+ *
+ * Owns: the on-disk layout. May call: nothing (shared by the shim, the CLI and the tests).
  */
 #ifndef PAFKA_POOL_FORMAT_H
 #define PAFKA_POOL_FORMAT_H

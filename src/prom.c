@@ -1,6 +1,8 @@
 /*
  * prom.c - the Prometheus text formatter (see prom.h). Appends with snprintf into the caller's buffer and
  * keeps counting past its end, so the caller learns the size it needs.
+ *
+ * Owns: nothing. May call: pool_format.h.
  */
 #include "prom.h"
 

@@ -8,6 +8,8 @@
  * are labelled direction="demote|promote" and result="completed|failed|aborted"; when the source cannot
  * attribute failures and aborts to a direction (failures_by_direction == 0, true of pool format 1), they
  * are exported once with direction="any".
+ *
+ * Owns: nothing. May call: pool_format.h (the live statistics layout) and libc formatting.
  */
 #ifndef PAFKA_PROM_H
 #define PAFKA_PROM_H

@@ -140,6 +140,14 @@ void *pf_real_lookup(void **slot, const char *name);
 /* For functions an older glibc may lack (close_range, closefrom, preadv64v2, ...): NULL when absent. */
 #define REAL_OPT(name) REAL(name)
 
+/* rename (how 0), renameat (1) or renameat2 (2 with flags): the real call a rename wrapper stands for. */
+static inline int pf_rename_as(int how, int ofd, const char *from, int nfd, const char *to, unsigned flags)
+{
+	return how == 0 ? REAL(rename)(from, to)
+	       : how == 1 ? REAL(renameat)(ofd, from, nfd, to)
+			  : REAL(renameat2)(ofd, from, nfd, to, flags);
+}
+
 /* The override slot: from now on REAL(name) calls fn instead of libc's function (fn NULL puts libc's back).
  * Returns what was in the slot before (an injector chains to it), or NULL when name is not in the table.
  * For fault injection in tests; not for use while other threads run wrappers. */

@@ -1,10 +1,12 @@
 /*
- * shim.c - configuration loading, activation, the file-mode safety check, log-dir markers, and fork.
+ * shim.c - configuration loading, activation, the library constructor and destructor, and descriptors
+ * inherited across exec (see shim.h).
  *
- * Markers: an active shim writes <logdir>/.pafka-pools listing the uuid and path of each pool, so that
- * a later start that cannot find one of those pools (tmpfs cleared by a reboot, a changed
- * storage.tiers.first.paths, log.channel.type=file) refuses to run instead of serving the zeros of the
- * sparse log-dir files. Kafka ignores regular files in a log dir.
+ * Activation refuses rather than guesses: every pool a log dir's marker (marker.h) names must be among
+ * the open pools, and log.channel.type=file may pass through only when no such pool holds file data.
+ *
+ * Owns: pf_state, the configuration, shim_lock. May call: tier.h, file.h, migrate.h, house.h, metrics.h,
+ * marker.h, paths.h, fdtab.h, config.h, fault.h, log.h, sys.h, real.h.
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -18,37 +20,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fault.h"
 #include "fdtab.h"
 #include "file.h"
+#include "house.h"
 #include "log.h"
 #include "marker.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "paths.h"
-#include "real.h"
 #include "sys.h"
+#include "tier.h"
 
 int pf_state;
-struct pf_config pf_cfg;
-struct pf_pool pf_pools[PF_MAX_PATHS];
-int pf_npools;
-int pf_not_writer;
-int pf_readonly;
-int pf_draining;
+static struct pf_config cfg;
 static char deferred_error[PF_ERR_LEN];
 static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
 
 extern char **environ;
 
-static void on_fork_child(void)
-{
-	pf_not_writer = 1;
-}
-
 void pf_shim_configure(void)
 {
-	if (pf_shim_ready())
+	if (pf_shim_state() >= PF_ST_CONFIGURED)
 		return;
 	pthread_mutex_lock(&shim_lock);
 	if (pf_state == PF_ST_NEW) {
@@ -56,32 +50,24 @@ void pf_shim_configure(void)
 		size_t len = 0;
 		if (pf_read_whole_file("/proc/self/cmdline", &cmd, &len) < 0)
 			cmd = NULL;
-		if (pf_config_load(&pf_cfg, environ, cmd, len) < 0)
-			snprintf(deferred_error, sizeof deferred_error, "%s", pf_cfg.error);
+		if (pf_config_load(&cfg, environ, cmd, len) < 0)
+			snprintf(deferred_error, sizeof deferred_error, "%s", cfg.error);
 		free(cmd);
-		pf_log_set_level(pf_cfg.log_level);
+		pf_log_set_level(cfg.log_level);
 		pf_fault_init();
 		struct pf_err err = { "" };
-		if (pf_paths_init(&pf_cfg, &err) < 0 && !deferred_error[0])
+		if (pf_paths_init(&cfg, &err) < 0 && !deferred_error[0])
 			snprintf(deferred_error, sizeof deferred_error, "%s", err.msg);
 		__atomic_store_n(&pf_state, PF_ST_CONFIGURED, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&shim_lock);
 }
 
-/* Write dir's marker naming every pool of this process. */
-static void write_marker(const char *dir)
+/* The marker of log dir d, or die: a marker that exists but cannot be read must not be ignored. */
+static void read_marker_or_die(int d, struct pf_marker *m)
 {
-	struct pf_marker m = { 0 };
-	for (int i = 0; i < pf_npools; i++) {
-		char u[33];
-		pf_uuid_str(pf_pools[i].hdr->uuid, u);
-		if (pf_marker_add(&m, u, pf_pools[i].path) < 0)
-			pf_die("out of memory writing the marker of %s", dir);
-	}
-	if (pf_marker_write(dir, &m) < 0)
-		pf_die("cannot write %s/%s: %s (the log dir must be writable)", dir, PAFKA_MARKER_FILE, strerror(errno));
-	pf_marker_free(&m);
+	if (pf_marker_read(pf_paths_dir(d), m) < 0)
+		pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
 }
 
 /* log.channel.type=file: passing through is only safe if no pool named by a marker holds file data. */
@@ -89,18 +75,17 @@ static void check_file_mode(void)
 {
 	for (int d = 0; d < pf_paths_ndirs(); d++) {
 		struct pf_marker m;
-		if (pf_marker_read(pf_paths_dir(d), &m) < 0)
-			pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
+		read_marker_or_die(d, &m);
 		for (int i = 0; i < m.n; i++) {
 			const char *pool_path = m.line[i].path;
 			char dir[PATH_MAX];
-			struct pf_err err = { "" };
 			snprintf(dir, sizeof dir, "%s", pool_path);
 			char *slash = strrchr(dir, '/');
 			if (slash)
 				*slash = '\0';
 			struct pf_pool p;
-			if (pf_pool_open(&p, 0, dir, 0, 1, 4096, 1, &err) < 0)
+			struct pf_err err = { "" };
+			if (pf_pool_open(&p, 0, dir, 0, 1, PF_BLOCK_SIZE_MIN, 1, &err) < 0)
 				pf_die("log.channel.type=file, but log dir %s was served from pool %s, which cannot be "
 				       "checked (%s): run with log.channel.type=pmem or tiered, or drain it first",
 				       pf_paths_dir(d), pool_path, err.msg);
@@ -117,48 +102,17 @@ static void check_file_mode(void)
 	}
 }
 
-static void activate_locked(void)
+/* Every pool a log dir was served from must be open now. */
+static void check_markers(void)
 {
-	if (deferred_error[0])
-		pf_die("%s", strncmp(deferred_error, "pafka: ", 7) ? deferred_error : deferred_error + 7);
-	if (pf_cfg.channel == PF_CHANNEL_FILE) {
-		check_file_mode();
-		/* Silent, so an A/B run with the preload behaves (and logs) exactly as one without it. */
-		pf_log(PF_LOG_DEBUG, "log.channel.type=file: segments stay on the log dirs (inert)");
-		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
-		return;
-	}
-	struct pf_err err = { "" };
-	for (int i = 0; i < pf_cfg.first_paths.n; i++) {
-		int64_t size = pf_cfg.first_sizes[i < pf_cfg.n_first_sizes ? i : pf_cfg.n_first_sizes - 1];
-		if (pf_cfg.n_first_sizes == 0)
-			size = -1;
-		if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio, pf_cfg.block_size,
-				 pf_readonly, &err) < 0) {
-			/* Another process (the broker) holds the pool: a tool such as kafka-dump-log or cat attaches
-			 * read-only; a second broker must not. */
-			if (errno == EAGAIN && i == 0 && !pf_cfg.server_properties) {
-				pf_readonly = pf_not_writer = 1;
-				if (pf_pool_open(&pf_pools[i], i, pf_cfg.first_paths.v[i], size, pf_cfg.pool_ratio,
-						 pf_cfg.block_size, 1, &err) == 0) {
-					pf_npools = i + 1;
-					continue;
-				}
-			}
-			pf_die("%s", err.msg);
-		}
-		pf_npools = i + 1;
-	}
-	/* Every pool a log dir was served from must be here. */
 	for (int d = 0; d < pf_paths_ndirs(); d++) {
 		struct pf_marker m;
-		if (pf_marker_read(pf_paths_dir(d), &m) < 0)
-			pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
+		read_marker_or_die(d, &m);
 		for (int i = 0; i < m.n; i++) {
 			int found = 0;
-			for (int k = 0; k < pf_npools && !found; k++) {
+			for (int k = 0; k < pf_tier_npools() && !found; k++) {
 				char u[33];
-				pf_uuid_str(pf_pools[k].hdr->uuid, u);
+				pf_uuid_str(pf_tier_pool(k)->hdr->uuid, u);
 				found = !strcmp(u, m.line[i].uuid);
 			}
 			if (!found)
@@ -169,66 +123,94 @@ static void activate_locked(void)
 		}
 		pf_marker_free(&m);
 	}
-	if (pf_fdtab_init() < 0)
-		pf_die("cannot reserve the descriptor table: %s", strerror(errno));
-	uint64_t files = 0, blocks = 0;
-	for (int i = 0; i < pf_npools; i++) {
-		if (pf_pool_load(&pf_pools[i], pf_files_load_record, NULL, &err) < 0)
+}
+
+/* Name every open pool in the marker of each writable log dir. */
+static void write_markers(void)
+{
+	struct pf_marker m = { 0 };
+	for (int i = 0; i < pf_tier_npools(); i++) {
+		char u[33];
+		pf_uuid_str(pf_tier_pool(i)->hdr->uuid, u);
+		if (pf_marker_add(&m, u, pf_tier_pool(i)->path) < 0)
+			pf_die("out of memory writing the log dirs' markers");
+	}
+	for (int d = 0; d < pf_paths_ndirs(); d++)
+		if (access(pf_paths_dir(d), W_OK) == 0 && pf_marker_write(pf_paths_dir(d), &m) < 0)
+			pf_die("cannot write %s/%s: %s (the log dir must be writable)", pf_paths_dir(d), PAFKA_MARKER_FILE,
+			       strerror(errno));
+	pf_marker_free(&m);
+}
+
+/* Load every pool's records into the file table; returns the files and blocks recovered. */
+static void load_pools(uint64_t *files, uint64_t *blocks)
+{
+	*files = *blocks = 0;
+	for (int i = 0; i < pf_tier_npools(); i++) {
+		struct pf_pool *p = pf_tier_pool(i);
+		struct pf_err err = { "" };
+		if (pf_pool_load(p, pf_files_load_record, NULL, &err) < 0)
 			pf_die("%s", err.msg);
 		uint64_t l, u;
-		pf_pool_usage(&pf_pools[i], &l, &u);
-		files += l;
-		blocks += u;
+		pf_pool_usage(p, &l, &u);
+		*files += l;
+		*blocks += u;
 	}
-	pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+/* Start what the pools' writer runs: orphan reaping, markers, housekeeping, migration, metrics. */
+static void start_writer(void)
+{
+	pf_files_reap_orphans();
+	write_markers();
+	if (pf_house_start(&cfg) < 0 || pf_migrate_start(&cfg) < 0)
+		pf_die("cannot start the migration threads: %s", strerror(errno));
+	if (pf_metrics_start(&cfg) < 0)
+		pf_die("cannot serve metrics on %s:%d (pafka.metrics.address, pafka.metrics.port): %s",
+		       cfg.metrics_address ? cfg.metrics_address : "127.0.0.1", cfg.metrics_port, strerror(errno));
+}
+
+static void activate_locked(void)
+{
+	if (deferred_error[0])
+		pf_die("%s", strncmp(deferred_error, "pafka: ", 7) ? deferred_error : deferred_error + 7);
+	if (cfg.channel == PF_CHANNEL_FILE) {
+		check_file_mode();
+		/* Silent, so an A/B run with the preload behaves (and logs) exactly as one without it. */
+		pf_log(PF_LOG_DEBUG, "log.channel.type=file: segments stay on the log dirs (inert)");
+		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
+		return;
+	}
+	struct pf_err err = { "" };
+	if (pf_tier_open(&cfg, !cfg.server_properties, &err) < 0)
+		pf_die("%s", err.msg);
+	check_markers();
+	if (pf_fdtab_init() < 0)
+		pf_die("cannot reserve the descriptor table: %s", strerror(errno));
+	uint64_t files, blocks;
+	load_pools(&files, &blocks);
+	pf_tier_atfork();
 	pf_files_atfork();
-	if (!pf_readonly) {
-		pf_files_reap_orphans();
-		for (int d = 0; d < pf_paths_ndirs(); d++)
-			if (access(pf_paths_dir(d), W_OK) == 0)
-				write_marker(pf_paths_dir(d));
-		for (int i = 0; i < pf_npools; i++) {
-			pf_pools[i].hdr->live.writer_pid = (uint64_t)getpid();
-			pf_pools[i].hdr->live.state = 0;
-		}
-		if (pf_migrate_start() < 0)
-			pf_die("cannot start the migration threads: %s", strerror(errno));
-		if (pf_metrics_start() < 0)
-			pf_die("cannot serve metrics on %s:%d (pafka.metrics.address, pafka.metrics.port): %s",
-			       pf_cfg.metrics_address ? pf_cfg.metrics_address : "127.0.0.1", pf_cfg.metrics_port,
-			       strerror(errno));
-	}
+	if (pf_tier_is_writer())
+		start_writer();
+	struct pf_pool *p0 = pf_tier_pool(0);
 	pf_log(PF_LOG_INFO, "active%s (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
-	       pf_readonly ? ", read-only: another process holds the pool" : "",
-	       pf_cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_npools, pf_pools[0].path,
-	       pf_pools[0].is_pmem ? "persistent memory" : "not persistent memory: msync on fsync",
-	       (unsigned long long)files, (unsigned long long)blocks);
+	       pf_tier_readonly() ? ", read-only: another process holds the pool" : "",
+	       cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_tier_npools(), p0->path,
+	       p0->is_pmem ? "persistent memory" : "not persistent memory: msync on fsync", (unsigned long long)files,
+	       (unsigned long long)blocks);
 	__atomic_store_n(&pf_state, PF_ST_ACTIVE, __ATOMIC_RELEASE);
 }
 
 void pf_shim_activate(void)
 {
-	if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) >= PF_ST_PASSTHROUGH)
+	if (pf_shim_state() >= PF_ST_PASSTHROUGH)
 		return;
 	pf_shim_configure();
 	pthread_mutex_lock(&shim_lock);
 	if (pf_state < PF_ST_PASSTHROUGH)
 		activate_locked();
 	pthread_mutex_unlock(&shim_lock);
-}
-
-int pf_shim_pool_writable(void)
-{
-	return pf_npools > 0 && !pf_not_writer && !__atomic_load_n(&pf_draining, __ATOMIC_RELAXED);
-}
-
-struct pf_pool *pf_shim_pick_pool(void)
-{
-	struct pf_pool *best = NULL;
-	for (int i = 0; i < pf_npools; i++)
-		if (!best || pf_pool_free_blocks(&pf_pools[i]) > pf_pool_free_blocks(best))
-			best = &pf_pools[i];
-	return best && pf_pool_free_blocks(best) > 0 ? best : NULL;
 }
 
 /* A program started by exec can inherit descriptors of managed files: adopt them, or their reads would
@@ -251,12 +233,12 @@ static void adopt_inherited_fds(void)
 			continue;
 		target[n] = '\0';
 		pf_shim_configure();
-		if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) == PF_ST_PASSTHROUGH)
+		if (pf_shim_state() == PF_ST_PASSTHROUGH)
 			break;
 		if (!pf_path_managed(target))
 			continue;
 		pf_shim_activate();
-		if (__atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_ACTIVE)
+		if (pf_shim_state() != PF_ST_ACTIVE)
 			break;
 		int fl = REAL(fcntl)(fd, F_GETFL);
 		if (fl >= 0)
@@ -276,9 +258,6 @@ __attribute__((constructor)) static void pf_shim_init(void)
 /* A clean exit says so in the pools, for tools (a SIGKILL leaves the pid, which tools check). */
 __attribute__((destructor)) static void pf_shim_fini(void)
 {
-	if (pf_not_writer || __atomic_load_n(&pf_state, __ATOMIC_ACQUIRE) != PF_ST_ACTIVE)
-		return;
-	for (int i = 0; i < pf_npools; i++)
-		if (pf_pools[i].hdr->live.writer_pid == (uint64_t)getpid())
-			__atomic_store_n(&pf_pools[i].hdr->live.writer_pid, 0, __ATOMIC_RELAXED);
+	if (pf_shim_state() == PF_ST_ACTIVE)
+		pf_tier_mark_clean_exit();
 }

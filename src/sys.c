@@ -7,6 +7,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -141,4 +142,20 @@ uint64_t pf_wall_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int pf_start_thread(void *(*fn)(void *), const char *name)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&t, &a, fn, NULL);
+	pthread_attr_destroy(&a);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	pthread_setname_np(t, name);
+	return 0;
 }

@@ -37,6 +37,9 @@ int pf_fsync_dir(const char *dir);
  * finds it in a slot it expects to be free (e.g. the number of a descriptor closed by exec). */
 int pf_fd_hide(int fd);
 
+/* Start a detached thread named name running fn(NULL). Returns 0, or -1 with errno. */
+int pf_start_thread(void *(*fn)(void *), const char *name);
+
 /* Clocks. Monotonic (coarse for milliseconds: they only order events and measure idleness). */
 int64_t pf_mono_ms(void);
 int64_t pf_mono_ns(void);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # tests/crash/fault.sh - crash injection at every persist point of the shim.
 #
-# The points are enumerated from the sources (PF_FAULT("...") in src/*.c), so a new point is covered (and
-# must be reached) without touching this script. For every point and n = 1, 3, 10, 40 (a larger n only while
+# The points are enumerated from the sources (PF_FAULT("...") in every .c file under src/), so a new
+# point is covered (and must be reached) without touching this script. For every point and n = 1, 3, 10, 40 (a larger n only while
 # the smaller one was reached: the point may be hit again), in a fresh log dir and pool:
 #   1. tests/crash/pf_fault prep          plain files to be promoted (no shim)
 #   2. pf_fault work  PAFKA_FAULT=<point>:<n>, tiered, 4 MiB pool: the workload, killed by the shim at the
@@ -56,9 +56,9 @@ done
 if [ $# -gt 0 ]; then
 	points="$*"
 else
-	points=$(grep -ho 'PF_FAULT("[^"]*")' "$top_src"/src/*.c | sed 's/PF_FAULT("\(.*\)")/\1/' | sort -u)
+	points=$(grep -rho --include='*.c' 'PF_FAULT("[^"]*")' "$top_src/src" | sed 's/PF_FAULT("\(.*\)")/\1/' | sort -u)
 fi
-[ -n "$points" ] || { echo "FAIL: no PF_FAULT points found in $top_src/src/*.c"; exit 1; }
+[ -n "$points" ] || { echo "FAIL: no PF_FAULT points found under $top_src/src"; exit 1; }
 echo "fault points ($(echo "$points" | wc -w)): $(echo $points)"
 
 shim() { LD_PRELOAD="$preload" "$prog" "$@"; }

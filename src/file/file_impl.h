@@ -1,0 +1,191 @@
+/*
+ * file_impl.h - the file model's private header: struct pf_file and struct pf_ofd, and the functions the
+ * file model's own files (every .c file in src/file/) share. Nothing outside src/file/ includes it; the rest of the shim
+ * uses src/file.h.
+ *
+ * The files of the model, from the bottom up:
+ *   table.c      identity table (inode + birth time -> struct pf_file), open descriptions, references,
+ *                the views migration and metrics take of it
+ *   iovcur.c     an iovec cursor, and the kernel's checks of a read/write's arguments
+ *   placement.c  which bytes of a file live where (pool block, real file, hole); new pool blocks, spill,
+ *                the window [lo, hi); persisting a file's pool bytes; the read-only attacher's view
+ *   io.c         data operations on a descriptor: read, write, lseek, truncate, fallocate, fsync
+ *   transfer.c   sendfile, copy_file_range, splice: one copy-through helper for every copy via user space
+ *   moves.c      moving bytes between the tiers: materialise, demote, promote
+ *   pathops.c    path operations on managed names: unlink, rename, truncate, directory renames
+ *   orphans.c    records whose file is gone, found at activation
+ *
+ * LOCKING (every lock in the shim, in the order they may be taken; never take an earlier one while
+ * holding a later one):
+ *   1. shim_lock         (shim.c) configuration and activation, once per process.
+ *   2. files_lock        (table.c) the identity table: membership, refs, nopen, unlinked, migrating.
+ *                        Data operations never take it; opens, closes, unlinks, renames and the
+ *                        migration/metrics views do.
+ *   3. f->pos_lock       serialises the operations of one file that use the kernel file offset (read,
+ *                        write at the offset, O_APPEND writes, sendfile without an offset).
+ *   4. f->lock           (rwlock) the file's bytes, size and placement: readers share it, writes,
+ *                        truncates and placement changes take it exclusively. A migration copies under the
+ *                        read lock one block at a time and commits under the write lock.
+ *   5. pool->lock        (pool.c) the pool allocator's free lists and counters.
+ *   leaves (take no other lock while held): rate_lock (rate.c, the migration token bucket),
+ *                        boundary_lock (tier.c, the promotion boundary).
+ *   The fd table (fdtab.c) has no lock: atomic pointer swaps. The real-function table (real.c) has none:
+ *   atomic pointer stores.
+ *   f->rec is written under f->lock and read there, except by evict_locked() (files_lock only), where a
+ *   stale value is harmless; its stores are atomic so that the one unlocked read is well defined.
+ *
+ * ERRORS, one style per layer:
+ *   - the interposer and the data and path operations under it return -1 with errno exactly as the
+ *     kernel would (never an errno the kernel would not give for that call);
+ *   - moves return 0 (done), 1 (gave up: the file changed, nothing lost, retry later) or -1 (errno);
+ *   - init-time code (configuration, pools, markers, CLI setup) fills one struct pf_err (log.h) with one
+ *     line saying what is wrong and what to do; its caller prints it;
+ *   - background threads (migration, drain, metrics) log a warning and retry;
+ *   - pf_die only where the protocol makes going on unsafe (an untrustworthy pool or marker at
+ *     activation, a file system without birth times, out of memory while registering a descriptor).
+ */
+#ifndef PAFKA_FILE_IMPL_H
+#define PAFKA_FILE_IMPL_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <uthash.h>
+
+#include "file.h"
+#include "log.h"
+#include "pool.h"
+
+struct pf_key {
+	uint64_t ino;
+	int64_t btime_sec;
+	uint64_t btime_nsec;
+};
+
+struct pf_file {
+	struct pf_key key;
+	UT_hash_handle hh;
+	int refs;               /* table + open descriptions + holds; under files_lock */
+	int nopen;              /* open descriptions (struct pf_ofd) of this process */
+	int unlinked;           /* last link gone: free the pool record at the last close */
+	int migrating;          /* a migration thread owns a move of this file (files_lock) */
+	pthread_rwlock_t lock;  /* data: readers share, writers/truncate/placement changes exclude */
+	pthread_mutex_t pos_lock; /* serialises operations that use the kernel file offset */
+	struct pf_pool *pool;
+	int64_t rec;            /* record index in pool, -1: no pool bytes (plain file) */
+	uint32_t *map;          /* map[i] = physical block + 1 of file block i, 0 = none */
+	uint64_t maplen;
+	uint64_t lo, hi;        /* copies of the record's placement window */
+	uint64_t size;          /* logical size == the real file's size (valid while open) */
+	int size_known;
+	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
+	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
+	int dirty;              /* pool bytes written since the last sync */
+	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
+	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
+	char path[4096];        /* last known absolute path */
+};
+
+struct pf_ofd {
+	int refs;               /* descriptors sharing this description (dup) */
+	int flags;              /* O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC as open/F_SETFL left them */
+	struct pf_file *file;
+};
+
+/* ---- identity: inode number + birth time, which survive renames and cannot be confused with a later file
+ * that reuses the inode number */
+/* The identity of the file statx describes; dies (one line) if its file system has no birth times. */
+static inline void key_of_statx(const struct statx *stx, struct pf_key *k, const char *what)
+{
+	if (!(stx->stx_mask & STATX_BTIME))
+		pf_die("the file system of %s does not report birth times (statx btime), which libpafka needs to "
+		       "identify segment files across restarts: put log.dirs on ext4, xfs, btrfs or tmpfs",
+		       what);
+	k->ino = stx->stx_ino;
+	k->btime_sec = stx->stx_btime.tv_sec;
+	k->btime_nsec = stx->stx_btime.tv_nsec;
+}
+/* Does the statx result describe the file with key k? */
+static inline int key_matches(const struct statx *stx, const struct pf_key *k)
+{
+	return (stx->stx_mask & STATX_BTIME) && stx->stx_ino == k->ino && stx->stx_btime.tv_sec == k->btime_sec &&
+	       (uint64_t)stx->stx_btime.tv_nsec == k->btime_nsec;
+}
+
+/* ---- table.c */
+/* The table entry for a path (symlinks followed only with follow), with a reference; NULL if the path is
+ * not a regular file this process knows. nlink and size (if not NULL) get the path's. */
+struct pf_file *file_find_path(int dirfd, const char *path, int follow, uint64_t *nlink, uint64_t *size);
+/* Drop a reference taken by file_find_path. */
+void file_put(struct pf_file *f);
+/* The file's last link is gone: free its pool bytes once nothing can reach them. */
+void file_unlinked(struct pf_file *f);
+/* Run cb on every file under files_lock (cb may take f->lock, never files_lock). */
+void files_each_locked(void (*cb)(struct pf_file *f, void *arg), void *arg);
+/* The file's path changed (write lock taken here): the table's copy and the record's hint follow. */
+void file_set_path(struct pf_file *f, const char *abspath);
+/* The orphan scan found nothing that can reach f (files_lock held, by files_each_locked). */
+void file_orphaned_locked(struct pf_file *f);
+
+/* ---- placement.c */
+enum seg_kind { SEG_REAL, SEG_POOL, SEG_ZERO };
+static inline uint64_t blk_start(const struct pf_file *f, uint64_t b)
+{
+	return b << f->pool->bshift;
+}
+static inline void set_rec(struct pf_file *f, int64_t rec)
+{
+	__atomic_store_n(&f->rec, rec, __ATOMIC_RELEASE);
+}
+/* The longest run from pos (up to end) that lives in one place; *ptr gets the pool address of SEG_POOL. */
+enum seg_kind seg_at(const struct pf_file *f, uint64_t pos, uint64_t end, uint64_t *len, char **ptr);
+int map_grow(struct pf_file *f, uint64_t b);
+/* The file's bytes or size are about to change (write lock held). */
+void file_changing(struct pf_file *f);
+/* Give the file a record so new blocks can go to the pool. Returns 1 if it has one. Write lock held. */
+int ensure_record(struct pf_file *f);
+/* Zero the pool bytes of [from, to). */
+void zero_owned(struct pf_file *f, uint64_t from, uint64_t to);
+void map_free_blocks_from(struct pf_file *f, uint64_t first);
+/* Pool blocks past the size are leftovers (a write that never returned, an O_TRUNC open): free them. */
+void trim_beyond_size(struct pf_file *f);
+/* Free the record and every pool block of the file (commit point: DYING). Write lock held. */
+void file_drop_record(struct pf_file *f);
+struct cur;
+/* Fill file block b (not yet in the pool) with n bytes at in-block offset boff from the cursor. Returns
+ * 1 if done, 0 when the pool has no block (the caller spills), -1 on error. */
+int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, struct cur *c);
+/* The pool has no block for file block b: b and everything after it go to the real file. Returns 0 when
+ * the window end moved down to b, 1 when pool blocks lie beyond b, so the whole file must first be
+ * materialised (moves.c), which the caller does. */
+int spill(struct pf_file *f, uint64_t b);
+/* Persist the file's pool bytes and the tables (fsync). Read or write lock held. */
+int file_sync_pool(struct pf_file *f);
+/* Read-only attacher: rebuild the file's placement from the shared tables (before a read), and check it
+ * still holds for [pos, end) (after it). */
+void ro_refresh(struct pf_file *f, int fd);
+int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end);
+/* The descriptor slow-tier I/O of f goes through. */
+static inline int file_rfd(const struct pf_file *f, int fd)
+{
+	return f->rfd >= 0 ? f->rfd : fd;
+}
+
+/* ---- io.c */
+/* The position an operation at the descriptor's file offset starts at (the kernel keeps the offset).
+ * Returns 0, or -1 with errno. */
+int offset_of(int fd, uint64_t *pos);
+/* Set the size to len (write lock held); do_real performs the real truncate on the file. */
+int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg);
+
+/* ---- moves.c */
+/* Move every pool byte of the file to the real file (through f->rfd) and drop the record. Write lock. */
+int materialise(struct pf_file *f);
+/* Materialise and keep the file on the slow tier for good, opening a descriptor through dirfd/path when
+ * this process has none (a rename out of the managed dirs, a stdio open). */
+int pin_real_by_path(struct pf_file *f, int dirfd, const char *path);
+
+#endif

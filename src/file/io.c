@@ -1,0 +1,460 @@
+/*
+ * io.c - the data operations on a managed descriptor: read, write, lseek (SEEK_DATA/SEEK_HOLE), truncate,
+ * fallocate, fsync and sync_file_range (see file.h). Each takes the file's locks (file_impl.h), finds
+ * where the bytes live (placement.c) and serves them from the pool, the real file or zeros, with the
+ * kernel's results and errno.
+ *
+ * Owns: nothing beyond the call. May call: placement.c, moves.c, iovcur.c, tier.h, pool.h, fault.h,
+ * sys.h, real.h.
+ */
+#define _GNU_SOURCE
+#include "file_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "iovcur.h"
+#include "real.h"
+#include "sys.h"
+#include "tier.h"
+
+int offset_of(int fd, uint64_t *pos)
+{
+	off_t cur = REAL(lseek)(fd, 0, SEEK_CUR);
+	if (cur < 0)
+		return -1;
+	*pos = (uint64_t)cur;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- read */
+
+/* Copy [pos, end) of f into the cursor from wherever each piece lives. Returns the bytes copied, or -1
+ * when the first piece failed. Read lock held. */
+static ssize_t read_placed(struct pf_file *f, int fd, struct cur *c, uint64_t pos, uint64_t end)
+{
+	uint64_t done = 0;
+	int rfd = file_rfd(f, fd);
+	while (pos + done < end) {
+		uint64_t len;
+		char *ptr = NULL;
+		enum seg_kind k = seg_at(f, pos + done, end, &len, &ptr);
+		if (k == SEG_POOL) {
+			cur_fill(c, ptr, len);
+			pf_stat_add(PF_STAT_BYTES_READ, PF_TIER_POOL, len);
+		} else if (k == SEG_ZERO) {
+			cur_fill(c, NULL, len);
+		} else {
+			ssize_t r = cur_real_io(c, rfd, 0, len, pos + done, NULL);
+			if (r < 0)
+				return done ? (ssize_t)done : -1;
+			done += (uint64_t)r;
+			pf_stat_add(PF_STAT_BYTES_READ, PF_TIER_SLOW, (uint64_t)r);
+			if (r == 0)
+				break;
+			continue;
+		}
+		done += len;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	struct pf_file *f = o->file;
+	ssize_t total = io_check(o, O_WRONLY, iov, cnt, off, rwf);
+	if (total < 0)
+		return -1;
+	int fpos = off == -1, ro = pf_tier_readonly();
+	if (fpos)
+		pthread_mutex_lock(&f->pos_lock);
+	if (ro) {
+		pthread_rwlock_wrlock(&f->lock);
+		ro_refresh(f, fd);
+	} else {
+		pthread_rwlock_rdlock(&f->lock);
+	}
+	ssize_t ret;
+	uint64_t pos = (uint64_t)off;
+	int attempts = 0;
+	if (f->rec < 0) {
+		ret = REAL(preadv64v2)(fd, iov, cnt, off, rwf);
+		if (ret > 0)
+			pf_stat_add(PF_STAT_BYTES_READ, PF_TIER_SLOW, (uint64_t)ret);
+		goto out;
+	}
+	if (fpos && offset_of(fd, &pos) < 0) {
+		ret = -1;
+		goto out;
+	}
+	for (;;) {
+		uint64_t end = pos >= f->size ? pos : pf_min64(f->size, pos + (uint64_t)total);
+		struct cur c;
+		cur_init(&c, iov, cnt);
+		ret = read_placed(f, fd, &c, pos, end);
+		if (!ro || ret < 0 || ro_still_valid(f, pos, pos + (uint64_t)ret) || ++attempts >= 8)
+			break;
+		ro_refresh(f, fd); /* the broker moved something while we copied: read again */
+	}
+	if (fpos && ret > 0)
+		REAL(lseek)(fd, (off_t)(pos + (uint64_t)ret), SEEK_SET);
+out:
+	pthread_rwlock_unlock(&f->lock);
+	if (fpos)
+		pthread_mutex_unlock(&f->pos_lock);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- write */
+
+/* Make the real file exactly new_size long (growth only). Write lock held. */
+static int publish_size(struct pf_file *f, int fd, uint64_t new_size)
+{
+	if (new_size <= f->size)
+		return 0;
+	if (REAL(ftruncate64)(file_rfd(f, fd), (off64_t)new_size) < 0)
+		return -1;
+	f->size = new_size;
+	return 0;
+}
+
+/* Write the cursor's bytes to [pos, pos + total) of a file with a record: pool blocks inside the window
+ * (new ones reserved as needed, spilling when the pool is full), the real file outside it. Returns the
+ * bytes written, or -1 when nothing was. Write lock held. */
+static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t pos, uint64_t total)
+{
+	uint64_t done = 0, end = pos + total;
+	int rfd = file_rfd(f, fd);
+	while (done < total) {
+		uint64_t p = pos + done;
+		uint64_t b = f->rec >= 0 ? p >> f->pool->bshift : 0;
+		if (f->rec < 0 || b < f->lo || b >= f->hi) {
+			uint64_t lim = f->rec >= 0 && b < f->lo ? pf_min64(end, blk_start(f, f->lo)) : end;
+			uint64_t want;
+			ssize_t w = cur_real_io(c, rfd, 1, lim - p, p, &want);
+			if (w < 0)
+				return done ? (ssize_t)done : -1;
+			done += (uint64_t)w;
+			pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_SLOW, (uint64_t)w);
+			if (p + (uint64_t)w > f->size)
+				f->size = p + (uint64_t)w;
+			if ((uint64_t)w < want)
+				break; /* the kernel wrote less (disk full, signal): report what was written */
+			continue;
+		}
+		uint64_t boff = p & (f->pool->bsize - 1);
+		uint64_t n = pf_min64(total - done, f->pool->bsize - boff);
+		if (b < f->maplen && f->map[b]) {
+			cur_copy_out(c, pf_pool_block_ptr(f->pool, f->map[b] - 1) + boff, n, f->pool);
+		} else {
+			int r = write_new_block(f, b, boff, n, c);
+			if (r == 0 && spill(f, b) != 0 && materialise(f) < 0)
+				r = -1;
+			if (r < 0)
+				return done ? (ssize_t)done : -1;
+			if (r == 0)
+				continue; /* now on the slow tier: the loop writes it there */
+		}
+		pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_POOL, n);
+		f->dirty = 1;
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+/* After pool bytes were written to [pos, pos + done): publish the new size, or, for an overwrite inside
+ * the file, its modification time (growth gets its times from the real ftruncate; Kafka's time retention
+ * reads File.lastModified). Write lock held. */
+static int write_publish(struct pf_file *f, int fd, uint64_t pos, uint64_t done)
+{
+	PF_FAULT("file.write.copied");
+	uint64_t size_before = f->size;
+	if (publish_size(f, fd, pos + done) < 0)
+		return -1;
+	if (f->size == size_before && done > 0) {
+		static const struct timespec now[2] = { { 0, UTIME_OMIT }, { 0, UTIME_NOW } };
+		futimens(file_rfd(f, fd), now);
+	}
+	PF_FAULT("file.write.sized");
+	return 0;
+}
+
+ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	struct pf_file *f = o->file;
+	ssize_t total = io_check(o, O_RDONLY, iov, cnt, off, rwf);
+	if (total < 0)
+		return -1;
+	int fpos = off == -1;
+	int append = ((o->flags & O_APPEND) || (rwf & RWF_APPEND)) && !(off >= 0 && (rwf & RWF_NOAPPEND));
+	if (fpos || append)
+		pthread_mutex_lock(&f->pos_lock);
+	pthread_rwlock_wrlock(&f->lock);
+	ssize_t ret;
+	uint64_t pos = (uint64_t)off;
+	if (f->rec < 0 && (f->pinned_real || !pf_tier_writable())) {
+		file_changing(f);
+		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf); /* stays a plain file */
+		if (ret > 0)
+			pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_SLOW, (uint64_t)ret);
+		goto out;
+	}
+	if (append)
+		pos = f->size;
+	else if (fpos && offset_of(fd, &pos) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (total == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (f->rec < 0 && !ensure_record(f)) {
+		/* no room in the pool (no free block or record): the write goes to the slow tier */
+		file_changing(f);
+		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf);
+		if (ret > 0) {
+			if (pos + (uint64_t)ret > f->size)
+				f->size = pos + (uint64_t)ret;
+			pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_SLOW, (uint64_t)ret);
+			pf_stat_add(PF_STAT_SPILLS, PF_TIER_NONE, 1);
+		}
+		goto out;
+	}
+	if (!pf_tier_is_writer()) {
+		errno = EROFS; /* a fork child is not the pool's writer */
+		ret = -1;
+		goto out;
+	}
+	file_changing(f);
+	if (pos > f->size)
+		zero_owned(f, f->size, pos);
+	struct cur c;
+	cur_init(&c, iov, cnt);
+	ret = write_placed(f, fd, &c, pos, (uint64_t)total);
+	if (ret < 0 || write_publish(f, fd, pos, (uint64_t)ret) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (fpos)
+		REAL(lseek)(fd, (off_t)(pos + (uint64_t)ret), SEEK_SET);
+	if (((o->flags & (O_SYNC | O_DSYNC)) || (rwf & (RWF_SYNC | RWF_DSYNC))) &&
+	    (file_sync_pool(f) < 0 || REAL(fdatasync)(fd) < 0))
+		ret = -1;
+out:
+	pthread_rwlock_unlock(&f->lock);
+	if (fpos || append)
+		pthread_mutex_unlock(&f->pos_lock);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- lseek */
+
+/* SEEK_DATA / SEEK_HOLE: pool blocks are data, unowned blocks of the window are holes (the real file is a
+ * hole there too), and the slow-tier part answers for itself. */
+static off_t seek_data_hole(struct pf_file *f, int fd, uint64_t pos, int whence)
+{
+	int rfd = file_rfd(f, fd);
+	while (pos < f->size) {
+		uint64_t b = pos >> f->pool->bshift;
+		uint64_t end;
+		if (b < f->lo || b >= f->hi) {
+			end = b < f->lo ? pf_min64(f->size, blk_start(f, f->lo)) : f->size;
+			off_t r = REAL(lseek)(rfd, (off_t)pos, whence);
+			if (r >= 0 && (uint64_t)r < end)
+				return r;
+			if (r < 0 && errno != ENXIO)
+				return -1;
+			if (whence == SEEK_HOLE && r >= 0 && end == f->size)
+				return (off_t)f->size;
+		} else {
+			end = pf_min64(f->size, blk_start(f, b + 1));
+			int data = b < f->maplen && f->map[b];
+			if (data == (whence == SEEK_DATA))
+				return (off_t)pos;
+		}
+		pos = end;
+	}
+	if (whence == SEEK_HOLE && pos == f->size)
+		return (off_t)f->size; /* the implicit hole at the end of the file */
+	errno = ENXIO;
+	return -1;
+}
+
+off_t pf_io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
+{
+	struct pf_file *f = o->file;
+	pthread_rwlock_rdlock(&f->lock);
+	off_t r;
+	if (f->rec < 0) {
+		r = REAL(lseek)(fd, off, whence);
+	} else if ((uint64_t)off >= f->size) {
+		errno = ENXIO; /* the kernel compares the offset as unsigned: negative ones land here too */
+		r = -1;
+	} else {
+		r = seek_data_hole(f, fd, (uint64_t)off, whence);
+		if (r >= 0)
+			r = REAL(lseek)(fd, r, SEEK_SET);
+	}
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+/* ---------------------------------------------------------------- truncate, fallocate */
+
+int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg)
+{
+	if (f->rec < 0 && f->size == 0 && len > 0)
+		ensure_record(f); /* a preallocated segment (setLength) starts in the pool */
+	file_changing(f);
+	if (f->rec >= 0 && len > f->size)
+		zero_owned(f, f->size, len); /* before the new size makes stale bytes visible */
+	if (do_real(arg) < 0)
+		return -1;
+	PF_FAULT("file.truncate.real");
+	if (f->rec >= 0 && len < f->size) {
+		map_free_blocks_from(f, (len + f->pool->bsize - 1) >> f->pool->bshift);
+		f->dirty = 1;
+	}
+	f->size = len;
+	return 0;
+}
+
+struct ftrunc_arg {
+	int fd;
+	off_t len;
+};
+
+static int do_ftruncate(void *a)
+{
+	struct ftrunc_arg *t = a;
+	return REAL(ftruncate64)(t->fd, t->len);
+}
+
+int pf_io_ftruncate(struct pf_ofd *o, int fd, off_t len)
+{
+	struct pf_file *f = o->file;
+	if (len < 0 || (o->flags & O_ACCMODE) == O_RDONLY)
+		return REAL(ftruncate64)(fd, len); /* the kernel's own errno */
+	if (!pf_tier_is_writer() && o->file->rec >= 0) {
+		errno = EROFS;
+		return -1;
+	}
+	pthread_rwlock_wrlock(&f->lock);
+	struct ftrunc_arg a = { fd, len };
+	int r = truncate_locked(f, (uint64_t)len, do_ftruncate, &a);
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+/* Zero or punch [off, end) of a file with a record (write lock held). */
+static int fallocate_zero(struct pf_file *f, int fd, int mode, uint64_t off, uint64_t end)
+{
+	zero_owned(f, off, pf_min64(end, pf_max64(f->size, (mode & FALLOC_FL_KEEP_SIZE) ? f->size : end)));
+	int r = REAL(fallocate64)(fd, mode, (off64_t)off, (off64_t)(end - off));
+	if (r == 0 && (mode & FALLOC_FL_PUNCH_HOLE)) {
+		/* Whole blocks inside the range become holes again, after the real file is punched there
+		 * (a window block without a pool block must read as zeros in the real file too). */
+		for (uint64_t b = (off + f->pool->bsize - 1) >> f->pool->bshift; blk_start(f, b + 1) <= end && b < f->maplen;
+		     b++)
+			if (f->map[b]) {
+				pf_pool_block_free(f->pool, f->map[b] - 1);
+				f->map[b] = 0;
+			}
+	}
+	if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > f->size)
+		f->size = end;
+	return r;
+}
+
+int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
+{
+	struct pf_file *f = o->file;
+	pthread_rwlock_wrlock(&f->lock);
+	int r;
+	if (f->rec < 0) {
+		file_changing(f);
+		r = REAL(fallocate64)(fd, mode, off, len);
+		goto out;
+	}
+	if (off < 0 || len <= 0) {
+		errno = EINVAL;
+		r = -1;
+		goto out;
+	}
+	if ((o->flags & O_ACCMODE) == O_RDONLY) {
+		errno = EBADF;
+		r = -1;
+		goto out;
+	}
+	if (!pf_tier_is_writer()) {
+		errno = EROFS;
+		r = -1;
+		goto out;
+	}
+	file_changing(f);
+	uint64_t end = (uint64_t)off + (uint64_t)len;
+	if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE) {
+		/* Space in the pool is never reserved ahead (a full pool spills instead of failing), so
+		 * allocation only has to get the size right: extend like ftruncate. */
+		r = 0;
+		if (mode == 0 && end > f->size) {
+			struct ftrunc_arg a = { file_rfd(f, fd), (off_t)end };
+			r = truncate_locked(f, end, do_ftruncate, &a);
+		}
+	} else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) || mode == FALLOC_FL_ZERO_RANGE ||
+		   mode == (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)) {
+		r = fallocate_zero(f, fd, mode, (uint64_t)off, end);
+	} else {
+		/* collapse/insert range shift bytes: let the kernel do it on a plain file */
+		r = materialise(f);
+		if (r == 0)
+			r = REAL(fallocate64)(fd, mode, off, len);
+	}
+out:
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+/* ---------------------------------------------------------------- sync */
+
+/* Persist the file's pool bytes (read lock); -1 with EIO if that failed. */
+static int sync_pool(struct pf_file *f)
+{
+	pthread_rwlock_rdlock(&f->lock);
+	int r = file_sync_pool(f);
+	pthread_rwlock_unlock(&f->lock);
+	if (r < 0)
+		errno = EIO;
+	return r;
+}
+
+int pf_io_fsync(struct pf_ofd *o, int fd, int datasync)
+{
+	if (sync_pool(o->file) < 0)
+		return -1;
+	return datasync ? REAL(fdatasync)(fd) : REAL(fsync)(fd);
+}
+
+int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags)
+{
+	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && n >= 0 && sync_pool(o->file) < 0)
+		return -1;
+	return REAL(sync_file_range)(fd, off, n, flags);
+}
+
+int pf_io_pin_real(struct pf_ofd *o)
+{
+	struct pf_file *f = o->file;
+	pthread_rwlock_wrlock(&f->lock);
+	int r = materialise(f);
+	if (r == 0)
+		f->pinned_real = 1;
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}

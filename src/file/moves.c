@@ -1,0 +1,307 @@
+/*
+ * moves.c - moving a file's bytes between the tiers (see file.h): materialise (every pool byte into the
+ * real file, under the write lock), demote (the same, copied under the read lock while readers go on, for
+ * migration), promote (a slow-tier file's bytes into the pool).
+ *
+ * Crash safety: a move copies, persists the copy, and then commits with one 8-byte store. Demotion and
+ * materialisation copy into the real file, fsync it, and commit with the record's DYING state (after which
+ * the blocks are freed). Promotion copies into blocks of a record whose window is empty (lo = "infinity")
+ * so they stay invisible, persists them and the tables, and commits by moving lo to 0; the slow-tier copy
+ * stays valid (PF_RECF_REAL_VALID), so demoting the file again needs no copy. A recovery after a crash at
+ * any point finds either the old placement or the new one.
+ *
+ * Owns: nothing beyond the move. May call: placement.c, table.c, tier.h, pool.h, fault.h, sys.h, real.h.
+ */
+#define _GNU_SOURCE
+#include "file_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "real.h"
+#include "sys.h"
+#include "tier.h"
+
+int materialise(struct pf_file *f)
+{
+	if (f->rec < 0)
+		return 0;
+	if (f->rfd < 0) {
+		errno = EACCES;
+		return -1;
+	}
+	for (uint64_t i = 0; i < f->maplen; i++) {
+		if (!f->map[i] || blk_start(f, i) >= f->size)
+			continue;
+		uint64_t n = pf_min64(f->pool->bsize, f->size - blk_start(f, i));
+		if (pf_pwrite_all(f->rfd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i)) < 0)
+			return -1;
+	}
+	PF_FAULT("file.materialise.copied");
+	if (REAL(fsync)(f->rfd) < 0)
+		return -1;
+	PF_FAULT("file.materialise.synced");
+	file_drop_record(f); /* commit point: DYING, after the real copy is durable */
+	return 0;
+}
+
+/* Open a descriptor of f for a move, through dirfd/path, checked to be the same inode (it may have been
+ * replaced under that name). Returns it (hidden high), or -1. size gets the real size. */
+static int open_checked(struct pf_file *f, int dirfd, const char *path, int flags, uint64_t *size)
+{
+	if (!path[0])
+		return -1;
+	int fd = pf_fd_hide(REAL(openat)(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW));
+	if (fd < 0)
+		return -1;
+	struct statx stx;
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
+	    !key_matches(&stx, &f->key)) {
+		REAL(close)(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	*size = stx.stx_size;
+	return fd;
+}
+
+/* Materialise under the write lock, with a descriptor opened for the purpose when this process has none
+ * open. Write lock held. */
+static int materialise_via(struct pf_file *f, int dirfd, const char *path)
+{
+	if (f->rec < 0)
+		return 0;
+	int opened = 0;
+	if (f->rfd < 0) {
+		uint64_t size;
+		f->rfd = open_checked(f, dirfd, path, O_RDWR, &size);
+		if (f->rfd < 0)
+			return -1;
+		opened = 1;
+		if (!f->size_known)
+			f->size = size;
+	}
+	int r = materialise(f);
+	if (opened) {
+		int e = errno;
+		REAL(close)(f->rfd);
+		f->rfd = -1;
+		errno = e;
+	}
+	return r;
+}
+
+int pin_real_by_path(struct pf_file *f, int dirfd, const char *path)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	int r = materialise_via(f, dirfd, path);
+	if (r == 0)
+		f->pinned_real = 1;
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+int pf_file_materialise(struct pf_file *f)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	int r = materialise_via(f, AT_FDCWD, f->path);
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+/* A descriptor of f for a migration, through its last known path. */
+static int open_for_move(struct pf_file *f, int flags, uint64_t *size)
+{
+	char path[sizeof f->path];
+	pthread_rwlock_rdlock(&f->lock);
+	memcpy(path, f->path, sizeof path);
+	pthread_rwlock_unlock(&f->lock);
+	return open_checked(f, AT_FDCWD, path, flags, size);
+}
+
+/* ---------------------------------------------------------------- demote */
+
+/* Copy file block i (if the pool holds it and it is below size) to fd, under the read lock, unless the
+ * file changed since gen. Returns 0, 1 (changed: give up) or -1 (I/O error). */
+static int demote_block(struct pf_file *f, int fd, uint64_t i, uint64_t size, int64_t rec, uint64_t gen,
+			struct pf_move_ctx *ctx)
+{
+	pthread_rwlock_rdlock(&f->lock);
+	int has = i < f->maplen && f->map[i] && blk_start(f, i) < size;
+	pthread_rwlock_unlock(&f->lock);
+	if (!has)
+		return 0;
+	if (ctx->throttle)
+		ctx->throttle(pf_min64(f->pool->bsize, size - blk_start(f, i)));
+	int r = 0;
+	pthread_rwlock_rdlock(&f->lock);
+	if (f->gen != gen || f->rec != rec) {
+		r = 1;
+	} else if (i < f->maplen && f->map[i] && blk_start(f, i) < size) {
+		uint64_t n = pf_min64(f->pool->bsize, size - blk_start(f, i));
+		r = pf_pwrite_all(fd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i));
+		ctx->bytes += n;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
+{
+	uint64_t size;
+	int fd = open_for_move(f, O_RDWR, &size);
+	if (fd < 0)
+		return 1;
+	pthread_rwlock_rdlock(&f->lock);
+	int64_t rec = f->rec;
+	uint64_t gen = f->gen;
+	int copy = rec >= 0 && !(f->pool->recs[rec].flags & PF_RECF_REAL_VALID);
+	uint64_t maplen = f->maplen;
+	pthread_rwlock_unlock(&f->lock);
+	int ret = 1;
+	if (rec < 0)
+		goto done;
+	/* Copy block by block under the read lock: readers go on, a writer waits one block at most, and any
+	 * change makes the final check fail. */
+	for (uint64_t i = 0; copy && i < maplen; i++) {
+		int r = demote_block(f, fd, i, size, rec, gen, ctx);
+		if (r != 0) {
+			ret = r;
+			goto done;
+		}
+	}
+	PF_FAULT("demote.copied");
+	if (copy && REAL(fsync)(fd) < 0) {
+		ret = -1;
+		goto done;
+	}
+	PF_FAULT("demote.synced");
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->gen == gen && f->rec == rec) {
+		file_drop_record(f); /* commit point (DYING), then the blocks are freed */
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	PF_FAULT("demote.committed");
+done:
+	REAL(close)(fd);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- promote */
+
+/* A record with an empty window for f (lo = "infinity"): every block is still read from the real file,
+ * and the copies stay invisible (and are freed by recovery) until lo drops to 0. Returns the record, or -1
+ * when f may not be promoted or the pool has no record. */
+static int64_t promote_begin(struct pf_file *f, struct pf_pool *p, uint64_t size, uint64_t *gen)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	int64_t r = -1;
+	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size > 0)
+		r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, PF_HI_NONE, f->path);
+	if (r >= 0) {
+		f->pool = p;
+		set_rec(f, r);
+		f->lo = PF_HI_NONE;
+		f->hi = PF_HI_NONE;
+		*gen = f->gen;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+/* Copy file block i from fd into a new pool block (after prev, for contiguity), persist it and publish it
+ * as block i of record r, unless the file changed since gen. Returns the physical block, or -1. */
+static int64_t promote_block(struct pf_file *f, struct pf_pool *p, int fd, int64_t r, uint64_t i, uint64_t size,
+			     uint64_t gen, int64_t prev, struct pf_move_ctx *ctx)
+{
+	if (ctx->throttle)
+		ctx->throttle(p->bsize);
+	int64_t ph = pf_pool_block_reserve(p, prev >= 0 ? prev + 1 : -1);
+	if (ph < 0)
+		return -1;
+	char *dst = pf_pool_block_ptr(p, (uint64_t)ph);
+	uint64_t n = pf_min64(p->bsize, size - (i << p->bshift)), got = 0;
+	while (got < n) {
+		ssize_t k = REAL(pread64)(fd, dst + got, n - got, (off64_t)((i << p->bshift) + got));
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		got += (uint64_t)k;
+	}
+	if (got < n)
+		pf_pool_zero(p, dst + got, n - got); /* the file shrank meanwhile: the gen check aborts */
+	if (pf_pool_sync(p, dst, p->bsize) < 0) {
+		pf_pool_block_free(p, (uint64_t)ph);
+		return -1;
+	}
+	ctx->bytes += n;
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->gen != gen || map_grow(f, i) < 0) {
+		pthread_rwlock_unlock(&f->lock);
+		pf_pool_block_free(p, (uint64_t)ph);
+		return -1;
+	}
+	pf_pool_block_publish(p, (uint64_t)ph, (uint32_t)r, (uint32_t)i);
+	f->map[i] = (uint32_t)ph + 1;
+	pthread_rwlock_unlock(&f->lock);
+	return ph;
+}
+
+/* Make the copies the file's: the slow-tier copy stays valid, then the window opens (commit point).
+ * Returns 0, or 1 if the file changed since gen. */
+static int promote_commit(struct pf_file *f, struct pf_pool *p, int64_t r, uint64_t size, uint64_t gen)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->gen != gen || f->rec != r) {
+		pthread_rwlock_unlock(&f->lock);
+		return 1;
+	}
+	struct pf_pool_record *pr = &p->recs[r];
+	__atomic_store_n(&pr->flags, pr->flags | PF_RECF_REAL_VALID, __ATOMIC_RELEASE);
+	pf_pool_commit(p, &pr->flags, sizeof pr->flags);
+	PF_FAULT("promote.valid");
+	__atomic_store_n(&pr->lo, 0, __ATOMIC_RELEASE); /* commit point: the pool copy is the file's */
+	pf_pool_commit(p, &pr->lo, sizeof pr->lo);
+	f->lo = 0;
+	f->size = f->size_known ? f->size : size;
+	pthread_rwlock_unlock(&f->lock);
+	PF_FAULT("promote.committed");
+	return 0;
+}
+
+int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx)
+{
+	uint64_t size, gen = 0;
+	int fd = open_for_move(f, O_RDONLY, &size);
+	if (fd < 0)
+		return 1;
+	int ret = 1;
+	int64_t r = promote_begin(f, p, size, &gen);
+	if (r < 0)
+		goto done;
+	uint64_t nb = (size + p->bsize - 1) >> p->bshift;
+	int64_t ph = -1;
+	for (uint64_t i = 0; i < nb; i++)
+		if ((ph = promote_block(f, p, fd, r, i, size, gen, ph, ctx)) < 0)
+			goto abort;
+	PF_FAULT("promote.copied");
+	if (pf_pool_sync_meta(p) < 0 || promote_commit(f, p, r, size, gen) != 0)
+		goto abort;
+	ret = 0;
+	goto done;
+abort:
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->rec == r && f->lo == PF_HI_NONE)
+		file_drop_record(f);
+	pthread_rwlock_unlock(&f->lock);
+done:
+	REAL(close)(fd);
+	return ret;
+}

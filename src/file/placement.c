@@ -1,0 +1,289 @@
+/*
+ * placement.c - where each byte of a managed file lives (see pool_format.h for the rule): in a pool block
+ * (inside the record's window [lo, hi) with a block-table entry), in the real file (outside the window),
+ * or nowhere (a hole inside the window: zeros in both places). Also: new pool blocks, the spill when the
+ * pool is full, persisting a file's pool bytes, and the read-only attacher's view of the shared tables.
+ *
+ * Ordering rules that make every crash recoverable:
+ *  - a new pool block is filled (zeros where the file has a hole, then the written bytes) before its
+ *    block-table entry publishes it;
+ *  - growth: zero stale pool bytes past the old end, copy the data, and only then extend the real file
+ *    with ftruncate, which publishes the new size (io.c); shrink: real ftruncate first, then free blocks;
+ *  - spill: the window end `hi` moves down over unowned blocks only, so no pool byte is ever hidden; if
+ *    that is impossible the whole file is first copied to the real file (materialised, moves.c, by io.c).
+ *
+ * Owns: a file's map and window, under its write lock. May call: iovcur.c, tier.h, pool.h, fault.h, log.h,
+ * sys.h, real.h.
+ */
+#define _GNU_SOURCE
+#include "file_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fault.h"
+#include "iovcur.h"
+#include "log.h"
+#include "real.h"
+#include "sys.h"
+#include "tier.h"
+
+enum seg_kind seg_at(const struct pf_file *f, uint64_t pos, uint64_t end, uint64_t *len, char **ptr)
+{
+	if (f->rec < 0) {
+		*len = end - pos;
+		return SEG_REAL;
+	}
+	unsigned sh = f->pool->bshift;
+	uint64_t b = pos >> sh;
+	if (b < f->lo) {
+		*len = pf_min64(end, f->lo << sh) - pos;
+		return SEG_REAL;
+	}
+	if (b >= f->hi) {
+		*len = end - pos;
+		return SEG_REAL;
+	}
+	uint64_t lim = f->hi == PF_HI_NONE ? end : pf_min64(end, f->hi << sh);
+	uint32_t ph = b < f->maplen ? f->map[b] : 0;
+	uint64_t e = (b + 1) << sh, n = b + 1;
+	if (ph) {
+		while (e < lim && n < f->maplen && f->map[n] == f->map[n - 1] + 1)
+			e += f->pool->bsize, n++;
+		*ptr = pf_pool_block_ptr(f->pool, ph - 1) + (pos & (f->pool->bsize - 1));
+		*len = pf_min64(e, lim) - pos;
+		return SEG_POOL;
+	}
+	while (e < lim && (n >= f->maplen || !f->map[n]))
+		e += f->pool->bsize, n++;
+	*len = pf_min64(e, lim) - pos;
+	return SEG_ZERO;
+}
+
+int map_grow(struct pf_file *f, uint64_t b)
+{
+	if (b < f->maplen)
+		return 0;
+	uint64_t n = pf_max64(b + 1, f->maplen * 2);
+	if (n < 16)
+		n = 16;
+	uint32_t *m = realloc(f->map, n * sizeof *m);
+	if (!m)
+		return -1;
+	memset(m + f->maplen, 0, (n - f->maplen) * sizeof *m);
+	f->map = m;
+	f->maplen = n;
+	return 0;
+}
+
+/* The file's bytes or size are about to change (write lock held): a copy being migrated is now stale,
+ * and so is a slow-tier copy kept from a promotion. */
+void file_changing(struct pf_file *f)
+{
+	f->gen++;
+	f->last_write_ms = pf_mono_ms();
+	if (f->rec >= 0 && pf_tier_is_writer() && (f->pool->recs[f->rec].flags & PF_RECF_REAL_VALID)) {
+		__atomic_store_n(&f->pool->recs[f->rec].flags, f->pool->recs[f->rec].flags & ~PF_RECF_REAL_VALID,
+				 __ATOMIC_RELEASE);
+		pf_pool_commit(f->pool, &f->pool->recs[f->rec].flags, sizeof(uint64_t));
+	}
+}
+
+void map_free_blocks_from(struct pf_file *f, uint64_t first)
+{
+	if (!pf_tier_is_writer())
+		return; /* only the pool's writer (the parent) changes its tables */
+	for (uint64_t i = first; i < f->maplen; i++)
+		if (f->map[i]) {
+			pf_pool_block_free(f->pool, f->map[i] - 1);
+			f->map[i] = 0;
+		}
+}
+
+void trim_beyond_size(struct pf_file *f)
+{
+	if (f->rec < 0)
+		return;
+	map_free_blocks_from(f, (f->size + f->pool->bsize - 1) >> f->pool->bshift);
+}
+
+/* Forget the file's placement: no record, no map, every byte in the real file. */
+static void placement_clear(struct pf_file *f)
+{
+	free(f->map);
+	f->map = NULL;
+	f->maplen = 0;
+	set_rec(f, -1);
+	f->lo = 0;
+	f->hi = PF_HI_NONE;
+}
+
+void file_drop_record(struct pf_file *f)
+{
+	if (f->rec < 0 || !pf_tier_is_writer())
+		return;
+	pf_pool_rec_free(f->pool, (uint32_t)f->rec, f->map, f->maplen);
+	placement_clear(f);
+}
+
+void zero_owned(struct pf_file *f, uint64_t from, uint64_t to)
+{
+	if (f->rec < 0 || from >= to)
+		return;
+	unsigned sh = f->pool->bshift;
+	for (uint64_t b = from >> sh; b < f->maplen && blk_start(f, b) < to; b++) {
+		if (!f->map[b])
+			continue;
+		uint64_t s = pf_max64(from, blk_start(f, b)), t = pf_min64(to, blk_start(f, b + 1));
+		pf_pool_zero(f->pool, pf_pool_block_ptr(f->pool, f->map[b] - 1) + (s - blk_start(f, b)), t - s);
+	}
+	f->dirty = 1;
+}
+
+static int has_owned_from(const struct pf_file *f, uint64_t b)
+{
+	for (uint64_t i = b; i < f->maplen; i++)
+		if (f->map[i])
+			return 1;
+	return 0;
+}
+
+int ensure_record(struct pf_file *f)
+{
+	if (f->rec >= 0)
+		return 1;
+	if (f->pinned_real || !pf_tier_writable())
+		return 0;
+	struct pf_pool *p = pf_tier_pick();
+	if (!p)
+		return 0;
+	uint64_t lo = (f->size + p->bsize - 1) >> p->bshift;
+	int64_t r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, lo, f->path);
+	if (r < 0)
+		return 0;
+	f->pool = p;
+	set_rec(f, r);
+	f->lo = lo;
+	f->hi = PF_HI_NONE;
+	return 1;
+}
+
+int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, struct cur *c)
+{
+	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
+	if (map_grow(f, b) < 0)
+		return -1;
+	int64_t ph = pf_tier_writable() ? pf_pool_block_reserve(f->pool, hint) : -1;
+	if (ph < 0)
+		return 0;
+	char *base = pf_pool_block_ptr(f->pool, (uint64_t)ph);
+	uint64_t bs = f->pool->bsize, start = blk_start(f, b);
+	if (boff)
+		pf_pool_zero(f->pool, base, boff); /* a hole inside the file, or past its end: zeros */
+	uint64_t tail = boff + n;
+	if (tail < bs && start + tail < f->size)
+		pf_pool_zero(f->pool, base + tail, pf_min64(bs, f->size - start) - tail);
+	cur_copy_out(c, base + boff, n, f->pool);
+	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
+	f->map[b] = (uint32_t)ph + 1;
+	return 1;
+}
+
+int spill(struct pf_file *f, uint64_t b)
+{
+	if (has_owned_from(f, b + 1))
+		return 1;
+	pf_log(PF_LOG_DEBUG, "pool full: %s continues on the slow tier from byte %llu", f->path,
+	       (unsigned long long)blk_start(f, b));
+	struct pf_pool_record *r = &f->pool->recs[f->rec];
+	__atomic_store_n(&r->hi, b, __ATOMIC_RELEASE);
+	pf_pool_commit(f->pool, &r->hi, sizeof r->hi);
+	f->hi = b;
+	pf_stat_add(PF_STAT_SPILLS, PF_TIER_NONE, 1);
+	PF_FAULT("file.spill");
+	return 0;
+}
+
+int file_sync_pool(struct pf_file *f)
+{
+	if (f->rec < 0 || !__atomic_exchange_n(&f->dirty, 0, __ATOMIC_ACQ_REL))
+		return 0;
+	for (uint64_t i = 0; i < f->maplen;) {
+		if (!f->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i + 1;
+		while (j < f->maplen && f->map[j] == f->map[j - 1] + 1)
+			j++;
+		if (pf_pool_sync(f->pool, pf_pool_block_ptr(f->pool, f->map[i] - 1), (j - i) << f->pool->bshift) < 0)
+			return -1;
+		i = j;
+	}
+	return pf_pool_sync_meta(f->pool);
+}
+
+/* ---------------------------------------------------------------- read-only attach */
+
+/* In a process attached read-only, the broker keeps allocating, moving and freeing blocks. Before a read
+ * the file's record and block map are rebuilt from the shared tables, and after it every pool block that
+ * was used is checked to still belong to the file: if anything moved, the read is done again. */
+void ro_refresh(struct pf_file *f, int fd)
+{
+	struct stat st;
+	if (REAL(fstat)(fd, &st) == 0)
+		f->size = (uint64_t)st.st_size;
+	placement_clear(f);
+	for (int k = 0; k < pf_tier_npools() && f->rec < 0; k++) {
+		struct pf_pool *p = pf_tier_pool(k);
+		for (uint64_t r = 0; r < p->nrecords; r++) {
+			const struct pf_pool_record *pr = &p->recs[r];
+			if (__atomic_load_n(&pr->state, __ATOMIC_ACQUIRE) == PF_REC_LIVE && pr->ino == f->key.ino &&
+			    pr->btime_sec == f->key.btime_sec && pr->btime_nsec == f->key.btime_nsec &&
+			    pr->lo != PF_HI_NONE) {
+				f->pool = p;
+				set_rec(f, (int64_t)r);
+				f->lo = pr->lo;
+				f->hi = pr->hi;
+				break;
+			}
+		}
+	}
+	if (f->rec < 0)
+		return;
+	for (uint64_t b = 0; b < f->pool->nblocks; b++) {
+		uint64_t e = __atomic_load_n(&f->pool->blocks[b], __ATOMIC_ACQUIRE);
+		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) != (uint64_t)f->rec)
+			continue;
+		uint64_t i = PF_ENTRY_IDX(e);
+		if (i < f->lo || i >= f->hi || map_grow(f, i) < 0)
+			continue;
+		f->map[i] = (uint32_t)b + 1;
+	}
+}
+
+int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end)
+{
+	if (f->rec < 0)
+		return 1;
+	const struct pf_pool_record *pr = &f->pool->recs[f->rec];
+	if (__atomic_load_n(&pr->state, __ATOMIC_ACQUIRE) != PF_REC_LIVE || pr->lo != f->lo || pr->hi != f->hi)
+		return 0;
+	for (uint64_t b = pos >> f->pool->bshift; pos < end && blk_start(f, b) < end; b++) {
+		if (b < f->lo || b >= f->hi)
+			continue;
+		uint64_t want = b < f->maplen && f->map[b] ? PF_ENTRY(f->rec, b) : 0;
+		uint64_t e = __atomic_load_n(&f->pool->blocks[b < f->maplen && f->map[b] ? f->map[b] - 1 : 0], __ATOMIC_ACQUIRE);
+		if (want && e != want)
+			return 0;
+		if (!want) {
+			/* a hole in our view: make sure no block appeared for it */
+			for (uint64_t k = 0; k < f->pool->nblocks; k++)
+				if (__atomic_load_n(&f->pool->blocks[k], __ATOMIC_ACQUIRE) == PF_ENTRY(f->rec, b))
+					return 0;
+		}
+	}
+	return 1;
+}

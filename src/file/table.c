@@ -1,0 +1,513 @@
+/*
+ * table.c - the identity table (inode number + birth time -> struct pf_file), the open descriptions that
+ * reference its entries, and the copies of it that migration and metrics work from (see file.h).
+ *
+ * A file is in the table while something can reach it: an open description of this process, or pool
+ * bytes and a name. Its struct stays allocated while references (table, descriptions, holds) remain.
+ *
+ * Owns: the table and files_lock (see file_impl.h for the order of locks). May call: placement.c, tier.h,
+ * pool.h, fdtab.h, log.h, sys.h, real.h.
+ */
+#define _GNU_SOURCE
+#include "file_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fdtab.h"
+#include "log.h"
+#include "real.h"
+#include "sys.h"
+#include "tier.h"
+
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pf_file *files;
+static int64_t learned_ms;
+
+/* fork: hold the table lock across it so the child never inherits it locked by a vanished thread. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&files_lock);
+}
+
+static void fork_release(void)
+{
+	pthread_mutex_unlock(&files_lock);
+}
+
+void pf_files_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
+static struct pf_file *file_new(const struct pf_key *k)
+{
+	struct pf_file *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->key = *k;
+	f->rec = -1; /* not published yet */
+	f->rfd = -1;
+	f->hi = PF_HI_NONE;
+	f->last_write_ms = pf_mono_ms(); /* the idle clock starts when we learn of the file, not at boot */
+	__atomic_store_n(&learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
+	pthread_rwlock_init(&f->lock, NULL);
+	pthread_mutex_init(&f->pos_lock, NULL);
+	return f;
+}
+
+static void file_free(struct pf_file *f)
+{
+	pthread_rwlock_destroy(&f->lock);
+	pthread_mutex_destroy(&f->pos_lock);
+	free(f->map);
+	free(f);
+}
+
+/* files_lock held. Drop one reference; the last one frees. */
+static void unref_locked(struct pf_file *f)
+{
+	if (--f->refs == 0)
+		file_free(f);
+}
+
+void file_put(struct pf_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	unref_locked(f);
+	pthread_mutex_unlock(&files_lock);
+}
+
+/* files_lock held. Leave the table when nothing can reach the file any more: no open description and
+ * either no pool bytes, or no name left (its bytes are garbage once the last descriptor is gone). */
+static void evict_locked(struct pf_file *f)
+{
+	if (f->nopen > 0 || !f->hh.tbl)
+		return;
+	if (__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE) >= 0 && !f->unlinked)
+		return;
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->unlinked)
+		file_drop_record(f);
+	int keep = f->rec >= 0;
+	pthread_rwlock_unlock(&f->lock);
+	if (keep)
+		return;
+	HASH_DEL(files, f);
+	f->hh.tbl = NULL;
+	unref_locked(f);
+}
+
+void file_unlinked(struct pf_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	f->unlinked = 1;
+	evict_locked(f);
+	pthread_mutex_unlock(&files_lock);
+}
+
+void files_each_locked(void (*cb)(struct pf_file *f, void *arg), void *arg)
+{
+	pthread_mutex_lock(&files_lock);
+	struct pf_file *f, *tmp;
+	HASH_ITER(hh, files, f, tmp)
+	cb(f, arg);
+	pthread_mutex_unlock(&files_lock);
+}
+
+/* Mark a file the orphan scan found unreachable (files_lock held by files_each_locked). */
+void file_orphaned_locked(struct pf_file *f)
+{
+	f->unlinked = 1;
+	evict_locked(f);
+}
+
+int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen)
+{
+	(void)arg;
+	const struct pf_pool_record *r = &p->recs[rec];
+	if (r->lo == PF_HI_NONE) {
+		/* A promotion that never committed: its copies were stale and are gone; so is the record. */
+		pf_pool_rec_free(p, rec, map, maplen);
+		free(map);
+		return 0;
+	}
+	struct pf_key k = { r->ino, r->btime_sec, r->btime_nsec };
+	struct pf_file *f;
+	HASH_FIND(hh, files, &k, sizeof k, f);
+	if (f) {
+		free(map);
+		pf_log(PF_LOG_ERROR, "pool %s: two records (%lld and %u) for inode %llu: run 'pafka fsck'", p->path,
+		       (long long)f->rec, rec, (unsigned long long)k.ino);
+		return -1;
+	}
+	f = file_new(&k);
+	if (!f) {
+		free(map);
+		return -1;
+	}
+	f->pool = p;
+	set_rec(f, rec);
+	f->map = map;
+	f->maplen = maplen;
+	f->lo = r->lo;
+	f->hi = r->hi;
+	if (r->path_sum == pf_fnv1a(r->path, r->path_len) && r->path_len < sizeof f->path) {
+		memcpy(f->path, r->path, r->path_len);
+		f->path[r->path_len] = '\0';
+	}
+	f->refs = 1;
+	HASH_ADD(hh, files, key, sizeof f->key, f);
+	return 0;
+}
+
+/* The table entry with key k, with a reference, or NULL. */
+static struct pf_file *find_ref(const struct pf_key *k)
+{
+	struct pf_file *f;
+	pthread_mutex_lock(&files_lock);
+	HASH_FIND(hh, files, k, sizeof *k, f);
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&files_lock);
+	return f;
+}
+
+struct pf_file *file_find_path(int dirfd, const char *path, int follow, uint64_t *nlink, uint64_t *size)
+{
+	int e = errno;
+	struct statx stx;
+	if (REAL(statx)(dirfd, path, follow ? 0 : AT_SYMLINK_NOFOLLOW,
+			STATX_TYPE | STATX_INO | STATX_BTIME | STATX_NLINK | STATX_SIZE, &stx) < 0 ||
+	    !S_ISREG(stx.stx_mode) || !(stx.stx_mask & STATX_BTIME)) {
+		errno = e;
+		return NULL;
+	}
+	struct pf_key k = { stx.stx_ino, stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec };
+	if (nlink)
+		*nlink = stx.stx_nlink;
+	if (size)
+		*size = stx.stx_size;
+	return find_ref(&k);
+}
+
+/* Open our own descriptor of the file (for slow-tier I/O that must not disturb the application's offset
+ * or O_APPEND), through one of the application's descriptors. */
+static void open_rfd(struct pf_file *f, int via_fd)
+{
+	if (f->rfd >= 0)
+		return;
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", via_fd);
+	int e = errno;
+	f->rfd = pf_fd_hide(REAL(open)(p, O_RDWR | O_CLOEXEC));
+	errno = e;
+}
+
+void file_set_path(struct pf_file *f, const char *abspath)
+{
+	pthread_rwlock_wrlock(&f->lock);
+	snprintf(f->path, sizeof f->path, "%s", abspath);
+	if (f->rec >= 0 && pf_tier_is_writer())
+		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
+	pthread_rwlock_unlock(&f->lock);
+}
+
+void pf_file_opened(int fd, int oflags, const char *abspath)
+{
+	struct statx stx;
+	int e = errno;
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
+	    !S_ISREG(stx.stx_mode)) {
+		errno = e;
+		return;
+	}
+	struct pf_key k;
+	key_of_statx(&stx, &k, abspath);
+	struct pf_ofd *o = malloc(sizeof *o);
+	if (!o)
+		pf_die("out of memory registering %s", abspath);
+	pthread_mutex_lock(&files_lock);
+	struct pf_file *f;
+	HASH_FIND(hh, files, &k, sizeof k, f);
+	if (!f) {
+		f = file_new(&k);
+		if (!f)
+			pf_die("out of memory registering %s", abspath);
+		f->refs = 1;
+		HASH_ADD(hh, files, key, sizeof f->key, f);
+	}
+	f->refs++;
+	f->nopen++;
+	pthread_mutex_unlock(&files_lock);
+
+	pthread_rwlock_wrlock(&f->lock);
+	/* The kernel's size is the truth; bytes of pool blocks past it are leftovers of a write that never
+	 * returned (crash), or of an O_TRUNC open. It is read again under the write lock: every change of size
+	 * in this process happens under it, so the statx above may already be stale (another thread appended
+	 * meanwhile) and trimming by it would throw away its bytes. */
+	struct stat st;
+	f->size = REAL(fstat)(fd, &st) == 0 ? (uint64_t)st.st_size : stx.stx_size;
+	f->size_known = 1;
+	trim_beyond_size(f);
+	snprintf(f->path, sizeof f->path, "%s", abspath);
+	if (f->rec >= 0 && pf_tier_is_writer())
+		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
+	open_rfd(f, fd);
+	pthread_rwlock_unlock(&f->lock);
+
+	o->refs = 1;
+	o->flags = oflags & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
+	o->file = f;
+	struct pf_ofd *old = pf_fd_set(fd, o);
+	if (old)
+		pf_ofd_put(old);
+	errno = e;
+}
+
+int pf_file_opened_alias(int fd, int oflags)
+{
+	int e = errno;
+	struct statx stx;
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME, &stx) < 0 || !S_ISREG(stx.stx_mode) ||
+	    !(stx.stx_mask & STATX_BTIME)) {
+		errno = e;
+		return 0;
+	}
+	struct pf_key k = { stx.stx_ino, stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec };
+	struct pf_file *f;
+	char path[sizeof f->path];
+	pthread_mutex_lock(&files_lock);
+	HASH_FIND(hh, files, &k, sizeof k, f);
+	if (f)
+		memcpy(path, f->path, sizeof path); /* its managed name stays the one we track */
+	pthread_mutex_unlock(&files_lock);
+	errno = e;
+	if (!f)
+		return 0;
+	pf_file_opened(fd, oflags, path);
+	return 1;
+}
+
+struct pf_ofd *pf_ofd_ref(struct pf_ofd *o)
+{
+	__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+	return o;
+}
+
+void pf_ofd_put(struct pf_ofd *o)
+{
+	if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	struct pf_file *f = o->file;
+	free(o);
+	int e = errno;
+	pthread_mutex_lock(&files_lock);
+	if (--f->nopen == 0) {
+		pthread_rwlock_wrlock(&f->lock);
+		if (f->rec >= 0 && !f->unlinked && pf_tier_is_writer())
+			f->pool->recs[f->rec].size_hint = f->size; /* for tools only */
+		if (f->rfd >= 0)
+			REAL(close)(f->rfd);
+		f->rfd = -1;
+		f->size_known = 0;
+		pthread_rwlock_unlock(&f->lock);
+		evict_locked(f);
+	}
+	unref_locked(f);
+	pthread_mutex_unlock(&files_lock);
+	errno = e;
+}
+
+void pf_ofd_setfl(struct pf_ofd *o, int flags)
+{
+	int keep = o->flags & (O_ACCMODE | O_SYNC | O_DSYNC);
+	__atomic_store_n(&o->flags, keep | (flags & O_APPEND), __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- views for migration and metrics */
+
+int64_t pf_files_learned_ms(void)
+{
+	return __atomic_load_n(&learned_ms, __ATOMIC_RELAXED);
+}
+
+static uint64_t base_offset(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return strtoull(b ? b + 1 : path, NULL, 10);
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	return len >= n && !strcmp(s + len - n, suffix);
+}
+
+struct snap {
+	struct pf_file_info *v;
+	int n, cap;
+	int failed;
+};
+
+/* files_lock held: only try the file's lock; a file busy right now is simply skipped this round. */
+static void collect(struct pf_file *f, void *arg)
+{
+	struct snap *s = arg;
+	if (f->unlinked || s->failed)
+		return;
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+		struct pf_file_info *nv = realloc(s->v, (size_t)cap * sizeof *nv);
+		if (!nv) {
+			s->failed = 1;
+			return;
+		}
+		s->v = nv;
+		s->cap = cap;
+	}
+	if (pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
+	size_t len = strlen(f->path);
+	const char *slash = strrchr(f->path, '/');
+	if (!len || !slash || f->pinned_real || ends_with(f->path, len, ".deleted")) {
+		/* unknown path, kept on the slow tier, or about to be deleted (moving it would be wasted I/O) */
+		pthread_rwlock_unlock(&f->lock);
+		return;
+	}
+	struct pf_file_info *c = &s->v[s->n];
+	memset(c, 0, sizeof *c);
+	c->file = f;
+	c->dir_hash = pf_fnv1a(f->path, (uint64_t)(slash - f->path));
+	c->base_offset = base_offset(f->path);
+	c->in_pool = f->rec >= 0;
+	c->busy = f->migrating;
+	c->birth_ns = (uint64_t)f->key.btime_sec * 1000000000ULL + f->key.btime_nsec;
+	c->size = f->size_known ? f->size : 0;
+	c->last_write_ms = f->last_write_ms;
+	if (c->in_pool) {
+		for (uint64_t i = 0; i < f->maplen; i++)
+			c->pool_blocks += f->map[i] != 0;
+		c->seq = f->pool->recs[f->rec].seq;
+		c->busy |= f->lo == PF_HI_NONE; /* a promotion in progress */
+	}
+	pthread_rwlock_unlock(&f->lock);
+	f->refs++;
+	s->n++;
+}
+
+int pf_files_snapshot(struct pf_file_info **out, int *n)
+{
+	struct snap s = { NULL, 0, 0, 0 };
+	files_each_locked(collect, &s);
+	if (s.failed) {
+		pf_files_snapshot_free(s.v, s.n);
+		errno = ENOMEM;
+		return -1;
+	}
+	*out = s.v;
+	*n = s.n;
+	return 0;
+}
+
+void pf_files_snapshot_free(struct pf_file_info *v, int n)
+{
+	pthread_mutex_lock(&files_lock);
+	for (int i = 0; i < n; i++)
+		unref_locked(v[i].file);
+	pthread_mutex_unlock(&files_lock);
+	free(v);
+}
+
+int pf_file_claim(struct pf_file *f)
+{
+	int ok = 0;
+	pthread_mutex_lock(&files_lock);
+	if (f->hh.tbl && !f->migrating && !f->unlinked) {
+		f->migrating = 1;
+		f->refs++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&files_lock);
+	return ok;
+}
+
+void pf_file_release(struct pf_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	f->migrating = 0;
+	evict_locked(f);
+	unref_locked(f);
+	pthread_mutex_unlock(&files_lock);
+}
+
+struct pooled {
+	struct pf_file *f;
+};
+
+static void find_pooled(struct pf_file *f, void *arg)
+{
+	struct pooled *a = arg;
+	if (a->f || f->migrating || pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
+	if (f->rec >= 0 && f->path[0]) {
+		f->migrating = 1;
+		f->refs++;
+		a->f = f;
+	}
+	pthread_rwlock_unlock(&f->lock);
+}
+
+struct pf_file *pf_files_claim_pooled(void)
+{
+	struct pooled a = { NULL };
+	files_each_locked(find_pooled, &a);
+	return a.f;
+}
+
+struct totals {
+	uint64_t files[2], bytes[2];
+};
+
+/* Pool bytes of files with pool blocks, and the rest of each known file on the slow tier. */
+static void count_file(struct pf_file *f, void *arg)
+{
+	struct totals *t = arg;
+	if (pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
+	uint64_t pool = 0;
+	for (uint64_t i = 0; f->rec >= 0 && i < f->maplen; i++)
+		pool += f->map[i] ? f->pool->bsize : 0;
+	uint64_t size = f->size_known ? f->size : f->rec >= 0 ? f->pool->recs[f->rec].size_hint : 0;
+	if (pool > size)
+		pool = size;
+	if (pool) {
+		t->files[PF_TIER_POOL]++;
+		t->bytes[PF_TIER_POOL] += pool;
+	}
+	if (size > pool) {
+		t->files[PF_TIER_SLOW]++;
+		t->bytes[PF_TIER_SLOW] += size - pool;
+	}
+	pthread_rwlock_unlock(&f->lock);
+}
+
+void pf_files_tier_totals(uint64_t files_out[2], uint64_t bytes_out[2])
+{
+	struct totals t;
+	memset(&t, 0, sizeof t);
+	files_each_locked(count_file, &t);
+	memcpy(files_out, t.files, sizeof t.files);
+	memcpy(bytes_out, t.bytes, sizeof t.bytes);
+}
+
+void pf_file_path(struct pf_file *f, char *buf, size_t n)
+{
+	pthread_rwlock_rdlock(&f->lock);
+	snprintf(buf, n, "%s", f->path);
+	pthread_rwlock_unlock(&f->lock);
+}

@@ -1,0 +1,84 @@
+/*
+ * tier.h - the fast tier as the rest of the shim sees it: the open pools and the choice among them, the
+ * process's role towards them (the pools' one writer; a read-only attacher such as kafka-dump-log while
+ * the broker runs; a fork child of the writer, which may read but never changes a pool), the operator's
+ * switches (draining, paused), and the live statistics that tools read from the first pool's header.
+ *
+ * Owns: the pools array and the role, switch and statistic state above. Nothing else in the shim keeps a
+ * copy of it. May call: pool.h, config.h, log.h, sys.h.
+ * Errors: pf_tier_open fills a struct pf_err (init time); the rest cannot fail.
+ */
+#ifndef PAFKA_TIER_H
+#define PAFKA_TIER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+
+/* The two tiers, as statistics and metrics name them. */
+enum pf_tier { PF_TIER_POOL = 0, PF_TIER_SLOW = 1, PF_TIER_NONE = -1 };
+
+/* Live statistics (struct pf_pool_live in pool_format.h). The byte counts are per tier; the others take
+ * PF_TIER_NONE. */
+enum pf_stat {
+	PF_STAT_BYTES_WRITTEN,
+	PF_STAT_BYTES_READ,
+	PF_STAT_BYTES_SENT,
+	PF_STAT_SPILLS,             /* writes sent to the slow tier because the pool was full */
+	PF_STAT_DEMOTIONS,
+	PF_STAT_PROMOTIONS,
+	PF_STAT_BYTES_DEMOTED,
+	PF_STAT_BYTES_PROMOTED,
+	PF_STAT_MIGRATION_FAILURES,
+	PF_STAT_MIGRATION_ABORTS,
+	PF_STAT_MIGRATION_NS,
+	PF_STAT_ERRORS,
+};
+
+/* Open every pool of cfg (creating missing ones). As a broker: their writer, which takes each pool's
+ * lock. Otherwise, when another process holds the first pool, attach read-only instead (tools such as
+ * kafka-dump-log and cat). Returns 0, or -1 with err set (a second broker gets "pool ... is in use"). */
+int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, struct pf_err *err);
+/* Register the fork handler that makes a child a non-writer (once, at activation). */
+void pf_tier_atfork(void);
+
+int pf_tier_npools(void);
+struct pf_pool *pf_tier_pool(int i);
+/* The pool with the most free blocks, for a new record; NULL when every pool is full. */
+struct pf_pool *pf_tier_pick(void);
+/* Used and total blocks over every pool. */
+void pf_tier_usage(uint64_t *used, uint64_t *capacity);
+
+/* Does this process change the pools (allocate, free, publish)? Not in a fork child or a read-only
+ * attacher. */
+int pf_tier_is_writer(void);
+/* Attached read-only to pools another process (the broker) writes: placements must be re-read. */
+int pf_tier_readonly(void);
+/* May new bytes go to the pool? (the writer, not draining, with at least one pool) */
+int pf_tier_writable(void);
+
+/* The operator's switches: control files in the pool directories (pool_format.h), which tools create and
+ * remove. Is name present in any pool directory? */
+int pf_tier_control_exists(const char *name);
+/* Migration paused (pafka.pause): looked up at each call. */
+int pf_tier_paused(void);
+/* Draining (pafka.drain): house.c follows the file and sets it. */
+void pf_tier_set_draining(int on);
+int pf_tier_draining(void);
+/* Migration threads are running (for tools). */
+void pf_tier_set_migrating(int on);
+
+/* Add to a live statistic (relaxed; a no-op outside the writer). */
+void pf_stat_add(enum pf_stat s, enum pf_tier t, uint64_t n);
+/* The promotion boundary: the birth time of the newest file ever demoted (kept in the pool across
+ * restarts, so a restart does not promote back what was demoted). Raise only moves it up. */
+uint64_t pf_tier_demote_boundary(void);
+void pf_tier_raise_demote_boundary(uint64_t birth_ns);
+/* Publish heartbeat, state and backlog to every pool's header (once a tick, by the housekeeper), and mark
+ * a clean exit. */
+void pf_tier_publish_live(uint64_t backlog_bytes);
+void pf_tier_mark_clean_exit(void);
+
+#endif
