@@ -4,7 +4,7 @@
  *
  * This code runs inside the preloaded library, possibly before main(): it reads files only through
  * pf_read_whole_file() (a plain open() would hit our own wrapper), never prints and never exits. The first
- * problem found is left as one line in cfg->error for the caller to report at activation.
+ * problem found is left as one line in the caller's struct pf_err, to be reported at activation.
  *
  * Loading works in two passes. First the raw string of every known key is collected, source by source from
  * the lowest precedence to the highest, each overwriting the last (server.properties, its --override
@@ -97,24 +97,10 @@ struct loader {
 	char env_name[K_COUNT][64];
 	int have_cwd;
 	char cwd[PATH_MAX];
+	struct pf_err err;         /* the first problem found */
 };
 
 /* ---- errors ---------------------------------------------------------------------------------------- */
-
-__attribute__((format(printf, 2, 3))) static void set_error(struct pf_config *cfg, const char *fmt, ...)
-{
-	if (cfg->error[0])
-		return; /* keep the first problem only */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
-	va_end(ap);
-	for (char *p = cfg->error; *p; p++) /* one line, whatever the value contained */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	if (!cfg->error[0])
-		snprintf(cfg->error, sizeof cfg->error, "pafka: configuration error");
-}
 
 static void describe_source(const struct loader *L, enum key_id k, char *buf, size_t n)
 {
@@ -142,12 +128,12 @@ static void invalid(struct loader *L, enum key_id k, const char *value, const ch
 {
 	char src[PATH_MAX + 64];
 	describe_source(L, k, src, sizeof src);
-	set_error(L->cfg, "pafka: invalid %s '%.160s' (from %.200s): %s", key_names[k], value, src, advice);
+	pf_err_set(&L->err, "pafka: invalid %s '%.160s' (from %.200s): %s", key_names[k], value, src, advice);
 }
 
 static void out_of_memory(struct loader *L)
 {
-	set_error(L->cfg, "pafka: out of memory while reading the configuration");
+	pf_err_set(&L->err, "pafka: out of memory while reading the configuration");
 }
 
 /* ---- small parsers ----------------------------------------------------------------------------------- */
@@ -491,8 +477,8 @@ static char *absolute_path(struct loader *L, const char *path)
 	int rel = path[0] != '/';
 	if (rel) {
 		if (!L->have_cwd) {
-			set_error(L->cfg, "pafka: cannot resolve the relative path '%.200s': the current directory is "
-					  "unknown (getcwd failed); use an absolute path", path);
+			pf_err_set(&L->err, "pafka: cannot resolve the relative path '%.200s': the current directory "
+					     "is unknown (getcwd failed); use an absolute path", path);
 			return NULL;
 		}
 		cl = strlen(L->cwd);
@@ -550,11 +536,11 @@ static int read_properties(struct loader *L, const char *path)
 	if (pf_read_whole_file(path, &text, &len) != 0) {
 		int e = errno;
 		if (L->cur == SRC_CONFIG_FILE)
-			set_error(L->cfg, "pafka: cannot read the PAFKA_CONFIG file '%.300s': %s; fix the path or "
-					  "unset PAFKA_CONFIG", path, strerror(e));
+			pf_err_set(&L->err, "pafka: cannot read the PAFKA_CONFIG file '%.300s': %s; fix the path or "
+					     "unset PAFKA_CONFIG", path, strerror(e));
 		else
-			set_error(L->cfg, "pafka: cannot read Kafka's properties file '%.300s' (from the command line): "
-					  "%s; check the path and its permissions", path, strerror(e));
+			pf_err_set(&L->err, "pafka: cannot read Kafka's properties file '%.300s' (from the command "
+					     "line): %s; check the path and its permissions", path, strerror(e));
 		return -1;
 	}
 	pf_properties_parse(text, len, prop_cb, L);
@@ -661,8 +647,8 @@ static void load_env(struct loader *L, char *const *environ_)
 			if (strlen(L->env_name[k]) == nl && strncmp(L->env_name[k], s, nl) == 0)
 				found = k;
 		if (found < 0) {
-			set_error(L->cfg, "pafka: unknown setting %.*s: it is not a libpafka or Pafka key (a typo?); "
-					  "remove it or see README for the settings", (int)(nl > 200 ? 200 : nl), s);
+			pf_err_set(&L->err, "pafka: unknown setting %.*s: it is not a libpafka or Pafka key (a typo?); "
+					     "remove it or see README for the settings", (int)(nl > 200 ? 200 : nl), s);
 			continue;
 		}
 		set_raw(L, (enum key_id)found, eq + 1, strlen(eq + 1));
@@ -954,15 +940,14 @@ static int dup_default(struct loader *L, char **field, const char *def)
 	return 0;
 }
 
-int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len)
+int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len,
+		   struct pf_err *err)
 {
 	memset(cfg, 0, sizeof *cfg);
 	set_defaults(cfg);
 	struct loader *L = calloc(1, sizeof *L);
-	if (!L) {
-		snprintf(cfg->error, sizeof cfg->error, "pafka: out of memory while reading the configuration");
-		return -1;
-	}
+	if (!L)
+		return pf_err_set(err, "pafka: out of memory while reading the configuration");
 	L->cfg = cfg;
 	for (int k = 0; k < K_COUNT; k++)
 		pf_config_env_name(key_names[k], L->env_name[k], sizeof L->env_name[k]);
@@ -997,9 +982,10 @@ int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmd
 		cfg->log_dirs.n = 1; /* Kafka's own default, only when Kafka's config was found */
 
 	if (cfg->channel != PF_CHANNEL_FILE && !L->value[K_FIRST_PATHS])
-		set_error(cfg, "pafka: storage.tiers.first.paths is not set: log.channel.type is %s, so set it (or "
-			       "PAFKA_STORAGE_TIERS_FIRST_PATHS) to the PMem directory, or use log.channel.type=file",
-			  cfg->channel == PF_CHANNEL_PMEM ? "pmem" : "tiered");
+		pf_err_set(&L->err, "pafka: storage.tiers.first.paths is not set: log.channel.type is %s, so set it "
+				    "(or PAFKA_STORAGE_TIERS_FIRST_PATHS) to the PMem directory, or use "
+				    "log.channel.type=file",
+			   cfg->channel == PF_CHANNEL_PMEM ? "pmem" : "tiered");
 	/* one size per first-tier path: the last one repeats, none given means -1 (free space * ratio) */
 	if (cfg->first_paths.n > 0) {
 		if (cfg->n_first_sizes > cfg->first_paths.n) {
@@ -1022,8 +1008,11 @@ int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmd
 	for (int k = 0; k < K_COUNT; k++)
 		free(L->value[k]);
 	free(L->config_path);
+	int rc = 0;
+	if (pf_err_isset(&L->err))
+		rc = pf_err_set(err, "%s", L->err.msg);
 	free(L);
-	return cfg->error[0] ? -1 : 0;
+	return rc;
 }
 
 void pf_config_free(struct pf_config *cfg)

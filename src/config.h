@@ -7,8 +7,9 @@
  *   2. the Java-properties file named by PAFKA_CONFIG,
  *   3. Kafka's server.properties found on the process command line (the argument after the main class
  *      kafka.Kafka), with its `--override key=value` arguments applied on top of it.
- * Parsing never exits: an invalid value leaves one message in cfg->error (naming the key, the value and
- * what to do) and the caller reports it at activation, so inert children of the broker are never killed.
+ * Parsing never exits: an invalid value leaves one message in a struct pf_err (naming the key, the value,
+ * its source and what to do) and the caller reports it at activation, so inert children of the broker are
+ * never killed.
  */
 #ifndef PAFKA_CONFIG_H
 #define PAFKA_CONFIG_H
@@ -59,15 +60,16 @@ struct pf_config {
 	int metrics_port;               /* pafka.metrics.port, default 0 = off */
 	char *metrics_address;          /* pafka.metrics.address, default 127.0.0.1 */
 	char *server_properties;        /* path of the server.properties that was read, or NULL */
-	char error[PF_ERR_LEN];         /* first problem found, "" if none */
 };
 
 #define PF_DEFAULT_PATTERN "^[0-9]{20}\\.log(\\.(cleaned|swap|deleted))?$"
 
 /* Fill cfg from all sources. environ is passed explicitly so tests can supply their own; cmdline is the
  * NUL-separated argv of the process (as in /proc/self/cmdline) of length cmdline_len, or NULL. Returns 0,
- * or -1 with cfg->error set. Always leaves cfg in a state pf_config_free can release. */
-int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len);
+ * or -1 with the first problem found set in err (one line starting "pafka: "). Always leaves cfg in a state
+ * pf_config_free can release, every key that was not valid at its default. */
+int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len,
+		   struct pf_err *err);
 
 /* Parse a Java .properties text (key=value, key:value, key value; # and ! comments; backslash line
  * continuation and \t \n \uXXXX escapes) calling cb for each pair. Returns 0. */
