@@ -469,16 +469,26 @@ static void load_env(struct loader *L, char *const *environ_)
 
 /* ---- validating values ------------------------------------------------------------------------------- */
 
-/* Split a comma separated list into trimmed entries of scratch (a copy of value). Returns the count, or
- * -1 (with the error set if report). */
-static int split_list(struct loader *L, enum key_id k, const char *value, char *scratch, char **items,
-		      const char *what, int report)
+/* A comma separated value, split into trimmed entries that point into copy. */
+struct list {
+	char *copy; /* malloc'd: the caller frees it */
+	char *item[PF_MAX_PATHS];
+};
+
+/* Split the value v of key k into l; what names the entries for the message. Returns the number of
+ * entries, or -1 (with the error set if report) for an empty value, an empty entry or too many. */
+static int split_list(struct loader *L, enum key_id k, const char *v, const char *what, int report,
+		      struct list *l)
 {
 	int n = 0;
-	char *p = scratch;
+	char *p = l->copy = strdup(v);
+	if (!p) {
+		out_of_memory(L);
+		return -1;
+	}
 	if (!*trim(p)) {
 		if (report)
-			invalid(L, k, value, "the value is empty; set it (comma separated for several entries) or unset it");
+			invalid(L, k, v, "the value is empty; set it (comma separated for several entries) or unset it");
 		return -1;
 	}
 	for (;;) {
@@ -488,17 +498,17 @@ static int split_list(struct loader *L, enum key_id k, const char *value, char *
 		char *item = trim(p);
 		if (!*item) {
 			if (report)
-				invalid(L, k, value, "an entry of the comma separated list is empty; remove the extra comma");
+				invalid(L, k, v, "an entry of the comma separated list is empty; remove the extra comma");
 			return -1;
 		}
 		if (n == PF_MAX_PATHS) {
 			char advice[128];
 			snprintf(advice, sizeof advice, "at most %d %s are supported", PF_MAX_PATHS, what);
 			if (report)
-				invalid(L, k, value, advice);
+				invalid(L, k, v, advice);
 			return -1;
 		}
-		items[n++] = item;
+		l->item[n++] = item;
 		if (!comma)
 			break;
 		p = comma + 1;
@@ -517,70 +527,54 @@ static void free_paths(struct pf_paths *p)
 
 static void parse_paths(struct loader *L, enum key_id k, const char *value, struct pf_paths *out)
 {
-	char *scratch = strdup(value), *items[PF_MAX_PATHS];
-	if (!scratch) {
-		out_of_memory(L);
-		return;
-	}
-	int n = split_list(L, k, value, scratch, items, "paths", 1);
+	struct list l;
+	int n = split_list(L, k, value, "paths", 1, &l);
 	for (int i = 0; i < n; i++) {
-		out->v[i] = absolute_path(L, items[i]);
+		out->v[i] = absolute_path(L, l.item[i]);
 		if (!out->v[i]) {
 			free_paths(out);
 			break;
 		}
 		out->n = i + 1;
 	}
-	free(scratch);
+	free(l.copy);
 }
 
 static void parse_tier_types(struct loader *L, const char *value)
 {
 	static const char *const names[] = { "PMEM", "NVME", "SSD", "HDD" };
-	char *scratch = strdup(value), *items[PF_MAX_PATHS];
 	const char *types[2] = { NULL, NULL };
-	int ok = 0;
-	if (!scratch) {
-		out_of_memory(L);
-		return;
-	}
 	/* only the tiered channel uses the types, so only it is held to them; otherwise a bad value is
 	 * ignored and the defaults stay */
 	int strict = L->cfg->channel == PF_CHANNEL_TIERED;
-	int n = split_list(L, K_TIER_TYPES, value, scratch, items, "types", strict);
-	if (n == 2) {
-		ok = 1;
-		for (int i = 0; i < 2; i++) {
-			for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
-				if (strcasecmp(items[i], names[j]) == 0)
-					types[i] = names[j];
-			if (!types[i])
-				ok = 0;
-		}
+	struct list l;
+	int n = split_list(L, K_TIER_TYPES, value, "types", strict, &l);
+	int ok = n == 2;
+	for (int i = 0; ok && i < 2; i++) {
+		for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
+			if (strcasecmp(l.item[i], names[j]) == 0)
+				types[i] = names[j];
+		ok = types[i] != NULL;
 	}
-	if (strict && n >= 0 && !ok)
-		invalid(L, K_TIER_TYPES, value, "use exactly two of PMEM, NVME, SSD, HDD, e.g. PMEM,HDD");
+	free(l.copy);
 	if (ok) {
 		for (int i = 0; i < 2; i++) {
 			L->cfg->tier_types[i] = strdup(types[i]);
 			if (!L->cfg->tier_types[i])
 				out_of_memory(L);
 		}
+	} else if (strict && n >= 0) {
+		invalid(L, K_TIER_TYPES, value, "use exactly two of PMEM, NVME, SSD, HDD, e.g. PMEM,HDD");
 	}
-	free(scratch);
 }
 
 static void parse_first_sizes(struct loader *L, const char *value)
 {
-	char *scratch = strdup(value), *items[PF_MAX_PATHS];
-	if (!scratch) {
-		out_of_memory(L);
-		return;
-	}
-	int n = split_list(L, K_FIRST_SIZES, value, scratch, items, "sizes", 1);
+	struct list l;
+	int n = split_list(L, K_FIRST_SIZES, value, "sizes", 1, &l);
 	for (int i = 0; i < n; i++) {
 		int64_t v;
-		if (pf_parse_size(items[i], &v) != 0 || v == 0) {
+		if (pf_parse_size(l.item[i], &v) != 0 || v == 0) {
 			invalid(L, K_FIRST_SIZES, value,
 				"use a positive byte count per path (K, M, G, T suffixes allowed, e.g. 64G) or -1 for "
 				"the free space times log.pmem.pool.ratio");
@@ -590,7 +584,7 @@ static void parse_first_sizes(struct loader *L, const char *value)
 		L->cfg->first_sizes[i] = v;
 	}
 	L->cfg->n_first_sizes = n > 0 ? n : 0;
-	free(scratch);
+	free(l.copy);
 }
 
 static void parse_value(struct loader *L, enum key_id k)
