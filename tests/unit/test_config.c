@@ -428,6 +428,40 @@ Test(config, every_key_settable_from_env)
 	pf_config_free(&c);
 }
 
+/* ---- the table of keys ---------------------------------------------------------------------------- */
+
+/* What pf_config_keys() gives the documentation is usable: a doc for every key, an environment name that
+ * pf_config_env_name agrees with and load_env accepts, and a default that the key's own parser accepts. */
+Test(config, key_table_docs_env_names_and_defaults)
+{
+	size_t n = 0;
+	const struct pf_config_key *keys = pf_config_keys(&n);
+	cr_assert_not_null(keys);
+	cr_assert_geq(n, 18);
+	for (size_t i = 0; i < n; i++) {
+		const struct pf_config_key *k = &keys[i];
+		cr_assert(k->name && k->name[0], "key %zu has no name", i);
+		cr_expect(k->doc && k->doc[0], "%s has no doc", k->name);
+		cr_expect(k->type >= PF_CONFIG_BOOL && k->type <= PF_CONFIG_LIST, "%s: type %d", k->name, (int)k->type);
+		char env[64];
+		cr_assert_eq(pf_config_env_name(k->name, env, sizeof env), 0, "%s", k->name);
+		cr_expect_str_eq(k->env, env, "%s: environment name", k->name);
+		for (size_t j = 0; j < i; j++) {
+			cr_expect_str_neq(k->name, keys[j].name);
+			cr_expect_str_neq(k->env, keys[j].env);
+		}
+
+		struct pf_config c;
+		int rc = load(&c, ENV(fmt("%s=%s", k->env, k->def ? k->def : "")), NULL);
+		cr_expect_null(strstr(err.msg, "unknown setting"), "%s not accepted: %s", k->env, err.msg);
+		if (k->def)
+			cr_expect_eq(rc, 0, "%s's default '%s' refused: %s", k->name, k->def, err.msg);
+		else /* nothing to try but an empty value, refused as this key's */
+			cr_expect(rc == -1 && strstr(err.msg, k->name), "%s= gave '%s'", k->env, err.msg);
+		pf_config_free(&c);
+	}
+}
+
 Test(config, unknown_pafka_env_var_is_an_error)
 {
 	struct pf_config c;
