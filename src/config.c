@@ -1,15 +1,22 @@
 /*
  * config.c - loads libpafka's configuration (see config.h) from the environment, the PAFKA_CONFIG file and
- * the broker's own server.properties + --override arguments, and validates every value.
+ * the broker's own server.properties + --override arguments, and checks every value.
  *
  * This code runs inside the preloaded library, possibly before main(): it reads files only through
  * pf_read_whole_file() (a plain open() would hit our own wrapper), never prints and never exits. The first
- * problem found is left as one line in cfg->error for the caller to report at activation.
+ * problem found is left as one line in the caller's struct pf_err, to be reported at activation.
  *
- * Loading works in two passes. First the raw string of every known key is collected, source by source from
- * the lowest precedence to the highest, each overwriting the last (server.properties, its --override
- * arguments, PAFKA_CONFIG, the environment). Then each winning string is parsed and checked, so an error
- * can name the key, the value and the source it came from.
+ * The keys are the table in config_keys.h; everything per key here is generated from it (the ids, the
+ * names and environment names, the bounds of the simple keys and the storing of their values), except the
+ * handlers of the special keys, in "checking values" below. Loading then works in three steps:
+ *   1. every key with a default gets it, parsed and checked like any value;
+ *   2. the raw string of every known key is collected, source by source from the lowest precedence to the
+ *      highest, each overwriting the last (server.properties, its --override arguments, PAFKA_CONFIG, the
+ *      environment);
+ *   3. each collected string is parsed and checked, and replaces the default if valid; an error names the
+ *      key, the value and the source it came from.
+ *
+ * Owns: nothing beyond the struct pf_config it fills. May call: sys.h, log.h (struct pf_err), regex.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -18,7 +25,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,48 +32,26 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum key_id {
-	K_CHANNEL,
-	K_TIER_TYPES,
-	K_FIRST_PATHS,
-	K_FIRST_SIZES,
-	K_SECOND_PATHS,
-	K_MIGRATE_THRESHOLD,
-	K_MIGRATE_THREADS,
-	K_POOL_RATIO,
-	K_LOG_DIRS,
-	K_LOG_DIR,
-	K_PATTERN,
-	K_BLOCK_SIZE,
-	K_IDLE_MS,
-	K_PROMOTE,
-	K_RATE,
-	K_LOG_LEVEL,
-	K_METRICS_PORT,
-	K_METRICS_ADDRESS,
-	K_COUNT
-};
+/* ---- the keys (from config_keys.h) ----------------------------------------------------------------- */
 
-static const char *const key_names[K_COUNT] = {
-	[K_CHANNEL] = "log.channel.type",
-	[K_TIER_TYPES] = "storage.tiers.types",
-	[K_FIRST_PATHS] = "storage.tiers.first.paths",
-	[K_FIRST_SIZES] = "storage.tiers.first.sizes",
-	[K_SECOND_PATHS] = "storage.tiers.second.paths",
-	[K_MIGRATE_THRESHOLD] = "storage.migrate.threshold",
-	[K_MIGRATE_THREADS] = "storage.migrate.threads",
-	[K_POOL_RATIO] = "log.pmem.pool.ratio",
-	[K_LOG_DIRS] = "log.dirs",
-	[K_LOG_DIR] = "log.dir",
-	[K_PATTERN] = "pafka.segment.pattern",
-	[K_BLOCK_SIZE] = "pafka.pool.block.size",
-	[K_IDLE_MS] = "pafka.migrate.idle.ms",
-	[K_PROMOTE] = "pafka.migrate.promote",
-	[K_RATE] = "pafka.migrate.rate.bytes",
-	[K_LOG_LEVEL] = "pafka.log.level",
-	[K_METRICS_PORT] = "pafka.metrics.port",
-	[K_METRICS_ADDRESS] = "pafka.metrics.address",
-};
+#define SKIP(...) /* the lines a generator leaves out */
+#define KEY_ID(ID, ...) K_##ID,
+enum key_id { PF_CONFIG_KEYS(KEY_ID, KEY_ID) K_COUNT };
+#undef KEY_ID
+
+#define KEY(ID, key, type, def, doc) [K_##ID] = { key, "PAFKA_" #ID, PF_CONFIG_##type, def, doc },
+#define SIMPLE_KEY(ID, key, type, ctype, field, bounds, def, advice, doc) KEY(ID, key, type, def, doc)
+#define SPECIAL_KEY(ID, key, type, handler, def, doc) KEY(ID, key, type, def, doc)
+static const struct pf_config_key keys[K_COUNT] = { PF_CONFIG_KEYS(SIMPLE_KEY, SPECIAL_KEY) };
+#undef KEY
+#undef SIMPLE_KEY
+#undef SPECIAL_KEY
+
+const struct pf_config_key *pf_config_keys(size_t *n)
+{
+	*n = K_COUNT;
+	return keys;
+}
 
 /* Where a raw value came from. server.properties and its --override arguments form one layer (Kafka
  * merges them itself), so they share a rank. */
@@ -94,33 +78,18 @@ struct loader {
 	enum src_kind src[K_COUNT];
 	enum src_kind cur;         /* the source being read */
 	char *config_path;         /* absolute path of the PAFKA_CONFIG file, for messages */
-	char env_name[K_COUNT][64];
 	int have_cwd;
 	char cwd[PATH_MAX];
+	struct pf_err err;         /* the first problem found */
 };
 
 /* ---- errors ---------------------------------------------------------------------------------------- */
-
-__attribute__((format(printf, 2, 3))) static void set_error(struct pf_config *cfg, const char *fmt, ...)
-{
-	if (cfg->error[0])
-		return; /* keep the first problem only */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
-	va_end(ap);
-	for (char *p = cfg->error; *p; p++) /* one line, whatever the value contained */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	if (!cfg->error[0])
-		snprintf(cfg->error, sizeof cfg->error, "pafka: configuration error");
-}
 
 static void describe_source(const struct loader *L, enum key_id k, char *buf, size_t n)
 {
 	switch (L->src[k]) {
 	case SRC_ENV:
-		snprintf(buf, n, "%s", L->env_name[k]);
+		snprintf(buf, n, "%s", keys[k].env);
 		break;
 	case SRC_CONFIG_FILE:
 		snprintf(buf, n, "PAFKA_CONFIG file %s", L->config_path ? L->config_path : "?");
@@ -142,12 +111,12 @@ static void invalid(struct loader *L, enum key_id k, const char *value, const ch
 {
 	char src[PATH_MAX + 64];
 	describe_source(L, k, src, sizeof src);
-	set_error(L->cfg, "pafka: invalid %s '%.160s' (from %.200s): %s", key_names[k], value, src, advice);
+	pf_err_set(&L->err, "pafka: invalid %s '%.160s' (from %.200s): %s", keys[k].name, value, src, advice);
 }
 
 static void out_of_memory(struct loader *L)
 {
-	set_error(L->cfg, "pafka: out of memory while reading the configuration");
+	pf_err_set(&L->err, "pafka: out of memory while reading the configuration");
 }
 
 /* ---- small parsers ----------------------------------------------------------------------------------- */
@@ -263,200 +232,12 @@ int pf_config_env_name(const char *key, char *buf, size_t buflen)
 	return 0;
 }
 
-/* ---- Java .properties ------------------------------------------------------------------------------ */
-
-static int prop_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\f';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The code unit of "\uXXXX" at in[i] (i at the backslash), or -1. */
-static long u_escape(const char *in, size_t n, size_t i)
-{
-	if (i + 6 > n || in[i] != '\\' || in[i + 1] != 'u')
-		return -1;
-	long v = 0;
-	for (size_t j = i + 2; j < i + 6; j++) {
-		int h = hexval(in[j]);
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
-static size_t utf8_put(char *o, unsigned long cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/* Undo Java escapes of in[0..n) into out (which has room for n + 1 bytes: no escape grows). A surrogate
- * pair of \u escapes becomes one 4-byte UTF-8 character; a lone surrogate or \u0000 becomes U+FFFD; a
- * malformed \u is taken as a plain 'u'. */
-static void prop_unescape(const char *in, size_t n, char *out)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n;) {
-		char c = in[i];
-		if (c != '\\') {
-			out[o++] = c;
-			i++;
-			continue;
-		}
-		if (i + 1 >= n) /* a lone trailing backslash: drop it */
-			break;
-		long u = u_escape(in, n, i);
-		if (u >= 0) {
-			unsigned long cp = (unsigned long)u;
-			i += 6;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				long lo = u_escape(in, n, i);
-				if (lo >= 0xDC00 && lo <= 0xDFFF) {
-					cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
-					i += 6;
-				} else {
-					cp = 0xFFFD;
-				}
-			} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
-				cp = 0xFFFD;
-			}
-			o += utf8_put(out + o, cp);
-			continue;
-		}
-		c = in[i + 1];
-		i += 2;
-		switch (c) {
-		case 't': out[o++] = '\t'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 'f': out[o++] = '\f'; break;
-		default: out[o++] = c; break; /* \\ \= \: \# \  \u(malformed) ... */
-		}
-	}
-	out[o] = '\0';
-}
-
-int pf_properties_parse(const char *text, size_t len,
-			void (*cb)(void *arg, const char *key, const char *value), void *arg)
-{
-	if (!text || len == 0)
-		return 0;
-	/* a logical line, its key and its value each fit in len + 1 bytes */
-	char *line = malloc(len + 1), *key = malloc(len + 1), *val = malloc(len + 1);
-	if (!line || !key || !val)
-		goto out;
-	size_t i = 0;
-	while (i < len) {
-		/* start of a logical line: skip leading white space, blank lines and comment lines */
-		while (i < len && prop_space(text[i]))
-			i++;
-		if (i >= len)
-			break;
-		if (text[i] == '\n' || text[i] == '\r') {
-			i++;
-			continue;
-		}
-		if (text[i] == '#' || text[i] == '!') { /* comments never continue */
-			while (i < len && text[i] != '\n' && text[i] != '\r')
-				i++;
-			continue;
-		}
-		/* join natural lines ending in an odd number of backslashes */
-		size_t n = 0;
-		for (;;) {
-			size_t seg = n;
-			while (i < len && text[i] != '\n' && text[i] != '\r')
-				line[n++] = text[i++];
-			size_t bs = 0;
-			while (n - bs > seg && line[n - bs - 1] == '\\')
-				bs++;
-			int cont = bs % 2 == 1;
-			if (cont)
-				n--; /* the continuation backslash itself */
-			if (i >= len)
-				break;
-			if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
-				i++;
-			i++;
-			if (!cont)
-				break;
-			while (i < len && prop_space(text[i]))
-				i++;
-		}
-		/* key: up to the first unescaped '=', ':' or white space */
-		size_t k = 0, vstart = n;
-		int has_sep = 0, esc = 0;
-		for (; k < n; k++) {
-			char c = line[k];
-			if (!esc && (c == '=' || c == ':')) {
-				vstart = k + 1;
-				has_sep = 1;
-				break;
-			}
-			if (!esc && prop_space(c)) {
-				vstart = k + 1;
-				break;
-			}
-			esc = c == '\\' ? !esc : 0;
-		}
-		/* value: after white space and at most one separator */
-		while (vstart < n) {
-			char c = line[vstart];
-			if (!prop_space(c)) {
-				if (!has_sep && (c == '=' || c == ':'))
-					has_sep = 1;
-				else
-					break;
-			}
-			vstart++;
-		}
-		prop_unescape(line, k, key);
-		prop_unescape(line + vstart, n - vstart, val);
-		cb(arg, key, val);
-	}
-out:
-	free(line);
-	free(key);
-	free(val);
-	return 0;
-}
-
 /* ---- collecting raw values --------------------------------------------------------------------------- */
 
 static int find_key(const char *key)
 {
 	for (int k = 0; k < K_COUNT; k++)
-		if (strcmp(key, key_names[k]) == 0)
+		if (strcmp(key, keys[k].name) == 0)
 			return k;
 	return -1;
 }
@@ -491,8 +272,8 @@ static char *absolute_path(struct loader *L, const char *path)
 	int rel = path[0] != '/';
 	if (rel) {
 		if (!L->have_cwd) {
-			set_error(L->cfg, "pafka: cannot resolve the relative path '%.200s': the current directory is "
-					  "unknown (getcwd failed); use an absolute path", path);
+			pf_err_set(&L->err, "pafka: cannot resolve the relative path '%.200s': the current directory "
+					     "is unknown (getcwd failed); use an absolute path", path);
 			return NULL;
 		}
 		cl = strlen(L->cwd);
@@ -550,11 +331,11 @@ static int read_properties(struct loader *L, const char *path)
 	if (pf_read_whole_file(path, &text, &len) != 0) {
 		int e = errno;
 		if (L->cur == SRC_CONFIG_FILE)
-			set_error(L->cfg, "pafka: cannot read the PAFKA_CONFIG file '%.300s': %s; fix the path or "
-					  "unset PAFKA_CONFIG", path, strerror(e));
+			pf_err_set(&L->err, "pafka: cannot read the PAFKA_CONFIG file '%.300s': %s; fix the path or "
+					     "unset PAFKA_CONFIG", path, strerror(e));
 		else
-			set_error(L->cfg, "pafka: cannot read Kafka's properties file '%.300s' (from the command line): "
-					  "%s; check the path and its permissions", path, strerror(e));
+			pf_err_set(&L->err, "pafka: cannot read Kafka's properties file '%.300s' (from the command "
+					     "line): %s; check the path and its permissions", path, strerror(e));
 		return -1;
 	}
 	pf_properties_parse(text, len, prop_cb, L);
@@ -658,29 +439,151 @@ static void load_env(struct loader *L, char *const *environ_)
 			continue;
 		int found = -1;
 		for (int k = 0; k < K_COUNT && found < 0; k++)
-			if (strlen(L->env_name[k]) == nl && strncmp(L->env_name[k], s, nl) == 0)
+			if (strlen(keys[k].env) == nl && strncmp(keys[k].env, s, nl) == 0)
 				found = k;
 		if (found < 0) {
-			set_error(L->cfg, "pafka: unknown setting %.*s: it is not a libpafka or Pafka key (a typo?); "
-					  "remove it or see README for the settings", (int)(nl > 200 ? 200 : nl), s);
+			pf_err_set(&L->err, "pafka: unknown setting %.*s: it is not a libpafka or Pafka key (a typo?); "
+					     "remove it or see README for the settings", (int)(nl > 200 ? 200 : nl), s);
 			continue;
 		}
 		set_raw(L, (enum key_id)found, eq + 1, strlen(eq + 1));
 	}
 }
 
-/* ---- validating values ------------------------------------------------------------------------------- */
+/* ---- checking values: the simple types ------------------------------------------------------------ */
 
-/* Split a comma separated list into trimmed entries of scratch (a copy of value). Returns the count, or
- * -1 (with the error set if report). */
-static int split_list(struct loader *L, enum key_id k, const char *value, char *scratch, char **items,
-		      const char *what, int report)
+/* The bounds of the table's lines, as fields of struct simple_rule. */
+#define FROM_TO(lo, hi) .min = (lo), .max = (hi)
+#define ABOVE_UPTO(lo, hi) .above = (lo), .upto = (hi)
+#define ABOVE_UPTO_OR(lo, hi, x) ABOVE_UPTO(lo, hi), .also = (x), .has_also = 1
+#define WORDS(...) .words = (const char *const[]){ __VA_ARGS__, NULL }
+#define NO_BOUNDS
+
+struct simple_rule {
+	const char *advice;
+	int64_t min, max;           /* INT, SIZE: from min to max */
+	double above, upto, also;   /* DOUBLE: more than above and at most upto, or also if has_also */
+	int has_also;
+	const char *const *words;   /* CHOICE: NULL-terminated */
+};
+
+#define SIMPLE_RULE(ID, key, type, ctype, field, bounds, def, advice_, doc) [K_##ID] = { .advice = advice_, bounds },
+static const struct simple_rule simple_rules[K_COUNT] = { PF_CONFIG_KEYS(SIMPLE_RULE, SKIP) };
+#undef SIMPLE_RULE
+
+/* A parsed value of a simple type: one member per type, named as the table's TYPE, so that generated code
+ * can write v.TYPE. */
+union value {
+	int64_t BOOL, INT, SIZE, CHOICE; /* CHOICE: the index of the word */
+	double DOUBLE;
+	char *STRING;                    /* malloc'd */
+};
+
+/* Put v into the field of simple key k, releasing the string that was there (nothing for a special key). */
+static void store(struct pf_config *c, enum key_id k, union value v)
+{
+	union value old = { 0 };
+	switch (k) {
+#define STORE(ID, key, type, ctype, field, ...)   \
+	case K_##ID:                               \
+		old.type = c->field;               \
+		c->field = (ctype)v.type;          \
+		break;
+		PF_CONFIG_KEYS(STORE, SKIP)
+#undef STORE
+	default:
+		break;
+	}
+	if (keys[k].type == PF_CONFIG_STRING)
+		free(old.STRING);
+}
+
+static char *dup_value(struct loader *L, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		out_of_memory(L);
+	return s;
+}
+
+static int parse_bool(const char *s, int64_t *out)
+{
+	if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		*out = 1;
+	else if (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_word(const char *s, const char *const *words, int64_t *out)
+{
+	for (int64_t i = 0; words[i]; i++)
+		if (strcasecmp(s, words[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Parse and check the value v of a simple key by its type and bounds, and store it. */
+static void parse_simple(struct loader *L, enum key_id k, const char *v)
+{
+	const struct simple_rule *r = &simple_rules[k];
+	union value x = { 0 };
+	int ok = 0;
+	switch (keys[k].type) {
+	case PF_CONFIG_BOOL:
+		ok = parse_bool(v, &x.BOOL) == 0;
+		break;
+	case PF_CONFIG_INT:
+		ok = parse_i64(v, &x.INT) == 0 && x.INT >= r->min && x.INT <= r->max;
+		break;
+	case PF_CONFIG_SIZE:
+		ok = pf_parse_size(v, &x.SIZE) == 0 && x.SIZE >= r->min && x.SIZE <= r->max;
+		break;
+	case PF_CONFIG_DOUBLE:
+		ok = parse_double(v, &x.DOUBLE) == 0 &&
+		     ((x.DOUBLE > r->above && x.DOUBLE <= r->upto) || (r->has_also && x.DOUBLE == r->also));
+		break;
+	case PF_CONFIG_CHOICE:
+		ok = parse_word(v, r->words, &x.CHOICE) == 0;
+		break;
+	case PF_CONFIG_STRING:
+		ok = *v != '\0';
+		if (ok && !(x.STRING = dup_value(L, v)))
+			return; /* out of memory, reported */
+		break;
+	case PF_CONFIG_LIST: /* special keys only */
+		break;
+	}
+	if (ok)
+		store(L->cfg, k, x);
+	else
+		invalid(L, k, v, r->advice);
+}
+
+/* ---- checking values: the special keys --------------------------------------------------------------- */
+
+/* A comma separated value, split into trimmed entries that point into copy. */
+struct list {
+	char *copy; /* malloc'd: the caller frees it */
+	char *item[PF_MAX_PATHS];
+};
+
+/* Split the value v of key k into l; what names the entries for the message. Returns the number of
+ * entries, or -1 (with the error set if report) for an empty value, an empty entry or too many. */
+static int split_list(struct loader *L, enum key_id k, const char *v, const char *what, int report,
+		      struct list *l)
 {
 	int n = 0;
-	char *p = scratch;
+	char *p = l->copy = dup_value(L, v);
+	if (!p)
+		return -1;
 	if (!*trim(p)) {
 		if (report)
-			invalid(L, k, value, "the value is empty; set it (comma separated for several entries) or unset it");
+			invalid(L, k, v, "the value is empty; set it (comma separated for several entries) or unset it");
 		return -1;
 	}
 	for (;;) {
@@ -690,17 +593,17 @@ static int split_list(struct loader *L, enum key_id k, const char *value, char *
 		char *item = trim(p);
 		if (!*item) {
 			if (report)
-				invalid(L, k, value, "an entry of the comma separated list is empty; remove the extra comma");
+				invalid(L, k, v, "an entry of the comma separated list is empty; remove the extra comma");
 			return -1;
 		}
 		if (n == PF_MAX_PATHS) {
 			char advice[128];
 			snprintf(advice, sizeof advice, "at most %d %s are supported", PF_MAX_PATHS, what);
 			if (report)
-				invalid(L, k, value, advice);
+				invalid(L, k, v, advice);
 			return -1;
 		}
-		items[n++] = item;
+		l->item[n++] = item;
 		if (!comma)
 			break;
 		p = comma + 1;
@@ -717,258 +620,153 @@ static void free_paths(struct pf_paths *p)
 	p->n = 0;
 }
 
-static void parse_paths(struct loader *L, enum key_id k, const char *value, struct pf_paths *out)
+/* storage.tiers.first.paths, storage.tiers.second.paths, log.dirs and log.dir (both fill log_dirs). */
+static void parse_paths(struct loader *L, enum key_id k, const char *v)
 {
-	char *scratch = strdup(value), *items[PF_MAX_PATHS];
-	if (!scratch) {
-		out_of_memory(L);
-		return;
-	}
-	int n = split_list(L, k, value, scratch, items, "paths", 1);
+	struct pf_paths *out = &L->cfg->log_dirs;
+	if (k == K_STORAGE_TIERS_FIRST_PATHS)
+		out = &L->cfg->first_paths;
+	else if (k == K_STORAGE_TIERS_SECOND_PATHS)
+		out = &L->cfg->second_paths;
+	struct list l;
+	int n = split_list(L, k, v, "paths", 1, &l);
 	for (int i = 0; i < n; i++) {
-		out->v[i] = absolute_path(L, items[i]);
+		out->v[i] = absolute_path(L, l.item[i]);
 		if (!out->v[i]) {
 			free_paths(out);
 			break;
 		}
 		out->n = i + 1;
 	}
-	free(scratch);
+	free(l.copy);
 }
 
-static void parse_tier_types(struct loader *L, const char *value)
+static void parse_tier_types(struct loader *L, enum key_id k, const char *v)
 {
 	static const char *const names[] = { "PMEM", "NVME", "SSD", "HDD" };
-	char *scratch = strdup(value), *items[PF_MAX_PATHS];
 	const char *types[2] = { NULL, NULL };
-	int ok = 0;
-	if (!scratch) {
-		out_of_memory(L);
-		return;
-	}
 	/* only the tiered channel uses the types, so only it is held to them; otherwise a bad value is
-	 * ignored and the defaults stay */
+	 * ignored and the default stays */
 	int strict = L->cfg->channel == PF_CHANNEL_TIERED;
-	int n = split_list(L, K_TIER_TYPES, value, scratch, items, "types", strict);
-	if (n == 2) {
-		ok = 1;
-		for (int i = 0; i < 2; i++) {
-			for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
-				if (strcasecmp(items[i], names[j]) == 0)
-					types[i] = names[j];
-			if (!types[i])
-				ok = 0;
-		}
+	struct list l;
+	int n = split_list(L, k, v, "types", strict, &l);
+	int ok = n == 2;
+	for (int i = 0; ok && i < 2; i++) {
+		for (size_t j = 0; j < sizeof names / sizeof names[0]; j++)
+			if (strcasecmp(l.item[i], names[j]) == 0)
+				types[i] = names[j];
+		ok = types[i] != NULL;
 	}
-	if (strict && n >= 0 && !ok)
-		invalid(L, K_TIER_TYPES, value, "use exactly two of PMEM, NVME, SSD, HDD, e.g. PMEM,HDD");
+	free(l.copy);
 	if (ok) {
-		for (int i = 0; i < 2; i++) {
-			L->cfg->tier_types[i] = strdup(types[i]);
-			if (!L->cfg->tier_types[i])
-				out_of_memory(L);
-		}
+		L->cfg->tier_types[0] = types[0];
+		L->cfg->tier_types[1] = types[1];
+	} else if (strict && n >= 0) {
+		invalid(L, k, v, "use exactly two of PMEM, NVME, SSD, HDD, e.g. PMEM,HDD");
 	}
-	free(scratch);
 }
 
-static void parse_first_sizes(struct loader *L, const char *value)
+static void parse_first_sizes(struct loader *L, enum key_id k, const char *v)
 {
-	char *scratch = strdup(value), *items[PF_MAX_PATHS];
-	if (!scratch) {
-		out_of_memory(L);
-		return;
-	}
-	int n = split_list(L, K_FIRST_SIZES, value, scratch, items, "sizes", 1);
+	int64_t sizes[PF_MAX_PATHS];
+	struct list l;
+	int n = split_list(L, k, v, "sizes", 1, &l);
 	for (int i = 0; i < n; i++) {
-		int64_t v;
-		if (pf_parse_size(items[i], &v) != 0 || v == 0) {
-			invalid(L, K_FIRST_SIZES, value,
+		if (pf_parse_size(l.item[i], &sizes[i]) != 0 || sizes[i] == 0) {
+			invalid(L, k, v,
 				"use a positive byte count per path (K, M, G, T suffixes allowed, e.g. 64G) or -1 for "
 				"the free space times log.pmem.pool.ratio");
-			n = 0;
+			n = -1;
 			break;
 		}
-		L->cfg->first_sizes[i] = v;
 	}
-	L->cfg->n_first_sizes = n > 0 ? n : 0;
-	free(scratch);
+	free(l.copy);
+	if (n > 0) {
+		memcpy(L->cfg->first_sizes, sizes, (size_t)n * sizeof sizes[0]);
+		L->cfg->n_first_sizes = n;
+	}
 }
 
-static void parse_value(struct loader *L, enum key_id k)
+static void replace_string(struct loader *L, char **field, const char *v)
 {
-	struct pf_config *c = L->cfg;
-	char *v = trim(L->value[k]);
+	char *s = dup_value(L, v);
+	if (s) {
+		free(*field);
+		*field = s;
+	}
+}
+
+static void parse_segment_pattern(struct loader *L, enum key_id k, const char *v)
+{
+	regex_t re;
+	int rc = *v ? regcomp(&re, v, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+	if (rc != 0) {
+		char msg[128], advice[256];
+		if (*v)
+			regerror(rc, &re, msg, sizeof msg);
+		else
+			snprintf(msg, sizeof msg, "empty");
+		snprintf(advice, sizeof advice, "use a POSIX extended regex matching segment file names (%s)", msg);
+		invalid(L, k, v, advice);
+		return;
+	}
+	regfree(&re);
+	replace_string(L, &L->cfg->segment_pattern, v);
+}
+
+static void parse_block_size(struct loader *L, enum key_id k, const char *v)
+{
 	int64_t i;
-	double d;
-	switch (k) {
-	case K_CHANNEL:
-		if (strcasecmp(v, "file") == 0)
-			c->channel = PF_CHANNEL_FILE;
-		else if (strcasecmp(v, "pmem") == 0)
-			c->channel = PF_CHANNEL_PMEM;
-		else if (strcasecmp(v, "tiered") == 0)
-			c->channel = PF_CHANNEL_TIERED;
-		else
-			invalid(L, k, v, "use file, pmem or tiered");
-		break;
-	case K_TIER_TYPES:
-		parse_tier_types(L, v);
-		break;
-	case K_FIRST_PATHS:
-		parse_paths(L, k, v, &c->first_paths);
-		break;
-	case K_FIRST_SIZES:
-		parse_first_sizes(L, v);
-		break;
-	case K_SECOND_PATHS:
-		parse_paths(L, k, v, &c->second_paths);
-		break;
-	case K_LOG_DIRS:
-	case K_LOG_DIR:
-		parse_paths(L, k, v, &c->log_dirs);
-		break;
-	case K_MIGRATE_THRESHOLD:
-		if (parse_double(v, &d) != 0 || !(d == -1.0 || (d > 0.0 && d <= 1.0)))
-			invalid(L, k, v, "use a fraction of the first tier in (0, 1], e.g. 0.5, or -1 to disable migration");
-		else
-			c->migrate_threshold = d;
-		break;
-	case K_MIGRATE_THREADS:
-		if (parse_i64(v, &i) != 0 || i < 1 || i > 64)
-			invalid(L, k, v, "use a whole number from 1 to 64");
-		else
-			c->migrate_threads = (int)i;
-		break;
-	case K_POOL_RATIO:
-		if (parse_double(v, &d) != 0 || !(d > 0.0 && d <= 1.0))
-			invalid(L, k, v, "use a fraction in (0, 1], e.g. 0.8");
-		else
-			c->pool_ratio = d;
-		break;
-	case K_PATTERN: {
-		regex_t re;
-		int rc = *v ? regcomp(&re, v, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
-		if (rc != 0) {
-			char msg[128], advice[256];
-			if (*v)
-				regerror(rc, &re, msg, sizeof msg);
-			else
-				snprintf(msg, sizeof msg, "empty");
-			snprintf(advice, sizeof advice, "use a POSIX extended regex matching segment file names (%s)", msg);
-			invalid(L, k, v, advice);
-			break;
-		}
-		regfree(&re);
-		c->segment_pattern = strdup(v);
-		if (!c->segment_pattern)
-			out_of_memory(L);
-		break;
-	}
-	case K_BLOCK_SIZE:
-		if (pf_parse_size(v, &i) != 0 || i < 0 || !pf_valid_block_size((uint64_t)i))
-			invalid(L, k, v, "use " PF_BLOCK_SIZE_RULE " bytes, e.g. 1M");
-		else
-			c->block_size = (uint64_t)i;
-		break;
-	case K_IDLE_MS:
-		if (parse_i64(v, &i) != 0 || i < 0)
-			invalid(L, k, v, "use a number of milliseconds >= 0, e.g. 30000");
-		else
-			c->migrate_idle_ms = i;
-		break;
-	case K_PROMOTE:
-		if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
-			c->migrate_promote = 1;
-		else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
-			c->migrate_promote = 0;
-		else
-			invalid(L, k, v, "use true or false");
-		break;
-	case K_RATE:
-		if (pf_parse_size(v, &i) != 0 || i < 0)
-			invalid(L, k, v, "use bytes per second (K, M, G, T suffixes allowed), or 0 for unlimited");
-		else
-			c->migrate_rate_bytes = i;
-		break;
-	case K_LOG_LEVEL: {
-		static const char *const levels[] = { "error", "warn", "info", "debug" };
-		int found = -1;
-		for (int l = 0; l < 4; l++)
-			if (strcasecmp(v, levels[l]) == 0)
-				found = l;
-		if (found < 0)
-			invalid(L, k, v, "use error, warn, info or debug");
-		else
-			c->log_level = found;
-		break;
-	}
-	case K_METRICS_PORT:
-		if (parse_i64(v, &i) != 0 || i < 0 || i > 65535)
-			invalid(L, k, v, "use a TCP port from 1 to 65535, or 0 to turn metrics off");
-		else
-			c->metrics_port = (int)i;
-		break;
-	case K_METRICS_ADDRESS: {
-		int bad = !*v;
-		for (const char *p = v; *p; p++)
-			if (is_space(*p) || *p == ',')
-				bad = 1;
-		if (bad) {
-			invalid(L, k, v, "use one IP address or host name to listen on, e.g. 127.0.0.1");
-			break;
-		}
-		c->metrics_address = strdup(v);
-		if (!c->metrics_address)
-			out_of_memory(L);
-		break;
-	}
-	default:
-		break;
-	}
+	if (pf_parse_size(v, &i) != 0 || i < 0 || !pf_valid_block_size((uint64_t)i))
+		invalid(L, k, v, "use " PF_BLOCK_SIZE_RULE " bytes, e.g. 1M");
+	else
+		L->cfg->block_size = (uint64_t)i;
 }
 
-static void set_defaults(struct pf_config *c)
+static void parse_metrics_address(struct loader *L, enum key_id k, const char *v)
 {
-	c->channel = PF_CHANNEL_FILE;
-	c->migrate_threshold = 0.5;
-	c->migrate_threads = 1;
-	c->pool_ratio = 0.8;
-	c->block_size = 1u << 20;
-	c->migrate_idle_ms = 30000;
-	c->migrate_promote = 1;
-	c->migrate_rate_bytes = 0;
-	c->log_level = 2;
-	c->metrics_port = 0;
+	int bad = !*v;
+	for (const char *p = v; *p; p++)
+		if (is_space(*p) || *p == ',')
+			bad = 1;
+	if (bad)
+		invalid(L, k, v, "use one IP address or host name to listen on, e.g. 127.0.0.1");
+	else
+		replace_string(L, &L->cfg->metrics_address, v);
 }
 
-static int dup_default(struct loader *L, char **field, const char *def)
+/* ---- loading ------------------------------------------------------------------------------------------ */
+
+/* Who parses, checks and stores each key's value: parse_simple, or the special key's handler. */
+typedef void check_fn(struct loader *L, enum key_id k, const char *v);
+#define SIMPLE_CHECK(ID, ...) [K_##ID] = parse_simple,
+#define SPECIAL_CHECK(ID, key, type, handler, ...) [K_##ID] = handler,
+static check_fn *const checks[K_COUNT] = { PF_CONFIG_KEYS(SIMPLE_CHECK, SPECIAL_CHECK) };
+#undef SIMPLE_CHECK
+#undef SPECIAL_CHECK
+
+/* Check the value collected for k. */
+static void check_value(struct loader *L, enum key_id k)
 {
-	if (*field)
-		return 0;
-	*field = strdup(def);
-	if (!*field) {
-		out_of_memory(L);
-		return -1;
-	}
-	return 0;
+	checks[k](L, k, trim(L->value[k]));
 }
 
-int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len)
+int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len,
+		   struct pf_err *err)
 {
 	memset(cfg, 0, sizeof *cfg);
-	set_defaults(cfg);
 	struct loader *L = calloc(1, sizeof *L);
-	if (!L) {
-		snprintf(cfg->error, sizeof cfg->error, "pafka: out of memory while reading the configuration");
-		return -1;
-	}
+	if (!L)
+		return pf_err_set(err, "pafka: out of memory while reading the configuration");
 	L->cfg = cfg;
-	for (int k = 0; k < K_COUNT; k++)
-		pf_config_env_name(key_names[k], L->env_name[k], sizeof L->env_name[k]);
 	L->have_cwd = getcwd(L->cwd, sizeof L->cwd) != NULL && L->cwd[0] == '/';
 
-	/* collect, lowest precedence first */
+	/* 1. the defaults, in table order (the channel's first) */
+	for (int k = 0; k < K_COUNT; k++)
+		if (keys[k].def)
+			checks[k](L, (enum key_id)k, keys[k].def);
+
+	/* 2. collect, lowest precedence first */
 	load_cmdline(L, cmdline, cmdline_len);
 	const char *conf = env_lookup(environ_, "PAFKA_CONFIG");
 	if (conf && *conf) {
@@ -980,58 +778,55 @@ int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmd
 	}
 	load_env(L, environ_);
 
-	/* validate; the channel first, as other checks depend on it */
-	if (L->value[K_CHANNEL])
-		parse_value(L, K_CHANNEL);
+	/* 3. check; the channel first, as other checks depend on it */
+	if (L->value[K_LOG_CHANNEL_TYPE])
+		check_value(L, K_LOG_CHANNEL_TYPE);
 	for (int k = 0; k < K_COUNT; k++) {
-		if (k == K_CHANNEL || k == K_LOG_DIRS || k == K_LOG_DIR || !L->value[k])
+		if (k == K_LOG_CHANNEL_TYPE || k == K_LOG_DIRS || k == K_LOG_DIR || !L->value[k])
 			continue;
-		parse_value(L, (enum key_id)k);
+		check_value(L, (enum key_id)k);
 	}
 	/* log.dirs beats log.dir within one source; otherwise the higher source wins */
 	if (L->value[K_LOG_DIRS] && src_rank(L->src[K_LOG_DIRS]) >= src_rank(L->src[K_LOG_DIR]))
-		parse_value(L, K_LOG_DIRS);
+		check_value(L, K_LOG_DIRS);
 	else if (L->value[K_LOG_DIR])
-		parse_value(L, K_LOG_DIR);
-	else if (cfg->server_properties && dup_default(L, &cfg->log_dirs.v[0], "/tmp/kafka-logs") == 0)
-		cfg->log_dirs.n = 1; /* Kafka's own default, only when Kafka's config was found */
+		check_value(L, K_LOG_DIR);
+	else if (cfg->server_properties) /* Kafka's own default, only when Kafka's config was found */
+		parse_paths(L, K_LOG_DIRS, "/tmp/kafka-logs");
 
-	if (cfg->channel != PF_CHANNEL_FILE && !L->value[K_FIRST_PATHS])
-		set_error(cfg, "pafka: storage.tiers.first.paths is not set: log.channel.type is %s, so set it (or "
-			       "PAFKA_STORAGE_TIERS_FIRST_PATHS) to the PMem directory, or use log.channel.type=file",
-			  cfg->channel == PF_CHANNEL_PMEM ? "pmem" : "tiered");
-	/* one size per first-tier path: the last one repeats, none given means -1 (free space * ratio) */
-	if (cfg->first_paths.n > 0) {
-		if (cfg->n_first_sizes > cfg->first_paths.n) {
-			char advice[160];
-			snprintf(advice, sizeof advice, "give at most one size per path (%d entries in "
-				 "storage.tiers.first.paths)", cfg->first_paths.n);
-			invalid(L, K_FIRST_SIZES, trim(L->value[K_FIRST_SIZES]), advice);
-		}
-		int64_t last = cfg->n_first_sizes > 0 ? cfg->first_sizes[cfg->n_first_sizes - 1] : -1;
-		for (int i = cfg->n_first_sizes; i < cfg->first_paths.n; i++)
-			cfg->first_sizes[i] = last;
-		cfg->n_first_sizes = cfg->first_paths.n;
+	if (cfg->channel != PF_CHANNEL_FILE && !L->value[K_STORAGE_TIERS_FIRST_PATHS])
+		pf_err_set(&L->err, "pafka: storage.tiers.first.paths is not set: log.channel.type is %s, so set it "
+				    "(or PAFKA_STORAGE_TIERS_FIRST_PATHS) to the PMem directory, or use "
+				    "log.channel.type=file",
+			   cfg->channel == PF_CHANNEL_PMEM ? "pmem" : "tiered");
+	/* one size per first-tier path: the last one given (or the default -1) repeats */
+	if (cfg->first_paths.n > 0 && cfg->n_first_sizes > cfg->first_paths.n) {
+		char advice[160];
+		snprintf(advice, sizeof advice, "give at most one size per path (%d entries in "
+			 "storage.tiers.first.paths)", cfg->first_paths.n);
+		invalid(L, K_STORAGE_TIERS_FIRST_SIZES, L->value[K_STORAGE_TIERS_FIRST_SIZES], advice);
 	}
-
-	dup_default(L, &cfg->tier_types[0], "PMEM");
-	dup_default(L, &cfg->tier_types[1], "HDD");
-	dup_default(L, &cfg->segment_pattern, PF_DEFAULT_PATTERN);
-	dup_default(L, &cfg->metrics_address, "127.0.0.1");
+	int64_t last = cfg->n_first_sizes > 0 ? cfg->first_sizes[cfg->n_first_sizes - 1] : -1;
+	for (int i = cfg->n_first_sizes; i < cfg->first_paths.n; i++)
+		cfg->first_sizes[i] = last;
+	cfg->n_first_sizes = cfg->first_paths.n;
 
 	for (int k = 0; k < K_COUNT; k++)
 		free(L->value[k]);
 	free(L->config_path);
+	int rc = 0;
+	if (pf_err_isset(&L->err))
+		rc = pf_err_set(err, "%s", L->err.msg);
 	free(L);
-	return cfg->error[0] ? -1 : 0;
+	return rc;
 }
 
 void pf_config_free(struct pf_config *cfg)
 {
 	if (!cfg)
 		return;
-	free(cfg->tier_types[0]);
-	free(cfg->tier_types[1]);
+	for (int k = 0; k < K_COUNT; k++) /* the simple keys' strings */
+		store(cfg, (enum key_id)k, (union value){ 0 });
 	free_paths(&cfg->first_paths);
 	free_paths(&cfg->second_paths);
 	free_paths(&cfg->log_dirs);

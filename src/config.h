@@ -7,8 +7,15 @@
  *   2. the Java-properties file named by PAFKA_CONFIG,
  *   3. Kafka's server.properties found on the process command line (the argument after the main class
  *      kafka.Kafka), with its `--override key=value` arguments applied on top of it.
- * Parsing never exits: an invalid value leaves one message in cfg->error (naming the key, the value and
- * what to do) and the caller reports it at activation, so inert children of the broker are never killed.
+ * Parsing never exits: an invalid value leaves one message in a struct pf_err (naming the key, the value,
+ * its source and what to do) and the caller reports it at activation, so inert children of the broker are
+ * never killed.
+ *
+ * The keys themselves, with their types, defaults, bounds and documentation, are one table:
+ * config_keys.h.
+ *
+ * Owns: struct pf_config and its loading (config.c), the .properties format (config_properties.c).
+ * May call: sys.h (files are read only through pf_read_whole_file), log.h (struct pf_err).
  */
 #ifndef PAFKA_CONFIG_H
 #define PAFKA_CONFIG_H
@@ -16,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_keys.h"
 #include "log.h"
 
 #define PF_MAX_PATHS 16
@@ -37,37 +45,37 @@ struct pf_paths {
 	char *v[PF_MAX_PATHS]; /* malloc'd, trailing '/' removed, never empty */
 };
 
+/* Every setting, after pf_config_load. The simple keys' fields come first, made from the table: one
+ * `C type field;` per SIMPLE line of config_keys.h (e.g. `double migrate_threshold;` from the line of
+ * storage.migrate.threshold, which also gives its default and bounds). The keys with rules of their own
+ * fill the fields after them. */
 struct pf_config {
-	enum pf_channel channel;        /* log.channel.type: file | pmem | tiered (default file, as Pafka) */
-	char *tier_types[2];            /* storage.tiers.types, default "PMEM","HDD" */
-	struct pf_paths first_paths;    /* storage.tiers.first.paths (no default: required unless file) */
-	int64_t first_sizes[PF_MAX_PATHS]; /* storage.tiers.first.sizes, bytes; -1 = free space * ratio;
-					      fewer sizes than paths: the last one repeats (Pafka) */
-	int n_first_sizes;
-	struct pf_paths second_paths;   /* storage.tiers.second.paths; if empty, log.dirs is used */
-	struct pf_paths log_dirs;       /* log.dirs, else log.dir, else Kafka's default /tmp/kafka-logs
-					   only when server.properties was found */
-	double migrate_threshold;       /* storage.migrate.threshold, default 0.5; -1 disables */
-	int migrate_threads;            /* storage.migrate.threads, default 1 (1..64) */
-	double pool_ratio;              /* log.pmem.pool.ratio, default 0.8, (0,1] */
-	char *segment_pattern;          /* pafka.segment.pattern (POSIX ERE), default PF_DEFAULT_PATTERN */
-	uint64_t block_size;            /* pafka.pool.block.size, default 1 MiB; power of two >= 4096 */
-	int64_t migrate_idle_ms;        /* pafka.migrate.idle.ms, default 30000 */
-	int migrate_promote;            /* pafka.migrate.promote, default 1 */
-	int64_t migrate_rate_bytes;     /* pafka.migrate.rate.bytes, default 0 = unlimited */
-	int log_level;                  /* pafka.log.level: error|warn|info|debug -> 0..3, default info */
-	int metrics_port;               /* pafka.metrics.port, default 0 = off */
-	char *metrics_address;          /* pafka.metrics.address, default 127.0.0.1 */
-	char *server_properties;        /* path of the server.properties that was read, or NULL */
-	char error[PF_ERR_LEN];         /* first problem found, "" if none */
+#define PF_CONFIG_FIELD(id, key, type, ctype, field, ...) ctype field;
+#define PF_CONFIG_NO_FIELD(...)
+	PF_CONFIG_KEYS(PF_CONFIG_FIELD, PF_CONFIG_NO_FIELD)
+#undef PF_CONFIG_FIELD
+#undef PF_CONFIG_NO_FIELD
+
+	const char *tier_types[2];         /* storage.tiers.types, upper case (static strings) */
+	struct pf_paths first_paths;       /* storage.tiers.first.paths */
+	int64_t first_sizes[PF_MAX_PATHS]; /* storage.tiers.first.sizes, bytes or -1, one per first path */
+	int n_first_sizes;                 /* = first_paths.n */
+	struct pf_paths second_paths;      /* storage.tiers.second.paths; if empty, log_dirs is used */
+	struct pf_paths log_dirs;          /* log.dirs, else log.dir, else /tmp/kafka-logs with server.properties */
+	char *segment_pattern;             /* pafka.segment.pattern */
+	uint64_t block_size;               /* pafka.pool.block.size */
+	char *metrics_address;             /* pafka.metrics.address */
+	char *server_properties;           /* path of the server.properties that was read, or NULL */
 };
 
 #define PF_DEFAULT_PATTERN "^[0-9]{20}\\.log(\\.(cleaned|swap|deleted))?$"
 
 /* Fill cfg from all sources. environ is passed explicitly so tests can supply their own; cmdline is the
  * NUL-separated argv of the process (as in /proc/self/cmdline) of length cmdline_len, or NULL. Returns 0,
- * or -1 with cfg->error set. Always leaves cfg in a state pf_config_free can release. */
-int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len);
+ * or -1 with the first problem found set in err (one line starting "pafka: "). Always leaves cfg in a state
+ * pf_config_free can release, with each key that is not set, or not valid, at its default. */
+int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len,
+		   struct pf_err *err);
 
 /* Parse a Java .properties text (key=value, key:value, key value; # and ! comments; backslash line
  * continuation and \t \n \uXXXX escapes) calling cb for each pair. Returns 0. */
@@ -83,5 +91,28 @@ int pf_parse_size(const char *s, int64_t *out);
 int pf_config_env_name(const char *key, char *buf, size_t buflen);
 
 void pf_config_free(struct pf_config *cfg);
+
+/* The form of a key's value (the TYPE of its line in config_keys.h). */
+enum pf_config_type {
+	PF_CONFIG_BOOL,
+	PF_CONFIG_INT,
+	PF_CONFIG_DOUBLE,
+	PF_CONFIG_SIZE,
+	PF_CONFIG_CHOICE,
+	PF_CONFIG_STRING,
+	PF_CONFIG_LIST,
+};
+
+/* One key, as the documentation shows it. */
+struct pf_config_key {
+	const char *name;         /* "pafka.migrate.idle.ms" */
+	const char *env;          /* "PAFKA_MIGRATE_IDLE_MS" */
+	enum pf_config_type type;
+	const char *def;          /* the default, as a value is written ("30000"), or NULL: see doc */
+	const char *doc;          /* one sentence: what the key does */
+};
+
+/* The table of keys, read-only, in the order of config_keys.h; sets *n to its length. */
+const struct pf_config_key *pf_config_keys(size_t *n);
 
 #endif

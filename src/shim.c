@@ -50,14 +50,15 @@ void pf_shim_configure(void)
 		size_t len = 0;
 		if (pf_read_whole_file("/proc/self/cmdline", &cmd, &len) < 0)
 			cmd = NULL;
-		if (pf_config_load(&cfg, environ, cmd, len) < 0)
-			snprintf(deferred_error, sizeof deferred_error, "%s", cfg.error);
+		struct pf_err err = { "" };
+		if (pf_config_load(&cfg, environ, cmd, len, &err) < 0)
+			snprintf(deferred_error, sizeof deferred_error, "%s", err.msg);
 		free(cmd);
 		pf_log_set_level(cfg.log_level);
 		pf_fault_init();
-		struct pf_err err = { "" };
-		if (pf_paths_init(&cfg, &err) < 0 && !deferred_error[0])
-			snprintf(deferred_error, sizeof deferred_error, "%s", err.msg);
+		struct pf_err perr = { "" };
+		if (pf_paths_init(&cfg, &perr) < 0 && !deferred_error[0])
+			snprintf(deferred_error, sizeof deferred_error, "%s", perr.msg);
 		__atomic_store_n(&pf_state, PF_ST_CONFIGURED, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&shim_lock);

@@ -311,19 +311,19 @@ int cli_setup(struct cli *c, int need_pools)
 		env[k++] = poolvar;
 	}
 	env[k] = NULL;
-	int r = pf_config_load(&c->cfg, env, cmdline, cmdlen);
+	struct pf_err err = { "" };
+	int r = pf_config_load(&c->cfg, env, cmdline, cmdlen, &err);
 	c->cfg_loaded = 1;
 	free(poolvar);
 	free(env);
 	free(cmdline);
 	if (r < 0) {
-		const char *e = c->cfg.error;
+		const char *e = err.msg;
 		if (!strncmp(e, "pafka: ", 7))
 			e += 7;
 		cli_err(c, "%s", e);
 		return -1;
 	}
-	struct pf_err err = { "" };
 	if (pf_paths_init(&c->cfg, &err) < 0) {
 		cli_err(c, "%s", err.msg);
 		return -1;

@@ -124,21 +124,25 @@ static void mkcmd(struct cmd *c, const char *const *argv)
 
 static char *no_env[] = { NULL };
 
+/* the problem reported by the last load */
+static struct pf_err err;
+
 /* load with a command line given as an argv (or NULL for none) */
 static int load(struct pf_config *c, char **env, const char *const *argv)
 {
 	struct cmd cmd;
+	memset(&err, 0, sizeof err);
 	if (!argv)
-		return pf_config_load(c, env, NULL, 0);
+		return pf_config_load(c, env, NULL, 0, &err);
 	mkcmd(&cmd, argv);
-	return pf_config_load(c, env, cmd.buf, cmd.len);
+	return pf_config_load(c, env, cmd.buf, cmd.len, &err);
 }
 
 /* a broker command line reading props */
 #define KAFKA(props, ...) ARGV("java", "-Xmx1G", "-cp", "/opt/kafka/libs/*", "kafka.Kafka", props, ##__VA_ARGS__)
 
-#define assert_error_has(c, s) cr_assert(strstr((c)->error, (s)) != NULL, "error '%s' lacks '%s'", (c)->error, (s))
-#define assert_ok(c, rc) cr_assert_eq((rc), 0, "unexpected error: %s", (c)->error)
+#define assert_error_has(s) cr_assert(strstr(err.msg, (s)) != NULL, "error '%s' lacks '%s'", err.msg, (s))
+#define assert_ok(rc) cr_assert_eq((rc), 0, "unexpected error: %s", err.msg)
 
 /* ---- defaults ------------------------------------------------------------------------------------- */
 
@@ -146,8 +150,8 @@ Test(config, defaults_without_any_source)
 {
 	struct pf_config c;
 	int rc = load(&c, no_env, NULL);
-	assert_ok(&c, rc);
-	cr_assert_str_empty(c.error);
+	assert_ok(rc);
+	cr_assert_str_empty(err.msg);
 	cr_assert_eq(c.channel, PF_CHANNEL_FILE);
 	cr_assert_str_eq(c.tier_types[0], "PMEM");
 	cr_assert_str_eq(c.tier_types[1], "HDD");
@@ -175,7 +179,7 @@ Test(config, default_log_dir_only_with_server_properties)
 	char *props = write_file("server.properties", "broker.id=0\n");
 	struct pf_config c;
 	int rc = load(&c, no_env, KAFKA(props));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_str_eq(c.server_properties, props);
 	cr_assert_eq(c.log_dirs.n, 1);
 	cr_assert_str_eq(c.log_dirs.v[0], "/tmp/kafka-logs");
@@ -187,7 +191,7 @@ Test(config, cmdline_without_kafka_main_class)
 	char *props = write_file("server.properties", "log.dirs=/data/k\nlog.channel.type=pmem\n");
 	struct pf_config c;
 	int rc = load(&c, no_env, ARGV("java", "-cp", "x.jar", "org.example.Other", props));
-	assert_ok(&c, rc); /* pmem from the file would need first paths: the file must not be read */
+	assert_ok(rc); /* pmem from the file would need first paths: the file must not be read */
 	cr_assert_null(c.server_properties);
 	cr_assert_eq(c.log_dirs.n, 0);
 	cr_assert_eq(c.channel, PF_CHANNEL_FILE);
@@ -198,12 +202,12 @@ Test(config, kafka_main_class_without_properties_file)
 {
 	struct pf_config c;
 	int rc = load(&c, no_env, ARGV("java", "kafka.Kafka", "--version"));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_null(c.server_properties);
 	cr_assert_eq(c.log_dirs.n, 0);
 	pf_config_free(&c);
 	rc = load(&c, no_env, ARGV("java", "kafka.Kafka"));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_null(c.server_properties);
 	pf_config_free(&c);
 }
@@ -214,8 +218,8 @@ Test(config, cmdline_last_argument_without_nul)
 	struct cmd cmd;
 	mkcmd(&cmd, ARGV("java", "kafka.Kafka", props));
 	struct pf_config c;
-	int rc = pf_config_load(&c, no_env, cmd.buf, cmd.len - 1); /* drop the final NUL */
-	assert_ok(&c, rc);
+	int rc = pf_config_load(&c, no_env, cmd.buf, cmd.len - 1, &err); /* drop the final NUL */
+	assert_ok(rc);
 	cr_assert_str_eq(c.server_properties, props);
 	cr_assert_str_eq(c.log_dirs.v[0], "/d");
 	pf_config_free(&c);
@@ -227,7 +231,7 @@ Test(config, unreadable_server_properties_is_an_error)
 	char *missing = fmt("%s/nope.properties", tmpdir);
 	int rc = load(&c, no_env, KAFKA(missing));
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, missing);
+	assert_error_has(missing);
 	cr_assert_null(c.server_properties);
 	pf_config_free(&c);
 }
@@ -238,8 +242,8 @@ Test(config, unreadable_pafka_config_is_an_error)
 	char *missing = fmt("%s/nope.conf", tmpdir);
 	int rc = load(&c, ENV(fmt("PAFKA_CONFIG=%s", missing)), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "PAFKA_CONFIG");
-	assert_error_has(&c, missing);
+	assert_error_has("PAFKA_CONFIG");
+	assert_error_has(missing);
 	pf_config_free(&c);
 }
 
@@ -260,7 +264,7 @@ Test(config, env_beats_pafka_config_beats_server_properties)
 	int rc = load(&c,
 		      ENV(fmt("PAFKA_CONFIG=%s", conf), "PAFKA_STORAGE_MIGRATE_THREADS=4", "HOME=/root"),
 		      KAFKA(props));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.migrate_threads, 4, "env beats PAFKA_CONFIG and server.properties");
 	cr_assert_float_eq(c.migrate_threshold, 0.3, 1e-12, "PAFKA_CONFIG beats server.properties");
 	cr_assert_eq(c.migrate_idle_ms, 3, "PAFKA_CONFIG beats server.properties");
@@ -280,7 +284,7 @@ Test(config, override_beats_server_properties_but_not_the_others)
 	int rc = load(&c, ENV(fmt("PAFKA_CONFIG=%s", conf), "PAFKA_METRICS_PORT=4"),
 		      KAFKA(props, "--override", "storage.migrate.threads=5", "--override=log.pmem.pool.ratio=0.5",
 			    "--override", "pafka.migrate.idle.ms=5", "--override", "pafka.metrics.port=5"));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.migrate_threads, 5, "--override beats the file");
 	cr_assert_float_eq(c.pool_ratio, 0.5, 1e-12, "--override=k=v form");
 	cr_assert_eq(c.migrate_idle_ms, 3, "PAFKA_CONFIG beats --override");
@@ -295,7 +299,7 @@ Test(config, later_override_wins_and_unknown_overrides_are_ignored)
 	int rc = load(&c, no_env,
 		      KAFKA(props, "--override", "storage.migrate.threads=7", "--override", "broker.id=3",
 			    "--override", "storage.migrate.threads=8", "--override", "noequals"));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.migrate_threads, 8);
 	pf_config_free(&c);
 }
@@ -304,7 +308,7 @@ Test(config, first_duplicate_env_entry_wins)
 {
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_MIGRATE_IDLE_MS=10", "PAFKA_MIGRATE_IDLE_MS=20"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.migrate_idle_ms, 10);
 	pf_config_free(&c);
 }
@@ -316,7 +320,7 @@ Test(config, log_dirs_beats_log_dir_in_the_same_source)
 	char *props = write_file("server.properties", "log.dir=/one\nlog.dirs=/a,/b\n");
 	struct pf_config c;
 	int rc = load(&c, no_env, KAFKA(props));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.log_dirs.n, 2);
 	cr_assert_str_eq(c.log_dirs.v[0], "/a");
 	cr_assert_str_eq(c.log_dirs.v[1], "/b");
@@ -328,7 +332,7 @@ Test(config, log_dir_used_without_log_dirs)
 	char *props = write_file("server.properties", "log.dir=/one/\n");
 	struct pf_config c;
 	int rc = load(&c, no_env, KAFKA(props));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.log_dirs.n, 1);
 	cr_assert_str_eq(c.log_dirs.v[0], "/one");
 	pf_config_free(&c);
@@ -340,7 +344,7 @@ Test(config, log_dir_override_does_not_beat_log_dirs_of_the_file)
 	char *props = write_file("server.properties", "log.dirs=/a\n");
 	struct pf_config c;
 	int rc = load(&c, no_env, KAFKA(props, "--override", "log.dir=/b"));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_str_eq(c.log_dirs.v[0], "/a");
 	pf_config_free(&c);
 }
@@ -350,7 +354,7 @@ Test(config, log_dir_from_a_higher_source_beats_log_dirs)
 	char *props = write_file("server.properties", "log.dirs=/a\n");
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_LOG_DIR=/env"), KAFKA(props));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.log_dirs.n, 1);
 	cr_assert_str_eq(c.log_dirs.v[0], "/env");
 	pf_config_free(&c);
@@ -360,7 +364,7 @@ Test(config, log_dirs_from_env_without_server_properties)
 {
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_LOG_DIRS=/x/logs"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.log_dirs.n, 1);
 	cr_assert_str_eq(c.log_dirs.v[0], "/x/logs");
 	pf_config_free(&c);
@@ -399,7 +403,7 @@ Test(config, every_key_settable_from_env)
 			  "PAFKA_MIGRATE_IDLE_MS=0", "PAFKA_MIGRATE_PROMOTE=false", "PAFKA_MIGRATE_RATE_BYTES=10M",
 			  "PAFKA_LOG_LEVEL=debug", "PAFKA_METRICS_PORT=65535", "PAFKA_METRICS_ADDRESS=0.0.0.0"),
 		      NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.channel, PF_CHANNEL_TIERED);
 	cr_assert_str_eq(c.tier_types[0], "NVME");
 	cr_assert_str_eq(c.tier_types[1], "SSD");
@@ -424,18 +428,52 @@ Test(config, every_key_settable_from_env)
 	pf_config_free(&c);
 }
 
+/* ---- the table of keys ---------------------------------------------------------------------------- */
+
+/* What pf_config_keys() gives the documentation is usable: a doc for every key, an environment name that
+ * pf_config_env_name agrees with and load_env accepts, and a default that the key's own parser accepts. */
+Test(config, key_table_docs_env_names_and_defaults)
+{
+	size_t n = 0;
+	const struct pf_config_key *keys = pf_config_keys(&n);
+	cr_assert_not_null(keys);
+	cr_assert_geq(n, 18);
+	for (size_t i = 0; i < n; i++) {
+		const struct pf_config_key *k = &keys[i];
+		cr_assert(k->name && k->name[0], "key %zu has no name", i);
+		cr_expect(k->doc && k->doc[0], "%s has no doc", k->name);
+		cr_expect(k->type >= PF_CONFIG_BOOL && k->type <= PF_CONFIG_LIST, "%s: type %d", k->name, (int)k->type);
+		char env[64];
+		cr_assert_eq(pf_config_env_name(k->name, env, sizeof env), 0, "%s", k->name);
+		cr_expect_str_eq(k->env, env, "%s: environment name", k->name);
+		for (size_t j = 0; j < i; j++) {
+			cr_expect_str_neq(k->name, keys[j].name);
+			cr_expect_str_neq(k->env, keys[j].env);
+		}
+
+		struct pf_config c;
+		int rc = load(&c, ENV(fmt("%s=%s", k->env, k->def ? k->def : "")), NULL);
+		cr_expect_null(strstr(err.msg, "unknown setting"), "%s not accepted: %s", k->env, err.msg);
+		if (k->def)
+			cr_expect_eq(rc, 0, "%s's default '%s' refused: %s", k->name, k->def, err.msg);
+		else /* nothing to try but an empty value, refused as this key's */
+			cr_expect(rc == -1 && strstr(err.msg, k->name), "%s= gave '%s'", k->env, err.msg);
+		pf_config_free(&c);
+	}
+}
+
 Test(config, unknown_pafka_env_var_is_an_error)
 {
 	struct pf_config c;
 	int rc = load(&c, ENV("PATH=/bin", "PAFKA_FOO=1"), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "unknown setting PAFKA_FOO");
-	assert_error_has(&c, "README");
+	assert_error_has("unknown setting PAFKA_FOO");
+	assert_error_has("README");
 	pf_config_free(&c);
 	/* the Pafka-key form of a pafka.* key is not accepted under its long name */
 	rc = load(&c, ENV("PAFKA_PAFKA_LOG_LEVEL=debug"), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "PAFKA_PAFKA_LOG_LEVEL");
+	assert_error_has("PAFKA_PAFKA_LOG_LEVEL");
 	pf_config_free(&c);
 }
 
@@ -446,8 +484,8 @@ Test(config, reserved_and_foreign_env_vars_are_ignored)
 		      ENV("PAFKA_TEST_DIR=/x", "PAFKA_TEST_ANYTHING=1", "PAFKA_FAULT=crash@write", "PAFKA_FAULTS=1",
 			  "PAFKA_CONFIG=", "PAFKAX=1", "pafka_foo=1", "KAFKA_HEAP_OPTS=-Xmx1G", "PAFKA_NOEQUALS"),
 		      NULL);
-	assert_ok(&c, rc);
-	cr_assert_str_empty(c.error);
+	assert_ok(rc);
+	cr_assert_str_empty(err.msg);
 	pf_config_free(&c);
 }
 
@@ -501,11 +539,11 @@ Test(config, each_invalid_value_names_key_value_and_source)
 		char name[64];
 		snprintf(name, sizeof name, "%.*s", (int)(strchr(bad[i].env, '=') - bad[i].env), bad[i].env);
 		cr_expect_eq(rc, -1, "%s accepted", bad[i].env);
-		cr_expect(strstr(c.error, bad[i].key) != NULL, "%s: error '%s' lacks the key", bad[i].env, c.error);
-		cr_expect(strstr(c.error, bad[i].shown) != NULL, "%s: error '%s' lacks the value", bad[i].env, c.error);
-		cr_expect(strstr(c.error, name) != NULL, "%s: error '%s' lacks the source", bad[i].env, c.error);
-		cr_expect(strncmp(c.error, "pafka: ", 7) == 0, "%s: '%s'", bad[i].env, c.error);
-		cr_expect(strchr(c.error, '\n') == NULL);
+		cr_expect(strstr(err.msg, bad[i].key) != NULL, "%s: error '%s' lacks the key", bad[i].env, err.msg);
+		cr_expect(strstr(err.msg, bad[i].shown) != NULL, "%s: error '%s' lacks the value", bad[i].env, err.msg);
+		cr_expect(strstr(err.msg, name) != NULL, "%s: error '%s' lacks the source", bad[i].env, err.msg);
+		cr_expect(strncmp(err.msg, "pafka: ", 7) == 0, "%s: '%s'", bad[i].env, err.msg);
+		cr_expect(strchr(err.msg, '\n') == NULL);
 		pf_config_free(&c);
 	}
 }
@@ -515,7 +553,7 @@ Test(config, channel_error_message_exact)
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_LOG_CHANNEL_TYPE=bogus"), NULL);
 	cr_assert_eq(rc, -1);
-	cr_assert_str_eq(c.error,
+	cr_assert_str_eq(err.msg,
 			 "pafka: invalid log.channel.type 'bogus' (from PAFKA_LOG_CHANNEL_TYPE): use file, pmem or tiered");
 	pf_config_free(&c);
 }
@@ -527,20 +565,20 @@ Test(config, error_names_the_file_or_override_it_came_from)
 	struct pf_config c;
 	int rc = load(&c, no_env, KAFKA(props));
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "storage.migrate.threads");
-	assert_error_has(&c, props);
+	assert_error_has("storage.migrate.threads");
+	assert_error_has(props);
 	pf_config_free(&c);
 
 	rc = load(&c, ENV(fmt("PAFKA_CONFIG=%s", conf)), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "log.pmem.pool.ratio");
-	assert_error_has(&c, conf);
+	assert_error_has("log.pmem.pool.ratio");
+	assert_error_has(conf);
 	pf_config_free(&c);
 
 	rc = load(&c, no_env, KAFKA(props, "--override", "storage.migrate.threads=0"));
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "'0'");
-	assert_error_has(&c, "--override");
+	assert_error_has("'0'");
+	assert_error_has("--override");
 	pf_config_free(&c);
 }
 
@@ -550,8 +588,8 @@ Test(config, values_with_newlines_give_a_one_line_error)
 	struct pf_config c;
 	int rc = load(&c, ENV(fmt("PAFKA_CONFIG=%s", conf)), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "pafka.log.level");
-	cr_assert_null(strchr(c.error, '\n'));
+	assert_error_has("pafka.log.level");
+	cr_assert_null(strchr(err.msg, '\n'));
 	pf_config_free(&c);
 }
 
@@ -561,9 +599,9 @@ Test(config, first_error_is_kept)
 	int rc = load(&c, ENV("PAFKA_STORAGE_MIGRATE_THREADS=0", "PAFKA_LOG_CHANNEL_TYPE=bogus", "PAFKA_LOG_LEVEL=x"),
 		      NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "log.channel.type");
-	cr_assert_null(strstr(c.error, "storage.migrate.threads"));
-	cr_assert_null(strstr(c.error, "pafka.log.level"));
+	assert_error_has("log.channel.type");
+	cr_assert_null(strstr(err.msg, "storage.migrate.threads"));
+	cr_assert_null(strstr(err.msg, "pafka.log.level"));
 	pf_config_free(&c);
 }
 
@@ -572,17 +610,17 @@ Test(config, first_paths_required_unless_file)
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_LOG_CHANNEL_TYPE=pmem"), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "storage.tiers.first.paths is not set");
+	assert_error_has("storage.tiers.first.paths is not set");
 	pf_config_free(&c);
 	rc = load(&c, ENV("PAFKA_LOG_CHANNEL_TYPE=tiered"), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "storage.tiers.first.paths is not set");
+	assert_error_has("storage.tiers.first.paths is not set");
 	pf_config_free(&c);
 	rc = load(&c, ENV("PAFKA_LOG_CHANNEL_TYPE=file"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	pf_config_free(&c);
 	rc = load(&c, ENV("PAFKA_LOG_CHANNEL_TYPE=PMEM", "PAFKA_STORAGE_TIERS_FIRST_PATHS=/mnt/pmem"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.channel, PF_CHANNEL_PMEM);
 	pf_config_free(&c);
 }
@@ -597,7 +635,7 @@ Test(config, tier_types_checked_when_tiered)
 				  fmt("PAFKA_STORAGE_TIERS_TYPES=%s", bad[i])),
 			      NULL);
 		cr_expect_eq(rc, -1, "'%s' accepted", bad[i]);
-		cr_expect(strstr(c.error, "storage.tiers.types") != NULL, "'%s': %s", bad[i], c.error);
+		cr_expect(strstr(err.msg, "storage.tiers.types") != NULL, "'%s': %s", bad[i], err.msg);
 		pf_config_free(&c);
 	}
 	struct pf_config c;
@@ -605,7 +643,7 @@ Test(config, tier_types_checked_when_tiered)
 		      ENV("PAFKA_LOG_CHANNEL_TYPE=tiered", "PAFKA_STORAGE_TIERS_FIRST_PATHS=/p",
 			  "PAFKA_STORAGE_TIERS_TYPES= pmem , hdd "),
 		      NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_str_eq(c.tier_types[0], "PMEM");
 	cr_assert_str_eq(c.tier_types[1], "HDD");
 	pf_config_free(&c);
@@ -615,7 +653,7 @@ Test(config, tier_types_not_checked_unless_tiered)
 {
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_STORAGE_TIERS_TYPES=PMEM"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_str_eq(c.tier_types[0], "PMEM");
 	cr_assert_str_eq(c.tier_types[1], "HDD");
 	pf_config_free(&c);
@@ -625,11 +663,11 @@ Test(config, migrate_threshold_minus_one_disables)
 {
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_STORAGE_MIGRATE_THRESHOLD=-1"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_float_eq(c.migrate_threshold, -1.0, 1e-12);
 	pf_config_free(&c);
 	rc = load(&c, ENV("PAFKA_STORAGE_MIGRATE_THRESHOLD=1"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_float_eq(c.migrate_threshold, 1.0, 1e-12);
 	pf_config_free(&c);
 }
@@ -642,7 +680,7 @@ Test(config, promote_and_log_level_spellings)
 	for (size_t i = 0; i < sizeof promote / sizeof promote[0]; i++) {
 		struct pf_config c;
 		int rc = load(&c, ENV(fmt("PAFKA_MIGRATE_PROMOTE=%s", promote[i].v)), NULL);
-		cr_expect_eq(rc, 0, "%s: %s", promote[i].v, c.error);
+		cr_expect_eq(rc, 0, "%s: %s", promote[i].v, err.msg);
 		cr_expect_eq(c.migrate_promote, promote[i].want, "%s", promote[i].v);
 		pf_config_free(&c);
 	}
@@ -650,7 +688,7 @@ Test(config, promote_and_log_level_spellings)
 	for (int i = 0; i < 4; i++) {
 		struct pf_config c;
 		int rc = load(&c, ENV(fmt("PAFKA_LOG_LEVEL=%s", levels[i])), NULL);
-		cr_expect_eq(rc, 0, "%s: %s", levels[i], c.error);
+		cr_expect_eq(rc, 0, "%s: %s", levels[i], err.msg);
 		cr_expect_eq(c.log_level, i, "%s", levels[i]);
 		pf_config_free(&c);
 	}
@@ -689,7 +727,7 @@ Test(config, first_sizes_last_repeats_and_default_is_minus_one)
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_STORAGE_TIERS_FIRST_PATHS=/a,/b,/c", "PAFKA_STORAGE_TIERS_FIRST_SIZES=1G, 2M"),
 		      NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.n_first_sizes, 3);
 	cr_assert_eq(c.first_sizes[0], 1LL << 30);
 	cr_assert_eq(c.first_sizes[1], 2LL << 20);
@@ -697,7 +735,7 @@ Test(config, first_sizes_last_repeats_and_default_is_minus_one)
 	pf_config_free(&c);
 
 	rc = load(&c, ENV("PAFKA_STORAGE_TIERS_FIRST_PATHS=/a,/b"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.n_first_sizes, 2);
 	cr_assert_eq(c.first_sizes[0], -1);
 	cr_assert_eq(c.first_sizes[1], -1);
@@ -705,7 +743,7 @@ Test(config, first_sizes_last_repeats_and_default_is_minus_one)
 
 	rc = load(&c, ENV("PAFKA_STORAGE_TIERS_FIRST_PATHS=/a", "PAFKA_STORAGE_TIERS_FIRST_SIZES=1G,2G"), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "storage.tiers.first.sizes");
+	assert_error_has("storage.tiers.first.sizes");
 	pf_config_free(&c);
 }
 
@@ -715,7 +753,7 @@ Test(config, path_lists_trimmed_and_normalized)
 {
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_STORAGE_TIERS_SECOND_PATHS= /a/ ,\t/b//c//, / ,///,/d/./e/."), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.second_paths.n, 5);
 	cr_assert_str_eq(c.second_paths.v[0], "/a");
 	cr_assert_str_eq(c.second_paths.v[1], "/b/c");
@@ -733,13 +771,13 @@ Test(config, too_many_paths)
 	struct pf_config c;
 	int rc = load(&c, ENV(fmt("PAFKA_LOG_DIRS=%s", list)), NULL);
 	cr_assert_eq(rc, -1);
-	assert_error_has(&c, "log.dirs");
+	assert_error_has("log.dirs");
 	cr_assert_eq(c.log_dirs.n, 0);
 	pf_config_free(&c);
 	/* exactly the maximum is fine */
 	*strrchr(list, ',') = '\0';
 	rc = load(&c, ENV(fmt("PAFKA_LOG_DIRS=%s", list)), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.log_dirs.n, PF_MAX_PATHS);
 	pf_config_free(&c);
 }
@@ -754,7 +792,7 @@ Test(config, relative_paths_resolved_against_cwd)
 	struct pf_config c;
 	int rc = load(&c, ENV("PAFKA_CONFIG=./pafka.conf", "PAFKA_STORAGE_TIERS_FIRST_PATHS=pool/, ./b//c/."),
 		      KAFKA("server.properties"));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_str_eq(c.server_properties, fmt("%s/server.properties", cwd));
 	cr_assert_str_eq(c.log_dirs.v[0], fmt("%s/logs", cwd));
 	cr_assert_str_eq(c.second_paths.v[0], fmt("%s/hdd", cwd));
@@ -899,7 +937,7 @@ Test(config, properties_file_values_are_trimmed_and_unknown_keys_ignored)
 				 "pafka.segment.pattern=^[0-9]{20}\\\\.log$\r\n");
 	struct pf_config c;
 	int rc = load(&c, no_env, KAFKA(props));
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	cr_assert_eq(c.channel, PF_CHANNEL_PMEM);
 	cr_assert_eq(c.first_paths.n, 2);
 	cr_assert_str_eq(c.first_paths.v[0], "/mnt/pmem0");
@@ -920,7 +958,7 @@ Test(config, free_is_safe_on_zeroed_loaded_failed_and_twice)
 	cr_assert_null(c.segment_pattern);
 
 	int rc = load(&c, ENV("PAFKA_STORAGE_TIERS_FIRST_PATHS=/a,/b", "PAFKA_LOG_DIRS=/l"), NULL);
-	assert_ok(&c, rc);
+	assert_ok(rc);
 	pf_config_free(&c);
 	cr_assert_null(c.first_paths.v[0]);
 	cr_assert_eq(c.first_paths.n, 0);
