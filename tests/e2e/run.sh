@@ -48,9 +48,9 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=${PAFKA_TOP_SRCDIR:-$(cd "$HERE/../.." && pwd)}
-BUILD=${PAFKA_TOP_BUILDDIR:-$TOP/build}
-LIB=${PAFKA_TEST_LIB:-$BUILD/.libs/libpafka.so}
+# shellcheck source=tests/lib.sh
+. "$HERE/../lib.sh"
+pf_locate "$HERE"
 T0=$SECONDS
 ALL_CASES="produce retention compact delete txn restart migrate cluster ab"
 
@@ -68,9 +68,6 @@ done
 
 # shellcheck source=tests/kafka/kafka.sh
 . "$TOP/tests/kafka/kafka.sh"
-if [ -z "${KAFKA_HOME:-}" ] && ! [ -f "$PAFKA_CACHE/kafka-$KAFKA_VERSION/.complete" ]; then
-	command -v mvn >/dev/null 2>&1 || skip "mvn not found and Kafka $KAFKA_VERSION is not cached"
-fi
 
 # the JDKs
 if [ -z "${E2E_JDKS:-}" ]; then
@@ -102,11 +99,11 @@ done
 [ "${#JDK_HOMES[@]}" -gt 0 ] || skip "none of the JDKs ($E2E_JDKS) is usable"
 
 note "Kafka $KAFKA_VERSION: fetching/checking the cache"
-kafka_fetch
+kafka_fetch_for_test
 case $? in
 0) ;;
-3) skip "Maven Central is unreachable: cannot fetch Kafka $KAFKA_VERSION" ;;
-*) echo "FAIL: fetching Kafka $KAFKA_VERSION"; echo "0 passed, 1 failed"; exit 1 ;;
+77) skip "$KAFKA_FETCH_WHY" ;;
+*) echo "FAIL: $KAFKA_FETCH_WHY"; echo "0 passed, 1 failed"; exit 1 ;;
 esac
 export KAFKA_LIBS KAFKA_VERSION PAFKA_CACHE
 
