@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/run.sh - the end-to-end suite (issue 4): unmodified Apache Kafka brokers under libpafka.so.
+# tests/e2e/run.sh - the end-to-end suite: unmodified Apache Kafka brokers under libpafka.so.
 #
 # Exit 0 = every case passed, 77 = skipped (the reason is printed), 1 = a case failed. Prints one
 # "PASS: CASE [JDK] (Ns)" / "FAIL: ..." line per case per JDK and, last, exactly "N passed, M failed".
@@ -8,9 +8,10 @@
 # reboot, no PMem latency), so nothing this suite prints is a PMem performance figure.
 #
 # Cases (tests/e2e/case-*.sh; each starts its own brokers and verifies every record end to end: count,
-# order per partition, every payload's checksum; each asserts the broker really used the pool):
+# order per partition, every payload's checksum; each asserts the broker really used the pool; (N) is the
+# case's group, which E2E_CASES also accepts):
 #   produce    PLAINTEXT (sendfile path) and SSL listener (pread path, keytool-made keystore/truststore);
-#              topics with preallocate=true and false                                          (issue case 1)
+#              topics with preallocate=true and false                                           (1)
 #   retention  segment roll, retention.bytes then retention.ms deletes (.deleted, async delete), pool
 #              space comes back                                                                 (1)
 #   compact    cleanup.policy=compact (.cleaned/.swap renames): the surviving key->value set equals the
