@@ -282,25 +282,36 @@ static int role_demote(int argc, char **argv)
 #define OPN 3
 #define OSN 4
 
-static int role_order(int argc, char **argv)
+/* The files of the order and boundary scenarios: OSN segments in each of OPN partitions "<prefix>-P", file n
+ * just under OBLOCKS[n] blocks, seeds from seed0 on; index order is the order they are created in. */
+static const uint64_t OBLOCKS[OPN * OSN] = { 14, 20, 9, 17, 11, 22, 16, 8, 19, 12, 18, 10 };
+
+static void order_plan(struct seg *v, const char *prefix, uint32_t seed0)
 {
-	static const uint64_t blocks[OPN * OSN] = { 14, 20, 9, 17, 11, 22, 16, 8, 19, 12, 18, 10 };
-	static struct seg v[OPN * OSN];
-	pause_on(); /* before anything is written: nothing may move until it goes */
 	int n = 0;
-	uint64_t total_blocks = 0;
 	for (int s = 0; s < OSN; s++)
 		for (int p = 0; p < OPN; p++) {
 			char part[64];
-			pftest_fmt(part, sizeof part, "order-%d", p);
-			uint64_t size = blocks[n] * BS - (1 + (uint64_t)(1237 * n) % 60000);
-			seg_init(&v[n], part, (unsigned long long)s * 5000, size, (uint32_t)(200 + n));
-			seg_open(&v[n], O_RDWR | O_CREAT | O_TRUNC);
-			seg_write_all(&v[n]); /* creation order == record order (seq) */
-			OK(fdatasync(v[n].fd));
-			total_blocks += blocks[n];
+			pftest_fmt(part, sizeof part, "%s-%d", prefix, p);
+			uint64_t size = OBLOCKS[n] * BS - (1 + (uint64_t)(1237 * n) % 60000);
+			seg_init(&v[n], part, (unsigned long long)s * 5000, size, seed0 + (uint32_t)n);
 			n++;
 		}
+}
+
+static int role_order(int argc, char **argv)
+{
+	static struct seg v[OPN * OSN];
+	pause_on(); /* before anything is written: nothing may move until it goes */
+	order_plan(v, "order", 200);
+	int n = 0;
+	uint64_t total_blocks = 0;
+	for (; n < OPN * OSN; n++) {
+		seg_open(&v[n], O_RDWR | O_CREAT | O_TRUNC);
+		seg_write_all(&v[n]); /* creation order == record order (seq) */
+		OK(fdatasync(v[n].fd));
+		total_blocks += OBLOCKS[n];
+	}
 	struct cl_pool P;
 	memset(&P, 0, sizeof P);
 	CHECK(cl_pool_load(&P) == 0);
@@ -334,7 +345,7 @@ static int role_order(int argc, char **argv)
 		char p[PATH_MAX];
 		order[i] = cl_find_rec_path(&P, cl_abs(p, v[i].rel));
 		CHECKF(order[i] >= 0, "%s has no record before migration", v[i].rel);
-		CHECK_EQ(cl_rec_blocks(&P, order[i]), blocks[i]);
+		CHECK_EQ(cl_rec_blocks(&P, order[i]), OBLOCKS[i]);
 		seqs[i] = P.recs[order[i]].seq;
 	}
 	uint64_t u = total_blocks;
@@ -349,7 +360,7 @@ static int role_order(int argc, char **argv)
 		}
 		CHECK(best >= 0);
 		expect[best] = 1;
-		u -= blocks[best];
+		u -= OBLOCKS[best];
 	}
 	pause_off();
 	int64_t t1 = cl_now_ms();
@@ -363,11 +374,11 @@ static int role_order(int argc, char **argv)
 		CHECKF((r < 0) == (expect[i] == 1),
 		       "%s (created %d-th, %llu blocks) is %s, the policy demotes exactly the oldest sealed files until "
 		       "usage <= %llu",
-		       v[i].rel, i, (unsigned long long)blocks[i], r < 0 ? "demoted but should not be" : "still in the pool but should be demoted",
+		       v[i].rel, i, (unsigned long long)OBLOCKS[i], r < 0 ? "demoted but should not be" : "still in the pool but should be demoted",
 		       (unsigned long long)limit);
 		if (r < 0) {
 			ndem++;
-			dem_blocks += blocks[i];
+			dem_blocks += OBLOCKS[i];
 		}
 	}
 	struct pf_pool_live after = P.h.live;
@@ -406,16 +417,7 @@ static int role_order(int argc, char **argv)
  * demoted, so nothing may be promoted back - in this process, and (boundary2) after a restart. */
 static void boundary_plan(struct seg *v)
 {
-	static const uint64_t blocks[OPN * OSN] = { 14, 20, 9, 17, 11, 22, 16, 8, 19, 12, 18, 10 };
-	int n = 0;
-	for (int s = 0; s < OSN; s++)
-		for (int p = 0; p < OPN; p++) {
-			char part[64];
-			pftest_fmt(part, sizeof part, "bound-%d", p);
-			uint64_t size = blocks[n] * BS - (1 + (uint64_t)(1237 * n) % 60000);
-			seg_init(&v[n], part, (unsigned long long)s * 5000, size, (uint32_t)(700 + n));
-			n++;
-		}
+	order_plan(v, "bound", 700);
 }
 
 struct hold_arg {
