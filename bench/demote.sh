@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/demote.sh - sustained demotion throughput (issue 3), as a ratio to the slow tier's own write
+# bench/demote.sh - sustained demotion throughput (pool to log dir), as a ratio to the slow tier's own write
 # bandwidth measured in the same run. A benchmark, not a test: it reports, it never asserts a time.
 #
 # 1. baseline: dd of BENCH_DEMOTE_MB MiB into the slow-tier directory with O_DIRECT and a final fsync

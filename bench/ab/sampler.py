@@ -24,19 +24,18 @@ Columns: epoch (s, wall clock), then
 Stall dumps (diagnostics, never figures): while FILE exists (run.sh creates it while a producer runs) and
 has existed for 5 s, a broker that read < 1 MiB from anywhere in the last 4 s gets one `jcmd PID
 Thread.print` into DIR/stall-EPOCH.txt (at most 3 per run, 20 s apart), so a stall can be explained.
-Missing sources give empty fields. The pool layout (header struct, live statistics, block table) is
-poolcheck.py's, imported from tests/kafka so the two cannot disagree. Runs until SIGTERM/SIGINT.
+Missing sources give empty fields. The pool layout (header, live statistics, block table) is read by
+tests/lib/pafkapool.py, the tests' own reader, so the two cannot disagree. Runs until SIGTERM/SIGINT.
 """
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "kafka"))
-import poolcheck  # noqa: E402  (HDR, LIVE, LIVE_NAMES: the pool header layout)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "lib"))
+import pafkapool as pp  # noqa: E402
 
 LIVE_COLS = ["bytes_demoted", "bytes_promoted", "demotions", "promotions", "spills", "bytes_written_pool",
              "bytes_written_slow", "bytes_read_pool", "bytes_read_slow", "bytes_sent_pool", "bytes_sent_slow",
@@ -56,22 +55,21 @@ def on_signal(*_):
 
 
 def pool_sample(pooldir):
-    path = os.path.join(pooldir, "pafka.pool")
+    path = pp.pool_path(pooldir)
     try:
         with open(path, "rb") as f:
-            hdr = f.read(4096)
-            if len(hdr) < 4096:
+            hdr = f.read(pp.HEADER_SIZE)
+            if len(hdr) < pp.HEADER_SIZE:
                 return {}
-            (magic, _v, _hs, _u, _ps, bsize, nblocks, _nr, _ro, blk_off, *_rest) = poolcheck.HDR.unpack_from(hdr)
-            if magic != poolcheck.PF_POOL_MAGIC:
+            h = pp.parse_header(hdr)
+            if h.magic != pp.MAGIC:
                 return {}
-            f.seek(blk_off)
-            raw = f.read(nblocks * 8)
+            entries = pp.read_block_table(f, h, partial=True)
     except OSError:
         return {}
-    used = sum(1 for e in struct.unpack(f"<{len(raw) // 8}Q", raw) if e)
-    live = dict(zip(poolcheck.LIVE_NAMES, poolcheck.LIVE.unpack_from(hdr, 112)))
-    d = {"pool_used_blocks": used, "pool_blocks": nblocks, "pool_block_size": bsize}
+    used = sum(1 for e in entries if e)
+    live = pp.live_stats(hdr)
+    d = {"pool_used_blocks": used, "pool_blocks": h.nblocks, "pool_block_size": h.block_size}
     for k in LIVE_COLS:
         d[k] = live.get(k, "")
     return d

@@ -198,25 +198,6 @@ static void bench_write(const char *path, size_t chunk, const char *test, int ti
 			"bytes not (all) in the pool\n", variant, rep, test, (unsigned long long)st.st_blocks * 512);
 }
 
-static void bench_pread_seq(const char *path, const char *test)
-{
-	static unsigned char buf[RDSZ];
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die("open for pread");
-	double t0 = now();
-	for (uint64_t off = 0; off < total; off += RDSZ) {
-		size_t n = total - off < RDSZ ? (size_t)(total - off) : RDSZ;
-		if (pread_full(fd, buf, n, off) != n)
-			die("short pread");
-		check_edges(test, buf, off, n);
-		sink += buf[n / 2];
-	}
-	double t1 = now();
-	close(fd);
-	report(test, total, t1 - t0);
-}
-
 static uint64_t xorshift(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -226,24 +207,29 @@ static uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
-static void bench_pread_rand(const char *path, const char *test)
+/* pread the file in RDSZ pieces: in order, the whole file (random 0), or at pseudo-random offsets, as many
+ * whole pieces as the file holds (random 1). */
+static void bench_pread(const char *path, const char *test, int random)
 {
 	static unsigned char buf[RDSZ];
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		die("open for pread");
-	uint64_t seed = 0x9E3779B97F4A7C15ULL, nreads = total / RDSZ, span = total - RDSZ + 1;
+	uint64_t seed = 0x9E3779B97F4A7C15ULL, span = total - RDSZ + 1, bytes = 0;
+	uint64_t nreads = random ? total / RDSZ : (total + RDSZ - 1) / RDSZ;
 	double t0 = now();
 	for (uint64_t i = 0; i < nreads; i++) {
-		uint64_t off = xorshift(&seed) % span;
-		if (pread_full(fd, buf, RDSZ, off) != RDSZ)
+		uint64_t off = random ? xorshift(&seed) % span : i * RDSZ;
+		size_t n = total - off < RDSZ ? (size_t)(total - off) : RDSZ;
+		if (pread_full(fd, buf, n, off) != n)
 			die("short pread");
-		check_edges(test, buf, off, RDSZ);
-		sink += buf[RDSZ / 2];
+		check_edges(test, buf, off, n);
+		sink += buf[n / 2];
+		bytes += n;
 	}
 	double t1 = now();
 	close(fd);
-	report(test, nreads * RDSZ, t1 - t0);
+	report(test, bytes, t1 - t0);
 }
 
 struct reader {
@@ -395,15 +381,15 @@ int main(int argc, char **argv)
 	bench_write(path, 16 * KIB, "write_16k", 1);
 	bench_write(path, 256 * KIB, "write_256k", 1);
 	bench_write(path, MIB, "write_1m", 1);
-	bench_pread_seq(path, "pread_seq_64k");
-	bench_pread_rand(path, "pread_rand_64k");
+	bench_pread(path, "pread_seq_64k", 0);
+	bench_pread(path, "pread_rand_64k", 1);
 	bench_sendfile_unix(path, "sendfile_verify", 1); /* untimed, every byte checked */
 	bench_sendfile_unix(path, "sendfile_unix_1m", 0);
 	bench_sendfile_tcp(path, "sendfile_tcp_1m");
 	const char *cold = getenv("BENCH_COLD");
 	if (cold && *cold == '1') {
 		drop_caches();
-		bench_pread_seq(path, "pread_seq_64k_cold");
+		bench_pread(path, "pread_seq_64k_cold", 0);
 	}
 	fprintf(stderr, "bench_datapath[%s rep %d]: all data verified (sink %llu)\n", variant, rep,
 		(unsigned long long)sink);

@@ -738,11 +738,25 @@ static inline int cl_list_logs(char (*out)[512], int max)
 	return n;
 }
 
+/* Every regular file under logs/ is one of the manifest's (CHECK); returns how many there are. */
+static inline int cl_check_only_manifest(const struct cl_manifest *m)
+{
+	static char names[1024][512];
+	int n = cl_list_logs(names, 1024);
+	for (int i = 0; i < n; i++) {
+		int found = 0;
+		for (int k = 0; k < m->n && !found; k++)
+			found = !strcmp(names[i], m->e[k].rel);
+		CHECKF(found, "unexpected file %s under logs/", names[i]);
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------- generic roles */
 
 /* check-shim (under the shim): every manifest file has its size (stat, statx, fstat, SEEK_END) and bytes,
  * and no other file exists under logs/. */
-static inline int cl_role_check_shim(void)
+static inline int cl_role_check_shim(int argc, char **argv)
 {
 	STEP("check-shim");
 	CHECKF(pftest_shim_active(), "check-shim must run under LD_PRELOAD=libpafka.so");
@@ -753,14 +767,7 @@ static inline int cl_role_check_shim(void)
 		STEP("check-shim: %s", m.e[i].rel);
 		cl_check_content(cl_abs(p, m.e[i].rel), m.e[i].size, cl_expect_entry, &m.e[i]);
 	}
-	static char names[1024][512];
-	int n = cl_list_logs(names, 1024);
-	for (int i = 0; i < n; i++) {
-		int found = 0;
-		for (int k = 0; k < m.n && !found; k++)
-			found = !strcmp(names[i], m.e[k].rel);
-		CHECKF(found, "unexpected file %s under logs/", names[i]);
-	}
+	int n = cl_check_only_manifest(&m);
 	CHECKF(n == m.n, "%d files under logs/, the manifest lists %d", n, m.n);
 	printf("check-shim: %d files, sizes and bytes right through the shim\n", m.n);
 	cl_manifest_free(&m);
@@ -845,7 +852,7 @@ static inline int cl_role_check_real(int argc, char **argv)
 }
 
 /* cleanup (under the shim): delete every file under logs/. */
-static inline int cl_role_cleanup(void)
+static inline int cl_role_cleanup(int argc, char **argv)
 {
 	STEP("cleanup");
 	CHECKF(pftest_shim_active(), "cleanup must run under the shim");
@@ -861,7 +868,7 @@ static inline int cl_role_cleanup(void)
 }
 
 /* check-empty (without the shim): no used block and no LIVE record left. */
-static inline int cl_role_check_empty(void)
+static inline int cl_role_check_empty(int argc, char **argv)
 {
 	STEP("check-empty");
 	CHECKF(!pftest_shim_active(), "check-empty must run without LD_PRELOAD");
@@ -883,20 +890,49 @@ static inline int cl_role_check_empty(void)
 	return 0;
 }
 
-/* Dispatch a generic role; returns -1 if argv[1] is not one. */
-static inline int cl_generic_role(int argc, char **argv)
+/* A role of a crash program, run as `PROG NAME [ARGS...]`; run() gets the whole command line. */
+struct cl_role {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	int shim; /* 1: only under LD_PRELOAD=libpafka.so (skips, exit 77, without it) */
+};
+
+static inline const struct cl_role *cl_role_find(const struct cl_role *roles, size_t n, const char *name)
 {
-	if (argc < 2)
-		return -1;
-	if (!strcmp(argv[1], "check-shim"))
-		return cl_role_check_shim();
-	if (!strcmp(argv[1], "check-real"))
-		return cl_role_check_real(argc, argv);
-	if (!strcmp(argv[1], "cleanup"))
-		return cl_role_cleanup();
-	if (!strcmp(argv[1], "check-empty"))
-		return cl_role_check_empty();
-	return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(roles[i].name, name))
+			return &roles[i];
+	return NULL;
+}
+
+/* main() of a crash program: the generic roles above, then the program's own ROLES; a missing or unknown
+ * role prints the usage and returns 2. */
+static inline int cl_main(int argc, char **argv, const struct cl_role *roles, size_t n)
+{
+	static const struct cl_role generic[] = {
+		{ "check-shim", cl_role_check_shim, 0 },
+		{ "check-real", cl_role_check_real, 0 },
+		{ "cleanup", cl_role_cleanup, 0 },
+		{ "check-empty", cl_role_check_empty, 0 },
+	};
+	pftest_init(argc, argv);
+	const struct cl_role *r = NULL;
+	if (argc >= 2 && !(r = cl_role_find(generic, sizeof generic / sizeof generic[0], argv[1])))
+		r = cl_role_find(roles, n, argv[1]);
+	if (!r) {
+		if (argc >= 2)
+			fprintf(stderr, "unknown role %s\n", argv[1]);
+		fprintf(stderr, "usage: %s ROLE [ARGS...]; roles:", argv[0]);
+		for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
+			fprintf(stderr, " %s", generic[i].name);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %s", roles[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	if (r->shim && !pftest_shim_active())
+		pftest_skip("this role runs under LD_PRELOAD=libpafka.so");
+	return r->run(argc, argv);
 }
 
 #endif

@@ -26,6 +26,7 @@ top_build=${PAFKA_TOP_BUILDDIR:-$top_src}
 prog=$top_build/tests/crash/pf_fault
 lib=${PAFKA_TEST_LIB:-$top_build/.libs/libpafka.so}
 . "$top_src/tests/lib.sh"
+. "$top_src/tests/crash/crashlib.sh"
 
 # Hit counts tried per point: 1, then larger ones while the point keeps being reached (spreads the kills
 # over the workload: a point hit early by promotion is also hit later by writes, deletion, demotion).
@@ -34,24 +35,7 @@ NS=${PAFKA_TEST_FAULT_NS:-1 3 10 40}
 # Points the workload cannot reach, with the reason (format: "point reason...", one per line).
 ALLOW=''
 
-[ -x "$prog" ] || { echo "SKIP: $prog is not built"; exit 77; }
-[ -f "$lib" ] || { echo "SKIP: the shim $lib is not built"; exit 77; }
-[ -d /dev/shm ] && [ -w /dev/shm ] || { echo "SKIP: /dev/shm (the PMem stand-in) is not writable"; exit 77; }
-probe=$(mktemp "${TMPDIR:-/var/tmp}/pafka-btime.XXXXXX") || { echo "SKIP: cannot create files in ${TMPDIR:-/var/tmp}"; exit 77; }
-btime=$(stat -c %W "$probe" 2>/dev/null)
-rm -f "$probe"
-case $btime in
-'' | 0 | -) echo "SKIP: the file system of ${TMPDIR:-/var/tmp} does not report birth times (statx btime), which libpafka needs"; exit 77 ;;
-esac
-preload="${PAFKA_TEST_PRELOAD_FIRST:+$PAFKA_TEST_PRELOAD_FIRST }$lib"
-export PAFKA_TEST_LIB="$lib"
-
-for v in $(env | sed -n 's/^\(PAFKA_[A-Z0-9_]*\)=.*/\1/p'); do
-	case $v in
-	PAFKA_TEST_LIB | PAFKA_TOP_* | PAFKA_TEST_PRELOAD_FIRST) ;;
-	*) unset "$v" ;;
-	esac
-done
+crash_setup
 
 if [ $# -gt 0 ]; then
 	points="$*"
@@ -60,9 +44,6 @@ else
 fi
 [ -n "$points" ] || { echo "FAIL: no PF_FAULT points found under $top_src/src"; exit 1; }
 echo "fault points ($(echo "$points" | wc -w)): $(echo $points)"
-
-shim() { LD_PRELOAD="$preload" "$prog" "$@"; }
-plain() { env -u LD_PRELOAD "$prog" "$@"; }
 
 passed=0 failed=0 table=
 t_all0=$(date +%s)
@@ -75,8 +56,7 @@ one_run() {
 	log=$dir.log
 	reached=no detail= res=
 	(
-		export PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_TIERS_FIRST_SIZES=4M PAFKA_POOL_BLOCK_SIZE=65536
-		export PAFKA_STORAGE_MIGRATE_THRESHOLD=0.5 PAFKA_MIGRATE_IDLE_MS=600000 PAFKA_LOG_LEVEL=warn
+		crash_tiered_env 4M
 		pf_test_env "$dir"
 		trap pf_test_cleanup EXIT
 		plain prep || exit 10

@@ -13,29 +13,9 @@ top_build=${PAFKA_TOP_BUILDDIR:-$top_src}
 prog=$top_build/tests/crash/pf_migrate
 lib=${PAFKA_TEST_LIB:-$top_build/.libs/libpafka.so}
 . "$top_src/tests/lib.sh"
+. "$top_src/tests/crash/crashlib.sh"
 
-[ -x "$prog" ] || { echo "SKIP: $prog is not built"; exit 77; }
-[ -f "$lib" ] || { echo "SKIP: the shim $lib is not built"; exit 77; }
-[ -d /dev/shm ] && [ -w /dev/shm ] || { echo "SKIP: /dev/shm (the PMem stand-in) is not writable"; exit 77; }
-probe=$(mktemp "${TMPDIR:-/var/tmp}/pafka-btime.XXXXXX") || { echo "SKIP: cannot create files in ${TMPDIR:-/var/tmp}"; exit 77; }
-btime=$(stat -c %W "$probe" 2>/dev/null)
-rm -f "$probe"
-case $btime in
-'' | 0 | -) echo "SKIP: the file system of ${TMPDIR:-/var/tmp} does not report birth times (statx btime), which libpafka needs"; exit 77 ;;
-esac
-export PAFKA_TEST_LIB="$lib"
-preload="${PAFKA_TEST_PRELOAD_FIRST:+$PAFKA_TEST_PRELOAD_FIRST }$lib"
-
-# A PAFKA_* setting from the caller's environment must not change the scenarios.
-for v in $(env | sed -n 's/^\(PAFKA_[A-Z0-9_]*\)=.*/\1/p'); do
-	case $v in
-	PAFKA_TEST_LIB | PAFKA_TOP_* | PAFKA_TEST_PRELOAD_FIRST) ;;
-	*) unset "$v" ;;
-	esac
-done
-
-shim() { LD_PRELOAD="$preload" "$prog" "$@"; }
-plain() { env -u LD_PRELOAD "$prog" "$@"; }
+crash_setup
 
 passed=0 failed=0 skipped=0 summary=
 t_all0=$(date +%s)
@@ -47,8 +27,7 @@ run_scenario() {
 	dir=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-mig.XXXXXX")
 	(
 		set -e
-		export PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_TIERS_FIRST_SIZES=16M PAFKA_POOL_BLOCK_SIZE=65536
-		export PAFKA_STORAGE_MIGRATE_THRESHOLD=0.5 PAFKA_MIGRATE_IDLE_MS=600000 PAFKA_LOG_LEVEL=warn
+		crash_tiered_env 16M
 		while [ $# -gt 0 ] && [ "$1" != -- ]; do
 			export "$1"
 			shift

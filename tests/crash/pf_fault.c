@@ -376,7 +376,7 @@ static int role_work(int argc, char **argv)
 
 /* ================================================================ prep */
 
-static int role_prep(void)
+static int role_prep(int argc, char **argv)
 {
 	CHECKF(!pftest_shim_active(), "prep runs without the shim");
 	for (int i = 0; i < NPREP; i++) {
@@ -496,7 +496,7 @@ static int write_acceptable(const struct actual *a, const struct pftest_shadow *
 	return 1;
 }
 
-static int role_verify(void)
+static int role_verify(int argc, char **argv)
 {
 	CHECKF(pftest_shim_active(), "verify runs under the shim");
 	char jp[PATH_MAX];
@@ -636,14 +636,7 @@ static int role_verify(void)
 	if (o && o->slot < 0)
 		cl_fmt(verdict, sizeof verdict, "%s in flight: no change", op_names[o->type]);
 	/* nothing else under logs/ */
-	static char names[256][512];
-	int n = cl_list_logs(names, 256);
-	for (int i = 0; i < n; i++) {
-		int found = 0;
-		for (int k = 0; k < m.n && !found; k++)
-			found = !strcmp(names[i], m.e[k].rel);
-		CHECKF(found, "unexpected file %s under logs/", names[i]);
-	}
+	cl_check_only_manifest(&m);
 	cl_manifest_save(&m);
 	printf("verify: %s; %d of %d operations finished; %s; %d files, every finished operation reflected\n",
 	       done ? "workload completed" : "workload killed", last_end + 1, NOPS, verdict, m.n);
@@ -652,28 +645,21 @@ static int role_verify(void)
 	return 0;
 }
 
+static int role_phases(int argc, char **argv)
+{
+	build_script();
+	for (int i = 0; i < NPHASES; i++)
+		printf("%c:%d\n", PHASE_NAME[i], PHASE[i]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	pftest_init(argc, argv);
-	int g = cl_generic_role(argc, argv);
-	if (g >= 0)
-		return g;
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s prep|work|verify|check-shim|check-real|cleanup|check-empty\n", argv[0]);
-		return 2;
-	}
-	if (!strcmp(argv[1], "prep"))
-		return role_prep();
-	if (!strcmp(argv[1], "work"))
-		return role_work(argc, argv);
-	if (!strcmp(argv[1], "phases")) {
-		build_script();
-		for (int i = 0; i < NPHASES; i++)
-			printf("%c:%d\n", PHASE_NAME[i], PHASE[i]);
-		return 0;
-	}
-	if (!strcmp(argv[1], "verify"))
-		return role_verify();
-	fprintf(stderr, "unknown role %s\n", argv[1]);
-	return 2;
+	static const struct cl_role roles[] = {
+		{ "prep", role_prep, 0 },
+		{ "work", role_work, 0 },
+		{ "phases", role_phases, 0 },
+		{ "verify", role_verify, 0 },
+	};
+	return cl_main(argc, argv, roles, sizeof roles / sizeof roles[0]);
 }

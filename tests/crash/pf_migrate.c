@@ -189,7 +189,7 @@ static long long settle(struct cl_pool *P, const char *what)
 #define DP 4
 #define DS 4
 
-static int role_demote(void)
+static int role_demote(int argc, char **argv)
 {
 	static struct seg v[DP * (DS + 1)];
 	int n = 0;
@@ -282,25 +282,36 @@ static int role_demote(void)
 #define OPN 3
 #define OSN 4
 
-static int role_order(void)
+/* The files of the order and boundary scenarios: OSN segments in each of OPN partitions "<prefix>-P", file n
+ * just under OBLOCKS[n] blocks, seeds from seed0 on; index order is the order they are created in. */
+static const uint64_t OBLOCKS[OPN * OSN] = { 14, 20, 9, 17, 11, 22, 16, 8, 19, 12, 18, 10 };
+
+static void order_plan(struct seg *v, const char *prefix, uint32_t seed0)
 {
-	static const uint64_t blocks[OPN * OSN] = { 14, 20, 9, 17, 11, 22, 16, 8, 19, 12, 18, 10 };
-	static struct seg v[OPN * OSN];
-	pause_on(); /* before anything is written: nothing may move until it goes */
 	int n = 0;
-	uint64_t total_blocks = 0;
 	for (int s = 0; s < OSN; s++)
 		for (int p = 0; p < OPN; p++) {
 			char part[64];
-			pftest_fmt(part, sizeof part, "order-%d", p);
-			uint64_t size = blocks[n] * BS - (1 + (uint64_t)(1237 * n) % 60000);
-			seg_init(&v[n], part, (unsigned long long)s * 5000, size, (uint32_t)(200 + n));
-			seg_open(&v[n], O_RDWR | O_CREAT | O_TRUNC);
-			seg_write_all(&v[n]); /* creation order == record order (seq) */
-			OK(fdatasync(v[n].fd));
-			total_blocks += blocks[n];
+			pftest_fmt(part, sizeof part, "%s-%d", prefix, p);
+			uint64_t size = OBLOCKS[n] * BS - (1 + (uint64_t)(1237 * n) % 60000);
+			seg_init(&v[n], part, (unsigned long long)s * 5000, size, seed0 + (uint32_t)n);
 			n++;
 		}
+}
+
+static int role_order(int argc, char **argv)
+{
+	static struct seg v[OPN * OSN];
+	pause_on(); /* before anything is written: nothing may move until it goes */
+	order_plan(v, "order", 200);
+	int n = 0;
+	uint64_t total_blocks = 0;
+	for (; n < OPN * OSN; n++) {
+		seg_open(&v[n], O_RDWR | O_CREAT | O_TRUNC);
+		seg_write_all(&v[n]); /* creation order == record order (seq) */
+		OK(fdatasync(v[n].fd));
+		total_blocks += OBLOCKS[n];
+	}
 	struct cl_pool P;
 	memset(&P, 0, sizeof P);
 	CHECK(cl_pool_load(&P) == 0);
@@ -334,7 +345,7 @@ static int role_order(void)
 		char p[PATH_MAX];
 		order[i] = cl_find_rec_path(&P, cl_abs(p, v[i].rel));
 		CHECKF(order[i] >= 0, "%s has no record before migration", v[i].rel);
-		CHECK_EQ(cl_rec_blocks(&P, order[i]), blocks[i]);
+		CHECK_EQ(cl_rec_blocks(&P, order[i]), OBLOCKS[i]);
 		seqs[i] = P.recs[order[i]].seq;
 	}
 	uint64_t u = total_blocks;
@@ -349,7 +360,7 @@ static int role_order(void)
 		}
 		CHECK(best >= 0);
 		expect[best] = 1;
-		u -= blocks[best];
+		u -= OBLOCKS[best];
 	}
 	pause_off();
 	int64_t t1 = cl_now_ms();
@@ -363,11 +374,11 @@ static int role_order(void)
 		CHECKF((r < 0) == (expect[i] == 1),
 		       "%s (created %d-th, %llu blocks) is %s, the policy demotes exactly the oldest sealed files until "
 		       "usage <= %llu",
-		       v[i].rel, i, (unsigned long long)blocks[i], r < 0 ? "demoted but should not be" : "still in the pool but should be demoted",
+		       v[i].rel, i, (unsigned long long)OBLOCKS[i], r < 0 ? "demoted but should not be" : "still in the pool but should be demoted",
 		       (unsigned long long)limit);
 		if (r < 0) {
 			ndem++;
-			dem_blocks += blocks[i];
+			dem_blocks += OBLOCKS[i];
 		}
 	}
 	struct pf_pool_live after = P.h.live;
@@ -406,16 +417,7 @@ static int role_order(void)
  * demoted, so nothing may be promoted back - in this process, and (boundary2) after a restart. */
 static void boundary_plan(struct seg *v)
 {
-	static const uint64_t blocks[OPN * OSN] = { 14, 20, 9, 17, 11, 22, 16, 8, 19, 12, 18, 10 };
-	int n = 0;
-	for (int s = 0; s < OSN; s++)
-		for (int p = 0; p < OPN; p++) {
-			char part[64];
-			pftest_fmt(part, sizeof part, "bound-%d", p);
-			uint64_t size = blocks[n] * BS - (1 + (uint64_t)(1237 * n) % 60000);
-			seg_init(&v[n], part, (unsigned long long)s * 5000, size, (uint32_t)(700 + n));
-			n++;
-		}
+	order_plan(v, "bound", 700);
 }
 
 struct hold_arg {
@@ -445,7 +447,7 @@ static void hold_no_promotion(struct hold_arg *h, struct seg *v, const char *whe
 	}
 }
 
-static int role_boundary1(void)
+static int role_boundary1(int argc, char **argv)
 {
 	static struct seg v[OPN * OSN];
 	boundary_plan(v);
@@ -508,7 +510,7 @@ static int role_boundary1(void)
 	return 0;
 }
 
-static int role_boundary2(void)
+static int role_boundary2(int argc, char **argv)
 {
 	struct cl_manifest m;
 	cl_manifest_load(&m);
@@ -560,7 +562,7 @@ static void promote_plan(struct seg *v)
 		}
 }
 
-static int role_promote_prep(void)
+static int role_promote_prep(int argc, char **argv)
 {
 	static struct seg v[PP * PS];
 	promote_plan(v);
@@ -613,7 +615,7 @@ static int cond_promoted(const struct cl_pool *p, void *arg)
 	return 1;
 }
 
-static int role_promote(void)
+static int role_promote(int argc, char **argv)
 {
 	static struct seg v[PP * PS];
 	promote_plan(v);
@@ -819,7 +821,7 @@ static void *during_writer(void *arg)
 	return NULL;
 }
 
-static int role_during(void)
+static int role_during(int argc, char **argv)
 {
 	static struct seg v[2];
 	seg_init(&v[0], "dur-0", 0, 10500001, 400);
@@ -881,7 +883,7 @@ static int role_during(void)
 
 /* ================================================================ during a promotion */
 
-static int role_dprom_prep(void)
+static int role_dprom_prep(int argc, char **argv)
 {
 	static struct seg v[2];
 	seg_init(&v[0], "dprom-0", 0, 6000011, 420);
@@ -907,7 +909,7 @@ static int promoting(const struct cl_key *k)
 	return yes;
 }
 
-static int role_dprom(void)
+static int role_dprom(int argc, char **argv)
 {
 	static struct seg v[2];
 	seg_init(&v[0], "dprom-0", 0, 6000011, 420);
@@ -988,7 +990,7 @@ static int role_dprom(void)
 
 /* ================================================================ idle */
 
-static int role_idle(void)
+static int role_idle(int argc, char **argv)
 {
 	long long idle = cl_env_ll("PAFKA_MIGRATE_IDLE_MS", -1);
 	if (idle <= 0)
@@ -1042,8 +1044,10 @@ static void say(int fd, char c)
 }
 
 /* child, round 1: write everything, tell the parent once a demotion copy is visibly under way, block. */
-static int role_kill_child1(int wfd)
+static int role_kill_child1(int argc, char **argv)
 {
+	CHECKF(argc > 2, "kill-child1 needs the write end of the parent's pipe");
+	int wfd = atoi(argv[2]);
 	static struct seg v[KP * (KS + 1)];
 	kill_plan(v);
 	int n = KP * (KS + 1);
@@ -1073,8 +1077,10 @@ static int role_kill_child1(int wfd)
 }
 
 /* child, round 2: restart, verify, tell the parent once a demotion committed in this process, block. */
-static int role_kill_child2(int wfd)
+static int role_kill_child2(int argc, char **argv)
 {
+	CHECKF(argc > 2, "kill-child2 needs the write end of the parent's pipe");
+	int wfd = atoi(argv[2]);
 	static struct seg v[KP * (KS + 1)];
 	kill_plan(v);
 	int n = KP * (KS + 1);
@@ -1091,7 +1097,7 @@ static int role_kill_child2(int wfd)
 		pause();
 }
 
-static int role_kill_verify(void)
+static int role_kill_verify(int argc, char **argv)
 {
 	static struct seg v[KP * (KS + 1)];
 	kill_plan(v);
@@ -1108,7 +1114,7 @@ static int role_kill_verify(void)
 	return 0;
 }
 
-static int role_kill(void)
+static int role_kill(int argc, char **argv)
 {
 	static struct seg v[KP * (KS + 1)];
 	kill_plan(v);
@@ -1148,45 +1154,23 @@ static int role_kill(void)
 
 int main(int argc, char **argv)
 {
-	pftest_init(argc, argv);
-	int g = cl_generic_role(argc, argv);
-	if (g >= 0)
-		return g;
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s ROLE\n", argv[0]);
-		return 2;
-	}
-	const char *role = argv[1];
-	if (strcmp(role, "promote-prep") && strcmp(role, "kill") && !pftest_shim_active())
-		pftest_skip("this role runs under LD_PRELOAD=libpafka.so");
-	if (!strcmp(role, "demote"))
-		return role_demote();
-	if (!strcmp(role, "order"))
-		return role_order();
-	if (!strcmp(role, "boundary1"))
-		return role_boundary1();
-	if (!strcmp(role, "boundary2"))
-		return role_boundary2();
-	if (!strcmp(role, "promote-prep"))
-		return role_promote_prep();
-	if (!strcmp(role, "promote"))
-		return role_promote();
-	if (!strcmp(role, "during"))
-		return role_during();
-	if (!strcmp(role, "during-promote-prep"))
-		return role_dprom_prep();
-	if (!strcmp(role, "during-promote"))
-		return role_dprom();
-	if (!strcmp(role, "idle"))
-		return role_idle();
-	if (!strcmp(role, "kill"))
-		return role_kill();
-	if (!strcmp(role, "kill-child1") && argc > 2)
-		return role_kill_child1(atoi(argv[2]));
-	if (!strcmp(role, "kill-child2") && argc > 2)
-		return role_kill_child2(atoi(argv[2]));
-	if (!strcmp(role, "kill-verify"))
-		return role_kill_verify();
-	fprintf(stderr, "unknown role %s\n", role);
-	return 2;
+	/* promote-prep and kill also run without the shim: the first writes plain files, the second only
+	 * spawns its children (under the shim) and kills them */
+	static const struct cl_role roles[] = {
+		{ "demote", role_demote, 1 },
+		{ "order", role_order, 1 },
+		{ "boundary1", role_boundary1, 1 },
+		{ "boundary2", role_boundary2, 1 },
+		{ "promote-prep", role_promote_prep, 0 },
+		{ "promote", role_promote, 1 },
+		{ "during", role_during, 1 },
+		{ "during-promote-prep", role_dprom_prep, 1 },
+		{ "during-promote", role_dprom, 1 },
+		{ "idle", role_idle, 1 },
+		{ "kill", role_kill, 0 },
+		{ "kill-child1", role_kill_child1, 1 },
+		{ "kill-child2", role_kill_child2, 1 },
+		{ "kill-verify", role_kill_verify, 1 },
+	};
+	return cl_main(argc, argv, roles, sizeof roles / sizeof roles[0]);
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""tests/e2e/e2e.py - record generation, record checkers and a pool reader for the end-to-end suite.
+"""tests/e2e/e2e.py - record generation, record checkers and pool listings for the end-to-end suite.
 
 Records use the format of tests/kafka/records.py: key "kNNNN", value "SEQ|KEY|LEN|DATA|SUM" with
 SUM = sha256("SEQ|KEY|DATA")[:24]. Consumed input is kcat -f '%p %o %k %s\\n' ("PARTITION OFFSET KEY VALUE").
-Checkers print "  ok - what" / "  not ok - what (detail)" lines and exit 1 if any failed.
+Checkers print "  ok - what" / "  not ok - what (detail)" lines and exit 1 if any failed. The pool is read
+through tests/lib/pafkapool.py.
 
   gen START COUNT SEED [MIN MAX [NKEYS]]   "KEY:VALUE" lines (DATA lengths MIN..MAX, default 100..1500)
   verify TOTAL PARTS                       seqs 0..TOTAL-1 exactly once, offsets contiguous from 0, order
@@ -30,9 +31,11 @@ import os
 import random
 import base64
 import re
-import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pafkapool as pp  # noqa: E402
 
 RESULTS = []
 
@@ -355,48 +358,33 @@ def consumed_digest(topic):
 
 
 # ------------------------------------------------------------------------------------------- the pool
-PF_POOL_MAGIC = 0x314C4F4F504B4650
-PF_RECORD_SIZE = 256
-HDR = struct.Struct("<QII16sQQQQQQQQQQ")
-REC = struct.Struct("<QQqQQQQQQQII160sQ")
-LIVE = struct.Struct("<32Q")
-LIVE_NAMES = ("writer_pid heartbeat_ms state demotions promotions migration_failures migration_aborts "
-              "bytes_demoted bytes_promoted migration_ns spills bytes_written_pool bytes_written_slow "
-              "bytes_read_pool bytes_read_slow bytes_sent_pool bytes_sent_slow backlog_bytes errors").split()
 SEG = re.compile(r"^[0-9]{20}\.log(\.(cleaned|swap|deleted))?$")
 
 
 def read_pool(pooldir):
-    path = os.path.join(pooldir, "pafka.pool")
+    """The pool's used-block count, geometry, live statistics and its LIVE/DYING records, each with the
+    number of its blocks inside its window [lo, hi)."""
+    path = pp.pool_path(pooldir)
     with open(path, "rb") as f:
-        hdr = f.read(4096)
-        (magic, version, _hs, _uuid, pool_size, bs, nblocks, nrecords, rec_off, blk_off, data_off, _c, _s,
-         next_seq) = HDR.unpack_from(hdr)
-        if magic != PF_POOL_MAGIC:
-            raise SystemExit(f"{path}: bad magic {magic:#x}")
-        f.seek(rec_off)
-        recraw = f.read(nrecords * PF_RECORD_SIZE)
-        f.seek(blk_off)
-        entries = struct.unpack(f"<{nblocks}Q", f.read(nblocks * 8))
-    recs = {}
-    for i in range(nrecords):
-        st, ino, _bs, _bn, lo, hi, seq, size_hint, fl, _ps, plen, _pad, rpath, _r = \
-            REC.unpack_from(recraw, i * PF_RECORD_SIZE)
-        if st in (1, 2):
-            recs[i] = dict(state=st, ino=ino, lo=lo, hi=hi, seq=seq, path=rpath[:min(plen, 160)].decode(
-                "utf-8", "replace"), blocks=0, size_hint=size_hint, real_valid=bool(fl & 1))
+        hdr = f.read(pp.HEADER_SIZE)
+        h = pp.parse_header(hdr)
+        if h.magic != pp.MAGIC:
+            raise SystemExit(f"{path}: bad magic {h.magic:#x}")
+        recs = {i: dict(state=r.state, ino=r.ino, lo=r.lo, hi=r.hi, seq=r.seq, path=r.path, blocks=0,
+                        size_hint=r.size_hint, real_valid=bool(r.flags & pp.RECF_REAL_VALID))
+                for i, r in pp.read_records(f, h).items()}
+        entries = pp.read_block_table(f, h)
     used = 0
     for e in entries:
         if e == 0:
             continue
         used += 1
-        if e == 0xFFFFFFFFFFFFFFFF:
+        if e == pp.BLOCK_RESERVED:
             continue
-        r, idx = (e >> 32) - 1, e & 0xFFFFFFFF
+        r, idx = pp.entry_owner(e)
         if r in recs and recs[r]["lo"] <= idx < recs[r]["hi"]:
             recs[r]["blocks"] += 1
-    live = dict(zip(LIVE_NAMES, LIVE.unpack_from(hdr, 112)))
-    return dict(used=used, nblocks=nblocks, bs=bs, recs=recs, live=live)
+    return dict(used=used, nblocks=h.nblocks, bs=h.block_size, recs=recs, live=pp.live_stats(hdr))
 
 
 def scan_segments(logdirs):
@@ -434,7 +422,7 @@ def pool_files_once(pooldir, logdirs):
     pool = read_pool(pooldir)
     byino = {}
     for i, r in pool["recs"].items():
-        if r["state"] == 1:
+        if r["state"] == pp.REC_LIVE:
             byino[r["ino"]] = r
     bs = pool["bs"]
     tot = dict(pool_files=0, slow_files=0, mixed_files=0, empty_files=0, sparse_pool_files=0,

@@ -12,30 +12,22 @@
 
 E2E_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_TOP=${PAFKA_TOP_SRCDIR:-$(cd "$E2E_HERE/../.." && pwd)}
+# shellcheck source=tests/lib.sh
+. "$E2E_TOP/tests/lib.sh"
 # shellcheck source=tests/kafka/kafka.sh
 . "$E2E_TOP/tests/kafka/kafka.sh"
 KAFKA_QUIET=${KAFKA_QUIET:-1}
 E2E_T0=$SECONDS
-E2E_FAILED=0
-E2E_OK=0
 declare -gA E2E_PID=() E2E_DIR=() E2E_BOOT=() E2E_SSLBOOT=() E2E_PRE=() E2E_ENV=() E2E_NODE=() E2E_POOL=()
 
 note() { printf '# [%4ds] %s\n' $((SECONDS - E2E_T0)) "$*"; }
-ok() { E2E_OK=$((E2E_OK + 1)); echo "  ok - $*"; }
-notok() { E2E_FAILED=$((E2E_FAILED + 1)); echo "  not ok - $*"; }
-# expect WHAT CMD...: a check by exit status
-expect() {
-	local what=$1; shift
-	if "$@"; then ok "$what"; else notok "$what"; fi
-}
-# tally FILE: count the ok/not ok lines of a checker's output (already printed)
-tally() {
-	local p f
-	p=$(grep -c '^  ok - ' "$1")
-	f=$(grep -c '^  not ok - ' "$1")
-	E2E_OK=$((E2E_OK + p))
-	E2E_FAILED=$((E2E_FAILED + f))
-}
+# ok WHAT / notok WHAT / expect WHAT CMD... / tally FILE: tests/lib.sh's pf_pass, pf_fail, pf_check and
+# pf_count with TAP-like lines ("  ok - ", "  not ok - "), counted in PF_PASSED / PF_FAILED
+PF_PASS_TAG="  ok - " PF_FAIL_TAG="  not ok - "
+ok() { pf_pass "$@"; }
+notok() { pf_fail "$@"; }
+expect() { pf_check "$@"; }
+tally() { pf_count "$1"; }
 # run_check LABEL CMD...: run a checker (e2e.py ...) with stdin, print its lines prefixed by LABEL, tally
 run_check() {
 	local label=$1; shift
@@ -170,13 +162,7 @@ e2e_format() {
 		{ echo "# format of $name failed:"; cat "${E2E_DIR[$name]}/format.out"; return 1; }
 }
 
-e2e_alive() {
-	local pid=${E2E_PID[$1]:-}
-	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-	local st
-	st=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
+e2e_alive() { kafka_pid_alive "${E2E_PID[$1]:-}"; }
 
 # the environment of a broker: the caller's without any PAFKA_* setting (the harness' own PAFKA_TEST_*
 # names are harmless but go too), plus NAME's settings
@@ -222,22 +208,19 @@ e2e_start() {
 }
 
 e2e_wait_ready() {
-	local name=$1 timeout=${2:-120} start=$SECONDS md
-	while [ $((SECONDS - start)) -lt "$timeout" ]; do
-		if ! e2e_alive "$name"; then
-			echo "# broker $name exited during startup"
-			e2e_reap "$name"
-			e2e_tail "$name"
-			return 1
-		fi
-		md=$(LD_PRELOAD= kcat -L -b "${E2E_BOOT[$name]}" -m 3 2>/dev/null) || md=
-		if grep -q "^ *broker ${E2E_NODE[$name]} at " <<<"$md"; then
-			note "broker $name (node ${E2E_NODE[$name]}, pid ${E2E_PID[$name]}) ready after $((SECONDS - start))s"
-			return 0
-		fi
-		sleep 0.5
-	done
-	echo "# broker $name not ready after ${timeout}s"
+	local name=$1 timeout=${2:-120} rc=0
+	kafka_await_broker "${E2E_BOOT[$name]}" "${E2E_NODE[$name]}" "$timeout" "${E2E_PID[$name]:-}" || rc=$?
+	case $rc in
+	0)
+		note "broker $name (node ${E2E_NODE[$name]}, pid ${E2E_PID[$name]}) ready after ${KAFKA_READY_S}s"
+		return 0
+		;;
+	2)
+		echo "# broker $name exited during startup"
+		e2e_reap "$name"
+		;;
+	*) echo "# broker $name not ready after ${timeout}s" ;;
+	esac
 	e2e_tail "$name"
 	return 1
 }
@@ -260,9 +243,7 @@ e2e_stop() {
 		echo "# broker $name had already exited (status $E2E_EXIT)"
 		return 1
 	fi
-	kill -TERM "$pid" 2>/dev/null
-	while e2e_alive "$name" && [ $((SECONDS - start)) -lt "$timeout" ]; do sleep 0.2; done
-	if e2e_alive "$name"; then
+	if ! kafka_term_wait "$pid" "$timeout"; then
 		echo "# broker $name did not stop within ${timeout}s; SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
 		e2e_reap "$name"
@@ -275,13 +256,10 @@ e2e_stop() {
 
 # e2e_kill NAME: SIGKILL (a crash as far as Kafka is concerned)
 e2e_kill() {
-	local name=$1 pid=${E2E_PID[$1]:-} start=$SECONDS
+	local name=$1 pid=${E2E_PID[$1]:-}
 	[ -n "$pid" ] || return 0
-	{
-		kill -KILL "$pid"
-		while e2e_alive "$name" && [ $((SECONDS - start)) -lt 30 ]; do sleep 0.1; done
-		e2e_reap "$name"
-	} 2>/dev/null
+	kafka_kill_wait "$pid"
+	e2e_reap "$name" 2>/dev/null
 	note "broker $name SIGKILLed"
 }
 
@@ -453,19 +431,19 @@ die() {
 case_finish() {
 	local rc=$? n
 	trap - EXIT INT TERM HUP
-	[ "$rc" -ne 0 ] && [ "$E2E_FAILED" -eq 0 ] && E2E_FAILED=1 && echo "  not ok - case exited with status $rc"
-	if [ "$E2E_FAILED" -gt 0 ]; then
+	[ "$rc" -ne 0 ] && [ "$PF_FAILED" -eq 0 ] && PF_FAILED=1 && echo "  not ok - case exited with status $rc"
+	if [ "$PF_FAILED" -gt 0 ]; then
 		for n in "${!E2E_NODE[@]}"; do
 			e2e_tail "$n" 40
 		done
 	fi
 	e2e_stop_all
-	if [ "$E2E_FAILED" -gt 0 ]; then
+	if [ "$PF_FAILED" -gt 0 ]; then
 		for n in "${!E2E_NODE[@]}"; do e2e_keep_logs "$n"; done
 		echo "# broker logs and pool listings kept in $E2E_KEEPDIR"
 	fi
-	note "case $E2E_CASE: $E2E_OK ok, $E2E_FAILED not ok"
-	[ "$E2E_FAILED" -eq 0 ] && exit 0
+	note "case $E2E_CASE: $PF_PASSED ok, $PF_FAILED not ok"
+	[ "$PF_FAILED" -eq 0 ] && exit 0
 	exit 1
 }
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/run.sh - the end-to-end suite (issue 4): unmodified Apache Kafka brokers under libpafka.so.
+# tests/e2e/run.sh - the end-to-end suite: unmodified Apache Kafka brokers under libpafka.so.
 #
 # Exit 0 = every case passed, 77 = skipped (the reason is printed), 1 = a case failed. Prints one
 # "PASS: CASE [JDK] (Ns)" / "FAIL: ..." line per case per JDK and, last, exactly "N passed, M failed".
@@ -8,9 +8,10 @@
 # reboot, no PMem latency), so nothing this suite prints is a PMem performance figure.
 #
 # Cases (tests/e2e/case-*.sh; each starts its own brokers and verifies every record end to end: count,
-# order per partition, every payload's checksum; each asserts the broker really used the pool):
+# order per partition, every payload's checksum; each asserts the broker really used the pool; (N) is the
+# case's group, which E2E_CASES also accepts):
 #   produce    PLAINTEXT (sendfile path) and SSL listener (pread path, keytool-made keystore/truststore);
-#              topics with preallocate=true and false                                          (issue case 1)
+#              topics with preallocate=true and false                                           (1)
 #   retention  segment roll, retention.bytes then retention.ms deletes (.deleted, async delete), pool
 #              space comes back                                                                 (1)
 #   compact    cleanup.policy=compact (.cleaned/.swap renames): the surviving key->value set equals the
@@ -48,9 +49,9 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=${PAFKA_TOP_SRCDIR:-$(cd "$HERE/../.." && pwd)}
-BUILD=${PAFKA_TOP_BUILDDIR:-$TOP/build}
-LIB=${PAFKA_TEST_LIB:-$BUILD/.libs/libpafka.so}
+# shellcheck source=tests/lib.sh
+. "$HERE/../lib.sh"
+pf_locate "$HERE"
 T0=$SECONDS
 ALL_CASES="produce retention compact delete txn restart migrate cluster ab"
 
@@ -68,9 +69,6 @@ done
 
 # shellcheck source=tests/kafka/kafka.sh
 . "$TOP/tests/kafka/kafka.sh"
-if [ -z "${KAFKA_HOME:-}" ] && ! [ -f "$PAFKA_CACHE/kafka-$KAFKA_VERSION/.complete" ]; then
-	command -v mvn >/dev/null 2>&1 || skip "mvn not found and Kafka $KAFKA_VERSION is not cached"
-fi
 
 # the JDKs
 if [ -z "${E2E_JDKS:-}" ]; then
@@ -102,11 +100,11 @@ done
 [ "${#JDK_HOMES[@]}" -gt 0 ] || skip "none of the JDKs ($E2E_JDKS) is usable"
 
 note "Kafka $KAFKA_VERSION: fetching/checking the cache"
-kafka_fetch
+kafka_fetch_for_test
 case $? in
 0) ;;
-3) skip "Maven Central is unreachable: cannot fetch Kafka $KAFKA_VERSION" ;;
-*) echo "FAIL: fetching Kafka $KAFKA_VERSION"; echo "0 passed, 1 failed"; exit 1 ;;
+77) skip "$KAFKA_FETCH_WHY" ;;
+*) echo "FAIL: $KAFKA_FETCH_WHY"; echo "0 passed, 1 failed"; exit 1 ;;
 esac
 export KAFKA_LIBS KAFKA_VERSION PAFKA_CACHE
 

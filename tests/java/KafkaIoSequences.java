@@ -700,6 +700,20 @@ public class KafkaIoSequences {
 		}
 	}
 
+	/**
+	 * For a reader thread racing a writer: the writer's committed length once it is above 0 (spinning until
+	 * then), or -1 once done is set.
+	 */
+	static long awaitCommitted(AtomicBoolean done, AtomicLong committed) {
+		while (!done.get()) {
+			long lim = committed.get();
+			if (lim > 0)
+				return lim;
+			Thread.onSpinWait();
+		}
+		return -1;
+	}
+
 	static byte[] bytesOf(ByteBuffer b) {
 		byte[] r = new byte[b.remaining()];
 		b.duplicate().get(r);
@@ -868,12 +882,7 @@ public class KafkaIoSequences {
 				final int rr = r;
 				fs.add(exec.submit(() -> {
 					long k = 0;
-					while (!done.get()) {
-						long lim = committed.get();
-						if (lim == 0) {
-							Thread.onSpinWait();
-							continue;
-						}
+					for (long lim; (lim = awaitCommitted(done, committed)) > 0;) {
 						long pos = Long.remainderUnsigned(mix(rr * 1000003 + k++), lim);
 						int n = (int) Math.min(lim - pos, 1 + Long.remainderUnsigned(mix(k), 70000));
 						ByteBuffer b = ByteBuffer.allocate(n);
@@ -888,12 +897,7 @@ public class KafkaIoSequences {
 			}
 			fs.add(exec.submit(() -> {
 				long k = 0;
-				while (!done.get()) {
-					long lim = committed.get();
-					if (lim == 0) {
-						Thread.onSpinWait();
-						continue;
-					}
+				for (long lim; (lim = awaitCommitted(done, committed)) > 0;) {
 					long pos = Long.remainderUnsigned(mix(k++ + 555), lim);
 					byte[] got = transfer(c.ch, pos, lim - pos, true, "concurrent transferTo");
 					eq(got.length, lim - pos, "concurrent transferTo(%d,%d): bytes", pos, lim - pos);

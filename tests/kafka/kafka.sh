@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/kafka/kafka.sh - bash helpers to fetch and run a real, unmodified Apache Kafka 4.x broker (sourced).
 #
 # Kafka comes from Maven Central (tests/kafka/pom.xml), not from the distribution tarball, so there are no
@@ -78,6 +79,24 @@ kafka_fetch() {
 	mv "$tmp" "$KAFKA_LIBS" && touch "$top/.complete"
 }
 
+# kafka_fetch_for_test: kafka_fetch for a test script. 0: the jars are there; else KAFKA_FETCH_WHY says why
+# not, and the status is 77 when this machine cannot fetch (no mvn and nothing cached, or Maven Central
+# unreachable: the test skips) or 1 (a failure).
+# shellcheck disable=SC2034 # KAFKA_FETCH_WHY is the caller's
+kafka_fetch_for_test() {
+	if ! kafka_have_dist && ! [ -f "$PAFKA_CACHE/kafka-$KAFKA_VERSION/.complete" ] &&
+		! command -v mvn >/dev/null 2>&1; then
+		KAFKA_FETCH_WHY="mvn not found (apt-get install maven) and Kafka $KAFKA_VERSION is not cached"
+		return 77
+	fi
+	kafka_fetch
+	case $? in
+	0) return 0 ;;
+	3) KAFKA_FETCH_WHY="Maven Central is unreachable: cannot fetch Kafka $KAFKA_VERSION"; return 77 ;;
+	*) KAFKA_FETCH_WHY="fetching Kafka $KAFKA_VERSION"; return 1 ;;
+	esac
+}
+
 # kafka_free_port: print a TCP port on 127.0.0.1 that is free right now.
 kafka_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -152,12 +171,48 @@ kafka_format() {
 		{ kafka_err "format failed:"; cat "$KAFKA_DIR/format.out" >&2; return 1; }
 }
 
-# kafka_alive: the broker process exists and is not a zombie.
-kafka_alive() {
-	[ -n "$KAFKA_PID" ] && [ -r "/proc/$KAFKA_PID/stat" ] || return 1
+# kafka_pid_alive PID: the process exists and is not a zombie. kafka_alive: the same for the broker.
+kafka_pid_alive() {
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
 	local st
-	st=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$KAFKA_PID/stat" 2>/dev/null) || return 1
+	st=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+kafka_alive() { kafka_pid_alive "$KAFKA_PID"; }
+
+# kafka_await_broker BOOTSTRAP NODE TIMEOUT PID: poll (bounded, 0.5 s apart) until kcat -L at BOOTSTRAP lists
+# broker NODE. 0: ready, after KAFKA_READY_S seconds; 2: PID exited first; 1: not ready within TIMEOUT s.
+kafka_await_broker() {
+	local boot=$1 node=$2 timeout=$3 pid=$4 start=$SECONDS md
+	while [ $((SECONDS - start)) -lt "$timeout" ]; do
+		kafka_pid_alive "$pid" || return 2
+		md=$(LD_PRELOAD= kcat -L -b "$boot" -m 3 2>/dev/null) || md=
+		if grep -q "^ *broker $node at " <<<"$md"; then
+			KAFKA_READY_S=$((SECONDS - start))
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+# kafka_term_wait PID TIMEOUT: SIGTERM and wait (bounded) until PID is gone; 1 (and PID still running) when it
+# did not stop within TIMEOUT s.
+kafka_term_wait() {
+	local pid=$1 timeout=$2 start=$SECONDS
+	kill -TERM "$pid" 2>/dev/null
+	while kafka_pid_alive "$pid" && [ $((SECONDS - start)) -lt "$timeout" ]; do sleep 0.2; done
+	! kafka_pid_alive "$pid"
+}
+
+# kafka_kill_wait PID: SIGKILL and wait (at most 30 s) until PID is gone.
+kafka_kill_wait() {
+	local pid=$1 start=$SECONDS
+	# (stderr off: bash would report "Killed" for its background job)
+	{
+		kill -KILL "$pid"
+		while kafka_pid_alive "$pid" && [ $((SECONDS - start)) -lt 30 ]; do sleep 0.1; done
+	} 2>/dev/null
 }
 
 # kafka_log_tail [N]: the last N lines of the broker's server.log and stdout/stderr (for failure reports).
@@ -217,24 +272,15 @@ kafka_start() {
 	kafka_wait_ready "${KAFKA_START_TIMEOUT:-120}"
 }
 
-# kafka_wait_ready [TIMEOUT]: poll (bounded) until kcat -L sees broker 1; fail early if the JVM died.
+# kafka_wait_ready [TIMEOUT]: wait (bounded) until the broker answers metadata; fail early if the JVM died.
 kafka_wait_ready() {
-	local timeout=${1:-120} start=$SECONDS md
-	while [ $((SECONDS - start)) -lt "$timeout" ]; do
-		if ! kafka_alive; then
-			kafka_err "broker (pid $KAFKA_PID) exited during startup"
-			kafka_reap
-			kafka_log_tail 80
-			return 1
-		fi
-		md=$(LD_PRELOAD= kcat -L -b "$KAFKA_BOOTSTRAP" -m 3 2>/dev/null) || md=
-		if grep -q "^ *broker 1 at " <<<"$md"; then
-			kafka_log "broker ready after $((SECONDS - start))s"
-			return 0
-		fi
-		sleep 0.5
-	done
-	kafka_err "broker not ready after ${timeout}s"
+	local timeout=${1:-120} rc=0
+	kafka_await_broker "$KAFKA_BOOTSTRAP" 1 "$timeout" "$KAFKA_PID" || rc=$?
+	case $rc in
+	0) kafka_log "broker ready after ${KAFKA_READY_S}s"; return 0 ;;
+	2) kafka_err "broker (pid $KAFKA_PID) exited during startup"; kafka_reap ;;
+	*) kafka_err "broker not ready after ${timeout}s" ;;
+	esac
 	kafka_log_tail 80
 	return 1
 }
@@ -258,9 +304,7 @@ kafka_stop() {
 		kafka_err "broker had already exited (status $KAFKA_EXIT)"
 		return 1
 	fi
-	kill -TERM "$KAFKA_PID" 2>/dev/null
-	while kafka_alive && [ $((SECONDS - start)) -lt "$timeout" ]; do sleep 0.2; done
-	if kafka_alive; then
+	if ! kafka_term_wait "$KAFKA_PID" "$timeout"; then
 		kafka_err "broker did not stop within ${timeout}s of SIGTERM; killing it"
 		kafka_log_tail 40
 		kill -KILL "$KAFKA_PID" 2>/dev/null
@@ -275,13 +319,8 @@ kafka_stop() {
 # kafka_kill: SIGKILL the broker (a crash as far as Kafka is concerned) and reap it.
 kafka_kill() {
 	[ -n "$KAFKA_PID" ] || return 0
-	local start=$SECONDS
-	# (stderr off: bash would report "Killed" for its background job)
-	{
-		kill -KILL "$KAFKA_PID"
-		while kafka_alive && [ $((SECONDS - start)) -lt 30 ]; do sleep 0.1; done
-		kafka_reap
-	} 2>/dev/null
+	kafka_kill_wait "$KAFKA_PID"
+	kafka_reap 2>/dev/null
 	kafka_log "broker killed (exit status $KAFKA_EXIT)"
 }
 

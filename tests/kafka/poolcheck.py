@@ -3,7 +3,7 @@
 
   poolcheck.py POOLDIR LOGDIR [--stopped] [--tiered]
 
-Reads POOLDIR/pafka.pool (layout: src/pool_format.h; little endian) and the segment files under LOGDIR,
+Reads POOLDIR/pafka.pool (through tests/lib/pafkapool.py) and the segment files under LOGDIR,
 prints "PASS: what" / "FAIL: what (details)" lines plus "#" notes, exits 1 if any check failed.
 Checks: the pool file exists and its header is valid (magic, version, checksum, geometry); some blocks are
 used; live records exist and name files under LOGDIR; the biggest segment (.log) has a live record with
@@ -16,24 +16,8 @@ import os
 import struct
 import sys
 
-PF_POOL_MAGIC = 0x314C4F4F504B4650
-PF_RECORD_SIZE = 256
-PF_BLOCK_RESERVED = 0xFFFFFFFFFFFFFFFF  # taken, data being prepared, not yet owned (freed at recovery)
-LIVE = struct.Struct("<32Q")  # struct pf_pool_live, right after next_seq (offset 112)
-LIVE_NAMES = ("writer_pid heartbeat_ms state demotions promotions migration_failures migration_aborts "
-              "bytes_demoted bytes_promoted migration_ns spills bytes_written_pool bytes_written_slow "
-              "bytes_read_pool bytes_read_slow bytes_sent_pool bytes_sent_slow backlog_bytes errors").split()
-HDR = struct.Struct("<QII16sQQQQQQQQQQ")  # magic .. checksum, next_seq
-REC = struct.Struct("<QQqQQQQQQQII160sQ")
-REC_LIVE, REC_DYING = 1, 2
-
-
-def fnv1a(b):
-    h = 1469598103934665603
-    for c in b:
-        h ^= c
-        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pafkapool as pp  # noqa: E402
 
 
 def main():
@@ -51,40 +35,34 @@ def main():
         print(("PASS: " if ok else "FAIL: ") + what + label + ("" if ok or not detail else f" ({detail})"))
         return ok
 
-    path = os.path.join(pooldir, "pafka.pool")
+    path = pp.pool_path(pooldir)
     if not check(os.path.isfile(path), f"pool file {path} exists", "missing"):
         return 1
     fsize = os.path.getsize(path)
     with open(path, "rb") as f:
-        hdr = f.read(4096)
-        if not check(len(hdr) == 4096, "pool header readable", f"file is {fsize} bytes"):
+        hdr = f.read(pp.HEADER_SIZE)
+        if not check(len(hdr) == pp.HEADER_SIZE, "pool header readable", f"file is {fsize} bytes"):
             return 1
-        (magic, version, header_size, uuid, pool_size, block_size, nblocks, nrecords, rec_off, blk_off,
-         data_off, created_ns, csum, next_seq) = HDR.unpack_from(hdr)
-        ok = magic == PF_POOL_MAGIC and version == 1 and csum == fnv1a(hdr[:96])
+        h = pp.parse_header(hdr)
+        magic, version, csum = h.magic, h.version, h.checksum
+        pool_size, block_size, nblocks, nrecords = h.pool_size, h.block_size, h.nblocks, h.nrecords
+        rec_off, blk_off, data_off = h.rec_off, h.blk_off, h.data_off
+        want_csum = pp.header_checksum(hdr)
+        ok = magic == pp.MAGIC and version == pp.VERSION and csum == want_csum
         check(ok, "pool header: magic, version 1, checksum",
-              f"magic {magic:#x} version {version} checksum {csum:#x} vs {fnv1a(hdr[:96]):#x}")
-        geo = (pool_size == fsize and block_size > 0 and rec_off >= header_size and
-               blk_off >= rec_off + nrecords * PF_RECORD_SIZE and data_off >= blk_off + nblocks * 8 and
+              f"magic {magic:#x} version {version} checksum {csum:#x} vs {want_csum:#x}")
+        geo = (pool_size == fsize and block_size > 0 and rec_off >= h.header_size and
+               blk_off >= rec_off + nrecords * pp.RECORD_SIZE and data_off >= blk_off + nblocks * 8 and
                data_off + nblocks * block_size <= pool_size)
         check(geo, "pool geometry is consistent",
               f"pool_size {pool_size} file {fsize} block {block_size} nblocks {nblocks} nrecords {nrecords} "
               f"rec_off {rec_off} blk_off {blk_off} data_off {data_off}")
         if not geo:
             return 1
-        f.seek(rec_off)
-        recraw = f.read(nrecords * PF_RECORD_SIZE)
-        f.seek(blk_off)
-        blkraw = f.read(nblocks * 8)
-        entries = struct.unpack(f"<{nblocks}Q", blkraw)
-        recs = {}
-        for i in range(nrecords):
-            (state, ino, bsec, bnsec, lo, hi, seq, size_hint, flags, path_sum, path_len, _pad, rpath,
-             _r) = REC.unpack_from(recraw, i * PF_RECORD_SIZE)
-            if state in (REC_LIVE, REC_DYING):
-                rp = rpath[:min(path_len, 160)].decode("utf-8", "replace")
-                recs[i] = dict(state=state, ino=ino, lo=lo, hi=hi, seq=seq, size_hint=size_hint, path=rp,
-                               blocks={})
+        recs = {i: dict(state=r.state, ino=r.ino, lo=r.lo, hi=r.hi, seq=r.seq, size_hint=r.size_hint,
+                        path=r.path, blocks={})
+                for i, r in pp.read_records(f, h).items()}
+        entries = pp.read_block_table(f, h)
         used = 0
         reserved = 0
         orphans = []
@@ -92,24 +70,24 @@ def main():
             if e == 0:
                 continue
             used += 1
-            if e == PF_BLOCK_RESERVED:
+            if e == pp.BLOCK_RESERVED:
                 reserved += 1
                 continue
-            r, idx = (e >> 32) - 1, e & 0xFFFFFFFF
+            r, idx = pp.entry_owner(e)
             if r in recs:
                 recs[r]["blocks"][idx] = b
             else:
                 orphans.append((b, r, idx))
         print(f"# pool: {pool_size >> 20} MiB, block {block_size}, {used}/{nblocks} blocks used "
               f"({used * block_size / 1048576:.1f} MiB, {reserved} reserved), {len(recs)} live/dying records, "
-              f"next_seq {next_seq}")
-        live_stats = dict(zip(LIVE_NAMES, LIVE.unpack_from(hdr, 112)))
+              f"next_seq {h.next_seq}")
+        live_stats = pp.live_stats(hdr)
         print("# pool live stats: " + " ".join(f"{k}={v}" for k, v in live_stats.items() if k != "heartbeat_ms"))
         if stopped:
             check(live_stats["writer_pid"] == 0, "the pool was closed cleanly (writer_pid 0)",
                   f"writer_pid {live_stats['writer_pid']}")
         check(used > 0, "pool has used blocks", f"{used} of {nblocks}")
-        live = [r for r in recs.values() if r["state"] == REC_LIVE]
+        live = [r for r in recs.values() if r["state"] == pp.REC_LIVE]
         check(live, "pool has live records", "none")
         check(not orphans, "every used block belongs to a live or dying record",
               f"{len(orphans)} orphans, first {orphans[:5]}")
@@ -117,7 +95,7 @@ def main():
         check(inlog, f"live records name files under {logdir}",
               f"paths: {[r['path'] for r in live][:5]}")
         for r in sorted(live, key=lambda r: r["seq"]):
-            print(f"#   rec seq {r['seq']}: ino {r['ino']} blocks [{r['lo']},{r['hi'] if r['hi'] != 2**64 - 1 else 'inf'}) "
+            print(f"#   rec seq {r['seq']}: ino {r['ino']} blocks [{r['lo']},{r['hi'] if r['hi'] != pp.HI_NONE else 'inf'}) "
                   f"{len(r['blocks'])} in pool, size_hint {r['size_hint']} {r['path']}")
 
         # the segments in the log dir

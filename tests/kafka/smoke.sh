@@ -26,9 +26,9 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=${PAFKA_TOP_SRCDIR:-$(cd "$HERE/../.." && pwd)}
-BUILD=${PAFKA_TOP_BUILDDIR:-$TOP/build}
-LIB=${PAFKA_TEST_LIB:-$BUILD/.libs/libpafka.so}
+# shellcheck source=tests/lib.sh
+. "$HERE/../lib.sh"
+pf_locate "$HERE"
 NO_SHIM=${PAFKA_SMOKE_NO_SHIM:-0}
 N=${PAFKA_SMOKE_RECORDS:-20000}
 N2=$((N / 10))
@@ -53,35 +53,15 @@ fi
 
 # shellcheck source=tests/kafka/kafka.sh
 . "$HERE/kafka.sh"
-if [ -z "${KAFKA_HOME:-}" ] && ! [ -f "$PAFKA_CACHE/kafka-$KAFKA_VERSION/.complete" ]; then
-	command -v mvn >/dev/null 2>&1 || skip "mvn not found (apt-get install maven) and Kafka is not cached"
-fi
 note "fetching Kafka $KAFKA_VERSION"
-kafka_fetch
+kafka_fetch_for_test
 case $? in
 0) ;;
-3) skip "Maven Central is unreachable: cannot fetch Kafka $KAFKA_VERSION" ;;
-*) echo "FAIL: fetching Kafka $KAFKA_VERSION"; echo "0 passed, 1 failed"; exit 1 ;;
+77) skip "$KAFKA_FETCH_WHY" ;;
+*) echo "FAIL: $KAFKA_FETCH_WHY"; echo "0 passed, 1 failed"; exit 1 ;;
 esac
 
-# ---- checks
-PASSED=0
-FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
-# check WHAT CMD...: run CMD, pass or fail WHAT by its status
-check() {
-	local what=$1; shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
-# count_results FILE: add the PASS:/FAIL: lines of a checker's output (already printed) to the tally
-count_results() {
-	local p f
-	p=$(grep -c '^PASS: ' "$1")
-	f=$(grep -c '^FAIL: ' "$1")
-	PASSED=$((PASSED + p))
-	FAILED=$((FAILED + f))
-}
+# ---- checks: pf_pass, pf_fail, pf_check, pf_count (tests/lib.sh) count the PASS:/FAIL: lines
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-kafka.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
 POOLDIR=$(mktemp -d /dev/shm/pafka-kafka.XXXXXX) || { echo "FAIL: mktemp /dev/shm"; exit 1; }
@@ -95,7 +75,7 @@ finish() {
 		note "cleanup: stopping the broker"
 		kafka_stop 30 >/dev/null 2>&1 || kafka_kill >/dev/null 2>&1
 	fi
-	if [ "$FAILED" -gt 0 ] && [ "$DUMPED_LOGS" = 0 ] && [ -n "${KAFKA_DIR:-}" ]; then
+	if [ "$PF_FAILED" -gt 0 ] && [ "$DUMPED_LOGS" = 0 ] && [ -n "${KAFKA_DIR:-}" ]; then
 		kafka_log_tail 60 2>&1
 	fi
 	if [ "${PAFKA_SMOKE_KEEP:-0}" = 1 ]; then
@@ -104,9 +84,9 @@ finish() {
 		rm -rf "$WORK" "$POOLDIR"
 	fi
 	note "done"
-	[ "$rc" -ne 0 ] && [ "$FAILED" -eq 0 ] && FAILED=1
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ] && exit 0
+	[ "$rc" -ne 0 ] && [ "$PF_FAILED" -eq 0 ] && PF_FAILED=1
+	echo "$PF_PASSED passed, $PF_FAILED failed"
+	[ "$PF_FAILED" -eq 0 ] && exit 0
 	exit 1
 }
 trap finish EXIT
@@ -114,7 +94,7 @@ trap 'echo "interrupted"; exit 130' INT TERM HUP
 
 # die WHAT: a step that the rest depends on failed: count it, show the broker log, and stop here
 die() {
-	fail "$*"
+	pf_fail "$*"
 	kafka_log_tail 80 2>&1
 	DUMPED_LOGS=1
 	exit 1
@@ -137,45 +117,45 @@ kafka_config "$WORK/broker" || die "writing server.properties"
 note "Kafka $KAFKA_VERSION, libs $KAFKA_LIBS, log.dirs=$LOGDIR, segment.bytes=$KAFKA_SEGMENT_BYTES"
 kafka_format || die "formatting the log dir (kafka.tools.StorageTool format)"
 kafka_start || die "broker start #1"
-pass "broker started (#1) under ${KAFKA_PRELOAD:-no preload}"
+pf_pass "broker started (#1) under ${KAFKA_PRELOAD:-no preload}"
 
 kafka_topic_create smoke $PARTS || die "creating topic smoke"
 kafka_topic_create perf $PARTS || die "creating topic perf"
-pass "topics smoke and perf created with $PARTS partitions"
+pf_pass "topics smoke and perf created with $PARTS partitions"
 
 # ---- produce
 python3 "$HERE/records.py" gen 0 "$N" 1 >"$WORK/records1.txt" || die "generating records"
 python3 "$HERE/records.py" gen "$N" "$N2" 2 >"$WORK/records2.txt" || die "generating records"
 note "producing $N records ($(du -h "$WORK/records1.txt" | cut -f1)) with kcat"
-check "kcat produced $N records to smoke" kafka_produce smoke <"$WORK/records1.txt"
+pf_check "kcat produced $N records to smoke" kafka_produce smoke <"$WORK/records1.txt"
 note "ProducerPerformance: $PERF_N records of $PERF_SIZE bytes to perf"
-check "ProducerPerformance wrote $PERF_N records" kafka_perf_produce perf "$PERF_N" "$PERF_SIZE"
+pf_check "ProducerPerformance wrote $PERF_N records" kafka_perf_produce perf "$PERF_N" "$PERF_SIZE"
 note "ConsumerPerformance: reading them back"
-check "ConsumerPerformance read $PERF_N records" kafka_perf_consume perf "$PERF_N"
+pf_check "ConsumerPerformance read $PERF_N records" kafka_perf_consume perf "$PERF_N"
 
 # verify_all PHASE TOTAL: consume topic smoke and check it; digest topic perf and compare with phase 1
 verify_all() {
 	local phase=$1 total=$2 out="$WORK/verify-$1.txt"
 	note "verifying ($phase): consuming smoke"
 	if ! kafka_consume smoke '%p %o %k %s\n' >"$WORK/consumed-$phase.txt" 2>"$WORK/consume-$phase.err"; then
-		fail "[$phase] kcat consumed smoke"
+		pf_fail "[$phase] kcat consumed smoke"
 		tail -n 5 "$WORK/consume-$phase.err"
 	fi
 	python3 "$HERE/records.py" verify "$total" $PARTS <"$WORK/consumed-$phase.txt" | sed "s/^\(PASS\|FAIL\): /&[$phase] /" | tee "$out"
-	count_results "$out"
+	pf_count "$out"
 	note "verifying ($phase): consuming perf"
 	set -o pipefail
 	if ! kafka_consume perf '%p %o %S %s\n' 2>"$WORK/consume-perf-$phase.err" |
 		python3 "$HERE/records.py" digest >"$WORK/perf-$phase.digest"; then
-		fail "[$phase] kcat consumed perf"
+		pf_fail "[$phase] kcat consumed perf"
 		tail -n 5 "$WORK/consume-perf-$phase.err"
 	fi
 	local n
 	n=$(awk '{s += $2} END {print s + 0}' "$WORK/perf-$phase.digest")
-	check "[$phase] perf has $PERF_N records over $PARTS partitions (has $n)" \
+	pf_check "[$phase] perf has $PERF_N records over $PARTS partitions (has $n)" \
 		test "$n" -eq "$PERF_N" -a "$(wc -l <"$WORK/perf-$phase.digest")" -eq $PARTS
 	if [ "$phase" != first ]; then
-		check "[$phase] perf content identical to before (per-partition sha256)" \
+		pf_check "[$phase] perf content identical to before (per-partition sha256)" \
 			cmp -s "$WORK/perf-first.digest" "$WORK/perf-$phase.digest"
 	fi
 }
@@ -189,7 +169,7 @@ pool_check() {
 	fi
 	[ "$PAFKA_LOG_CHANNEL_TYPE" = tiered ] && set -- "$@" --tiered
 	python3 "$HERE/poolcheck.py" "$POOLDIR" "$LOGDIR" "$@" | sed "s/^\(PASS\|FAIL\): /&[$label] /" | tee "$WORK/pool-$label.txt"
-	count_results "$WORK/pool-$label.txt"
+	pf_count "$WORK/pool-$label.txt"
 }
 
 # segments: list every segment with its size and allocated bytes
@@ -203,10 +183,10 @@ segments
 
 # ---- clean restart
 note "clean stop + start"
-check "clean stop (SIGTERM)" kafka_stop
-check "clean shutdown marker written" test -e "$LOGDIR/.kafka_cleanshutdown"
+pf_check "clean stop (SIGTERM)" kafka_stop
+pf_check "clean shutdown marker written" test -e "$LOGDIR/.kafka_cleanshutdown"
 kafka_start || die "broker start #2 (after clean stop)"
-pass "broker restarted (#2)"
+pf_pass "broker restarted (#2)"
 kafka_wait_topic smoke $PARTS && kafka_wait_topic perf $PARTS || die "topics online after restart"
 verify_all restart "$N"
 pool_check restart
@@ -215,11 +195,11 @@ pool_check restart
 TOTAL=$N
 if [ "${PAFKA_SMOKE_CRASH:-1}" != 0 ]; then
 	note "producing $N2 more records, then SIGKILL"
-	check "kcat produced $N2 more records to smoke" kafka_produce smoke <"$WORK/records2.txt"
+	pf_check "kcat produced $N2 more records to smoke" kafka_produce smoke <"$WORK/records2.txt"
 	TOTAL=$((N + N2))
 	kafka_kill
 	kafka_start || die "broker start #3 (after SIGKILL)"
-	pass "broker restarted (#3) after SIGKILL"
+	pf_pass "broker restarted (#3) after SIGKILL"
 	kafka_wait_topic smoke $PARTS && kafka_wait_topic perf $PARTS || die "topics online after crash"
 	verify_all crash "$TOTAL"
 	pool_check crash
@@ -228,37 +208,32 @@ fi
 note "segments at the end:"
 segments
 
-# ---- drain, then the same broker WITHOUT the shim (the uninstall path, issue 5)
+# ---- drain, then the same broker WITHOUT the shim (the uninstall path)
 PAFKA_CLI=$BUILD/pafka
 if [ "$NO_SHIM" != 1 ] && [ "${PAFKA_SMOKE_DRAIN:-1}" != 0 ] && [ -x "$PAFKA_CLI" ]; then
 	note "pafka drain (online): every pool byte to the log dirs"
-	check "pafka drain emptied the pool while the broker ran" "$PAFKA_CLI" drain --timeout 120
-	check "clean stop after the drain" kafka_stop
+	pf_check "pafka drain emptied the pool while the broker ran" "$PAFKA_CLI" drain --timeout 120
+	pf_check "clean stop after the drain" kafka_stop
 	python3 "$HERE/poolcheck.py" "$POOLDIR" "$LOGDIR" --stopped >"$WORK/pool-drained.txt" 2>&1
-	used=$(python3 - "$POOLDIR/pafka.pool" <<'PY'
-import struct, sys
-d = open(sys.argv[1], 'rb').read()
-nb, blk = struct.unpack_from('<Q', d, 48)[0], struct.unpack_from('<Q', d, 72)[0]
-print(sum(1 for i in range(nb) if struct.unpack_from('<Q', d, blk + 8 * i)[0]))
-PY
-)
-	check "the drained pool holds no block (has ${used:-?})" test "${used:-1}" = 0
-	check "no segment is sparse any more (all bytes on disk)" \
+	# its "# pool: ..., U/N blocks used" note
+	used=$(sed -n 's|^# pool: .*, \([0-9]*\)/[0-9]* blocks used.*|\1|p' "$WORK/pool-drained.txt")
+	pf_check "the drained pool holds no block (has ${used:-?})" test "${used:-1}" = 0
+	pf_check "no segment is sparse any more (all bytes on disk)" \
 		test -z "$(find "$LOGDIR" -name '????????????????????.log' -size +0 -printf '%b %s\n' | awk '$1 * 512 < $2 {print}')"
 	note "starting the broker WITHOUT LD_PRELOAD"
 	SAVED_PRELOAD=$KAFKA_PRELOAD
 	KAFKA_PRELOAD=
 	kafka_start || die "broker start without the shim (after the drain)"
-	pass "broker started without the shim"
+	pf_pass "broker started without the shim"
 	kafka_wait_topic smoke $PARTS && kafka_wait_topic perf $PARTS || die "topics online without the shim"
 	verify_all drained "$TOTAL"
 	KAFKA_PRELOAD=$SAVED_PRELOAD
 	note "final clean stop"
-	check "final clean stop (SIGTERM)" kafka_stop
+	pf_check "final clean stop (SIGTERM)" kafka_stop
 else
 	[ -x "$PAFKA_CLI" ] || note "drain phase skipped: $PAFKA_CLI not built"
 	note "final clean stop"
-	check "final clean stop (SIGTERM)" kafka_stop
+	pf_check "final clean stop (SIGTERM)" kafka_stop
 	pool_check final --stopped
 fi
 if grep -qE '\] (ERROR|FATAL) ' "$KAFKA_DIR/applogs/server.log"; then

@@ -6,34 +6,15 @@
  * module's static state do not leak between tests).
  */
 #define _GNU_SOURCE
+#include "unit.h"
+
 #include "config.h"
 #include "paths.h"
 
-#include <criterion/criterion.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-/* Under ASan, LeakSanitizer's report at a worker's exit does not fail a criterion test: each test's
- * teardown checks for leaks instead. */
-#if defined(__SANITIZE_ADDRESS__)
-#define PF_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PF_LSAN 1
-#endif
-#endif
-#ifdef PF_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
 
 /* ---- fixture -------------------------------------------------------------------------------------- */
 
@@ -44,41 +25,22 @@ static struct pf_config cfg;
 
 static void setup(void)
 {
-	const char *t = getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR") : "/tmp";
-	size_t tl = strlen(t);
-	while (tl > 1 && t[tl - 1] == '/')
-		tl--;
-	snprintf(tmpdir, sizeof tmpdir, "%.*s/pafka-paths.XXXXXX", (int)tl, t);
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	unit_mkdtemp(tmpdir, sizeof tmpdir, NULL, "pafka-paths");
 	cr_assert_not_null(realpath(tmpdir, real));
 	memset(&cfg, 0, sizeof cfg);
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 static void teardown(void)
 {
 	pf_paths_fini();
-	if (chdir("/") != 0)
-		perror("chdir");
-	if (tmpdir[0])
-		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(tmpdir);
 	for (int i = 0; i < cfg.log_dirs.n; i++)
 		free(cfg.log_dirs.v[i]);
 	for (int i = 0; i < cfg.second_paths.n; i++)
 		free(cfg.second_paths.v[i]);
 	free(cfg.segment_pattern);
 	memset(&cfg, 0, sizeof cfg);
-#ifdef PF_LSAN
-	/* an assertion failing in .fini is not counted, so a leak crashes the test instead */
-	if (__lsan_do_recoverable_leak_check() != 0) {
-		fprintf(stderr, "memory leaked (see the LeakSanitizer report above)\n");
-		abort();
-	}
-#endif
+	unit_leak_check();
 }
 
 TestSuite(paths, .init = setup, .fini = teardown);

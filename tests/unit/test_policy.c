@@ -10,38 +10,42 @@
  *   threshold < 0 or capacity 0 disables everything; promote = 0 disables promotion only.
  * A file is sealed when a newer segment exists, or it had no write for idle_ms (idle_ms < 0: never idle).
  */
+#define _GNU_SOURCE
+#include "unit.h"
+
 #include "policy.h"
 
-#include <criterion/criterion.h>
 #include <stdint.h>
-#include <string.h>
+
+/* The policy allocates nothing: under ASan every test ends with a leak check that says so. */
+TestSuite(policy_sealed, .fini = unit_leak_check);
+TestSuite(policy_next, .fini = unit_leak_check);
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
-/* A pool-resident candidate (sealed, not busy) of age `age` holding `blocks` blocks. */
-static struct pf_cand pool_file(uint64_t age, uint64_t blocks)
+/* A sealed, not busy candidate of age `age` holding `blocks` blocks, born at birth_ns. */
+static struct pf_cand cand(uint64_t age, uint64_t birth_ns, uint64_t blocks, int in_pool)
 {
 	struct pf_cand c;
 	memset(&c, 0, sizeof c);
 	c.age = age;
-	c.birth_ns = age * 1000;
+	c.birth_ns = birth_ns;
 	c.blocks = blocks;
-	c.in_pool = 1;
+	c.in_pool = in_pool;
 	c.sealed = 1;
 	return c;
 }
 
-/* A slow-tier candidate (sealed, not busy) of age `age` (= its birth time, as the shim builds it). */
+/* A pool-resident candidate. */
+static struct pf_cand pool_file(uint64_t age, uint64_t blocks)
+{
+	return cand(age, age * 1000, blocks, 1);
+}
+
+/* A slow-tier candidate: its age is its birth time, as the shim builds it. */
 static struct pf_cand slow_file(uint64_t age, uint64_t blocks)
 {
-	struct pf_cand c;
-	memset(&c, 0, sizeof c);
-	c.age = age;
-	c.birth_ns = age;
-	c.blocks = blocks;
-	c.in_pool = 0;
-	c.sealed = 1;
-	return c;
+	return cand(age, age, blocks, 0);
 }
 
 static const struct pf_policy POL = { 0.5, 1 };

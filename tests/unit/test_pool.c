@@ -6,38 +6,19 @@
  * Corrupt states are crafted by writing the mapped tables (or the closed file) directly.
  */
 #define _GNU_SOURCE
+#include "unit.h"
+
 #include "log.h"
 #include "pool.h"
 #include "real.h"
 
-#include <criterion/criterion.h>
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-/* Under ASan, LeakSanitizer's report at a worker's exit does not fail a criterion test: each test's
- * teardown checks for leaks instead. */
-#if defined(__SANITIZE_ADDRESS__)
-#define PF_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PF_LSAN 1
-#endif
-#endif
-#ifdef PF_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
 
 #define MIB (1024ULL * 1024ULL)
 #define BS (64ULL * 1024ULL)
@@ -93,15 +74,9 @@ static const struct loaded *got_rec(uint32_t rec)
 static void setup(void)
 {
 	pf_log_set_level(PF_LOG_WARN); /* no "created pool" lines */
-	snprintf(tmpdir, sizeof tmpdir, "/dev/shm/pafka-unit-pool.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	unit_mkdtemp(tmpdir, sizeof tmpdir, "/dev/shm", "pafka-unit-pool");
 	snprintf(pooldir, sizeof pooldir, "%s/pool", tmpdir);
 	snprintf(poolfile, sizeof poolfile, "%s/%s", pooldir, PF_POOL_FILE);
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 static void teardown(void)
@@ -110,15 +85,8 @@ static void teardown(void)
 		pf_pool_close(tracked[i]);
 	ntracked = 0;
 	reset_got();
-	if (tmpdir[0])
-		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-#ifdef PF_LSAN
-	/* an assertion failing in .fini is not counted, so a leak crashes the test instead */
-	if (__lsan_do_recoverable_leak_check() != 0) {
-		fprintf(stderr, "memory leaked (see the LeakSanitizer report above)\n");
-		abort();
-	}
-#endif
+	unit_rmtree(tmpdir);
+	unit_leak_check();
 }
 
 TestSuite(pool, .init = setup, .fini = teardown);
