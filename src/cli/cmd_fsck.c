@@ -110,23 +110,35 @@ static void free_record(struct fsck *k, uint64_t r)
 
 /* ---- the header, read directly so a damaged one is described rather than refused */
 
-static int check_header(struct fsck *k, const char *path)
+/* Read the header of the pool file at path (as the shim opens it: no symlink). Returns 1 with *h, 0 when
+ * the file is too short to hold one, -1 with errno when it cannot be opened; *size is the file's size. */
+static int read_header(const char *path, struct pf_pool_header *h, long long *size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	*size = fstat(fd, &st) == 0 ? (long long)st.st_size : 0;
+	int ok = *size >= PF_HEADER_SIZE && pread(fd, h, sizeof *h, 0) == (ssize_t)sizeof *h;
+	close(fd);
+	return ok;
+}
+
+static int check_header(struct fsck *k, const char *path)
+{
+	struct pf_pool_header h;
+	long long size;
+	int r = read_header(path, &h, &size);
+	if (r < 0) {
 		if (errno == ENOENT)
 			report(k, 0, NULL, "no pool file (nothing to check; 'pafka pool create' makes one)");
 		else
 			report(k, 0, NULL, "cannot open the pool: %s", strerror(errno));
 		return -1;
 	}
-	struct stat st;
-	struct pf_pool_header h;
-	int ok = fstat(fd, &st) == 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
-	close(fd);
 	const char *never = "the header describes where everything is; restore it or move the pool away";
-	if (!ok || (uint64_t)st.st_size < PF_HEADER_SIZE) {
-		report(k, 0, never, "file too short to be a pool (%lld bytes)", (long long)st.st_size);
+	if (r == 0) {
+		report(k, 0, never, "file too short to be a pool (%lld bytes)", size);
 		return -1;
 	}
 	if (h.magic != PF_POOL_MAGIC) {
@@ -144,11 +156,11 @@ static int check_header(struct fsck *k, const char *path)
 		       (unsigned long long)h.checksum);
 		return -1;
 	}
-	if (h.pool_size != (uint64_t)st.st_size || h.block_size < 4096 || (h.block_size & (h.block_size - 1)) ||
+	if (h.pool_size != (uint64_t)size || h.block_size < 4096 || (h.block_size & (h.block_size - 1)) ||
 	    h.rec_off != PF_HEADER_SIZE || h.blk_off != h.rec_off + h.nrecords * PF_RECORD_SIZE ||
-	    h.data_off < h.blk_off + h.nblocks * 8 || h.data_off + h.nblocks * h.block_size > (uint64_t)st.st_size) {
+	    h.data_off < h.blk_off + h.nblocks * 8 || h.data_off + h.nblocks * h.block_size > (uint64_t)size) {
 		report(k, 0, never, "header geometry does not match the file (header size %llu, file %lld bytes)",
-		       (unsigned long long)h.pool_size, (long long)st.st_size);
+		       (unsigned long long)h.pool_size, size);
 		return -1;
 	}
 	memcpy(k->uuid, h.uuid, sizeof k->uuid);
@@ -441,11 +453,10 @@ static void check_markers(struct cli *c, int *findings)
 			(*findings)++;
 		}
 		for (int i = 0; i < m.n; i++) {
-			int fd = open(m.line[i].path, O_RDONLY | O_CLOEXEC);
 			struct pf_pool_header h;
-			int ok = fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == PF_POOL_MAGIC;
-			if (fd >= 0)
-				close(fd);
+			long long size;
+			int r = read_header(m.line[i].path, &h, &size);
+			int ok = r > 0 && h.magic == PF_POOL_MAGIC;
 			char u[33];
 			if (ok)
 				pf_uuid_str(h.uuid, u);
@@ -454,7 +465,7 @@ static void check_markers(struct cli *c, int *findings)
 				       "repaired: restore that pool (an unmounted PMem?) or, if its data is gone for good, "
 				       "remove the line\n",
 				       m.line[i].path, c->dirs[d], PAFKA_MARKER_FILE, m.line[i].uuid,
-				       fd < 0 ? "missing" : "not a readable pool");
+				       r < 0 ? "missing" : "not a readable pool");
 				(*findings)++;
 			} else if (strcmp(u, m.line[i].uuid) != 0) {
 				printf("pafka fsck: %s: has uuid %s, but %s/%s expects uuid %s (the pool was replaced): the "

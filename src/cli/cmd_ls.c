@@ -42,47 +42,47 @@ struct ls {
 	int errors;
 };
 
-/* Write the extents of cr ("a-b@p-q a@p"), or "-" for none. */
+/* The next extent of cr at or after file block *i: its first file block, first pool block and length.
+ * Returns 0 when there is none. */
+static int next_extent(const struct cli_rec *cr, uint64_t *i, uint64_t *file, uint64_t *pool, uint64_t *n)
+{
+	while (cr && *i < cr->maplen && !cr->map[*i])
+		++*i;
+	if (!cr || *i >= cr->maplen)
+		return 0;
+	*file = *i;
+	*pool = cr->map[*i] - 1;
+	while (*i + 1 < cr->maplen && cr->map[*i + 1] && cr->map[*i + 1] == cr->map[*i] + 1)
+		++*i;
+	*n = ++*i - *file;
+	return 1;
+}
+
+/* Write the extents of cr ("a-b@p-q,a@p"), or "-" for none. */
 static void extents_text(const struct cli_rec *cr)
 {
+	uint64_t i = 0, f, p, n;
 	int any = 0;
-	for (uint64_t i = 0; cr && i < cr->maplen;) {
-		if (!cr->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t s = i, p = cr->map[i] - 1;
-		while (i + 1 < cr->maplen && cr->map[i + 1] && cr->map[i + 1] == cr->map[i] + 1)
-			i++;
-		if (i == s)
-			printf("%s%llu@%llu", any ? "," : "", (unsigned long long)s, (unsigned long long)p);
+	for (; next_extent(cr, &i, &f, &p, &n); any = 1)
+		if (n == 1)
+			printf("%s%llu@%llu", any ? "," : "", (unsigned long long)f, (unsigned long long)p);
 		else
-			printf("%s%llu-%llu@%llu-%llu", any ? "," : "", (unsigned long long)s, (unsigned long long)i,
-			       (unsigned long long)p, (unsigned long long)(p + (i - s)));
-		any = 1;
-		i++;
-	}
+			printf("%s%llu-%llu@%llu-%llu", any ? "," : "", (unsigned long long)f,
+			       (unsigned long long)(f + n - 1), (unsigned long long)p, (unsigned long long)(p + n - 1));
 	if (!any)
 		putchar('-');
 }
 
 static void extents_json(struct json *j, const struct cli_rec *cr)
 {
+	uint64_t i = 0, f, p, n;
 	json_arr(j, "extents");
-	for (uint64_t i = 0; cr && i < cr->maplen;) {
-		if (!cr->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t s = i;
-		while (i + 1 < cr->maplen && cr->map[i + 1] && cr->map[i + 1] == cr->map[i] + 1)
-			i++;
+	while (next_extent(cr, &i, &f, &p, &n)) {
 		json_obj(j, NULL);
-		json_u64(j, "file_block", s);
-		json_u64(j, "pool_block", cr->map[s] - 1);
-		json_u64(j, "blocks", i - s + 1);
+		json_u64(j, "file_block", f);
+		json_u64(j, "pool_block", p);
+		json_u64(j, "blocks", n);
 		json_end_obj(j);
-		i++;
 	}
 	json_end_arr(j);
 }

@@ -27,6 +27,7 @@
 #include "pafka.h"
 #include "paths.h"
 #include "pool.h"
+#include "view.h"
 
 extern char **environ;
 
@@ -231,13 +232,9 @@ static int dirs_from_hints(struct cli *c)
 		if (pf_pool_open(&p, i, c->pools[i], 0, 1, 4096, 1, &err) < 0)
 			continue;
 		for (uint64_t r = 0; r < p.nrecords; r++) {
-			const struct pf_pool_record *rec = &p.recs[r];
-			if (rec->state != PF_REC_LIVE || rec->path_len == 0 || rec->path_len > PF_PATH_MAX_REC ||
-			    rec->path_sum != pf_fnv1a(rec->path, rec->path_len) || rec->path[0] != '/')
-				continue;
 			char path[PF_PATH_MAX_REC + 1];
-			memcpy(path, rec->path, rec->path_len);
-			path[rec->path_len] = '\0';
+			if (p.recs[r].state != PF_REC_LIVE || cli_rec_hint(&p.recs[r], path) <= 0 || path[0] != '/')
+				continue;
 			char *s = strrchr(path, '/');
 			if (!s || s == path)
 				continue;

@@ -14,6 +14,15 @@
 #include "cli.h"
 #include "pafka.h"
 
+/* Does another open file description hold the writer lock of the pool open at fd? 1, 0, or -1 (errno). */
+static int lock_held(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
 int cli_pool_locked(const char *dir)
 {
 	char path[PATH_MAX];
@@ -21,15 +30,11 @@ int cli_pool_locked(const char *dir)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int r = fcntl(fd, F_OFD_GETLK, &fl);
+	int r = lock_held(fd);
 	int e = errno;
 	close(fd);
-	if (r < 0) {
-		errno = e;
-		return -1;
-	}
-	return fl.l_type != F_UNLCK;
+	errno = e;
+	return r;
 }
 
 int cli_view_open(struct cli *c, int i, struct cli_view *v)
@@ -46,24 +51,29 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 		return -1;
 	}
 	v->open = 1;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	v->locked = fcntl(v->pool.fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	v->locked = lock_held(v->pool.fd) == 1;
 	v->writer_pid = __atomic_load_n(&v->pool.hdr->live.writer_pid, __ATOMIC_ACQUIRE);
 	v->pid_alive = v->writer_pid > 0 && v->writer_pid < (uint64_t)INT32_MAX &&
 		       (kill((pid_t)v->writer_pid, 0) == 0 || errno == EPERM);
 	return 0;
 }
 
+int cli_rec_hint(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
+{
+	out[0] = '\0';
+	if (r->path_len > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, r->path_len))
+		return -1;
+	memcpy(out, r->path, r->path_len);
+	out[r->path_len] = '\0';
+	return r->path_len > 0;
+}
+
 void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
 {
 	const struct pf_pool_record *r = &cr->r;
-	cr->hint_bad = r->path_len > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, r->path_len);
-	cr->hint_ok = !cr->hint_bad && r->path_len > 0;
-	cr->hint[0] = '\0';
-	if (cr->hint_ok) {
-		memcpy(cr->hint, r->path, r->path_len);
-		cr->hint[r->path_len] = '\0';
-	}
+	int hint = cli_rec_hint(r, cr->hint);
+	cr->hint_bad = hint < 0;
+	cr->hint_ok = hint > 0;
 	cr->found = CLI_MISSING;
 	cr->file = NULL;
 	cr->hint_other = 0;
