@@ -16,27 +16,19 @@
 #include "control.h"
 #include "pool_format.h"
 
-static const char usage_pause[] =
-	"usage: pafka pause [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Pause migration between the pool and the log dirs: creates pafka.pause in each pool directory. The\n"
-	"running broker stops starting migrations while it exists (one in progress finishes); writes and reads\n"
-	"go on. It persists across broker restarts until 'pafka resume'.\n"
-	"\n"
-	"options:\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+static const struct cli_syntax pause_syntax = {
+	.usage = "usage: pafka pause [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Pause migration between the pool and the log dirs: creates pafka.pause in each pool directory. The\n"
+		 "running broker stops starting migrations while it exists (one in progress finishes); writes and reads\n"
+		 "go on. It persists across broker restarts until 'pafka resume'.\n",
+};
 
-static const char usage_resume[] =
-	"usage: pafka resume [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Resume migration: removes pafka.pause from each pool directory.\n"
-	"\n"
-	"options:\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+static const struct cli_syntax resume_syntax = {
+	.usage = "usage: pafka resume [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Resume migration: removes pafka.pause from each pool directory.\n",
+};
 
 int cli_control_set(const char *dir, const char *name, int on, const char *why)
 {
@@ -66,25 +58,14 @@ int cli_control_set(const char *dir, const char *name, int on, const char *why)
 	return 1;
 }
 
-static int control(struct cli *c, int argc, char **argv, const char *usage, int on)
+static int control(struct cli *c, int argc, char **argv, const struct cli_syntax *syn, int on)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		int r = cli_other_opt(c, ch, argv);
-		if (r != CLI_GO_ON)
-			return r;
-	}
-	if (optind < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	int first, rc = cli_parse(c, syn, argc, argv, NULL, &first);
+	if (rc != CLI_GO_ON)
+		return rc;
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
-	int rc = CLI_OK;
+	rc = CLI_OK;
 	for (int i = 0; i < c->npools; i++) {
 		int r = cli_control_set(c->pools[i], PF_PAUSE_FILE, on, "paused with 'pafka pause'");
 		if (r < 0) {
@@ -102,10 +83,10 @@ static int control(struct cli *c, int argc, char **argv, const char *usage, int 
 
 int cmd_pause(struct cli *c, int argc, char **argv)
 {
-	return control(c, argc, argv, usage_pause, 1);
+	return control(c, argc, argv, &pause_syntax, 1);
 }
 
 int cmd_resume(struct cli *c, int argc, char **argv)
 {
-	return control(c, argc, argv, usage_resume, 0);
+	return control(c, argc, argv, &resume_syntax, 0);
 }

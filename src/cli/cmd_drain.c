@@ -34,24 +34,27 @@
 
 #define POLL_MS 200
 
-static const char usage[] =
-	"usage: pafka drain [--offline] [--timeout SECONDS] [--unmark] [--config FILE] [--pool DIR]\n"
-	"       pafka drain --cancel [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Move every pool-resident byte back to the segment files in the log dirs and leave the pool empty, so\n"
-	"the broker can run without LD_PRELOAD. With a broker running (the pool is locked), ask its shim to\n"
-	"drain (creates pafka.drain in the pool directory) and wait until the pool is empty; with no broker,\n"
-	"copy the bytes into the files directly.\n"
-	"\n"
-	"options:\n"
-	"  --offline         require the broker to be stopped and drain directly (fails if the pool is in use)\n"
-	"  --timeout SECONDS how long an online drain waits (default 600; 0: only ask, do not wait)\n"
-	"  --cancel          remove pafka.drain: the running broker admits data to the pool again\n"
-	"  --unmark          once empty, remove the pool from the log dirs' .pafka-pools markers, so the broker\n"
-	"                    may start with a new pool (for pools that do not survive a restart, e.g. tmpfs)\n"
-	"  --config FILE     settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR        the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help            this help\n";
+enum { O_OFFLINE, O_TIMEOUT, O_CANCEL, O_UNMARK };
+static const struct cli_opt opts[] = {
+	[O_OFFLINE] = { "offline", 0, NULL, "require the broker to be stopped and drain directly (fails if the pool is in use)" },
+	[O_TIMEOUT] = { "timeout", 0, "SECONDS", "how long an online drain waits (default 600; 0: only ask, do not wait)" },
+	[O_CANCEL] = { "cancel", 0, NULL, "remove pafka.drain: the running broker admits data to the pool again" },
+	[O_UNMARK] = { "unmark", 0, NULL,
+		       "once empty, remove the pool from the log dirs' .pafka-pools markers, so the broker\n"
+		       "may start with a new pool (for pools that do not survive a restart, e.g. tmpfs)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka drain [--offline] [--timeout SECONDS] [--unmark] [--config FILE] [--pool DIR]\n"
+		 "       pafka drain --cancel [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Move every pool-resident byte back to the segment files in the log dirs and leave the pool empty, so\n"
+		 "the broker can run without LD_PRELOAD. With a broker running (the pool is locked), ask its shim to\n"
+		 "drain (creates pafka.drain in the pool directory) and wait until the pool is empty; with no broker,\n"
+		 "copy the bytes into the files directly.\n",
+	.opts = opts,
+};
 
 struct drain {
 	struct cli *c;
@@ -302,47 +305,20 @@ static int drain_online(struct cli *c, struct cli_scan *scan, const int *online,
 
 int cmd_drain(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "offline", no_argument, NULL, 'o' },
-						   { "timeout", required_argument, NULL, 't' },
-						   { "cancel", no_argument, NULL, 'x' },
-						   { "unmark", no_argument, NULL, 'u' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch, offline = 0, cancel_ = 0;
+	const char *got[O_UNMARK + 1];
+	int first, r = cli_parse(c, &syntax, argc, argv, got, &first);
+	if (r != CLI_GO_ON)
+		return r;
+	int offline = got[O_OFFLINE] != NULL, cancel_ = got[O_CANCEL] != NULL;
 	long timeout = 600;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			return cli_help(c);
-		case 'o':
-			offline = 1;
-			break;
-		case 'x':
-			cancel_ = 1;
-			break;
-		case 'u':
-			unmark_flag = 1;
-			break;
-		case 't': {
-			char *end;
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (end == optarg || *end || errno || timeout < 0 || timeout > 86400 * 7)
-				return cli_usage_error(c, "--timeout takes a number of seconds (0 to 604800), not '%s'", optarg);
-			break;
-		}
-		default: {
-			int r = cli_other_opt(c, ch, argv);
-			if (r != CLI_GO_ON)
-				return r;
-		}
-		}
+	unmark_flag = got[O_UNMARK] != NULL;
+	if (got[O_TIMEOUT]) {
+		char *end;
+		errno = 0;
+		timeout = strtol(got[O_TIMEOUT], &end, 10);
+		if (end == got[O_TIMEOUT] || *end || errno || timeout < 0 || timeout > 86400 * 7)
+			return cli_usage_error(c, "--timeout takes a number of seconds (0 to 604800), not '%s'", got[O_TIMEOUT]);
 	}
-	if (optind < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
 	if (cancel_ && (offline || unmark_flag))
 		return cli_usage_error(c, "--cancel goes alone (not with --offline or --unmark)");
 	if (cli_setup(c, 1) < 0)

@@ -37,20 +37,22 @@
 #include "scan.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka fsck [--repair [--discard-unowned]] [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Check pool metadata against the log dirs and print one line per finding\n"
-	"(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n"
-	"\n"
-	"options:\n"
-	"  --repair        fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool\n"
-	"  --discard-unowned\n"
-	"                  with --repair, also free blocks no record can claim (owned by a free record or one\n"
-	"                  beyond the record table); save a copy of the pool first\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+enum { O_REPAIR, O_DISCARD };
+static const struct cli_opt opts[] = {
+	[O_REPAIR] = { "repair", 0, NULL, "fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool" },
+	[O_DISCARD] = { "discard-unowned", 0, NULL,
+			"with --repair, also free blocks no record can claim (owned by a free record or one\n"
+			"beyond the record table); save a copy of the pool first" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka fsck [--repair [--discard-unowned]] [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Check pool metadata against the log dirs and print one line per finding\n"
+		 "(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n",
+	.opts = opts,
+};
 
 struct fsck {
 	struct cli *c;
@@ -547,27 +549,11 @@ out:
 
 int cmd_fsck(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "repair", no_argument, NULL, 'r' },
-						   { "discard-unowned", no_argument, NULL, 'd' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch, repair = 0, discard = 0;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		if (ch == 'r' || ch == 'd') {
-			*(ch == 'r' ? &repair : &discard) = 1;
-			continue;
-		}
-		int r = cli_other_opt(c, ch, argv);
-		if (r != CLI_GO_ON)
-			return r;
-	}
-	if (optind < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	const char *got[O_DISCARD + 1];
+	int first, r = cli_parse(c, &syntax, argc, argv, got, &first);
+	if (r != CLI_GO_ON)
+		return r;
+	int repair = got[O_REPAIR] != NULL, discard = got[O_DISCARD] != NULL;
 	if (discard && !repair)
 		return cli_usage_error(c, "--discard-unowned goes with --repair");
 	if (cli_setup(c, 1) < 0)

@@ -18,19 +18,16 @@
 #include "scan.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka ls [--json] [--config FILE] [--pool DIR] [PATH...]\n"
-	"\n"
-	"List managed segment files: TIER SIZE BLOCKS EXTENTS PATH, one per line. TIER is pool, slow or mixed\n"
-	"(missing: a pool record whose file is not in the log dirs); SIZE the logical size in bytes; BLOCKS the\n"
-	"pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
-	"segment file, a partition directory or a log dir; default: every managed log dir.\n"
-	"\n"
-	"options:\n"
-	"  --json          one JSON object {\"files\": [...]} (see pafka-ls(1))\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka ls [--json] [--config FILE] [--pool DIR] [PATH...]\n"
+		 "\n"
+		 "List managed segment files: TIER SIZE BLOCKS EXTENTS PATH, one per line. TIER is pool, slow or mixed\n"
+		 "(missing: a pool record whose file is not in the log dirs); SIZE the logical size in bytes; BLOCKS the\n"
+		 "pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
+		 "segment file, a partition directory or a log dir; default: every managed log dir.\n",
+	.json = 1,
+	.operands = CLI_ANY,
+};
 
 struct ls {
 	struct cli *c;
@@ -206,30 +203,16 @@ static void list_path(struct ls *l, const char *arg, int depth)
 
 int cmd_ls(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "json", no_argument, NULL, 'j' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch;
+	int first, rc = cli_parse(c, &syntax, argc, argv, NULL, &first);
+	if (rc != CLI_GO_ON)
+		return rc;
 	struct ls l;
 	memset(&l, 0, sizeof l);
 	l.c = c;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		if (ch == 'j') {
-			l.json = 1;
-			continue;
-		}
-		int r = cli_other_opt(c, ch, argv);
-		if (r != CLI_GO_ON)
-			return r;
-	}
+	l.json = c->json;
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
-	int rc = CLI_OK;
+	rc = CLI_OK;
 	l.views = calloc((size_t)c->npools, sizeof *l.views);
 	if (!l.views || cli_scan(c, &l.scan) < 0) {
 		cli_err(c, "out of memory");
@@ -253,8 +236,8 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 		json_obj(&l.j, NULL);
 		json_arr(&l.j, "files");
 	}
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++)
+	if (first < argc) {
+		for (int i = first; i < argc; i++)
 			list_path(&l, argv[i], 0);
 	} else {
 		for (size_t i = 0; i < l.scan.n; i++) {

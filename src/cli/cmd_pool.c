@@ -24,25 +24,29 @@
 #include "pool.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka pool create [--size SIZE] [--block-size SIZE] [--config FILE] [--pool DIR]\n"
-	"       pafka pool info [--json] [--config FILE] [--pool DIR]\n"
-	"       pafka pool destroy [--config FILE] [--pool DIR]\n"
-	"\n"
-	"create   create the pool file (pafka.pool) in each pool directory, reserve its space and pre-fault it.\n"
-	"         SIZE: bytes with an optional K, M, G or T suffix; default storage.tiers.first.sizes (-1: that\n"
-	"         share of the free space, log.pmem.pool.ratio). --block-size: default pafka.pool.block.size.\n"
-	"info     print the pool header: geometry, uuid, creation time, blocks and files in use.\n"
-	"destroy  delete an empty pool (refused while a broker holds it or any file's bytes live there: run\n"
-	"         'pafka drain' first) and remove it from the log dirs' .pafka-pools markers.\n"
-	"\n"
-	"options:\n"
-	"  --size SIZE        pool size (create)\n"
-	"  --block-size SIZE  allocation unit, " PF_BLOCK_SIZE_RULE " (create)\n"
-	"  --json             JSON output (info)\n"
-	"  --config FILE      settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR         the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help             this help\n";
+enum { O_SIZE, O_BSIZE };
+static const struct cli_opt opts[] = {
+	[O_SIZE] = { "size", 0, "SIZE", "pool size (create)" },
+	[O_BSIZE] = { "block-size", 0, "SIZE", "allocation unit, " PF_BLOCK_SIZE_RULE " (create)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka pool create [--size SIZE] [--block-size SIZE] [--config FILE] [--pool DIR]\n"
+		 "       pafka pool info [--json] [--config FILE] [--pool DIR]\n"
+		 "       pafka pool destroy [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "create   create the pool file (pafka.pool) in each pool directory, reserve its space and pre-fault it.\n"
+		 "         SIZE: bytes with an optional K, M, G or T suffix; default storage.tiers.first.sizes (-1: that\n"
+		 "         share of the free space, log.pmem.pool.ratio). --block-size: default pafka.pool.block.size.\n"
+		 "info     print the pool header: geometry, uuid, creation time, blocks and files in use.\n"
+		 "destroy  delete an empty pool (refused while a broker holds it or any file's bytes live there: run\n"
+		 "         'pafka drain' first) and remove it from the log dirs' .pafka-pools markers.\n",
+	.opts = opts,
+	.json = 1,
+	.operands = 1,
+	.interleave = 1,
+};
 
 static int pool_exists(const char *dir)
 {
@@ -229,58 +233,31 @@ static int destroy(struct cli *c)
 
 int cmd_pool(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "size", required_argument, NULL, 's' },
-						   { "block-size", required_argument, NULL, 'b' },
-						   { "json", no_argument, NULL, 'j' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch, json = 0, have_size = 0, have_bsize = 0;
+	const char *got[O_BSIZE + 1];
+	int first, rc = cli_parse(c, &syntax, argc, argv, got, &first);
+	if (rc != CLI_GO_ON)
+		return rc;
 	int64_t size = -1, bsize = 0;
-	/* options may stand before or after the action */
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			return cli_help(c);
-		case 'j':
-			json = 1;
-			break;
-		case 's':
-			if (cli_parse_size(optarg, &size) < 0 || (size <= 0 && size != -1))
-				return cli_usage_error(c, "--size takes a size such as 64G or -1, not '%s'", optarg);
-			have_size = 1;
-			break;
-		case 'b':
-			if (cli_parse_size(optarg, &bsize) < 0 || bsize < 0 || !pf_valid_block_size((uint64_t)bsize))
-				return cli_usage_error(c, "--block-size takes " PF_BLOCK_SIZE_RULE ", not '%s'", optarg);
-			have_bsize = 1;
-			break;
-		default: {
-			int r = cli_other_opt(c, ch, argv);
-			if (r != CLI_GO_ON)
-				return r;
-		}
-		}
-	}
-	if (optind >= argc)
+	if (got[O_SIZE] && (cli_parse_size(got[O_SIZE], &size) < 0 || (size <= 0 && size != -1)))
+		return cli_usage_error(c, "--size takes a size such as 64G or -1, not '%s'", got[O_SIZE]);
+	if (got[O_BSIZE] &&
+	    (cli_parse_size(got[O_BSIZE], &bsize) < 0 || bsize < 0 || !pf_valid_block_size((uint64_t)bsize)))
+		return cli_usage_error(c, "--block-size takes " PF_BLOCK_SIZE_RULE ", not '%s'", got[O_BSIZE]);
+	if (first >= argc)
 		return cli_usage_error(c, "no action given (create, info or destroy)");
-	const char *action = argv[optind];
-	if (optind + 1 < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+	const char *action = argv[first];
 	int is_create = !strcmp(action, "create"), is_info = !strcmp(action, "info"), is_destroy = !strcmp(action, "destroy");
 	if (!is_create && !is_info && !is_destroy)
 		return cli_usage_error(c, "unknown action '%s' (create, info or destroy)", action);
-	if (!is_create && (have_size || have_bsize))
+	if (!is_create && (got[O_SIZE] || got[O_BSIZE]))
 		return cli_usage_error(c, "--size and --block-size only apply to 'pool create'");
-	if (!is_info && json)
+	if (!is_info && c->json)
 		return cli_usage_error(c, "--json only applies to 'pool info'");
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
 	if (is_create)
-		return create(c, size, have_size, have_bsize ? bsize : (int64_t)c->cfg.block_size);
+		return create(c, size, got[O_SIZE] != NULL, got[O_BSIZE] ? bsize : (int64_t)c->cfg.block_size);
 	if (is_info)
-		return info(c, json);
+		return info(c, c->json);
 	return destroy(c);
 }

@@ -22,19 +22,21 @@
 #include "scan.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka status [--json | --prometheus] [-v] [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Show each pool (capacity, used, free, threshold, the broker holding it, migration state, counters,\n"
-	"backlog) and each tier (files and bytes). Read-only: safe while the broker runs.\n"
-	"\n"
-	"options:\n"
-	"  --json          one JSON object (shape in pafka-status(1))\n"
-	"  --prometheus    Prometheus text exposition (for node_exporter's textfile collector)\n"
-	"  -v, --verbose   add a breakdown per topic-partition\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+enum { O_PROM, O_VERBOSE };
+static const struct cli_opt opts[] = {
+	[O_PROM] = { "prometheus", 0, NULL, "Prometheus text exposition (for node_exporter's textfile collector)" },
+	[O_VERBOSE] = { "verbose", 'v', NULL, "add a breakdown per topic-partition" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka status [--json | --prometheus] [-v] [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Show each pool (capacity, used, free, threshold, the broker holding it, migration state, counters,\n"
+		 "backlog) and each tier (files and bytes). Read-only: safe while the broker runs.\n",
+	.opts = opts,
+	.json = 1,
+};
 
 static const char outside_dirs[] = "(outside the log dirs)";
 static const char missing_dir[] = "(missing)";
@@ -384,38 +386,12 @@ static void print_text(struct status *s, int verbose)
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "json", no_argument, NULL, 'j' },
-						   { "prometheus", no_argument, NULL, 'p' },
-						   { "verbose", no_argument, NULL, 'v' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch, json = 0, prom = 0, verbose = 0;
-	while ((ch = getopt_long(argc, argv, "+:hv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			return cli_help(c);
-		case 'j':
-			json = 1;
-			break;
-		case 'p':
-			prom = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default: {
-			int r = cli_other_opt(c, ch, argv);
-			if (r != CLI_GO_ON)
-				return r;
-		}
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	if (json && prom)
+	const char *got[O_VERBOSE + 1];
+	int first, r = cli_parse(c, &syntax, argc, argv, got, &first);
+	if (r != CLI_GO_ON)
+		return r;
+	int verbose = got[O_VERBOSE] != NULL;
+	if (c->json && got[O_PROM])
 		return cli_usage_error(c, "--json and --prometheus exclude each other");
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
@@ -447,9 +423,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		rc = CLI_FAIL;
 		goto out;
 	}
-	if (prom)
+	if (got[O_PROM])
 		print_prometheus(&s);
-	else if (json)
+	else if (c->json)
 		print_json(&s, verbose);
 	else
 		print_text(&s, verbose);
