@@ -1,8 +1,8 @@
 /*
- * control.c - control files (see control.h): the pool-side switches that pause, resume and drain --cancel
- * turn.
+ * control.c - control files and marker lines (see control.h): the pool-side switches that pause, resume
+ * and drain --cancel turn, and the marker lines that drain --unmark and pool destroy remove.
  *
- * Owns: the control files' content and the report of a switch. May call: output.c, json.c.
+ * Owns: the control files' content and the report of a switch. May call: marker.h, output.c, json.c.
  */
 #define _GNU_SOURCE
 #include "control.h"
@@ -18,6 +18,8 @@
 
 #include "cli.h"
 #include "json.h"
+#include "marker.h"
+#include "pafka.h"
 
 int cli_control_set(const char *dir, const char *name, int on, const char *why)
 {
@@ -81,4 +83,38 @@ int cli_control_all(struct cli *c, const struct cli_control *what)
 	}
 	json_end_arr(&j);
 	return cli_json_end(c, &j, rc);
+}
+
+int cli_unmark(struct cli *c, const char *uuid, int *updated)
+{
+	int rc = CLI_OK;
+	for (int d = 0; d < c->ndirs; d++) {
+		struct pf_marker m;
+		updated[d] = 0;
+		if (pf_marker_read(c->dirs[d], &m) <= 0)
+			continue;
+		if (pf_marker_remove(&m, uuid) > 0) {
+			if (pf_marker_write(c->dirs[d], &m) < 0) {
+				cli_err(c, "cannot update %s/%s: %s; remove the line of uuid %s by hand", c->dirs[d],
+					PAFKA_MARKER_FILE, strerror(errno), uuid);
+				rc = CLI_FAIL;
+			} else {
+				updated[d] = 1;
+			}
+		}
+		pf_marker_free(&m);
+	}
+	return rc;
+}
+
+void cli_json_unmarked(struct json *j, const struct cli *c, const int *updated)
+{
+	json_arr(j, "unmarked");
+	for (int d = 0; d < c->ndirs; d++)
+		if (updated[d]) {
+			char m[PATH_MAX];
+			snprintf(m, sizeof m, "%s/%s", c->dirs[d], PAFKA_MARKER_FILE);
+			json_str(j, NULL, m);
+		}
+	json_end_arr(j);
 }

@@ -1,6 +1,7 @@
 /*
- * control.h - the control files in a pool's directory (pafka.pause, pafka.drain; see pool_format.h),
- * created and removed by tools and polled by the running broker's shim.
+ * control.h - what tools change beside a pool's tables: the control files in a pool's directory
+ * (pafka.pause, pafka.drain; see pool_format.h), created and removed by tools and polled by the running
+ * broker's shim, and a pool's lines in the log dirs' .pafka-pools markers (marker.h).
  *
  * Owns: the declarations of control.c. May call: nothing (types only).
  */
@@ -8,6 +9,7 @@
 #define PAFKA_CLI_CONTROL_H
 
 struct cli;
+struct json;
 
 /* Create (on) or remove <dir>/<name>. Returns 1 if it changed, 0 if it already was so, -1 with errno.
  * A created file holds one line: why, by which pid, when. */
@@ -26,5 +28,11 @@ struct cli_control {
 };
 /* Returns CLI_OK, or CLI_FAIL when a file could not be changed (message printed). */
 int cli_control_all(struct cli *c, const struct cli_control *what);
+
+/* Remove the lines naming uuid (32 hex digits) from every managed log dir's marker; updated[d] is set for
+ * each log dir d whose marker changed. Returns CLI_OK, or CLI_FAIL (message printed). */
+int cli_unmark(struct cli *c, const char *uuid, int *updated);
+/* The JSON "unmarked" list: the marker file of each log dir d with updated[d] set. */
+void cli_json_unmarked(struct json *j, const struct cli *c, const int *updated);
 
 #endif

@@ -1,5 +1,9 @@
 /*
- * view.c - a read-only view of a pool and its records resolved to files (see view.h).
+ * view.c - a read-only view of a pool and its records resolved to files, and a pool's identity and use
+ * as reports give them (see view.h).
+ *
+ * Owns: struct cli_view, struct cli_pool_use. May call: pool.h (read-only mappings), marker.h (uuids),
+ * scan.c, output.c (messages), json.c.
  */
 #define _GNU_SOURCE
 #include "view.h"
@@ -12,6 +16,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
+#include "marker.h"
 #include "pafka.h"
 
 /* Does another open file description hold the writer lock of the pool open at fd? 1, 0, or -1 (errno). */
@@ -223,4 +229,40 @@ void cli_view_close(struct cli_view *v)
 	if (v->open)
 		pf_pool_close(&v->pool);
 	v->open = 0;
+}
+
+void cli_pool_use(struct cli_pool_use *u, const char *dir, const struct pf_pool *p, const struct cli_view *v)
+{
+	uint64_t live, used;
+	if (v) {
+		live = v->nrecs;
+		used = v->used_blocks;
+	} else {
+		pf_pool_usage(p, &live, &used);
+	}
+	u->dir = dir;
+	snprintf(u->path, sizeof u->path, "%s", p->path);
+	pf_uuid_str(p->hdr->uuid, u->uuid);
+	u->block_size = p->bsize;
+	u->capacity_blocks = p->nblocks;
+	u->used_blocks = used;
+	u->files = live;
+}
+
+void cli_json_pool_use(struct json *j, const struct cli_pool_use *u)
+{
+	uint64_t bs = u->block_size, nb = u->capacity_blocks, used = u->used_blocks;
+	json_str(j, "dir", u->dir);
+	if (!u->path[0])
+		return;
+	json_str(j, "path", u->path);
+	json_str(j, "uuid", u->uuid);
+	json_u64(j, "block_size", bs);
+	json_u64(j, "capacity_bytes", nb * bs);
+	json_u64(j, "used_bytes", used * bs);
+	json_u64(j, "free_bytes", (nb - used) * bs);
+	json_u64(j, "capacity_blocks", nb);
+	json_u64(j, "used_blocks", used);
+	json_u64(j, "free_blocks", nb - used);
+	json_u64(j, "files", u->files);
 }

@@ -5,7 +5,7 @@
 # (U+FFFD per maximal invalid subpart), as strings and as keys; nesting deeper than the limit and other
 # misuse is an error the caller sees, never silent. Then the commands on real paths with such bytes: a
 # segment written under the shim in a partition directory whose name is not UTF-8 and holds control
-# characters (ls, status -v).
+# characters (ls, status -v), and a pool directory with such a name (pool create).
 . "${PAFKA_TOP_SRCDIR:?}/tests/cli/cli_lib.sh"
 command -v python3 >/dev/null || skip "python3 is needed to parse the JSON"
 cli_env
@@ -74,3 +74,11 @@ run_rc 0 "$PAFKA" status --json -v
 [ "$(json 'sorted(p["partition"] for p in d["partitions"])[0]')" = "$(want 'e[b"BAD"]')" ] ||
 	fail "status --json -v: the partition name"
 pass "ls, status -v: paths with invalid UTF-8 and control characters are valid JSON strings"
+
+# a pool directory with such a name
+PD=$CLI_TMP/$(printf 'p\376\002')
+export PD
+run_rc 0 "$PAFKA" pool create --json --pool "$PD" --size 2M
+[ "$(json 'd["pools"][0]["path"]')" = "$(want 'e[b"PD"] + b"/pafka.pool"')" ] || fail "pool create --json: path"
+[ "$(json 'd["pools"][0]["done"]')" = True ] || fail "pool create --json: done"
+pass "pool create: a pool directory whose name is not UTF-8"

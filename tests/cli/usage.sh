@@ -41,7 +41,7 @@ pass "every subcommand: --help, -h, help CMD, unknown option"
 for args in "status --json --prometheus" "status extra" "status --pool" "ls --config" "drain --timeout x" \
 	"drain --timeout -1" "drain --cancel --offline" "drain --cancel --unmark" "drain now" "fsck extra" "fsck --discard-unowned" "pause now" "resume now" "pool" \
 	"pool frob" "pool info extra" "pool info --size 1M" "pool create --block-size 1000" "pool create --size x" \
-	"pool destroy --json" "run" "run --pool /tmp -- true" "run --json -- true" "status -vx" "drain --timeout" \
+	"pool destroy --size 1M" "run" "run --pool /tmp -- true" "run --json -- true" "status -vx" "drain --timeout" \
 	"status --json=1"; do
 	# shellcheck disable=SC2086
 	run_rc 2 "$PAFKA" $args
