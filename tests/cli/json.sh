@@ -5,7 +5,7 @@
 # (U+FFFD per maximal invalid subpart), as strings and as keys; nesting deeper than the limit and other
 # misuse is an error the caller sees, never silent. Then the commands on real paths with such bytes: a
 # segment written under the shim in a partition directory whose name is not UTF-8 and holds control
-# characters (ls, status -v), and a pool directory with such a name (pool create).
+# characters (ls, status -v, fsck after a rename), and a pool directory with such a name (pool create).
 . "${PAFKA_TOP_SRCDIR:?}/tests/cli/cli_lib.sh"
 command -v python3 >/dev/null || skip "python3 is needed to parse the JSON"
 cli_env
@@ -73,7 +73,18 @@ run_rc 0 "$PAFKA" ls --json
 run_rc 0 "$PAFKA" status --json -v
 [ "$(json 'sorted(p["partition"] for p in d["partitions"])[0]')" = "$(want 'e[b"BAD"]')" ] ||
 	fail "status --json -v: the partition name"
-pass "ls, status -v: paths with invalid UTF-8 and control characters are valid JSON strings"
+run_rc 0 "$PAFKA" fsck --json
+[ "$(json 'd["clean"]')" = True ] || fail "fsck --json: clean"
+# renamed without the shim: the finding names both paths
+BAD2=$(printf 'c\377\033[0m-1')
+export BAD2
+mkdir "$L/$BAD2" && mv "$L/$BAD/$SEG0" "$L/$BAD2/$SEG0"
+run_rc 1 "$PAFKA" fsck --json
+[ "$(json 'len(d["findings"])')" = 1 ] || fail "fsck --json: one finding"
+[ "$(json 'd["findings"][0]["finding"]')" = \
+	"$(want 'b"record 0: renamed: the path hint " + e[b"L"] + b"/" + e[b"BAD"] + b"/00000000000000000000.log is stale; the file is now " + e[b"L"] + b"/" + e[b"BAD2"] + b"/00000000000000000000.log"')" ] ||
+	fail "fsck --json: the finding with both paths"
+pass "ls, status -v, fsck: paths with invalid UTF-8 and control characters are valid JSON strings"
 
 # a pool directory with such a name
 PD=$CLI_TMP/$(printf 'p\376\002')
