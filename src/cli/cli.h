@@ -11,7 +11,7 @@
  *
  * The pieces: opts.c (options, --help, usage), output.c (messages, text lines, the JSON document frame),
  * setup.c (configuration to pools and log dirs), scan.c (the log dirs' files), view.c (a read-only view
- * of a pool), json.c (the JSON writer).
+ * of a pool), control.c (control files and marker lines), json.c (the JSON writer).
  *
  * Owns: struct cli, struct cli_opt, struct cli_syntax, the exit statuses. May call: config.h (types).
  */

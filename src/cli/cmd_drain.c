@@ -384,11 +384,8 @@ int cmd_drain(struct cli *c, int argc, char **argv)
 		return CLI_FAIL;
 	if (got[O_CANCEL])
 		return cli_control_all(c, &cancel_words);
-	if (cli_scan(c, &r.scan) < 0) {
-		cli_scan_free(&r.scan);
-		cli_err(c, "out of memory");
+	if (cli_scan(c, &r.scan) < 0)
 		return CLI_FAIL;
-	}
 	for (int i = 0; i < c->npools; i++)
 		r.d[i].use.dir = c->pools[i];
 	int online[PF_MAX_PATHS] = { 0 }, any_online = 0;

@@ -635,11 +635,8 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 	run.c = c;
 	run.repair = got[O_REPAIR] != NULL;
 	run.discard = got[O_DISCARD] != NULL;
-	if (cli_scan(c, &run.scan) < 0) {
-		cli_scan_free(&run.scan);
-		cli_err(c, "out of memory");
+	if (cli_scan(c, &run.scan) < 0)
 		return CLI_FAIL;
-	}
 	cli_json_begin(c, &run.j);
 	json_bool(&run.j, "repair", run.repair);
 	json_arr(&run.j, "findings");

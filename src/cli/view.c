@@ -2,8 +2,8 @@
  * view.c - a read-only view of a pool and its records resolved to files, and a pool's identity and use
  * as reports give them (see view.h).
  *
- * Owns: struct cli_view, struct cli_pool_use. May call: pool.h (read-only mappings), marker.h (uuids),
- * scan.c, output.c (messages), json.c.
+ * Owns: struct cli_view, struct cli_views, struct cli_pool_use. May call: pool.h (read-only mappings),
+ * marker.h (uuids), setup.c (cli_views_open loads the configuration), scan.c, output.c (messages), json.c.
  */
 #define _GNU_SOURCE
 #include "view.h"
@@ -229,6 +229,36 @@ void cli_view_close(struct cli_view *v)
 	if (v->open)
 		pf_pool_close(&v->pool);
 	v->open = 0;
+}
+
+int cli_views_open(struct cli *c, struct cli_views *vs)
+{
+	memset(vs, 0, sizeof *vs);
+	if (cli_setup(c, 1) < 0 || cli_scan(c, &vs->scan) < 0)
+		return -1;
+	if (!(vs->v = calloc((size_t)c->npools, sizeof *vs->v))) {
+		cli_err(c, "out of memory");
+		return -1;
+	}
+	for (; vs->n < c->npools; vs->n++) {
+		if (cli_view_open(c, vs->n, &vs->v[vs->n]) < 0)
+			return -1;
+		if (cli_view_build(&vs->v[vs->n], &vs->scan) < 0) {
+			vs->n++;
+			cli_err(c, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void cli_views_close(struct cli_views *vs)
+{
+	for (int i = 0; i < vs->n; i++)
+		cli_view_close(&vs->v[i]);
+	free(vs->v);
+	cli_scan_free(&vs->scan);
+	memset(vs, 0, sizeof *vs);
 }
 
 void cli_pool_use(struct cli_pool_use *u, const char *dir, const struct pf_pool *p, const struct cli_view *v)

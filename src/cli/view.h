@@ -57,6 +57,13 @@ struct cli_view {
 	uint64_t pool_bytes;
 };
 
+/* Every pool of a command as a view, built against one scan of the log dirs. */
+struct cli_views {
+	struct cli_scan scan;
+	struct cli_view *v;
+	int n;
+};
+
 /* Is the pool in dir locked by a writer? 1 yes, 0 no, -1 no pool/unreadable (errno). */
 int cli_pool_locked(const char *dir);
 /* Open pool i of c read-only and probe its lock. Returns 0, or -1 with a message printed. */
@@ -65,6 +72,12 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v);
  * -1 when out of memory. */
 int cli_view_build(struct cli_view *v, struct cli_scan *s);
 void cli_view_close(struct cli_view *v);
+/* What a read-only report needs: the configuration (cli_setup; a pool is required), a scan of the log
+ * dirs, and a view of each pool built against it. Returns 0, or -1 with a message printed;
+ * cli_views_close in either case. */
+int cli_views_open(struct cli *c, struct cli_views *vs);
+void cli_views_close(struct cli_views *vs);
+
 /* A pool's identity and use, as every report gives them. */
 struct cli_pool_use {
 	const char *dir;             /* the pool directory, as configured */
