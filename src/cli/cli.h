@@ -1,16 +1,23 @@
 /*
- * cli.h - the `pafka` operator command: shared state, option handling, messages and exit codes.
+ * cli.h - the `pafka` operator command: what its parts share, i.e. the command-wide state, the conventions
+ * and the declarations of the pieces every subcommand uses.
  *
  * Every subcommand is one function `int cmd_NAME(struct cli *c, int argc, char **argv)` (argv[0] is the
- * subcommand name) in its own file. Conventions: results go to stdout; a problem is one line on stderr
- * "pafka NAME: <what is wrong>; <what to do>"; exit 0 on success, 1 on failure, 2 on a usage error (after
- * printing the usage). The configuration comes from the same sources as the shim (PAFKA_* environment,
- * PAFKA_CONFIG, a server.properties) plus --config FILE and --pool DIR.
+ * subcommand name) in its own file, which declares its options in a struct cli_syntax and hands argv to
+ * cli_parse. Conventions: results go to stdout (text, or one JSON object with --json); a problem is one
+ * line on stderr "pafka NAME: <what is wrong>; <what to do>"; exit 0 on success, 1 on failure, 2 on a
+ * usage error (after printing the usage). The configuration comes from the same sources as the shim
+ * (PAFKA_* environment, PAFKA_CONFIG, a server.properties) plus --config FILE and --pool DIR.
+ *
+ * The pieces: opts.c (options, --help, usage), output.c (messages, text lines, the JSON document frame),
+ * setup.c (configuration to pools and log dirs), scan.c (the log dirs' files), view.c (a read-only view
+ * of a pool), control.c (control files and marker lines), json.c (the JSON writer).
+ *
+ * Owns: struct cli, struct cli_opt, struct cli_syntax, the exit statuses. May call: config.h (types).
  */
 #ifndef PAFKA_CLI_H
 #define PAFKA_CLI_H
 
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,20 +26,43 @@
 #define CLI_OK 0
 #define CLI_FAIL 1
 #define CLI_USAGE 2
+/* cli_parse's "go on": not an exit status. */
+#define CLI_GO_ON (-1)
 
-/* Long options every subcommand accepts; their short codes are reserved values above 0xff. */
-enum { OPT_CONFIG = 0x100, OPT_POOL, OPT_HELP, OPT_FIRST_FREE };
-#define CLI_COMMON_LONGOPTS                                        \
-	{ "config", required_argument, NULL, OPT_CONFIG },         \
-	{ "pool", required_argument, NULL, OPT_POOL },             \
-	{ "help", no_argument, NULL, OPT_HELP }
+struct json;
+
+/* One option of a command, besides the common ones (--config, --pool, --help, --json). A command's table
+ * ends with { NULL }; an option's index in it is its id in the values cli_parse returns. */
+struct cli_opt {
+	const char *name;   /* long name, without the dashes */
+	char letter;        /* short form (-v), or 0 */
+	const char *arg;    /* the name of its value in the help (SIZE), or NULL for a switch */
+	const char *help;   /* help text; a '\n' continues it on the next line, under the first */
+};
+#define CLI_MAX_OPTS 8
+
+#define CLI_ANY (-1)
+
+/* What a command accepts, and the help text made from it. */
+struct cli_syntax {
+	const char *usage;          /* usage lines and description (printed before the options) */
+	const struct cli_opt *opts; /* the command's own options, or NULL */
+	int json;                   /* it takes --json (sets struct cli json) */
+	int operands;               /* how many operands may follow the options; CLI_ANY: any number */
+	int interleave;             /* options may stand after operands too (else the first operand ends them) */
+	const char *no_pool;        /* --pool is refused, for this reason (NULL: it is accepted) */
+	const char *tail;           /* text printed after the options, or NULL */
+};
 
 struct cli {
 	const char *cmd;                 /* subcommand name, for messages ("pafka status: ...") */
-	const char *usage;               /* its usage text (printed by --help and after usage errors) */
+	const struct cli_syntax *syntax; /* of the command being parsed (its usage follows usage errors) */
 	const char *config_file;         /* --config FILE */
 	char *pool_opt[PF_MAX_PATHS];    /* --pool DIR (repeatable, or a comma list) */
 	int npool_opt;
+	int json;                        /* --json */
+	char **errors;                   /* every message cli_err printed (without "pafka CMD: ") */
+	size_t nerrors;
 	/* filled by cli_setup() */
 	struct pf_config cfg;
 	int cfg_loaded;
@@ -44,33 +74,44 @@ struct cli {
 	int dirs_configured;             /* dirs come from the configuration (log.dirs / second paths) */
 };
 
-/* Messages. cli_err prints "pafka CMD: ..." on stderr. cli_usage_error prints the message and the usage
- * and returns CLI_USAGE. */
-void cli_err(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cli_help(const struct cli *c);
+/* ---- opts.c: the command line */
 
-/* Handle a common option (getopt_long result ch with optarg). Returns 1 if handled, -1 on --help (the
- * caller returns cli_help(c)), 0 if ch is not a common option, or -2 after a usage error was printed. */
-int cli_common_opt(struct cli *c, int ch, const char *arg);
-/* Report an option getopt rejected ('?' or ':'); returns CLI_USAGE. */
-int cli_bad_option(struct cli *c, int ch, char **argv);
-/* What a command's option loop does not handle itself: a common option, --help, or a rejected or unknown
- * option. Returns CLI_GO_ON when parsing goes on, else the exit status the command returns. */
-#define CLI_GO_ON (-1)
-int cli_other_opt(struct cli *c, int ch, char **argv);
+/* Parse argv (argv[0] is the command) against syn: the command's options, plus --config, --pool, --help
+ * (-h) and, when syn->json, --json. got[id] receives each own option's value ("" for a switch; NULL when
+ * not given; the last one given wins). Returns CLI_GO_ON with *first the index of the first operand, or
+ * the status the command exits with: CLI_OK after --help, CLI_USAGE after a usage error was printed. */
+int cli_parse(struct cli *c, const struct cli_syntax *syn, int argc, char **argv, const char **got, int *first);
+/* Print the current syntax's usage and options on stdout; returns CLI_OK (CLI_FAIL if stdout fails). */
+int cli_help(struct cli *c);
+void cli_print_usage(const struct cli *c, FILE *f);
+/* Parse a size with K/M/G/T suffix (as the configuration does). */
+int cli_parse_size(const char *s, int64_t *out);
+
+/* ---- output.c: what the commands print */
+
+/* "pafka CMD: ..." on stderr (also kept in c->errors for the JSON "errors" list). */
+void cli_err(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same followed by the usage; returns CLI_USAGE. */
+int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line of text output on stdout (the newline is added); nothing with --json. */
+void cli_say(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "12.3 MiB" style rendering of a byte count into buf. */
+const char *cli_human(uint64_t bytes, char *buf, size_t n);
+/* The JSON document every command writes with --json: begin opens its object on stdout (without --json
+ * the writer writes nothing, so a command may make the same calls either way); end adds "errors" (every
+ * message cli_err printed, in order), closes it, and returns rc, or CLI_FAIL after a message when the
+ * writer was misused. */
+void cli_json_begin(const struct cli *c, struct json *j);
+int cli_json_end(struct cli *c, struct json *j, int rc);
+
+/* ---- setup.c: the configuration */
 
 /* Load the configuration and resolve pools and managed log dirs. need_pools: fail (return -1 with a
  * message) when no pool directory is known. Returns 0 or -1 (message printed). */
 int cli_setup(struct cli *c, int need_pools);
 void cli_teardown(struct cli *c);
 
-/* Parse a size with K/M/G/T suffix (as the configuration does). */
-int cli_parse_size(const char *s, int64_t *out);
-/* "12.3 MiB" style rendering of a byte count into buf. */
-const char *cli_human(uint64_t bytes, char *buf, size_t n);
-
-/* Subcommands. */
+/* ---- subcommands */
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_ls(struct cli *c, int argc, char **argv);

@@ -18,6 +18,11 @@
  * the pool. Without
  * --repair, a pool in use is checked read-only and states that a running writer passes through (reserved
  * blocks, dying records, stale copies, bytes past EOF during a write) are not reported.
+ *
+ * Every finding goes through one function: a text line, or with --json an object of the "findings" list.
+ *
+ * Owns: the checks and repairs of pool metadata, and their report. May call: opts.c, output.c, setup.c,
+ * pool.h (a writable mapping for --repair), pool_format.h, view.c, scan.c, marker.h, paths.h, json.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 #include "marker.h"
 #include "pafka.h"
 #include "paths.h"
@@ -37,26 +43,48 @@
 #include "scan.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka fsck [--repair [--discard-unowned]] [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Check pool metadata against the log dirs and print one line per finding\n"
-	"(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n"
-	"\n"
-	"options:\n"
-	"  --repair        fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool\n"
-	"  --discard-unowned\n"
-	"                  with --repair, also free blocks no record can claim (owned by a free record or one\n"
-	"                  beyond the record table); save a copy of the pool first\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+enum { O_REPAIR, O_DISCARD };
+static const struct cli_opt opts[] = {
+	[O_REPAIR] = { "repair", 0, NULL, "fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool" },
+	[O_DISCARD] = { "discard-unowned", 0, NULL,
+			"with --repair, also free blocks no record can claim (owned by a free record or one\n"
+			"beyond the record table); save a copy of the pool first" },
+	{ NULL, 0, NULL, NULL },
+};
 
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka fsck [--repair [--discard-unowned]] [--json] [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Check pool metadata against the log dirs and print one line per finding\n"
+		 "(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n",
+	.opts = opts,
+	.json = 1,
+};
+
+/* The whole run: where findings go, and what each pool came to. */
+struct fsck_run {
+	struct cli *c;
+	struct cli_scan scan;
+	int repair;
+	int discard;            /* --discard-unowned */
+	struct json j;          /* the "findings" list (writes nothing without --json) */
+	int findings;
+	struct pool_sum {
+		char label[PATH_MAX];   /* the pool file, as findings name it */
+		struct cli_pool_use use; /* after the check (use.path empty: the pool could not be read) */
+		int checked;            /* the pool could be checked (else an error says why) */
+		int online;
+		int found, repaired, skipped;
+	} pools[PF_MAX_PATHS];
+};
+
+/* One pool's check. */
 struct fsck {
+	struct fsck_run *run;
 	struct cli *c;
 	struct cli_scan *scan;
 	int repair;
-	int discard;            /* --discard-unowned */
+	int discard;
 	int online;             /* a broker holds the pool: read-only, transient states skipped */
 	struct pf_pool *p;
 	const char *label;
@@ -66,27 +94,53 @@ struct fsck {
 	const char *gone_why;   /* why not */
 };
 
-/* Print a finding. safe: --repair may fix it (returns 1: the caller fixes it now); else why_not says why
- * it is left alone. */
+/* One finding about subject (a pool file, a marker): the line "pafka fsck: SUBJECT: FINDING; ..." or an
+ * object of the JSON "findings" list. safe: --repair may fix it (returns 1: the caller fixes it now); else
+ * why_not says why it is left alone. */
+static int vfinding(struct fsck_run *run, const char *subject, int safe, const char *why_not, const char *fmt,
+		    va_list ap)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	run->findings++;
+	int fix = run->repair && safe;
+	const char *tail = fix ? "; repaired" : safe ? "; 'pafka fsck --repair' fixes it" : "";
+	const char *lead = !safe && why_not ? (run->repair ? "; not repaired: " : "; --repair leaves it: ") : "";
+	cli_say(run->c, "pafka fsck: %s: %s%s%s%s", subject, msg ? msg : "(out of memory)", tail, lead,
+		!safe && why_not ? why_not : "");
+	json_obj(&run->j, NULL);
+	json_str(&run->j, "subject", subject);
+	json_str(&run->j, "finding", msg);
+	json_bool(&run->j, "repairable", safe);
+	json_bool(&run->j, "repaired", fix);
+	json_str(&run->j, "why_not", safe ? NULL : why_not);
+	json_end_obj(&run->j);
+	free(msg);
+	return fix;
+}
+
+__attribute__((format(printf, 5, 6))) static int finding(struct fsck_run *run, const char *subject, int safe,
+							 const char *why_not, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int fix = vfinding(run, subject, safe, why_not, fmt, ap);
+	va_end(ap);
+	return fix;
+}
+
+/* A finding about the pool being checked. */
 __attribute__((format(printf, 4, 5))) static int report(struct fsck *k, int safe, const char *why_not,
 							const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int fix = vfinding(k->run, k->label, safe, why_not, fmt, ap);
 	va_end(ap);
 	k->findings++;
-	const char *tail = "";
-	if (k->repair && safe) {
-		tail = "; repaired";
-		k->repaired++;
-	} else if (safe) {
-		tail = "; 'pafka fsck --repair' fixes it";
-	}
-	const char *lead = !safe && why_not ? (k->repair ? "; not repaired: " : "; --repair leaves it: ") : "";
-	printf("pafka fsck: %s: %s%s%s%s\n", k->label, msg, tail, lead, !safe && why_not ? why_not : "");
-	return k->repair && safe;
+	k->repaired += fix;
+	return fix;
 }
 
 static void put64(const struct pf_pool *p, uint64_t *field, uint64_t v)
@@ -110,23 +164,35 @@ static void free_record(struct fsck *k, uint64_t r)
 
 /* ---- the header, read directly so a damaged one is described rather than refused */
 
-static int check_header(struct fsck *k, const char *path)
+/* Read the header of the pool file at path (as the shim opens it: no symlink). Returns 1 with *h, 0 when
+ * the file is too short to hold one, -1 with errno when it cannot be opened; *size is the file's size. */
+static int read_header(const char *path, struct pf_pool_header *h, long long *size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	*size = fstat(fd, &st) == 0 ? (long long)st.st_size : 0;
+	int ok = *size >= PF_HEADER_SIZE && pread(fd, h, sizeof *h, 0) == (ssize_t)sizeof *h;
+	close(fd);
+	return ok;
+}
+
+static int check_header(struct fsck *k, const char *path)
+{
+	struct pf_pool_header h;
+	long long size;
+	int r = read_header(path, &h, &size);
+	if (r < 0) {
 		if (errno == ENOENT)
 			report(k, 0, NULL, "no pool file (nothing to check; 'pafka pool create' makes one)");
 		else
 			report(k, 0, NULL, "cannot open the pool: %s", strerror(errno));
 		return -1;
 	}
-	struct stat st;
-	struct pf_pool_header h;
-	int ok = fstat(fd, &st) == 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
-	close(fd);
 	const char *never = "the header describes where everything is; restore it or move the pool away";
-	if (!ok || (uint64_t)st.st_size < PF_HEADER_SIZE) {
-		report(k, 0, never, "file too short to be a pool (%lld bytes)", (long long)st.st_size);
+	if (r == 0) {
+		report(k, 0, never, "file too short to be a pool (%lld bytes)", size);
 		return -1;
 	}
 	if (h.magic != PF_POOL_MAGIC) {
@@ -144,11 +210,11 @@ static int check_header(struct fsck *k, const char *path)
 		       (unsigned long long)h.checksum);
 		return -1;
 	}
-	if (h.pool_size != (uint64_t)st.st_size || h.block_size < 4096 || (h.block_size & (h.block_size - 1)) ||
+	if (h.pool_size != (uint64_t)size || h.block_size < 4096 || (h.block_size & (h.block_size - 1)) ||
 	    h.rec_off != PF_HEADER_SIZE || h.blk_off != h.rec_off + h.nrecords * PF_RECORD_SIZE ||
-	    h.data_off < h.blk_off + h.nblocks * 8 || h.data_off + h.nblocks * h.block_size > (uint64_t)st.st_size) {
+	    h.data_off < h.blk_off + h.nblocks * 8 || h.data_off + h.nblocks * h.block_size > (uint64_t)size) {
 		report(k, 0, never, "header geometry does not match the file (header size %llu, file %lld bytes)",
-		       (unsigned long long)h.pool_size, (long long)st.st_size);
+		       (unsigned long long)h.pool_size, size);
 		return -1;
 	}
 	memcpy(k->uuid, h.uuid, sizeof k->uuid);
@@ -428,40 +494,35 @@ static void check_markers_of(struct fsck *k, struct cli_view *v)
 }
 
 /* Every marker line must name an existing pool with that uuid (else the shim refuses to start). */
-static void check_markers(struct cli *c, int *findings)
+static void check_markers(struct fsck_run *run)
 {
+	struct cli *c = run->c;
 	for (int d = 0; d < c->ndirs; d++) {
 		struct pf_marker m;
 		int r = pf_marker_read(c->dirs[d], &m);
 		if (r <= 0)
 			continue;
-		if (m.malformed) {
-			printf("pafka fsck: %s/%s: %d malformed lines; not repaired: check the file by hand\n", c->dirs[d],
-			       PAFKA_MARKER_FILE, m.malformed);
-			(*findings)++;
-		}
+		char marker[PATH_MAX];
+		snprintf(marker, sizeof marker, "%s/%s", c->dirs[d], PAFKA_MARKER_FILE);
+		if (m.malformed)
+			finding(run, marker, 0, "check the file by hand", "%d malformed lines", m.malformed);
 		for (int i = 0; i < m.n; i++) {
-			int fd = open(m.line[i].path, O_RDONLY | O_CLOEXEC);
 			struct pf_pool_header h;
-			int ok = fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == PF_POOL_MAGIC;
-			if (fd >= 0)
-				close(fd);
+			long long size;
+			int r = read_header(m.line[i].path, &h, &size);
+			int ok = r > 0 && h.magic == PF_POOL_MAGIC;
 			char u[33];
 			if (ok)
 				pf_uuid_str(h.uuid, u);
-			if (!ok) {
-				printf("pafka fsck: %s: named by %s/%s (uuid %s) but %s: the shim refuses to start; not "
-				       "repaired: restore that pool (an unmounted PMem?) or, if its data is gone for good, "
-				       "remove the line\n",
-				       m.line[i].path, c->dirs[d], PAFKA_MARKER_FILE, m.line[i].uuid,
-				       fd < 0 ? "missing" : "not a readable pool");
-				(*findings)++;
-			} else if (strcmp(u, m.line[i].uuid) != 0) {
-				printf("pafka fsck: %s: has uuid %s, but %s/%s expects uuid %s (the pool was replaced): the "
-				       "shim refuses to start; not repaired: restore the original pool\n",
-				       m.line[i].path, u, c->dirs[d], PAFKA_MARKER_FILE, m.line[i].uuid);
-				(*findings)++;
-			}
+			if (!ok)
+				finding(run, m.line[i].path, 0,
+					"restore that pool (an unmounted PMem?) or, if its data is gone for good, remove the line",
+					"named by %s (uuid %s) but %s: the shim refuses to start", marker, m.line[i].uuid,
+					r < 0 ? "missing" : "not a readable pool");
+			else if (strcmp(u, m.line[i].uuid) != 0)
+				finding(run, m.line[i].path, 0, "restore the original pool",
+					"has uuid %s, but %s expects uuid %s (the pool was replaced): the shim refuses to start", u,
+					marker, m.line[i].uuid);
 		}
 		pf_marker_free(&m);
 	}
@@ -469,109 +530,124 @@ static void check_markers(struct cli *c, int *findings)
 
 /* ---- one pool */
 
-static int fsck_pool(struct cli *c, struct cli_scan *scan, int i, int repair, int discard, int *findings)
+static int fsck_pool(struct fsck_run *run, int i)
 {
-	char label[PATH_MAX];
-	snprintf(label, sizeof label, "%s/%s", c->pools[i], PAFKA_POOL_FILE);
-	struct fsck k = { .c = c, .scan = scan, .repair = repair, .discard = discard, .label = label };
-	if (check_header(&k, label) < 0) {
-		*findings += k.findings;
-		return CLI_OK;
+	struct cli *c = run->c;
+	struct pool_sum *sum = &run->pools[i];
+	snprintf(sum->label, sizeof sum->label, "%s/%s", c->pools[i], PAFKA_POOL_FILE);
+	sum->use.dir = c->pools[i];
+	struct fsck k = { .run = run, .c = c, .scan = &run->scan, .repair = run->repair, .discard = run->discard,
+			  .label = sum->label };
+	int rc = CLI_OK;
+	if (check_header(&k, sum->label) < 0) {
+		sum->checked = 1;
+		goto out;
 	}
 	struct cli_view v;
 	memset(&v, 0, sizeof v);
 	struct pf_pool rw;
 	struct pf_err err = { "" };
-	int rc = CLI_OK;
-	if (repair) {
+	if (k.repair) {
 		if (pf_pool_open(&rw, i, c->pools[i], 0, 1.0, 4096, 0, &err) < 0) {
 			if (strstr(err.msg, "in use"))
 				cli_err(c, "%s: refusing --repair while a broker holds the pool: stop the broker first (or run "
 					   "without --repair for a read-only check)",
-					label);
+					sum->label);
 			else
 				cli_err(c, "%s", err.msg);
-			return CLI_FAIL;
+			rc = CLI_FAIL;
+			goto out;
 		}
 		k.p = &rw;
 	}
 	if (cli_view_open(c, i, &v) < 0) {
-		if (repair)
-			pf_pool_close(&rw);
-		return CLI_FAIL;
+		rc = CLI_FAIL;
+		goto close;
 	}
-	if (!repair)
+	if (!k.repair)
 		k.p = &v.pool;
-	k.online = v.locked && !repair;
+	k.online = v.locked && !k.repair;
 	decide_gone(&k);
-	if (check_tables(&k) < 0 || cli_view_build(&v, scan) < 0) {
+	if (check_tables(&k) < 0 || cli_view_build(&v, &run->scan) < 0) {
 		cli_err(c, "out of memory");
 		rc = CLI_FAIL;
-		goto out;
+		goto close;
 	}
 	check_files(&k, &v);
 	check_markers_of(&k, &v);
-	if (repair && k.repaired && pf_pool_sync_meta(k.p) < 0) {
-		cli_err(c, "%s: cannot sync the repaired metadata: %s", label, strerror(errno));
+	sum->checked = 1;
+	if (k.repair && k.repaired && pf_pool_sync_meta(k.p) < 0) {
+		cli_err(c, "%s: cannot sync the repaired metadata: %s", sum->label, strerror(errno));
 		rc = CLI_FAIL;
 	}
+	cli_pool_use(&sum->use, c->pools[i], k.p, NULL);
 	if (k.online)
-		printf("pafka fsck: %s: in use by a running broker: checked read-only%s\n", label,
-		       k.skipped ? "; states a running writer passes through were not reported" : "");
-	if (!k.findings) {
-		uint64_t live, used;
-		pf_pool_usage(k.p, &live, &used);
-		printf("pafka fsck: %s: clean (%llu files, %llu blocks in use)\n", label, (unsigned long long)live,
-		       (unsigned long long)used);
-	} else if (repair) {
-		printf("pafka fsck: %s: %d findings, %d repaired\n", label, k.findings, k.repaired);
-	}
-out:
-	*findings += k.findings;
+		cli_say(c, "pafka fsck: %s: in use by a running broker: checked read-only%s", sum->label,
+			k.skipped ? "; states a running writer passes through were not reported" : "");
+	if (!k.findings)
+		cli_say(c, "pafka fsck: %s: clean (%llu files, %llu blocks in use)", sum->label,
+			(unsigned long long)sum->use.files, (unsigned long long)sum->use.used_blocks);
+	else if (k.repair)
+		cli_say(c, "pafka fsck: %s: %d findings, %d repaired", sum->label, k.findings, k.repaired);
+close:
 	cli_view_close(&v);
-	if (repair)
+	if (k.repair && k.p)
 		pf_pool_close(&rw);
+out:
+	sum->online = k.online;
+	sum->found = k.findings;
+	sum->repaired = k.repaired;
+	sum->skipped = k.skipped;
 	return rc;
+}
+
+static void report_pools(struct fsck_run *run)
+{
+	struct json *j = &run->j;
+	json_arr(j, "pools");
+	for (int i = 0; i < run->c->npools; i++) {
+		const struct pool_sum *sum = &run->pools[i];
+		json_obj(j, NULL);
+		cli_json_pool_use(j, &sum->use);
+		json_bool(j, "checked", sum->checked);
+		json_bool(j, "clean", sum->checked && !sum->found);
+		json_bool(j, "in_use", sum->online);
+		json_u64(j, "found", (uint64_t)sum->found);
+		json_u64(j, "repaired", (uint64_t)sum->repaired);
+		json_u64(j, "skipped", (uint64_t)sum->skipped);
+		json_end_obj(j);
+	}
+	json_end_arr(j);
 }
 
 int cmd_fsck(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "repair", no_argument, NULL, 'r' },
-						   { "discard-unowned", no_argument, NULL, 'd' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch, repair = 0, discard = 0;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		if (ch == 'r' || ch == 'd') {
-			*(ch == 'r' ? &repair : &discard) = 1;
-			continue;
-		}
-		int r = cli_other_opt(c, ch, argv);
-		if (r != CLI_GO_ON)
-			return r;
-	}
-	if (optind < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	if (discard && !repair)
+	const char *got[O_DISCARD + 1];
+	int first, rc = cli_parse(c, &syntax, argc, argv, got, &first);
+	if (rc != CLI_GO_ON)
+		return rc;
+	if (got[O_DISCARD] && !got[O_REPAIR])
 		return cli_usage_error(c, "--discard-unowned goes with --repair");
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
-	struct cli_scan scan;
-	if (cli_scan(c, &scan) < 0) {
-		cli_scan_free(&scan);
-		cli_err(c, "out of memory");
+	static struct fsck_run run; /* large (PATH_MAX per pool): not on the stack */
+	memset(&run, 0, sizeof run);
+	run.c = c;
+	run.repair = got[O_REPAIR] != NULL;
+	run.discard = got[O_DISCARD] != NULL;
+	if (cli_scan(c, &run.scan) < 0)
 		return CLI_FAIL;
-	}
-	int rc = CLI_OK, findings = 0;
+	cli_json_begin(c, &run.j);
+	json_bool(&run.j, "repair", run.repair);
+	json_arr(&run.j, "findings");
+	rc = CLI_OK;
 	for (int i = 0; i < c->npools; i++)
-		if (fsck_pool(c, &scan, i, repair, discard, &findings) != CLI_OK)
+		if (fsck_pool(&run, i) != CLI_OK)
 			rc = CLI_FAIL;
-	check_markers(c, &findings);
-	cli_scan_free(&scan);
-	return rc != CLI_OK || findings ? CLI_FAIL : CLI_OK;
+	check_markers(&run);
+	cli_scan_free(&run.scan);
+	json_end_arr(&run.j);
+	report_pools(&run);
+	json_bool(&run.j, "clean", rc == CLI_OK && !run.findings);
+	return cli_json_end(c, &run.j, rc != CLI_OK || run.findings ? CLI_FAIL : CLI_OK);
 }

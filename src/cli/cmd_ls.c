@@ -2,6 +2,9 @@
  * cmd_ls.c - `pafka ls [--json] [PATH...]`: managed segment files with their tier (pool, slow, mixed),
  * logical size, pool blocks and physical extents (runs of consecutive file blocks in consecutive pool
  * blocks). Default: every file of the managed log dirs, plus pool records whose file was not found.
+ *
+ * Owns: the file listing (text and JSON). May call: opts.c, output.c, view.c (which loads the
+ * configuration and scans the log dirs), scan.c, paths.h, json.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -18,71 +21,64 @@
 #include "scan.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka ls [--json] [--config FILE] [--pool DIR] [PATH...]\n"
-	"\n"
-	"List managed segment files: TIER SIZE BLOCKS EXTENTS PATH, one per line. TIER is pool, slow or mixed\n"
-	"(missing: a pool record whose file is not in the log dirs); SIZE the logical size in bytes; BLOCKS the\n"
-	"pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
-	"segment file, a partition directory or a log dir; default: every managed log dir.\n"
-	"\n"
-	"options:\n"
-	"  --json          one JSON object {\"files\": [...]} (see pafka-ls(1))\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka ls [--json] [--config FILE] [--pool DIR] [PATH...]\n"
+		 "\n"
+		 "List managed segment files: TIER SIZE BLOCKS EXTENTS PATH, one per line. TIER is pool, slow or mixed\n"
+		 "(missing: a pool record whose file is not in the log dirs); SIZE the logical size in bytes; BLOCKS the\n"
+		 "pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
+		 "segment file, a partition directory or a log dir; default: every managed log dir.\n",
+	.json = 1,
+	.operands = CLI_ANY,
+};
 
 struct ls {
 	struct cli *c;
-	struct cli_scan scan;
-	struct cli_view *views;
-	int nviews;
-	int json;
+	struct cli_views vs;
 	struct json j;
-	int errors;
 };
 
-/* Write the extents of cr ("a-b@p-q a@p"), or "-" for none. */
+/* The next extent of cr at or after file block *i: its first file block, first pool block and length.
+ * Returns 0 when there is none. */
+static int next_extent(const struct cli_rec *cr, uint64_t *i, uint64_t *file, uint64_t *pool, uint64_t *n)
+{
+	while (cr && *i < cr->maplen && !cr->map[*i])
+		++*i;
+	if (!cr || *i >= cr->maplen)
+		return 0;
+	*file = *i;
+	*pool = cr->map[*i] - 1;
+	while (*i + 1 < cr->maplen && cr->map[*i + 1] && cr->map[*i + 1] == cr->map[*i] + 1)
+		++*i;
+	*n = ++*i - *file;
+	return 1;
+}
+
+/* Write the extents of cr ("a-b@p-q,a@p"), or "-" for none. */
 static void extents_text(const struct cli_rec *cr)
 {
+	uint64_t i = 0, f, p, n;
 	int any = 0;
-	for (uint64_t i = 0; cr && i < cr->maplen;) {
-		if (!cr->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t s = i, p = cr->map[i] - 1;
-		while (i + 1 < cr->maplen && cr->map[i + 1] && cr->map[i + 1] == cr->map[i] + 1)
-			i++;
-		if (i == s)
-			printf("%s%llu@%llu", any ? "," : "", (unsigned long long)s, (unsigned long long)p);
+	for (; next_extent(cr, &i, &f, &p, &n); any = 1)
+		if (n == 1)
+			printf("%s%llu@%llu", any ? "," : "", (unsigned long long)f, (unsigned long long)p);
 		else
-			printf("%s%llu-%llu@%llu-%llu", any ? "," : "", (unsigned long long)s, (unsigned long long)i,
-			       (unsigned long long)p, (unsigned long long)(p + (i - s)));
-		any = 1;
-		i++;
-	}
+			printf("%s%llu-%llu@%llu-%llu", any ? "," : "", (unsigned long long)f,
+			       (unsigned long long)(f + n - 1), (unsigned long long)p, (unsigned long long)(p + n - 1));
 	if (!any)
 		putchar('-');
 }
 
 static void extents_json(struct json *j, const struct cli_rec *cr)
 {
+	uint64_t i = 0, f, p, n;
 	json_arr(j, "extents");
-	for (uint64_t i = 0; cr && i < cr->maplen;) {
-		if (!cr->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t s = i;
-		while (i + 1 < cr->maplen && cr->map[i + 1] && cr->map[i + 1] == cr->map[i] + 1)
-			i++;
+	while (next_extent(cr, &i, &f, &p, &n)) {
 		json_obj(j, NULL);
-		json_u64(j, "file_block", s);
-		json_u64(j, "pool_block", cr->map[s] - 1);
-		json_u64(j, "blocks", i - s + 1);
+		json_u64(j, "file_block", f);
+		json_u64(j, "pool_block", p);
+		json_u64(j, "blocks", n);
 		json_end_obj(j);
-		i++;
 	}
 	json_end_arr(j);
 }
@@ -93,7 +89,7 @@ static void show(struct ls *l, const char *path, uint64_t size, const struct cli
 	const char *tier = cli_tier(cr, size, &pb, &sb);
 	if (cr && cr->found == CLI_MISSING)
 		tier = "missing";
-	if (l->json) {
+	if (l->c->json) { /* text and JSON differ in form: one line, or an object with extents */
 		json_obj(&l->j, NULL);
 		json_str(&l->j, "path", path);
 		json_str(&l->j, "tier", tier);
@@ -109,6 +105,7 @@ static void show(struct ls *l, const char *path, uint64_t size, const struct cli
 		} else {
 			json_null(&l->j, "pool");
 			json_null(&l->j, "record");
+			json_null(&l->j, "inode");
 		}
 		extents_json(&l->j, cr);
 		json_end_obj(&l->j);
@@ -123,11 +120,11 @@ static const struct cli_rec *find_rec(const struct ls *l, const struct cli_file 
 {
 	if (!f->has_btime)
 		return NULL;
-	for (int i = 0; i < l->nviews; i++)
-		for (size_t k = 0; k < l->views[i].nrecs; k++) {
-			const struct cli_rec *cr = &l->views[i].recs[k];
+	for (int i = 0; i < l->vs.n; i++)
+		for (size_t k = 0; k < l->vs.v[i].nrecs; k++) {
+			const struct cli_rec *cr = &l->vs.v[i].recs[k];
 			if (cr->r.ino == f->ino && cr->r.btime_sec == f->btime_sec && cr->r.btime_nsec == f->btime_nsec) {
-				*vout = &l->views[i];
+				*vout = &l->vs.v[i];
 				return cr;
 			}
 		}
@@ -136,7 +133,7 @@ static const struct cli_rec *find_rec(const struct ls *l, const struct cli_file 
 
 static void show_file(struct ls *l, const char *path, struct cli_file *f)
 {
-	const struct cli_view *v = f->pool >= 0 && f->slot >= 0 ? &l->views[f->pool] : NULL;
+	const struct cli_view *v = f->pool >= 0 && f->slot >= 0 ? &l->vs.v[f->pool] : NULL;
 	show(l, path, f->size, v ? &v->recs[f->slot] : NULL, v);
 }
 
@@ -146,7 +143,6 @@ static void list_path(struct ls *l, const char *arg, int depth)
 	struct stat st;
 	if (lstat(arg, &st) < 0) {
 		cli_err(l->c, "%s: %s", arg, strerror(errno));
-		l->errors++;
 		return;
 	}
 	char abs[PATH_MAX];
@@ -157,40 +153,34 @@ static void list_path(struct ls *l, const char *arg, int depth)
 		memset(&f, 0, sizeof f);
 		if (cli_stat_file(abs, &f) < 0) {
 			cli_err(l->c, "%s: %s", arg, strerror(errno));
-			l->errors++;
 			return;
 		}
 		const struct cli_view *v = NULL;
 		const struct cli_rec *cr = NULL;
-		struct cli_file *sf = f.has_btime ? cli_scan_find(&l->scan, f.ino, f.btime_sec, f.btime_nsec) : NULL;
+		struct cli_file *sf = f.has_btime ? cli_scan_find(&l->vs.scan, f.ino, f.btime_sec, f.btime_nsec) : NULL;
 		if (sf && sf->pool >= 0 && sf->slot >= 0) { /* the scan knows it: no search of the records */
-			v = &l->views[sf->pool];
+			v = &l->vs.v[sf->pool];
 			cr = &v->recs[sf->slot];
 		} else if (!sf) {
 			cr = find_rec(l, &f, &v);
 		}
 		if (!cr && !pf_name_matches(pf_basename(abs))) {
-			if (depth == 0) {
+			if (depth == 0)
 				cli_err(l->c, "%s: not a managed segment file (its name does not match pafka.segment.pattern)", arg);
-				l->errors++;
-			}
 			return;
 		}
 		show(l, abs, f.size, cr, v);
 		return;
 	}
 	if (!S_ISDIR(st.st_mode) || depth >= 2) {
-		if (depth == 0) {
+		if (depth == 0)
 			cli_err(l->c, "%s: not a file or directory", arg);
-			l->errors++;
-		}
 		return;
 	}
 	struct dirent **names;
 	int n = scandir(abs, &names, NULL, alphasort);
 	if (n < 0) {
 		cli_err(l->c, "cannot read %s: %s", arg, strerror(errno));
-		l->errors++;
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -204,91 +194,54 @@ static void list_path(struct ls *l, const char *arg, int depth)
 	free(names);
 }
 
+/* Every managed file of the scan, then the records whose file is missing or outside the scanned dirs. */
+static void list_all(struct ls *l)
+{
+	for (size_t i = 0; i < l->vs.scan.n; i++) {
+		struct cli_file *f = &l->vs.scan.f[i];
+		if (f->managed || f->pool >= 0)
+			show_file(l, f->path, f);
+	}
+	for (int v = 0; v < l->vs.n; v++)
+		for (size_t k = 0; k < l->vs.v[v].nrecs; k++) {
+			const struct cli_rec *cr = &l->vs.v[v].recs[k];
+			if (cr->file && cr->file != &cr->own)
+				continue;
+			char what[PF_PATH_MAX_REC + 64];
+			if (cr->file)
+				snprintf(what, sizeof what, "%s", cr->file->path);
+			else if (cr->hint_ok)
+				snprintf(what, sizeof what, "%s", cr->hint);
+			else
+				snprintf(what, sizeof what, "(inode %llu, record %u)", (unsigned long long)cr->r.ino, cr->idx);
+			show(l, what, cr->size, cr, &l->vs.v[v]);
+		}
+}
+
 int cmd_ls(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "json", no_argument, NULL, 'j' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch;
+	int first, rc = cli_parse(c, &syntax, argc, argv, NULL, &first);
+	if (rc != CLI_GO_ON)
+		return rc;
 	struct ls l;
 	memset(&l, 0, sizeof l);
 	l.c = c;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		if (ch == 'j') {
-			l.json = 1;
-			continue;
-		}
-		int r = cli_other_opt(c, ch, argv);
-		if (r != CLI_GO_ON)
-			return r;
-	}
-	if (cli_setup(c, 1) < 0)
+	if (cli_views_open(c, &l.vs) < 0) {
+		cli_views_close(&l.vs);
 		return CLI_FAIL;
-	int rc = CLI_OK;
-	l.views = calloc((size_t)c->npools, sizeof *l.views);
-	if (!l.views || cli_scan(c, &l.scan) < 0) {
-		cli_err(c, "out of memory");
-		rc = CLI_FAIL;
-		goto out;
 	}
-	for (int i = 0; i < c->npools; i++) {
-		if (cli_view_open(c, i, &l.views[i]) < 0) {
-			rc = CLI_FAIL;
-			goto out;
-		}
-		l.nviews++;
-		if (cli_view_build(&l.views[i], &l.scan) < 0) {
-			cli_err(c, "out of memory");
-			rc = CLI_FAIL;
-			goto out;
-		}
-	}
-	if (l.json) {
-		json_init(&l.j, stdout);
-		json_obj(&l.j, NULL);
-		json_arr(&l.j, "files");
-	}
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++)
+	rc = CLI_OK;
+	cli_json_begin(c, &l.j);
+	json_arr(&l.j, "files");
+	if (first < argc)
+		for (int i = first; i < argc; i++)
 			list_path(&l, argv[i], 0);
-	} else {
-		for (size_t i = 0; i < l.scan.n; i++) {
-			struct cli_file *f = &l.scan.f[i];
-			if (f->managed || f->pool >= 0)
-				show_file(&l, f->path, f);
-		}
-		/* records whose file is missing, or outside the scanned dirs */
-		for (int v = 0; v < l.nviews; v++)
-			for (size_t k = 0; k < l.views[v].nrecs; k++) {
-				const struct cli_rec *cr = &l.views[v].recs[k];
-				if (cr->file && cr->file != &cr->own)
-					continue;
-				char what[PF_PATH_MAX_REC + 64];
-				if (cr->file)
-					snprintf(what, sizeof what, "%s", cr->file->path);
-				else if (cr->hint_ok)
-					snprintf(what, sizeof what, "%s", cr->hint);
-				else
-					snprintf(what, sizeof what, "(inode %llu, record %u)", (unsigned long long)cr->r.ino, cr->idx);
-				show(&l, what, cr->size, cr, &l.views[v]);
-			}
-	}
-	if (l.json) {
-		json_end_arr(&l.j);
-		json_end_obj(&l.j);
-		json_done(&l.j);
-	}
-	if (l.errors || l.scan.errors)
+	else
+		list_all(&l);
+	if (c->nerrors) /* a PATH or a log dir could not be listed (reported) */
 		rc = CLI_FAIL;
-out:
-	for (int i = 0; i < l.nviews; i++)
-		cli_view_close(&l.views[i]);
-	free(l.views);
-	cli_scan_free(&l.scan);
+	json_end_arr(&l.j);
+	rc = cli_json_end(c, &l.j, rc);
+	cli_views_close(&l.vs);
 	return rc;
 }

@@ -1,7 +1,11 @@
 /*
  * cmd_run.c - `pafka run [--config FILE] [--] CMD [ARGS...]`: exec CMD with libpafka.so first in
  * LD_PRELOAD (in the style of eatmydata and numactl). The library: $PAFKA_LIB, else the one installed in
- * $(libdir), else the build tree's .libs/libpafka.so next to this program.
+ * $(libdir), else the build tree's .libs/libpafka.so next to this program. It has no --json: it replaces
+ * itself with CMD and reports nothing of its own.
+ *
+ * Owns: finding the library and preparing the environment. May call: opts.c, output.c, setup.c
+ * (teardown before exec), paths.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,20 +22,19 @@
 #define PAFKA_LIBDIR "/usr/local/lib"
 #endif
 
-static const char usage[] =
-	"usage: pafka run [--config FILE] [--] CMD [ARGS...]\n"
-	"\n"
-	"Run CMD (for example bin/kafka-server-start.sh config/server.properties) with libpafka.so preloaded:\n"
-	"LD_PRELOAD gets the library in front of what it already holds, and with --config, PAFKA_CONFIG names\n"
-	"FILE. Everything else (PAFKA_* variables) is passed on as it is.\n"
-	"\n"
-	"options:\n"
-	"  --config FILE   settings file for the shim (exported as PAFKA_CONFIG)\n"
-	"  --help          this help\n"
-	"\n"
-	"The library is $PAFKA_LIB if set, else " PAFKA_LIBDIR "/libpafka.so, else .libs/libpafka.so next to\n"
-	"the pafka program (a build tree). Exit status: CMD's own (pafka execs it); 126 or 127 when CMD cannot\n"
-	"be run; 1 when the library is missing; 2 on a usage error.\n";
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka run [--config FILE] [--] CMD [ARGS...]\n"
+		 "\n"
+		 "Run CMD (for example bin/kafka-server-start.sh config/server.properties) with libpafka.so preloaded:\n"
+		 "LD_PRELOAD gets the library in front of what it already holds, and with --config, PAFKA_CONFIG names\n"
+		 "FILE. Everything else (PAFKA_* variables) is passed on as it is.\n",
+	.operands = CLI_ANY,
+	.no_pool = "--pool is not used by 'run': the shim takes its pools from storage.tiers.first.paths "
+		   "(PAFKA_STORAGE_TIERS_FIRST_PATHS or --config)",
+	.tail = "The library is $PAFKA_LIB if set, else " PAFKA_LIBDIR "/libpafka.so, else .libs/libpafka.so next to\n"
+		"the pafka program (a build tree). Exit status: CMD's own (pafka execs it); 126 or 127 when CMD cannot\n"
+		"be run; 1 when the library is missing; 2 on a usage error. No --json: run reports nothing itself.\n",
+};
 
 /* The library to preload, into out. Returns 0, or -1 with a message printed. */
 static int find_lib(struct cli *c, char *out, size_t n)
@@ -81,27 +84,11 @@ static int preload_has(const char *list, const char *lib)
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch;
-	/* '+': stop at the first non-option, which is CMD */
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		if (ch == OPT_POOL)
-			return cli_usage_error(c, "--pool is not used by 'run': the shim takes its pools from "
-						  "storage.tiers.first.paths (PAFKA_STORAGE_TIERS_FIRST_PATHS or --config)");
-		int r = cli_other_opt(c, ch, argv);
-		if (r != CLI_GO_ON)
-			return r;
-	}
-	if (optind >= argc)
+	int first, r = cli_parse(c, &syntax, argc, argv, NULL, &first);
+	if (r != CLI_GO_ON)
+		return r;
+	if (first >= argc)
 		return cli_usage_error(c, "no command given to run");
-	if (c->npool_opt)
-		return cli_usage_error(c, "--pool is not used by 'run': the shim takes its pools from "
-					  "storage.tiers.first.paths (PAFKA_STORAGE_TIERS_FIRST_PATHS or --config)");
 	char lib[PATH_MAX];
 	if (find_lib(c, lib, sizeof lib) < 0)
 		return CLI_FAIL;
@@ -134,8 +121,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	}
 	fflush(NULL);
 	cli_teardown(c);
-	execvp(argv[optind], argv + optind);
+	execvp(argv[first], argv + first);
 	int e = errno;
-	cli_err(c, "cannot run '%s': %s", argv[optind], strerror(e));
+	cli_err(c, "cannot run '%s': %s", argv[first], strerror(e));
 	return e == ENOENT ? 127 : 126;
 }

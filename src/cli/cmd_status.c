@@ -3,16 +3,17 @@
  * (broker) holding it, the migration state and the live counters the writer keeps in the pool header; per
  * tier the files and bytes; with -v a breakdown per topic-partition. Read-only: works while the broker runs
  * and while it is stopped.
+ *
+ * Owns: the status report (text, JSON, Prometheus). May call: opts.c, output.c, view.c (which loads the
+ * configuration and scans the log dirs), scan.c, control.c (which control files exist), marker.h (uuids),
+ * prom.h (the exposition format, shared with the shim), sys.h (the clock), json.c.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "marker.h"
 #include "json.h"
 #include "pafka.h"
@@ -22,19 +23,21 @@
 #include "scan.h"
 #include "view.h"
 
-static const char usage[] =
-	"usage: pafka status [--json | --prometheus] [-v] [--config FILE] [--pool DIR]\n"
-	"\n"
-	"Show each pool (capacity, used, free, threshold, the broker holding it, migration state, counters,\n"
-	"backlog) and each tier (files and bytes). Read-only: safe while the broker runs.\n"
-	"\n"
-	"options:\n"
-	"  --json          one JSON object (shape in pafka-status(1))\n"
-	"  --prometheus    Prometheus text exposition (for node_exporter's textfile collector)\n"
-	"  -v, --verbose   add a breakdown per topic-partition\n"
-	"  --config FILE   settings file (server.properties or PAFKA_CONFIG style)\n"
-	"  --pool DIR      the pool directory (instead of storage.tiers.first.paths)\n"
-	"  --help          this help\n";
+enum { O_PROM, O_VERBOSE };
+static const struct cli_opt opts[] = {
+	[O_PROM] = { "prometheus", 0, NULL, "Prometheus text exposition (for node_exporter's textfile collector)" },
+	[O_VERBOSE] = { "verbose", 'v', NULL, "add a breakdown per topic-partition" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka status [--json | --prometheus] [-v] [--config FILE] [--pool DIR]\n"
+		 "\n"
+		 "Show each pool (capacity, used, free, threshold, the broker holding it, migration state, counters,\n"
+		 "backlog) and each tier (files and bytes). Read-only: safe while the broker runs.\n",
+	.opts = opts,
+	.json = 1,
+};
 
 static const char outside_dirs[] = "(outside the log dirs)";
 static const char missing_dir[] = "(missing)";
@@ -47,28 +50,18 @@ struct part {
 
 struct status {
 	struct cli *c;
-	struct cli_scan scan;
-	struct cli_view *views;
-	int nviews;
+	struct cli_views vs;
 	uint64_t tier_files[2], tier_bytes[2];
 	struct part *parts;
 	size_t nparts;
 };
 
-static int control_file(const char *dir, const char *name)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	return lstat(p, &st) == 0;
-}
-
 static const char *migration_state(const struct cli *c, const struct cli_view *v)
 {
 	uint64_t st = v->pool.hdr->live.state;
-	if (control_file(v->dir, PF_DRAIN_FILE) || (v->locked && (st & PF_LIVE_DRAINING)))
+	if (cli_exists(v->dir, PF_DRAIN_FILE) || (v->locked && (st & PF_LIVE_DRAINING)))
 		return "draining";
-	if (control_file(v->dir, PF_PAUSE_FILE) || (v->locked && (st & PF_LIVE_PAUSED)))
+	if (cli_exists(v->dir, PF_PAUSE_FILE) || (v->locked && (st & PF_LIVE_PAUSED)))
 		return "paused";
 	if (!v->locked)
 		return "stopped";
@@ -104,7 +97,7 @@ static int part_cmp(const void *a, const void *b)
 
 static const struct cli_rec *rec_of(const struct status *s, const struct cli_file *f)
 {
-	return f->pool >= 0 && f->slot >= 0 ? &s->views[f->pool].recs[f->slot] : NULL;
+	return f->pool >= 0 && f->slot >= 0 ? &s->vs.v[f->pool].recs[f->slot] : NULL;
 }
 
 static void account(struct status *s, struct part *p, const struct cli_rec *cr, uint64_t size)
@@ -132,8 +125,8 @@ static void account(struct status *s, struct part *p, const struct cli_rec *cr, 
  * scanned dirs). */
 static int tally(struct status *s)
 {
-	for (size_t i = 0; i < s->scan.n; i++) {
-		struct cli_file *f = &s->scan.f[i];
+	for (size_t i = 0; i < s->vs.scan.n; i++) {
+		struct cli_file *f = &s->vs.scan.f[i];
 		if (!f->managed && f->pool < 0)
 			continue;
 		struct part *p = part_get(s, f->logdir, f->partition, f->partition_len);
@@ -141,9 +134,9 @@ static int tally(struct status *s)
 			return -1;
 		account(s, p, rec_of(s, f), f->size);
 	}
-	for (int v = 0; v < s->nviews; v++) {
-		for (size_t k = 0; k < s->views[v].nrecs; k++) {
-			const struct cli_rec *cr = &s->views[v].recs[k];
+	for (int v = 0; v < s->vs.n; v++) {
+		for (size_t k = 0; k < s->vs.v[v].nrecs; k++) {
+			const struct cli_rec *cr = &s->vs.v[v].recs[k];
 			if (cr->file && cr->file != &cr->own)
 				continue;
 			struct part *p = NULL;
@@ -174,8 +167,8 @@ static void print_prometheus(struct status *s)
 	memset(&m, 0, sizeof m);
 	struct pf_pool_live live;
 	memset(&live, 0, sizeof live);
-	for (int i = 0; i < s->nviews; i++) {
-		const struct cli_view *v = &s->views[i];
+	for (int i = 0; i < s->vs.n; i++) {
+		const struct cli_view *v = &s->vs.v[i];
 		uint64_t bs = v->pool.bsize;
 		pools[i].path = v->pool.path;
 		pools[i].capacity_bytes = v->pool.nblocks * bs;
@@ -188,7 +181,7 @@ static void print_prometheus(struct status *s)
 		m.draining |= !strcmp(st, "draining");
 	}
 	m.pools = pools;
-	m.npools = s->nviews;
+	m.npools = s->vs.n;
 	memcpy(m.tier_files, s->tier_files, sizeof m.tier_files);
 	memcpy(m.tier_bytes, s->tier_bytes, sizeof m.tier_bytes);
 	pf_prom_from_live(&m, &live);
@@ -234,94 +227,78 @@ static void json_live(struct json *j, const struct pf_pool_live *l)
 	json_end_obj(j);
 }
 
-static void print_json(struct status *s, int verbose)
+static void print_json(struct status *s, int verbose, struct json *j)
 {
-	struct json j;
-	json_init(&j, stdout);
-	json_obj(&j, NULL);
-	json_str(&j, "version", PAFKA_VERSION);
-	json_arr(&j, "log_dirs");
+	json_str(j, "version", PAFKA_VERSION);
+	json_arr(j, "log_dirs");
 	for (int i = 0; i < s->c->ndirs; i++)
-		json_str(&j, NULL, s->c->dirs[i]);
-	json_end_arr(&j);
-	json_bool(&j, "log_dirs_configured", s->c->dirs_configured);
-	json_arr(&j, "pools");
+		json_str(j, NULL, s->c->dirs[i]);
+	json_end_arr(j);
+	json_bool(j, "log_dirs_configured", s->c->dirs_configured);
+	json_arr(j, "pools");
 	uint64_t now = pf_wall_ms();
-	for (int i = 0; i < s->nviews; i++) {
-		const struct cli_view *v = &s->views[i];
+	for (int i = 0; i < s->vs.n; i++) {
+		const struct cli_view *v = &s->vs.v[i];
 		const struct pf_pool_header *h = v->pool.hdr;
-		char uuid[33];
-		pf_uuid_str(h->uuid, uuid);
-		uint64_t bs = v->pool.bsize, nb = v->pool.nblocks;
-		json_obj(&j, NULL);
-		json_str(&j, "path", v->pool.path);
-		json_str(&j, "dir", v->dir);
-		json_str(&j, "uuid", uuid);
-		json_u64(&j, "block_size", bs);
-		json_u64(&j, "capacity_bytes", nb * bs);
-		json_u64(&j, "used_bytes", v->used_blocks * bs);
-		json_u64(&j, "free_bytes", (nb - v->used_blocks) * bs);
-		json_u64(&j, "capacity_blocks", nb);
-		json_u64(&j, "used_blocks", v->used_blocks);
-		json_u64(&j, "free_blocks", nb - v->used_blocks);
-		json_u64(&j, "files", v->nrecs);
-		json_u64(&j, "pool_bytes", v->pool_bytes);
-		json_dbl(&j, "threshold", s->c->cfg.migrate_threshold);
-		json_obj(&j, "writer");
-		json_bool(&j, "in_use", v->locked);
+		struct cli_pool_use u;
+		cli_pool_use(&u, v->dir, &v->pool, v);
+		json_obj(j, NULL);
+		cli_json_pool_use(j, &u);
+		json_u64(j, "pool_bytes", v->pool_bytes);
+		json_dbl(j, "threshold", s->c->cfg.migrate_threshold);
+		json_obj(j, "writer");
+		json_bool(j, "in_use", v->locked);
 		if (v->writer_pid)
-			json_u64(&j, "pid", v->writer_pid);
+			json_u64(j, "pid", v->writer_pid);
 		else
-			json_null(&j, "pid");
-		json_bool(&j, "pid_alive", v->pid_alive);
+			json_null(j, "pid");
+		json_bool(j, "pid_alive", v->pid_alive);
 		if (h->live.heartbeat_ms)
-			json_i64(&j, "heartbeat_age_ms", (int64_t)(now - h->live.heartbeat_ms));
+			json_i64(j, "heartbeat_age_ms", (int64_t)(now - h->live.heartbeat_ms));
 		else
-			json_null(&j, "heartbeat_age_ms");
-		json_end_obj(&j);
-		json_obj(&j, "migration");
-		json_str(&j, "state", migration_state(s->c, v));
-		json_bool(&j, "pause_requested", control_file(v->dir, PF_PAUSE_FILE));
-		json_bool(&j, "drain_requested", control_file(v->dir, PF_DRAIN_FILE));
-		json_bool(&j, "migrating", (h->live.state & PF_LIVE_MIGRATING) != 0);
-		json_bool(&j, "paused", (h->live.state & PF_LIVE_PAUSED) != 0);
-		json_bool(&j, "draining", (h->live.state & PF_LIVE_DRAINING) != 0);
-		json_u64(&j, "backlog_bytes", h->live.backlog_bytes);
-		json_end_obj(&j);
-		json_live(&j, &h->live);
-		json_end_obj(&j);
+			json_null(j, "heartbeat_age_ms");
+		json_end_obj(j);
+		json_obj(j, "migration");
+		json_str(j, "state", migration_state(s->c, v));
+		json_bool(j, "pause_requested", cli_exists(v->dir, PF_PAUSE_FILE));
+		json_bool(j, "drain_requested", cli_exists(v->dir, PF_DRAIN_FILE));
+		json_bool(j, "migrating", (h->live.state & PF_LIVE_MIGRATING) != 0);
+		json_bool(j, "paused", (h->live.state & PF_LIVE_PAUSED) != 0);
+		json_bool(j, "draining", (h->live.state & PF_LIVE_DRAINING) != 0);
+		json_u64(j, "backlog_bytes", h->live.backlog_bytes);
+		json_end_obj(j);
+		json_live(j, &h->live);
+		json_end_obj(j);
 	}
-	json_end_arr(&j);
-	json_obj(&j, "tiers");
-	json_tier(&j, "pool", s->tier_files[0], s->tier_bytes[0]);
-	json_tier(&j, "slow", s->tier_files[1], s->tier_bytes[1]);
-	json_end_obj(&j);
+	json_end_arr(j);
+	json_obj(j, "tiers");
+	json_tier(j, "pool", s->tier_files[0], s->tier_bytes[0]);
+	json_tier(j, "slow", s->tier_files[1], s->tier_bytes[1]);
+	json_end_obj(j);
 	if (verbose) {
-		json_arr(&j, "partitions");
+		json_arr(j, "partitions");
 		for (size_t i = 0; i < s->nparts; i++) {
 			const struct part *p = &s->parts[i];
-			json_obj(&j, NULL);
-			json_str(&j, "log_dir", p->logdir);
-			json_str(&j, "partition", p->name);
-			json_u64(&j, "files", p->files);
-			json_u64(&j, "bytes", p->bytes);
-			json_u64(&j, "pool_files", p->pool_files);
-			json_u64(&j, "pool_bytes", p->pool_bytes);
-			json_u64(&j, "slow_bytes", p->slow_bytes);
-			json_end_obj(&j);
+			json_obj(j, NULL);
+			json_str(j, "log_dir", p->logdir);
+			json_str(j, "partition", p->name);
+			json_u64(j, "files", p->files);
+			json_u64(j, "bytes", p->bytes);
+			json_u64(j, "pool_files", p->pool_files);
+			json_u64(j, "pool_bytes", p->pool_bytes);
+			json_u64(j, "slow_bytes", p->slow_bytes);
+			json_end_obj(j);
 		}
-		json_end_arr(&j);
+		json_end_arr(j);
 	}
-	json_end_obj(&j);
-	json_done(&j);
 }
 
 static void print_text(struct status *s, int verbose)
 {
 	char b1[32], b2[32], b3[32];
 	uint64_t now = pf_wall_ms();
-	for (int i = 0; i < s->nviews; i++) {
-		const struct cli_view *v = &s->views[i];
+	for (int i = 0; i < s->vs.n; i++) {
+		const struct cli_view *v = &s->vs.v[i];
 		const struct pf_pool_header *h = v->pool.hdr;
 		const struct pf_pool_live *l = &h->live;
 		char uuid[33];
@@ -384,84 +361,39 @@ static void print_text(struct status *s, int verbose)
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS,
-						   { "json", no_argument, NULL, 'j' },
-						   { "prometheus", no_argument, NULL, 'p' },
-						   { "verbose", no_argument, NULL, 'v' },
-						   { 0, 0, 0, 0 } };
-	c->usage = usage;
-	optind = 0;
-	opterr = 0;
-	int ch, json = 0, prom = 0, verbose = 0;
-	while ((ch = getopt_long(argc, argv, "+:hv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			return cli_help(c);
-		case 'j':
-			json = 1;
-			break;
-		case 'p':
-			prom = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default: {
-			int r = cli_other_opt(c, ch, argv);
-			if (r != CLI_GO_ON)
-				return r;
-		}
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	if (json && prom)
+	const char *got[O_VERBOSE + 1];
+	int first, rc = cli_parse(c, &syntax, argc, argv, got, &first);
+	if (rc != CLI_GO_ON)
+		return rc;
+	int verbose = got[O_VERBOSE] != NULL;
+	if (c->json && got[O_PROM])
 		return cli_usage_error(c, "--json and --prometheus exclude each other");
-	if (cli_setup(c, 1) < 0)
-		return CLI_FAIL;
 	struct status s;
 	memset(&s, 0, sizeof s);
 	s.c = c;
-	int rc = CLI_OK;
-	s.views = calloc((size_t)c->npools, sizeof *s.views);
-	if (!s.views || cli_scan(c, &s.scan) < 0) {
+	rc = CLI_OK;
+	if (cli_views_open(c, &s.vs) < 0) {
+		rc = CLI_FAIL;
+	} else if (tally(&s) < 0) {
 		cli_err(c, "out of memory");
 		rc = CLI_FAIL;
-		goto out;
-	}
-	for (int i = 0; i < c->npools; i++) {
-		if (cli_view_open(c, i, &s.views[s.nviews]) < 0) {
+	} else {
+		if (s.vs.scan.errors)
 			rc = CLI_FAIL;
-			goto out;
-		}
-		s.views[s.nviews].index = s.nviews;
-		s.nviews++;
-		if (cli_view_build(&s.views[s.nviews - 1], &s.scan) < 0) {
-			cli_err(c, "out of memory");
-			rc = CLI_FAIL;
-			goto out;
+		if (got[O_PROM]) {
+			print_prometheus(&s);
+		} else if (c->json) {
+			struct json j;
+			cli_json_begin(c, &j);
+			print_json(&s, verbose, &j);
+			rc = cli_json_end(c, &j, rc);
+		} else {
+			print_text(&s, verbose);
 		}
 	}
-	if (tally(&s) < 0) {
-		cli_err(c, "out of memory");
-		rc = CLI_FAIL;
-		goto out;
-	}
-	if (prom)
-		print_prometheus(&s);
-	else if (json)
-		print_json(&s, verbose);
-	else
-		print_text(&s, verbose);
-	if (s.scan.errors)
-		rc = CLI_FAIL;
-out:
-	for (int i = 0; i < s.nviews; i++)
-		cli_view_close(&s.views[i]);
-	free(s.views);
+	cli_views_close(&s.vs);
 	for (size_t i = 0; i < s.nparts; i++)
 		free(s.parts[i].name);
 	free(s.parts);
-	cli_scan_free(&s.scan);
 	return rc;
 }

@@ -1,38 +1,44 @@
 /*
  * main.c - `pafka`: the operator command of libpafka. Dispatches to one subcommand; options common to all
  * (--config FILE, --pool DIR) may also stand before the subcommand name.
+ *
+ * Owns: the list of subcommands and the top-level usage. May call: opts.c, output.c, setup.c (teardown),
+ * the cmd_* functions.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "pafka.h"
 
-static const char usage[] =
-	"usage: pafka [--config FILE] [--pool DIR] COMMAND [ARGS...]\n"
-	"\n"
-	"Operate libpafka, the LD_PRELOAD shim that keeps Kafka's newest log segments in a pool on a fast tier.\n"
-	"\n"
-	"commands:\n"
-	"  run -- CMD...        run CMD (a Kafka broker) with libpafka.so preloaded\n"
-	"  status               pools, tiers, migration state and counters (--json, --prometheus, -v)\n"
-	"  ls [PATH...]         managed segment files: tier, size, pool blocks and extents\n"
-	"  drain                move every pool byte to the log dirs (online or --offline)\n"
-	"  fsck [--repair]      check pool metadata against the log dirs\n"
-	"  pause | resume       pause or resume migration of the running broker\n"
-	"  pool create|info|destroy\n"
-	"                       explicit pool lifecycle\n"
-	"\n"
-	"common options:\n"
-	"  --config FILE        read settings from FILE (a server.properties or a PAFKA_CONFIG file)\n"
-	"  --pool DIR           the pool directory (holding pafka.pool); repeat or comma-separate for several\n"
-	"  --help               help for pafka or for a command (pafka COMMAND --help)\n"
-	"  --version            print the version\n"
-	"\n"
-	"Settings also come from PAFKA_* variables, PAFKA_CONFIG and storage.tiers.first.paths, as for the\n"
-	"shim. Exit status: 0 success, 1 failure, 2 usage error. See pafka(1) and pafka-COMMAND(1).\n";
+static const struct cli_opt opts[] = {
+	{ "version", 0, NULL, "print the version" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_syntax syntax = {
+	.usage = "usage: pafka [--config FILE] [--pool DIR] COMMAND [ARGS...]\n"
+		 "\n"
+		 "Operate libpafka, the LD_PRELOAD shim that keeps Kafka's newest log segments in a pool on a fast tier.\n"
+		 "\n"
+		 "commands:\n"
+		 "  run -- CMD...        run CMD (a Kafka broker) with libpafka.so preloaded\n"
+		 "  status               pools, tiers, migration state and counters (--json, --prometheus, -v)\n"
+		 "  ls [PATH...]         managed segment files: tier, size, pool blocks and extents\n"
+		 "  drain                move every pool byte to the log dirs (online or --offline)\n"
+		 "  fsck [--repair]      check pool metadata against the log dirs\n"
+		 "  pause | resume       pause or resume migration of the running broker\n"
+		 "  pool create|info|destroy\n"
+		 "                       explicit pool lifecycle\n"
+		 "\n"
+		 "Every command but run takes --json: one JSON object instead of text. 'pafka COMMAND --help' (or\n"
+		 "'pafka help COMMAND') describes a command; --config and --pool may also follow the command name.\n",
+	.opts = opts,
+	.operands = CLI_ANY,
+	.tail = "Settings also come from PAFKA_* variables, PAFKA_CONFIG and storage.tiers.first.paths, as for the\n"
+		"shim. Exit status: 0 success, 1 failure, 2 usage error. See pafka(1) and pafka-COMMAND(1).\n",
+};
 
 struct command {
 	const char *name;
@@ -44,70 +50,50 @@ static const struct command commands[] = {
 	{ "fsck", cmd_fsck },   { "pause", cmd_pause },   { "resume", cmd_resume }, { "pool", cmd_pool },
 };
 
+static const struct command *find(const char *name)
+{
+	for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
+		if (!strcmp(commands[k].name, name))
+			return &commands[k];
+	return NULL;
+}
+
 static int dispatch(struct cli *c, int argc, char **argv)
 {
-	int i = 1;
-	/* options before the command name */
-	while (i < argc && argv[i][0] == '-') {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-			return cli_help(c);
-		if (!strcmp(a, "--version")) {
-			printf("pafka %s\n", PAFKA_VERSION);
-			return CLI_OK;
-		}
-		const char *val = NULL;
-		int code = 0;
-		if (!strcmp(a, "--config") || !strcmp(a, "--pool")) {
-			if (i + 1 >= argc)
-				return cli_usage_error(c, "option '%s' needs a value", a);
-			code = a[2] == 'c' ? OPT_CONFIG : OPT_POOL;
-			val = argv[++i];
-		} else if (!strncmp(a, "--config=", 9)) {
-			code = OPT_CONFIG;
-			val = a + 9;
-		} else if (!strncmp(a, "--pool=", 7)) {
-			code = OPT_POOL;
-			val = a + 7;
-		} else {
-			return cli_usage_error(c, "unknown option '%s'", a);
-		}
-		if (cli_common_opt(c, code, val) < 0)
-			return CLI_USAGE;
-		i++;
+	const char *got[1];
+	int i, r = cli_parse(c, &syntax, argc, argv, got, &i);
+	if (r != CLI_GO_ON)
+		return r;
+	if (got[0]) {
+		printf("pafka %s\n", PAFKA_VERSION);
+		return CLI_OK;
 	}
 	if (i >= argc)
 		return cli_usage_error(c, "no command given");
+	const struct command *cmd;
 	if (!strcmp(argv[i], "help")) {
 		if (i + 1 >= argc)
 			return cli_help(c);
 		/* "pafka help CMD" is "pafka CMD --help" */
+		if (!(cmd = find(argv[i + 1])))
+			return cli_usage_error(c, "unknown command '%s'", argv[i + 1]);
 		char *hargv[] = { argv[i + 1], (char *)"--help", NULL };
-		for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
-			if (!strcmp(commands[k].name, argv[i + 1])) {
-				c->cmd = commands[k].name;
-				return commands[k].fn(c, 2, hargv);
-			}
-		return cli_usage_error(c, "unknown command '%s'", argv[i + 1]);
+		c->cmd = cmd->name;
+		return cmd->fn(c, 2, hargv);
 	}
-	for (size_t k = 0; k < sizeof commands / sizeof *commands; k++) {
-		if (strcmp(commands[k].name, argv[i]) != 0)
-			continue;
-		c->cmd = commands[k].name;
-		c->usage = NULL;
-		return commands[k].fn(c, argc - i, argv + i);
-	}
-	return cli_usage_error(c, "unknown command '%s' (see 'pafka --help')", argv[i]);
+	if (!(cmd = find(argv[i])))
+		return cli_usage_error(c, "unknown command '%s' (see 'pafka --help')", argv[i]);
+	c->cmd = cmd->name;
+	return cmd->fn(c, argc - i, argv + i);
 }
 
 int main(int argc, char **argv)
 {
 	struct cli c;
 	memset(&c, 0, sizeof c);
-	c.usage = usage;
 	int rc = dispatch(&c, argc, argv);
 	cli_teardown(&c);
-	if (fflush(stdout) != 0 && rc == CLI_OK) {
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK) {
 		perror("pafka: cannot write the output");
 		rc = CLI_FAIL;
 	}

@@ -1,5 +1,7 @@
 /*
  * scan.c - listing the files of the managed log dirs with their identity (see scan.h).
+ *
+ * Owns: struct cli_scan. May call: paths.h (the segment pattern), output.c (messages).
  */
 #define _GNU_SOURCE
 #include "scan.h"
@@ -102,7 +104,7 @@ static int by_path(const void *a, const void *b)
 	return strcmp(((const struct cli_file *)a)->path, ((const struct cli_file *)b)->path);
 }
 
-int cli_scan(struct cli *c, struct cli_scan *s)
+static int scan(struct cli *c, struct cli_scan *s)
 {
 	memset(s, 0, sizeof *s);
 	for (int i = 0; i < c->ndirs; i++) {
@@ -146,6 +148,15 @@ int cli_scan(struct cli *c, struct cli_scan *s)
 	if (s->n)
 		qsort(s->by_ino, s->n, sizeof *s->by_ino, by_ino);
 	return 0;
+}
+
+int cli_scan(struct cli *c, struct cli_scan *s)
+{
+	if (scan(c, s) == 0)
+		return 0;
+	cli_scan_free(s);
+	cli_err(c, "out of memory");
+	return -1;
 }
 
 void cli_scan_free(struct cli_scan *s)

@@ -3,6 +3,8 @@
  * identity the pool records use (inode number + statx birth time) and their real size. Every regular file
  * is listed (a record's file may have been renamed to a name outside the segment pattern); `managed` says
  * whether its name matches the pattern.
+ *
+ * Owns: the declarations of scan.c. May call: nothing (types only).
  */
 #ifndef PAFKA_CLI_SCAN_H
 #define PAFKA_CLI_SCAN_H
@@ -38,7 +40,7 @@ struct cli_scan {
 };
 
 /* Scan every managed dir of c. Unreadable directories are reported on stderr and counted. Returns 0,
- * or -1 when out of memory. */
+ * or -1 when out of memory (reported; s is then empty). */
 int cli_scan(struct cli *c, struct cli_scan *s);
 void cli_scan_free(struct cli_scan *s);
 /* The scanned file with this identity, or NULL. */

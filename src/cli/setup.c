@@ -1,6 +1,8 @@
 /*
- * setup.c - what every subcommand shares: messages, the common options, and resolving the configuration
- * into pool directories and managed log dirs.
+ * setup.c - resolving the configuration into pool directories and managed log dirs, for every command.
+ *
+ * Owns: struct cli's configuration part (cfg, pools, dirs). May call: config.h, paths.h, marker.h, pool.h
+ * (reading record path hints), view.c (a record's path hint), log.h, output.c (messages).
  *
  * Pools, first found wins: --pool DIR; storage.tiers.first.paths; the pools named by the managed log dirs'
  * .pafka-pools markers (so a broker switched to log.channel.type=file can still be drained). Log dirs:
@@ -13,149 +15,18 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "marker.h"
-#include "pafka.h"
 #include "paths.h"
 #include "pool.h"
+#include "view.h"
 
 extern char **environ;
-
-void cli_err(const struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-	fflush(stdout);
-	fprintf(stderr, "pafka%s%s: ", c->cmd ? " " : "", c->cmd ? c->cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int cli_usage_error(const struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-	fflush(stdout);
-	fprintf(stderr, "pafka%s%s: ", c->cmd ? " " : "", c->cmd ? c->cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (c->usage)
-		fputs(c->usage, stderr);
-	return CLI_USAGE;
-}
-
-int cli_help(const struct cli *c)
-{
-	fputs(c->usage, stdout);
-	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
-}
-
-/* --pool accepts a directory or the pool file itself, several times or as a comma list. */
-static int add_pool_opt(struct cli *c, const char *arg)
-{
-	char *copy = strdup(arg), *save = NULL;
-	if (!copy)
-		return -1;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!*t)
-			continue;
-		if (c->npool_opt == PF_MAX_PATHS) {
-			free(copy);
-			return cli_usage_error(c, "at most %d pools can be named with --pool", PF_MAX_PATHS), -2;
-		}
-		char abs[PATH_MAX];
-		if (pf_path_absolute(AT_FDCWD, t, abs, sizeof abs) < 0) {
-			free(copy);
-			return cli_usage_error(c, "--pool '%s' is not a usable path", t), -2;
-		}
-		size_t n = strlen(abs), fl = strlen(PAFKA_POOL_FILE);
-		struct stat st;
-		if (n > fl + 1 && !strcmp(abs + n - fl, PAFKA_POOL_FILE) && abs[n - fl - 1] == '/' && stat(abs, &st) == 0 &&
-		    S_ISREG(st.st_mode))
-			abs[n - fl - 1] = '\0';
-		c->pool_opt[c->npool_opt] = strdup(abs);
-		if (!c->pool_opt[c->npool_opt]) {
-			free(copy);
-			return -1;
-		}
-		c->npool_opt++;
-	}
-	free(copy);
-	return 1;
-}
-
-int cli_common_opt(struct cli *c, int ch, const char *arg)
-{
-	switch (ch) {
-	case OPT_CONFIG:
-		c->config_file = arg;
-		return 1;
-	case OPT_POOL: {
-		int r = add_pool_opt(c, arg);
-		if (r == -1) {
-			cli_err(c, "out of memory");
-			return -2;
-		}
-		return r;
-	}
-	case OPT_HELP:
-		return -1;
-	default:
-		return 0;
-	}
-}
-
-int cli_other_opt(struct cli *c, int ch, char **argv)
-{
-	int r = cli_common_opt(c, ch, optarg);
-	if (r == 1)
-		return CLI_GO_ON;
-	if (r == -1)
-		return cli_help(c);
-	if (r < 0)
-		return CLI_USAGE;
-	return cli_bad_option(c, ch, argv);
-}
-
-int cli_bad_option(struct cli *c, int ch, char **argv)
-{
-	const char *opt = argv[optind - 1];
-	if (ch == ':')
-		return cli_usage_error(c, "option '%s' needs a value", opt);
-	return cli_usage_error(c, "unknown option '%s'", opt);
-}
-
-int cli_parse_size(const char *s, int64_t *out)
-{
-	return pf_parse_size(s, out);
-}
-
-const char *cli_human(uint64_t b, char *buf, size_t n)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)b;
-	int u = 0;
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, n, "%llu B", (unsigned long long)b);
-	else
-		snprintf(buf, n, "%.1f %s", v, units[u]);
-	return buf;
-}
 
 static int add_unique(char **v, int *n, int max, const char *s)
 {
@@ -231,13 +102,9 @@ static int dirs_from_hints(struct cli *c)
 		if (pf_pool_open(&p, i, c->pools[i], 0, 1, 4096, 1, &err) < 0)
 			continue;
 		for (uint64_t r = 0; r < p.nrecords; r++) {
-			const struct pf_pool_record *rec = &p.recs[r];
-			if (rec->state != PF_REC_LIVE || rec->path_len == 0 || rec->path_len > PF_PATH_MAX_REC ||
-			    rec->path_sum != pf_fnv1a(rec->path, rec->path_len) || rec->path[0] != '/')
-				continue;
 			char path[PF_PATH_MAX_REC + 1];
-			memcpy(path, rec->path, rec->path_len);
-			path[rec->path_len] = '\0';
+			if (p.recs[r].state != PF_REC_LIVE || cli_rec_hint(&p.recs[r], path) <= 0 || path[0] != '/')
+				continue;
 			char *s = strrchr(path, '/');
 			if (!s || s == path)
 				continue;
@@ -353,6 +220,11 @@ void cli_teardown(struct cli *c)
 		free(c->pools[i]);
 	for (int i = 0; i < c->ndirs; i++)
 		free(c->dirs[i]);
+	for (size_t i = 0; i < c->nerrors; i++)
+		free(c->errors[i]);
+	free(c->errors);
+	c->errors = NULL;
+	c->nerrors = 0;
 	c->npool_opt = c->npools = c->ndirs = 0;
 	if (c->cfg_loaded)
 		pf_config_free(&c->cfg);

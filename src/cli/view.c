@@ -1,5 +1,9 @@
 /*
- * view.c - a read-only view of a pool and its records resolved to files (see view.h).
+ * view.c - a read-only view of a pool and its records resolved to files, and a pool's identity and use
+ * as reports give them (see view.h).
+ *
+ * Owns: struct cli_view, struct cli_views, struct cli_pool_use. May call: pool.h (read-only mappings),
+ * marker.h (uuids), setup.c (cli_views_open loads the configuration), scan.c, output.c (messages), json.c.
  */
 #define _GNU_SOURCE
 #include "view.h"
@@ -12,7 +16,18 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
+#include "marker.h"
 #include "pafka.h"
+
+/* Does another open file description hold the writer lock of the pool open at fd? 1, 0, or -1 (errno). */
+static int lock_held(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
 
 int cli_pool_locked(const char *dir)
 {
@@ -21,15 +36,11 @@ int cli_pool_locked(const char *dir)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int r = fcntl(fd, F_OFD_GETLK, &fl);
+	int r = lock_held(fd);
 	int e = errno;
 	close(fd);
-	if (r < 0) {
-		errno = e;
-		return -1;
-	}
-	return fl.l_type != F_UNLCK;
+	errno = e;
+	return r;
 }
 
 int cli_view_open(struct cli *c, int i, struct cli_view *v)
@@ -46,24 +57,29 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 		return -1;
 	}
 	v->open = 1;
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	v->locked = fcntl(v->pool.fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	v->locked = lock_held(v->pool.fd) == 1;
 	v->writer_pid = __atomic_load_n(&v->pool.hdr->live.writer_pid, __ATOMIC_ACQUIRE);
 	v->pid_alive = v->writer_pid > 0 && v->writer_pid < (uint64_t)INT32_MAX &&
 		       (kill((pid_t)v->writer_pid, 0) == 0 || errno == EPERM);
 	return 0;
 }
 
+int cli_rec_hint(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
+{
+	out[0] = '\0';
+	if (r->path_len > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, r->path_len))
+		return -1;
+	memcpy(out, r->path, r->path_len);
+	out[r->path_len] = '\0';
+	return r->path_len > 0;
+}
+
 void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
 {
 	const struct pf_pool_record *r = &cr->r;
-	cr->hint_bad = r->path_len > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, r->path_len);
-	cr->hint_ok = !cr->hint_bad && r->path_len > 0;
-	cr->hint[0] = '\0';
-	if (cr->hint_ok) {
-		memcpy(cr->hint, r->path, r->path_len);
-		cr->hint[r->path_len] = '\0';
-	}
+	int hint = cli_rec_hint(r, cr->hint);
+	cr->hint_bad = hint < 0;
+	cr->hint_ok = hint > 0;
 	cr->found = CLI_MISSING;
 	cr->file = NULL;
 	cr->hint_other = 0;
@@ -213,4 +229,70 @@ void cli_view_close(struct cli_view *v)
 	if (v->open)
 		pf_pool_close(&v->pool);
 	v->open = 0;
+}
+
+int cli_views_open(struct cli *c, struct cli_views *vs)
+{
+	memset(vs, 0, sizeof *vs);
+	if (cli_setup(c, 1) < 0 || cli_scan(c, &vs->scan) < 0)
+		return -1;
+	if (!(vs->v = calloc((size_t)c->npools, sizeof *vs->v))) {
+		cli_err(c, "out of memory");
+		return -1;
+	}
+	for (; vs->n < c->npools; vs->n++) {
+		if (cli_view_open(c, vs->n, &vs->v[vs->n]) < 0)
+			return -1;
+		if (cli_view_build(&vs->v[vs->n], &vs->scan) < 0) {
+			vs->n++;
+			cli_err(c, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void cli_views_close(struct cli_views *vs)
+{
+	for (int i = 0; i < vs->n; i++)
+		cli_view_close(&vs->v[i]);
+	free(vs->v);
+	cli_scan_free(&vs->scan);
+	memset(vs, 0, sizeof *vs);
+}
+
+void cli_pool_use(struct cli_pool_use *u, const char *dir, const struct pf_pool *p, const struct cli_view *v)
+{
+	uint64_t live, used;
+	if (v) {
+		live = v->nrecs;
+		used = v->used_blocks;
+	} else {
+		pf_pool_usage(p, &live, &used);
+	}
+	u->dir = dir;
+	snprintf(u->path, sizeof u->path, "%s", p->path);
+	pf_uuid_str(p->hdr->uuid, u->uuid);
+	u->block_size = p->bsize;
+	u->capacity_blocks = p->nblocks;
+	u->used_blocks = used;
+	u->files = live;
+}
+
+void cli_json_pool_use(struct json *j, const struct cli_pool_use *u)
+{
+	uint64_t bs = u->block_size, nb = u->capacity_blocks, used = u->used_blocks;
+	json_str(j, "dir", u->dir);
+	if (!u->path[0])
+		return;
+	json_str(j, "path", u->path);
+	json_str(j, "uuid", u->uuid);
+	json_u64(j, "block_size", bs);
+	json_u64(j, "capacity_bytes", nb * bs);
+	json_u64(j, "used_bytes", used * bs);
+	json_u64(j, "free_bytes", (nb - used) * bs);
+	json_u64(j, "capacity_blocks", nb);
+	json_u64(j, "used_blocks", used);
+	json_u64(j, "free_blocks", nb - used);
+	json_u64(j, "files", u->files);
 }

@@ -2,17 +2,23 @@
  * view.h - a tool's view of one pool: its LIVE records with the blocks each holds inside its window
  * [lo, hi), resolved to their files in the log dirs, and block-table totals. Built from a read-only
  * mapping, so it works while a broker writes the pool (a snapshot that may be a moment old) and when the
- * broker is stopped. Identity is inode number + birth time; the record's path is only a hint.
+ * broker is stopped. Identity is inode number + birth time; the record's path is only a hint. Also what
+ * every report says to identify a pool and its use (struct cli_pool_use), so status, pool, drain and
+ * fsck give those fields the same names.
+ *
+ * Owns: the declarations of view.c. May call: pool.h, scan.h (types only).
  */
 #ifndef PAFKA_CLI_VIEW_H
 #define PAFKA_CLI_VIEW_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "pool.h"
 #include "scan.h"
 
 struct cli;
+struct json;
 
 enum cli_found { CLI_MISSING = 0, CLI_FOUND_HINT, CLI_FOUND_SEARCH };
 
@@ -51,6 +57,13 @@ struct cli_view {
 	uint64_t pool_bytes;
 };
 
+/* Every pool of a command as a view, built against one scan of the log dirs. */
+struct cli_views {
+	struct cli_scan scan;
+	struct cli_view *v;
+	int n;
+};
+
 /* Is the pool in dir locked by a writer? 1 yes, 0 no, -1 no pool/unreadable (errno). */
 int cli_pool_locked(const char *dir);
 /* Open pool i of c read-only and probe its lock. Returns 0, or -1 with a message printed. */
@@ -59,11 +72,34 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v);
  * -1 when out of memory. */
 int cli_view_build(struct cli_view *v, struct cli_scan *s);
 void cli_view_close(struct cli_view *v);
+/* What a read-only report needs: the configuration (cli_setup; a pool is required), a scan of the log
+ * dirs, and a view of each pool built against it. Returns 0, or -1 with a message printed;
+ * cli_views_close in either case. */
+int cli_views_open(struct cli *c, struct cli_views *vs);
+void cli_views_close(struct cli_views *vs);
+
+/* A pool's identity and use, as every report gives them. */
+struct cli_pool_use {
+	const char *dir;             /* the pool directory, as configured */
+	char path[PATH_MAX];         /* the pool file; empty: not known (the pool could not be read) */
+	char uuid[33];
+	uint64_t block_size, capacity_blocks, used_blocks, files;
+};
+/* Fill u from an open pool: used blocks and files (LIVE records) from v's snapshot when given, else
+ * counted now. */
+void cli_pool_use(struct cli_pool_use *u, const char *dir, const struct pf_pool *p, const struct cli_view *v);
+/* Write u's fields into the current JSON object: dir, path, uuid, block_size, capacity_bytes, used_bytes,
+ * free_bytes, capacity_blocks, used_blocks, free_blocks, files; only dir when u->path is empty (the pool
+ * could not be read). */
+void cli_json_pool_use(struct json *j, const struct cli_pool_use *u);
 
 /* Where a file's bytes are: "pool", "slow" or "mixed", from its record (NULL: none) and size. Sets the
  * pool and slow-tier byte counts (holes inside the pool window count in neither). */
 const char *cli_tier(const struct cli_rec *cr, uint64_t size, uint64_t *pool_bytes, uint64_t *slow_bytes);
 
+/* The path hint of record r into out (NUL-terminated, "" when none): 1 when there is one and it is
+ * intact, 0 when there is none, -1 when it fails its checksum (a path update was interrupted). */
+int cli_rec_hint(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1]);
 /* Resolve one record (ino/btime/path hint) to a file: sets found, file, own, hint_ok, hint_other. */
 void cli_resolve(struct cli_rec *cr, struct cli_scan *s);
 

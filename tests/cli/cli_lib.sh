@@ -54,8 +54,18 @@ out_lacks() { ! grep -Eq -- "$1" "$OUT" || fail "stdout has /$1/"; }
 # one_line_err: a failure explains itself in exactly one line.
 one_line_err() { [ "$(wc -l <"$ERR")" = 1 ] || fail "expected one line on stderr, got $(wc -l <"$ERR")"; }
 
-# json QUERY: evaluate a Python expression on the JSON in $OUT (bound to d); prints the value.
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$OUT" "$1"; }
+# json QUERY: evaluate a Python expression on the JSON in $OUT (bound to d); prints the value. A document
+# that is not JSON, or has an object with a key twice, prints a complaint on stderr and nothing on stdout.
+json() {
+	python3 -c 'import json, sys
+def once(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        sys.exit("duplicate key in %r" % keys)
+    return dict(pairs)
+d = json.load(open(sys.argv[1], encoding="utf-8"), object_pairs_hook=once)
+print(eval(sys.argv[2]))' "$OUT" "$1"
+}
 
 # hold_start OP...: a writer under the shim that runs OP... (cli_writer) and keeps the pool locked until
 # hold_stop; its pid is HOLD_WPID.

@@ -18,6 +18,30 @@ run_rc 0 "$PAFKA" resume
 out_has 'was not paused'
 pass "pause/resume create and remove pafka.pause, idempotently"
 
+# --json: the resulting state, under the name pafka status gives it
+run_rc 0 "$PAFKA" pause --json
+[ "$(json 'd["pools"][0]["dir"]')" = "$PAFKA_TEST_POOLDIR" ] || fail "pause --json: dir"
+[ "$(json 'd["pools"][0]["control_file"]')" = "$PAUSE" ] || fail "pause --json: control_file"
+[ "$(json 'd["pools"][0]["pause_requested"]')" = True ] || fail "pause --json: pause_requested"
+[ "$(json 'd["pools"][0]["changed"]')" = True ] || fail "pause --json: changed"
+[ "$(json 'd["errors"]')" = "[]" ] || fail "pause --json: errors"
+[ -f "$PAUSE" ] || fail "pause --json did not create pafka.pause"
+run_rc 0 "$PAFKA" pause --json
+[ "$(json 'd["pools"][0]["changed"]')" = False ] || fail "pause --json again: changed"
+[ "$(json 'd["pools"][0]["pause_requested"]')" = True ] || fail "pause --json again: pause_requested"
+run_rc 0 "$PAFKA" resume --json
+[ "$(json '(d["pools"][0]["pause_requested"], d["pools"][0]["changed"])')" = "(False, True)" ] || fail "resume --json"
+[ -e "$PAUSE" ] && fail "resume --json did not remove pafka.pause"
+run_rc 0 "$PAFKA" resume --json
+[ "$(json '(d["pools"][0]["pause_requested"], d["pools"][0]["changed"])')" = "(False, False)" ] || fail "resume --json again"
+# a "pool directory" that is a file: the control file cannot be created; the state stays, the error is listed
+: >"$CLI_TMP/afile"
+run_rc 1 "$PAFKA" pause --json --pool "$CLI_TMP/afile"
+one_line_err
+[ "$(json '(d["pools"][0]["pause_requested"], d["pools"][0]["changed"])')" = "(False, False)" ] || fail "pause --json: state after a failure"
+[ "$(json 'd["errors"]')" = "['cannot create $CLI_TMP/afile/pafka.pause: Not a directory']" ] || fail "pause --json: the error"
+pass "pause/resume --json: the resulting state"
+
 # with a running writer (tiered: migration threads run)
 export PAFKA_LOG_CHANNEL_TYPE=tiered
 hold_start w "$L/t-0/$SEG0" 100000 1
@@ -30,6 +54,7 @@ until "$PAFKA" status --json >"$OUT" 2>"$ERR" && [ "$(json 'd["pools"][0]["migra
 	sleep 0.2
 done
 [ "$(json 'd["pools"][0]["migration"]["state"]')" = paused ] || fail "state: paused"
+[ "$(json 'd["pools"][0]["migration"]["pause_requested"]')" = True ] || fail "status: pause requested"
 run_rc 0 "$PAFKA" status --prometheus
 out_has '^pafka_migration_paused 1$'
 run_rc 0 "$PAFKA" resume

@@ -40,6 +40,12 @@ rm "$L/x-0/$SEG0"
 run_rc 1 "$PAFKA" drain
 err_has "record [0-9]+ \(inode [0-9]+, last seen at $L/x-0/$SEG0\) holds 4 blocks, but its file is not in the log dirs"
 out_has 'moved .* of 1 files; 4 blocks of 1 files remain in the pool'
+run_rc 1 "$PAFKA" drain --json
+[ "$(json '(d["pools"][0]["empty"], d["pools"][0]["used_blocks"], d["pools"][0]["files"])')" = "(False, 4, 1)" ] ||
+	fail "drain --json: a record left in the pool"
+[ "$(json 'd["pools"][0]["moved"]["files"]')" = 0 ] || fail "drain --json: nothing more moved"
+[ "$(json 'len(d["errors"]) == 1 and "holds 4 blocks, but its file is not in the log dirs" in d["errors"][0]')" = True ] ||
+	fail "drain --json: the error"
 run_rc 0 "$W" v "$L/x-0/$SEG1" 100000 10
 run_rc 1 "$PAFKA" fsck --repair
 out_has "missing from every managed log dir.*; repaired\$"
@@ -53,7 +59,13 @@ run_rc 1 "$PAFKA" drain --offline
 one_line_err
 err_has 'in use by a running broker: stop it first'
 hold_stop
-run_rc 0 "$PAFKA" drain --offline
+run_rc 0 "$PAFKA" drain --offline --json
+[ "$(json 'd["pools"][0]["mode"]')" = offline ] || fail "drain --json: mode"
+[ "$(json 'd["pools"][0]["moved"]')" = "{'files': 1, 'blocks': 1, 'bytes': 1000}" ] || fail "drain --json: what moved"
+[ "$(json '(d["pools"][0]["empty"], d["pools"][0]["used_blocks"], d["pools"][0]["files"])')" = "(True, 0, 0)" ] ||
+	fail "drain --json: what is left"
+[ "$(json '(d["pools"][0]["path"], d["pools"][0]["drain_requested"], d["pools"][0]["unmarked"], d["errors"])')" = \
+	"('$POOL', False, [], [])" ] || fail "drain --json: path, request, markers, errors"
 run_rc 0 "$W" v "$L/y-0/$SEG0" 1000 11
 run_rc 0 "$PAFKA" pool destroy
 out_has "^$POOL: destroyed\$"

@@ -45,9 +45,31 @@ run_rc 0 "$PAFKA" ls "$L/v-1/$SEG0"
 out_has '^pool '
 pass "pafka.drain keeps new data out of the pool; --cancel admits it again"
 
+# --json: what the broker moved while the command watched, and what is left
+hold_start w "$L/j-0/$SEG0" 200000 9 w "$L/j-1/$SEG0" 100000 10
+run_rc 0 "$PAFKA" status --json
+before=$(json '{"files": d["pools"][0]["files"], "blocks": d["pools"][0]["used_blocks"], "bytes": None}')
+[ "$(json 'd["pools"][0]["files"] >= 3 and d["pools"][0]["used_blocks"] >= 8')" = True ] ||
+	fail "setup: j-0, j-1 (and v-1) in the pool"
+run_rc 0 "$PAFKA" drain --json --timeout 60
+[ "$(json '(d["pools"][0]["mode"], d["pools"][0]["empty"], d["pools"][0]["used_blocks"], d["pools"][0]["files"])')" = \
+	"('online', True, 0, 0)" ] || fail "drain --json online: mode and what is left"
+[ "$(json 'd["pools"][0]["moved"]')" = "$before" ] || fail "drain --json online: what moved, expected $before"
+[ "$(json '(d["pools"][0]["drain_requested"], d["pools"][0]["draining"], d["pools"][0]["timed_out"], d["errors"])')" = \
+	"(True, True, False, [])" ] || fail "drain --json online: request acknowledged"
+hold_stop
+run_rc 0 "$W" v "$L/j-0/$SEG0" 200000 9 v "$L/j-1/$SEG0" 100000 10
+run_rc 0 "$PAFKA" drain --cancel --json
+[ "$(json '(d["pools"][0]["control_file"], d["pools"][0]["drain_requested"], d["pools"][0]["changed"])')" = \
+	"('$PAFKA_TEST_POOLDIR/pafka.drain', False, True)" ] || fail "drain --cancel --json"
+[ -e "$PAFKA_TEST_POOLDIR/pafka.drain" ] && fail "drain --cancel --json left pafka.drain"
+pass "online drain --json: moved, left, acknowledged; --cancel --json"
+
 # --timeout 0 only asks
 hold_start w "$L/w-0/$SEG0" 100000 6
-run_rc 0 "$PAFKA" drain --timeout 0
+run_rc 0 "$PAFKA" drain --timeout 0 --json
+[ "$(json '(d["pools"][0]["mode"], d["pools"][0]["drain_requested"], d["pools"][0]["timed_out"])')" = "('online', True, False)" ] ||
+	fail "drain --timeout 0 --json"
 [ -f "$PAFKA_TEST_POOLDIR/pafka.drain" ] || fail "--timeout 0 did not ask"
 i=0
 until "$PAFKA" status --json >"$OUT" 2>"$ERR" && [ "$(json 'd["pools"][0]["used_blocks"]')" = 0 ]; do

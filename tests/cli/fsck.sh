@@ -11,6 +11,25 @@ run_rc 0 "$PAFKA" fsck
 out_has "^pafka fsck: $POOL: clean \(2 files, 7 blocks in use\)\$"
 pass "a healthy pool is clean"
 
+# --json: the findings, what each pool came to
+run_rc 0 "$PAFKA" fsck --json
+[ "$(json '(d["clean"], d["repair"], d["findings"], d["errors"])')" = "(True, False, [], [])" ] || fail "fsck --json: clean"
+[ "$(json '[(p["path"], p["checked"], p["clean"], p["files"], p["used_blocks"], p["found"]) for p in d["pools"]]')" = \
+	"[('$POOL', True, True, 2, 7, 0)]" ] || fail "fsck --json: the pool"
+run_rc 0 "$CRAFT" "$POOL" reserve
+run_rc 1 "$PAFKA" fsck --json
+[ "$(json 'd["clean"]')" = False ] || fail "fsck --json: not clean"
+[ "$(json '[(f["subject"], f["finding"], f["repairable"], f["repaired"], f["why_not"]) for f in d["findings"]]')" = \
+	"[('$POOL', '1 blocks are RESERVED (taken for a write that never completed)', True, False, None)]" ] ||
+	fail "fsck --json: the finding"
+[ "$(json '(d["pools"][0]["found"], d["pools"][0]["repaired"], d["pools"][0]["used_blocks"])')" = "(1, 0, 8)" ] ||
+	fail "fsck --json: the pool's counts"
+run_rc 1 "$PAFKA" fsck --repair --json
+[ "$(json '(d["repair"], d["findings"][0]["repaired"], d["pools"][0]["repaired"], d["pools"][0]["used_blocks"])')" = \
+	"(True, True, 1, 7)" ] || fail "fsck --repair --json"
+run_rc 0 "$PAFKA" fsck --json
+pass "fsck --json: findings, repairs, per-pool counts"
+
 # repair_case NAME REGEX: fsck finds REGEX (exit 1), --repair fixes it, fsck is clean again.
 repair_case() {
 	run_rc 1 "$PAFKA" fsck
@@ -57,6 +76,10 @@ cmp -s "$L/.pafka-pools" "$CLI_TMP/marker" || fail "the repaired marker differs 
 echo "0123456789abcdef0123456789abcdef $CLI_TMP/gone/pafka.pool" >>"$L/.pafka-pools"
 run_rc 1 "$PAFKA" fsck --repair
 out_has "^pafka fsck: $CLI_TMP/gone/pafka.pool: named by $L/.pafka-pools \(uuid 0123456789abcdef0123456789abcdef\) but missing: .*not repaired"
+run_rc 1 "$PAFKA" fsck --json
+[ "$(json '[(f["subject"], f["repairable"], f["why_not"] is not None) for f in d["findings"]]')" = \
+	"[('$CLI_TMP/gone/pafka.pool', False, True)]" ] || fail "fsck --json: the marker finding"
+[ "$(json 'd["pools"][0]["clean"]')" = True ] || fail "fsck --json: the pool itself is clean"
 cp "$CLI_TMP/marker" "$L/.pafka-pools"
 run_rc 0 "$PAFKA" fsck
 pass "markers: a missing line is added back, a line naming a missing pool is reported"
@@ -68,6 +91,11 @@ one_line_err
 err_has "refusing --repair while a broker holds the pool"
 run_rc 0 "$PAFKA" fsck
 out_has "^pafka fsck: $POOL: in use by a running broker: checked read-only"
+run_rc 1 "$PAFKA" fsck --repair --json
+[ "$(json '(d["pools"][0]["checked"], d["pools"][0]["clean"], len(d["errors"]))')" = "(False, False, 1)" ] ||
+	fail "fsck --repair --json while in use"
+run_rc 0 "$PAFKA" fsck --json
+[ "$(json '(d["pools"][0]["in_use"], d["pools"][0]["clean"])')" = "(True, True)" ] || fail "fsck --json while in use"
 hold_stop
 pass "--repair refused while in use; read-only check while in use"
 

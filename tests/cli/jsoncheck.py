@@ -37,7 +37,10 @@ def check(obj, shape, where):
 def main():
     d = json.load(open(sys.argv[1]))
     verbose = "verbose" in sys.argv[2:]
-    check(d, {"version": str, "log_dirs": list, "log_dirs_configured": bool, "pools": list, "tiers": dict}, "$")
+    check(d, {"version": str, "log_dirs": list, "log_dirs_configured": bool, "pools": list, "tiers": dict,
+              "errors": list}, "$")
+    if not all(isinstance(e, str) for e in d["errors"]):
+        sys.exit("$.errors: not a list of strings")
     if not d["pools"]:
         sys.exit("$.pools: empty")
     for i, p in enumerate(d["pools"]):

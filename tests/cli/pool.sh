@@ -33,7 +33,36 @@ for k in path uuid version pool_size block_size nblocks nrecords rec_off blk_off
 done
 [ "$(json 'd["pools"][0]["pool_size"]')" = 4194304 ] || fail "json pool_size"
 [ "$(json 'd["pools"][0]["block_size"]')" = 65536 ] || fail "json block_size"
+[ "$(json '(d["action"], d["pools"][0]["done"], d["pools"][0]["dir"], d["errors"])')" = "('info', True, '$P2', [])" ] ||
+	fail "pool info --json: action, done, dir, errors"
+[ "$(json 'd["pools"][0]["capacity_blocks"] == d["pools"][0]["nblocks"] and d["pools"][0]["files"] == d["pools"][0]["live_records"] == 0')" = True ] ||
+	fail "pool info --json: the shared fields agree with the header's"
+# the fields every report shares have the same names and values in pool create, pool info and status
+shared='{k: d["pools"][0][k] for k in ("dir", "path", "uuid", "block_size", "capacity_bytes", "used_bytes", "free_bytes", "capacity_blocks", "used_blocks", "free_blocks", "files")}'
+info=$(json "$shared")
+run_rc 0 "$PAFKA" status --json --pool "$P2"
+[ "$(json "$shared")" = "$info" ] || fail "status --json and pool info --json differ: $(json "$shared") / $info"
 pass "pool info: text and JSON"
+
+P4=$CLI_TMP/p4
+run_rc 0 "$PAFKA" pool create --json --pool "$P4" --size 4M --block-size 64K
+[ "$(json '(d["action"], d["pools"][0]["done"], d["pools"][0]["path"], d["pools"][0]["pool_size"], d["pools"][0]["block_size"])')" = \
+	"('create', True, '$P4/pafka.pool', 4194304, 65536)" ] || fail "pool create --json"
+[ "$(json '(d["pools"][0]["used_blocks"], d["pools"][0]["files"], d["pools"][0]["pmem"], len(d["pools"][0]["uuid"]))')" = \
+	"(0, 0, False, 32)" ] || fail "pool create --json: an empty pool"
+created=$(json "$shared")
+uuid=$(json 'd["pools"][0]["uuid"]')
+run_rc 0 "$PAFKA" pool info --json --pool "$P4"
+[ "$(json "$shared")" = "$created" ] || fail "pool create --json and pool info --json differ"
+run_rc 1 "$PAFKA" pool create --json --pool "$P4" --size 4M
+[ "$(json 'd["pools"]')" = "[{'dir': '$P4', 'done': False}]" ] || fail "pool create --json of an existing pool"
+[ "$(json 'len(d["errors"]) == 1 and "already exists" in d["errors"][0]')" = True ] || fail "pool create --json: the error"
+run_rc 0 "$PAFKA" pause --pool "$P4"
+run_rc 0 "$PAFKA" pool destroy --json --pool "$P4"
+[ "$(json '(d["action"], d["pools"][0]["done"], d["pools"][0]["uuid"], d["pools"][0]["unmarked"], d["pools"][0]["removed"])')" = \
+	"('destroy', True, '$uuid', [], ['$P4/pafka.pause'])" ] || fail "pool destroy --json"
+[ -e "$P4/pafka.pool" ] && fail "pool destroy --json left the pool"
+pass "pool create and destroy --json"
 
 run_rc 0 "$PAFKA" pool destroy --pool "$P2"
 out_has "^$P2/pafka.pool: destroyed\$"
@@ -64,3 +93,15 @@ out_has "^$PAFKA_TEST_POOLDIR/pafka.pause: removed\$"
 [ -e "$L/.pafka-pools" ] && fail "the marker still names the pool"
 run_rc 0 "$W" v "$L/t-0/$SEG0" 100000 1 v "$L/t-1/$SEG0" 1000 2
 pass "pool destroy refuses a pool in use or holding data, then removes the pool and its marker line"
+
+# --json of a destroy that is refused (data in the pool), then of one that removes a marker line
+run_rc 0 shimmed "$W" w "$L/t-2/$SEG0" 100000 3
+run_rc 1 "$PAFKA" pool destroy --json
+[ "$(json '(d["pools"][0]["done"], d["pools"][0]["used_blocks"], d["pools"][0]["files"])')" = "(False, 2, 1)" ] ||
+	fail "pool destroy --json of a pool holding data"
+run_rc 0 "$PAFKA" drain
+run_rc 0 "$PAFKA" pool destroy --json
+[ "$(json '(d["pools"][0]["done"], d["pools"][0]["unmarked"], d["pools"][0]["removed"])')" = "(True, ['$L/.pafka-pools'], [])" ] ||
+	fail "pool destroy --json: the marker line"
+[ -e "$L/.pafka-pools" ] && fail "the marker still names the pool"
+pass "pool destroy --json: refused with data, then removing the marker line"

@@ -28,6 +28,11 @@ python3 -m json.tool "$OUT" >/dev/null || fail "ls --json is not JSON"
 [ "$(json 'sorted(f["tier"] for f in d["files"])')" = "['mixed', 'pool', 'pool']" ] || fail "ls --json tiers"
 [ "$(json 'sum(e["blocks"] for f in d["files"] for e in f["extents"]) == sum(f["pool_blocks"] for f in d["files"])')" = True ] ||
 	fail "ls --json: extents cover the pool blocks"
+[ "$(json 'd["errors"] == [] and all(isinstance(f["inode"], int) and f["pool"] == "'"$POOL"'" for f in d["files"])')" = True ] ||
+	fail "ls --json: inode and pool of each file, no errors"
+run_rc 1 "$PAFKA" ls --json "$L/nothing" "$L/t-0/$SEG1"
+[ "$(json '[f["path"] for f in d["files"]]')" = "['$L/t-0/$SEG1']" ] || fail "ls --json PATH: the file that exists"
+[ "$(json 'len(d["errors"]) == 1 and d["errors"][0].startswith("'"$L/nothing"': ")')" = True ] || fail "ls --json: the error"
 pass "ls: tiers, sizes, blocks, extents, paths, --json"
 
 # status: text

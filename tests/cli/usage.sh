@@ -41,12 +41,21 @@ pass "every subcommand: --help, -h, help CMD, unknown option"
 for args in "status --json --prometheus" "status extra" "status --pool" "ls --config" "drain --timeout x" \
 	"drain --timeout -1" "drain --cancel --offline" "drain --cancel --unmark" "drain now" "fsck extra" "fsck --discard-unowned" "pause now" "resume now" "pool" \
 	"pool frob" "pool info extra" "pool info --size 1M" "pool create --block-size 1000" "pool create --size x" \
-	"pool destroy --json" "run" "run --pool /tmp -- true"; do
+	"pool destroy --size 1M" "run" "run --pool /tmp -- true" "run --json -- true" "status -vx" "drain --timeout" \
+	"status --json=1"; do
 	# shellcheck disable=SC2086
 	run_rc 2 "$PAFKA" $args
 	err_has '^pafka [a-z]+: '
 	err_has '^usage: pafka '
 done
+run_rc 2 "$PAFKA" status -vx
+err_has "^pafka status: unknown option '-x'\$"
+run_rc 2 "$PAFKA" status --json=1
+err_has "^pafka status: option '--json' takes no value\$"
+run_rc 2 "$PAFKA" drain --timeout
+err_has "^pafka drain: option '--timeout' needs a value\$"
+run_rc 2 "$PAFKA" --pool /tmp run -- true
+err_has "^pafka run: --pool is not used by 'run'"
 pass "bad values and combinations exit 2 with the usage"
 
 # failures: exit 1, one line naming the problem and what to do
