@@ -26,6 +26,14 @@ void *pf_real_lookup(void **slot, const char *name)
 	return p;
 }
 
+#define PF_REAL_RESOLVER(ret, name, params) \
+	void pf_real_resolve_##name(void) \
+	{ \
+		pf_real_lookup((void **)&pf_real_##name, #name); \
+	}
+PF_REAL_FUNCS(PF_REAL_RESOLVER)
+#undef PF_REAL_RESOLVER
+
 void pf_real_resolve(void)
 {
 #define PF_REAL_RESOLVE(ret, name, params) pf_real_lookup((void **)&pf_real_##name, #name);

@@ -132,11 +132,14 @@ void pf_real_resolve(void);
  * constructor). Each thread that finds the slot empty looks it up itself, so none ever gets NULL for a
  * function libc has. Returns the function, or NULL if libc lacks it. */
 void *pf_real_lookup(void **slot, const char *name);
+/* One argument-less, out-of-line resolver per function: a wrapper's cold path calls it and re-reads the
+ * slot, which lets the compiler keep the hot path frameless (a load, a test and a tail jump). */
+#define PF_REAL_RESOLVER(ret, name, params) PF_HIDDEN __attribute__((cold, noinline)) void pf_real_resolve_##name(void);
+PF_REAL_FUNCS(PF_REAL_RESOLVER)
+#undef PF_REAL_RESOLVER
 
-#define REAL(name)                                              \
-	(__builtin_expect(pf_real_##name != NULL, 1)            \
-		 ? pf_real_##name                                \
-		 : (pf_real_##name##_t)pf_real_lookup((void **)&pf_real_##name, #name))
+#define REAL(name) \
+	(__builtin_expect(pf_real_##name != NULL, 1) ? pf_real_##name : (pf_real_resolve_##name(), pf_real_##name))
 /* For functions an older glibc may lack (close_range, closefrom, preadv64v2, ...): NULL when absent. */
 #define REAL_OPT(name) REAL(name)
 
