@@ -5,29 +5,12 @@
  * and static state do not leak between tests).
  */
 #define _GNU_SOURCE
-#include "config.h"
+#include "unit.h"
 
-#include <criterion/criterion.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-/* Under ASan, LeakSanitizer's report at a worker's exit does not fail a criterion test: each test's
- * teardown checks for leaks instead. */
-#if defined(__SANITIZE_ADDRESS__)
-#define PF_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PF_LSAN 1
-#endif
-#endif
-#ifdef PF_LSAN
-#include <sanitizer/lsan_interface.h>
-#endif
+#include "config.h"
 
 /* ---- fixture: a temp dir, files in it, strings to free --------------------------------------------- */
 
@@ -68,36 +51,16 @@ static char *write_file(const char *name, const char *content)
 
 static void setup(void)
 {
-	/* paths are compared as strings, so no trailing '/' in TMPDIR */
-	const char *t = getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR") : "/tmp";
-	size_t tl = strlen(t);
-	while (tl > 1 && t[tl - 1] == '/')
-		tl--;
-	snprintf(tmpdir, sizeof tmpdir, "%.*s/pafka-config.XXXXXX", (int)tl, t);
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
+	unit_mkdtemp(tmpdir, sizeof tmpdir, NULL, "pafka-config");
 }
 
 static void teardown(void)
 {
-	if (chdir("/") != 0)
-		perror("chdir");
-	if (tmpdir[0])
-		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(tmpdir);
 	for (int i = 0; i < n_owned; i++)
 		free(owned[i]);
 	n_owned = 0;
-#ifdef PF_LSAN
-	/* an assertion failing in .fini is not counted, so a leak crashes the test instead */
-	if (__lsan_do_recoverable_leak_check() != 0) {
-		fprintf(stderr, "memory leaked (see the LeakSanitizer report above)\n");
-		abort();
-	}
-#endif
+	unit_leak_check();
 }
 
 TestSuite(config, .init = setup, .fini = teardown);
