@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "config_keys.h"
+#include "config_properties.h"
 #include "log.h"
 
 #define PF_MAX_PATHS 16
@@ -76,11 +77,6 @@ struct pf_config {
  * pf_config_free can release, with each key that is not set, or not valid, at its default. */
 int pf_config_load(struct pf_config *cfg, char *const *environ_, const char *cmdline, size_t cmdline_len,
 		   struct pf_err *err);
-
-/* Parse a Java .properties text (key=value, key:value, key value; # and ! comments; backslash line
- * continuation and \t \n \uXXXX escapes) calling cb for each pair. Returns 0. */
-int pf_properties_parse(const char *text, size_t len,
-			void (*cb)(void *arg, const char *key, const char *value), void *arg);
 
 /* Parse a byte size: decimal integer with an optional K/M/G/T suffix (binary, optionally followed by
  * 'B' or "iB"), or -1. Returns 0 and sets *out, or -1 on bad input. */

@@ -1,12 +1,12 @@
 /*
- * config_properties.c - the Java .properties format (pf_properties_parse, declared in config.h): key=value,
+ * config_properties.c - the Java .properties format (see config_properties.h): key=value,
  * key:value and key value lines, # and ! comments, backslash line continuations and the \t \n \r \f
  * \uXXXX escapes, as java.util.Properties.load reads them. Used for Kafka's server.properties and the
  * PAFKA_CONFIG file.
  *
  * Owns: nothing (pure text work). May call: libc string and memory functions only.
  */
-#include "config.h"
+#include "config_properties.h"
 
 #include <stdlib.h>
 

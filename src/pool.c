@@ -477,6 +477,17 @@ void pf_pool_rec_set_path(struct pf_pool *p, uint32_t r, const char *path)
 	store64(p, &rec->path_sum, pf_fnv1a(rec->path, n));
 }
 
+int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
+{
+	out[0] = '\0';
+	uint32_t n = r->path_len;
+	if (n > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, n))
+		return -1;
+	memcpy(out, r->path, n);
+	out[n] = '\0';
+	return n > 0;
+}
+
 int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
 {
 	pthread_mutex_lock(&p->lock);

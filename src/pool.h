@@ -63,6 +63,9 @@ int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, ui
 /* Free a record and every block in map (DYING -> entries cleared -> FREE, each step committed). */
 void pf_pool_rec_free(struct pf_pool *p, uint32_t rec, const uint32_t *map, uint64_t maplen);
 void pf_pool_rec_set_path(struct pf_pool *p, uint32_t rec, const char *path);
+/* A record's path hint, bounds-checked before it is hashed: 1 and the path in out, 0 when it has none,
+ * -1 when the hint is damaged (a path update was interrupted, or the record is corrupt). */
+int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1]);
 
 /* Take a free block, preferring phys_hint (for contiguity), marked RESERVED: the caller prepares its
  * bytes, then publishes ownership with pf_pool_block_publish (data before the entry that exposes it).

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -216,6 +218,18 @@ void cli_print_usage(const struct cli *c, FILE *f)
 		fputc('\n', f);
 		fputs(syn->tail, f);
 	}
+}
+
+int cli_usage_error(struct cli *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cli_err(c, "%s", msg);
+	cli_print_usage(c, stderr);
+	return CLI_USAGE;
 }
 
 int cli_help(struct cli *c)

@@ -1,10 +1,9 @@
 /*
- * output.c - what the commands print: problem lines on stderr ("pafka CMD: ..."), usage errors, text
+ * output.c - what the commands print: problem lines on stderr ("pafka CMD: ..."), text
  * result lines on stdout (silent under --json), byte counts for humans, and the frame of the JSON
  * document every reporting command writes (its closing "errors" list and the check of the writer).
  *
- * Owns: the message format and the list of messages printed. May call: opts.c (the usage after a usage
- * error), json.c.
+ * Owns: the message format and the list of messages printed. May call: json.c.
  */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -36,16 +35,6 @@ void cli_err(struct cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vline(c, fmt, ap);
 	va_end(ap);
-}
-
-int cli_usage_error(struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vline(c, fmt, ap);
-	va_end(ap);
-	cli_print_usage(c, stderr);
-	return CLI_USAGE;
 }
 
 void cli_say(const struct cli *c, const char *fmt, ...)

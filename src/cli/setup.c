@@ -103,7 +103,7 @@ static int dirs_from_hints(struct cli *c)
 			continue;
 		for (uint64_t r = 0; r < p.nrecords; r++) {
 			char path[PF_PATH_MAX_REC + 1];
-			if (p.recs[r].state != PF_REC_LIVE || cli_rec_hint(&p.recs[r], path) <= 0 || path[0] != '/')
+			if (p.recs[r].state != PF_REC_LIVE || pf_pool_rec_path(&p.recs[r], path) <= 0 || path[0] != '/')
 				continue;
 			char *s = strrchr(path, '/');
 			if (!s || s == path)

@@ -64,20 +64,10 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 	return 0;
 }
 
-int cli_rec_hint(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
-{
-	out[0] = '\0';
-	if (r->path_len > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, r->path_len))
-		return -1;
-	memcpy(out, r->path, r->path_len);
-	out[r->path_len] = '\0';
-	return r->path_len > 0;
-}
-
 void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
 {
 	const struct pf_pool_record *r = &cr->r;
-	int hint = cli_rec_hint(r, cr->hint);
+	int hint = pf_pool_rec_path(r, cr->hint);
 	cr->hint_bad = hint < 0;
 	cr->hint_ok = hint > 0;
 	cr->found = CLI_MISSING;

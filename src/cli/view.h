@@ -96,10 +96,6 @@ void cli_json_pool_use(struct json *j, const struct cli_pool_use *u);
 /* Where a file's bytes are: "pool", "slow" or "mixed", from its record (NULL: none) and size. Sets the
  * pool and slow-tier byte counts (holes inside the pool window count in neither). */
 const char *cli_tier(const struct cli_rec *cr, uint64_t size, uint64_t *pool_bytes, uint64_t *slow_bytes);
-
-/* The path hint of record r into out (NUL-terminated, "" when none): 1 when there is one and it is
- * intact, 0 when there is none, -1 when it fails its checksum (a path update was interrupted). */
-int cli_rec_hint(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1]);
 /* Resolve one record (ino/btime/path hint) to a file: sets found, file, own, hint_ok, hint_other. */
 void cli_resolve(struct cli_rec *cr, struct cli_scan *s);
 

@@ -156,10 +156,9 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 	f->maplen = maplen;
 	f->lo = r->lo;
 	f->hi = r->hi;
-	if (r->path_sum == pf_fnv1a(r->path, r->path_len) && r->path_len < sizeof f->path) {
-		memcpy(f->path, r->path, r->path_len);
-		f->path[r->path_len] = '\0';
-	}
+	char hint[PF_PATH_MAX_REC + 1];
+	if (pf_pool_rec_path(r, hint) > 0)
+		snprintf(f->path, sizeof f->path, "%s", hint);
 	f->refs = 1;
 	HASH_ADD(hh, files, key, sizeof f->key, f);
 	return 0;
