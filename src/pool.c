@@ -477,6 +477,74 @@ void pf_pool_rec_set_path(struct pf_pool *p, uint32_t r, const char *path)
 	store64(p, &rec->path_sum, pf_fnv1a(rec->path, n));
 }
 
+int pf_pool_rec_get(const struct pf_pool *p, uint32_t r, struct pf_rec_view *out)
+{
+	const struct pf_pool_record *rec = &p->recs[r];
+	out->state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
+	out->ino = rec->ino;
+	out->btime_sec = rec->btime_sec;
+	out->btime_nsec = rec->btime_nsec;
+	out->seq = rec->seq;
+	out->lo = __atomic_load_n(&rec->lo, __ATOMIC_ACQUIRE);
+	out->hi = __atomic_load_n(&rec->hi, __ATOMIC_ACQUIRE);
+	out->flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
+	out->size_hint = __atomic_load_n(&rec->size_hint, __ATOMIC_RELAXED);
+	return out->state <= PF_REC_DYING ? 0 : -1;
+}
+
+uint64_t pf_pool_rec_state(const struct pf_pool *p, uint32_t r)
+{
+	return __atomic_load_n(&p->recs[r].state, __ATOMIC_ACQUIRE);
+}
+
+uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r)
+{
+	return __atomic_load_n(&p->recs[r].flags, __ATOMIC_ACQUIRE);
+}
+
+uint64_t pf_pool_rec_seq(const struct pf_pool *p, uint32_t r)
+{
+	return p->recs[r].seq;
+}
+
+uint64_t pf_pool_rec_size_hint(const struct pf_pool *p, uint32_t r)
+{
+	return __atomic_load_n(&p->recs[r].size_hint, __ATOMIC_RELAXED);
+}
+
+void pf_pool_rec_set_lo(struct pf_pool *p, uint32_t r, uint64_t lo)
+{
+	store64(p, &p->recs[r].lo, lo);
+}
+
+void pf_pool_rec_set_hi(struct pf_pool *p, uint32_t r, uint64_t hi)
+{
+	store64(p, &p->recs[r].hi, hi);
+}
+
+void pf_pool_rec_set_flags(struct pf_pool *p, uint32_t r, uint64_t flags)
+{
+	store64(p, &p->recs[r].flags, flags);
+}
+
+void pf_pool_rec_set_size_hint(struct pf_pool *p, uint32_t r, uint64_t size)
+{
+	if (!p->readonly)
+		__atomic_store_n(&p->recs[r].size_hint, size, __ATOMIC_RELAXED); /* for tools only: not committed */
+}
+
+enum pf_entry_kind pf_pool_entry(const struct pf_pool *p, uint64_t phys, uint32_t *rec, uint32_t *idx)
+{
+	uint64_t e = __atomic_load_n(&p->blocks[phys], __ATOMIC_ACQUIRE);
+	if (e == PF_BLOCK_FREE)
+		return PF_ENT_FREE;
+	if (e == PF_BLOCK_RESERVED)
+		return PF_ENT_RESERVED;
+	*rec = PF_ENTRY_REC(e);
+	*idx = PF_ENTRY_IDX(e);
+	return *rec < p->nrecords ? PF_ENT_OWNED : PF_ENT_CORRUPT;
+}
+
 int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
 {
 	out[0] = '\0';

@@ -67,6 +67,36 @@ void pf_pool_rec_set_path(struct pf_pool *p, uint32_t rec, const char *path);
  * -1 when the hint is damaged (a path update was interrupted, or the record is corrupt). */
 int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1]);
 
+/* ---- a record's fields. The file model and the tools read and write them only through these, which are
+ * where each field's encoding (and integrity check) lives. Setters are one 8-byte store, committed. */
+struct pf_rec_view {
+	uint64_t state;         /* enum pf_rec_state */
+	uint64_t ino;
+	int64_t btime_sec;
+	uint64_t btime_nsec;
+	uint64_t seq;
+	uint64_t lo, hi;        /* the window; PF_HI_NONE for "none" */
+	uint64_t flags;         /* PF_RECF_* */
+	uint64_t size_hint;
+};
+/* Decode record r (an atomic snapshot of each field). Returns 0, or -1 when it fails its integrity check
+ * (a corrupt record: its file must not be served). */
+int pf_pool_rec_get(const struct pf_pool *p, uint32_t r, struct pf_rec_view *out);
+uint64_t pf_pool_rec_state(const struct pf_pool *p, uint32_t r);
+uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r);
+uint64_t pf_pool_rec_seq(const struct pf_pool *p, uint32_t r);
+uint64_t pf_pool_rec_size_hint(const struct pf_pool *p, uint32_t r);
+void pf_pool_rec_set_lo(struct pf_pool *p, uint32_t r, uint64_t lo);
+void pf_pool_rec_set_hi(struct pf_pool *p, uint32_t r, uint64_t hi);
+void pf_pool_rec_set_flags(struct pf_pool *p, uint32_t r, uint64_t flags);
+void pf_pool_rec_set_size_hint(struct pf_pool *p, uint32_t r, uint64_t size);
+
+/* ---- block-table entries */
+enum pf_entry_kind { PF_ENT_FREE, PF_ENT_RESERVED, PF_ENT_OWNED, PF_ENT_CORRUPT };
+/* Decode the entry of physical block phys (atomic acquire load): for PF_ENT_OWNED, *rec and *idx get the
+ * record and the block's index within its file. */
+enum pf_entry_kind pf_pool_entry(const struct pf_pool *p, uint64_t phys, uint32_t *rec, uint32_t *idx);
+
 /* Take a free block, preferring phys_hint (for contiguity), marked RESERVED: the caller prepares its
  * bytes, then publishes ownership with pf_pool_block_publish (data before the entry that exposes it).
  * -1 when the pool is full. */

@@ -159,7 +159,7 @@ int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 	pthread_rwlock_rdlock(&f->lock);
 	int64_t rec = f->rec;
 	uint64_t gen = f->gen;
-	int copy = rec >= 0 && !(f->pool->recs[rec].flags & PF_RECF_REAL_VALID);
+	int copy = rec >= 0 && !(pf_pool_rec_flags(f->pool, (uint32_t)rec) & PF_RECF_REAL_VALID);
 	uint64_t maplen = f->maplen;
 	pthread_rwlock_unlock(&f->lock);
 	int ret = 1;
@@ -263,12 +263,9 @@ static int promote_commit(struct pf_file *f, struct pf_pool *p, int64_t r, uint6
 		pthread_rwlock_unlock(&f->lock);
 		return 1;
 	}
-	struct pf_pool_record *pr = &p->recs[r];
-	__atomic_store_n(&pr->flags, pr->flags | PF_RECF_REAL_VALID, __ATOMIC_RELEASE);
-	pf_pool_commit(p, &pr->flags, sizeof pr->flags);
+	pf_pool_rec_set_flags(p, (uint32_t)r, pf_pool_rec_flags(p, (uint32_t)r) | PF_RECF_REAL_VALID);
 	PF_FAULT("promote.valid");
-	__atomic_store_n(&pr->lo, 0, __ATOMIC_RELEASE); /* commit point: the pool copy is the file's */
-	pf_pool_commit(p, &pr->lo, sizeof pr->lo);
+	pf_pool_rec_set_lo(p, (uint32_t)r, 0); /* commit point: the pool copy is the file's */
 	f->lo = 0;
 	f->size = f->size_known ? f->size : size;
 	pthread_rwlock_unlock(&f->lock);

@@ -84,10 +84,10 @@ void file_changing(struct pf_file *f)
 {
 	f->gen++;
 	f->last_write_ms = pf_mono_ms();
-	if (f->rec >= 0 && pf_tier_is_writer() && (f->pool->recs[f->rec].flags & PF_RECF_REAL_VALID)) {
-		__atomic_store_n(&f->pool->recs[f->rec].flags, f->pool->recs[f->rec].flags & ~PF_RECF_REAL_VALID,
-				 __ATOMIC_RELEASE);
-		pf_pool_commit(f->pool, &f->pool->recs[f->rec].flags, sizeof(uint64_t));
+	if (f->rec >= 0 && pf_tier_is_writer()) {
+		uint64_t fl = pf_pool_rec_flags(f->pool, (uint32_t)f->rec);
+		if (fl & PF_RECF_REAL_VALID)
+			pf_pool_rec_set_flags(f->pool, (uint32_t)f->rec, fl & ~PF_RECF_REAL_VALID);
 	}
 }
 
@@ -197,9 +197,7 @@ int spill(struct pf_file *f, uint64_t b)
 		return 1;
 	pf_log(PF_LOG_DEBUG, "pool full: %s continues on the slow tier from byte %llu", f->path,
 	       (unsigned long long)blk_start(f, b));
-	struct pf_pool_record *r = &f->pool->recs[f->rec];
-	__atomic_store_n(&r->hi, b, __ATOMIC_RELEASE);
-	pf_pool_commit(f->pool, &r->hi, sizeof r->hi);
+	pf_pool_rec_set_hi(f->pool, (uint32_t)f->rec, b);
 	f->hi = b;
 	pf_stat_add(PF_STAT_SPILLS, PF_TIER_NONE, 1);
 	PF_FAULT("file.spill");
@@ -239,14 +237,13 @@ void ro_refresh(struct pf_file *f, int fd)
 	for (int k = 0; k < pf_tier_npools() && f->rec < 0; k++) {
 		struct pf_pool *p = pf_tier_pool(k);
 		for (uint64_t r = 0; r < p->nrecords; r++) {
-			const struct pf_pool_record *pr = &p->recs[r];
-			if (__atomic_load_n(&pr->state, __ATOMIC_ACQUIRE) == PF_REC_LIVE && pr->ino == f->key.ino &&
-			    pr->btime_sec == f->key.btime_sec && pr->btime_nsec == f->key.btime_nsec &&
-			    pr->lo != PF_HI_NONE) {
+			struct pf_rec_view v;
+			if (pf_pool_rec_get(p, (uint32_t)r, &v) == 0 && v.state == PF_REC_LIVE && v.ino == f->key.ino &&
+			    v.btime_sec == f->key.btime_sec && v.btime_nsec == f->key.btime_nsec && v.lo != PF_HI_NONE) {
 				f->pool = p;
 				set_rec(f, (int64_t)r);
-				f->lo = pr->lo;
-				f->hi = pr->hi;
+				f->lo = v.lo;
+				f->hi = v.hi;
 				break;
 			}
 		}
@@ -254,36 +251,41 @@ void ro_refresh(struct pf_file *f, int fd)
 	if (f->rec < 0)
 		return;
 	for (uint64_t b = 0; b < f->pool->nblocks; b++) {
-		uint64_t e = __atomic_load_n(&f->pool->blocks[b], __ATOMIC_ACQUIRE);
-		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) != (uint64_t)f->rec)
+		uint32_t r, i;
+		if (pf_pool_entry(f->pool, b, &r, &i) != PF_ENT_OWNED || r != (uint64_t)f->rec)
 			continue;
-		uint64_t i = PF_ENTRY_IDX(e);
 		if (i < f->lo || i >= f->hi || map_grow(f, i) < 0)
 			continue;
 		f->map[i] = (uint32_t)b + 1;
 	}
 }
 
+/* Does the entry of physical block phys say it holds block i of record r? */
+static int entry_is(const struct pf_pool *p, uint64_t phys, int64_t r, uint64_t i)
+{
+	uint32_t er, ei;
+	return pf_pool_entry(p, phys, &er, &ei) == PF_ENT_OWNED && er == (uint64_t)r && ei == i;
+}
+
 int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end)
 {
 	if (f->rec < 0)
 		return 1;
-	const struct pf_pool_record *pr = &f->pool->recs[f->rec];
-	if (__atomic_load_n(&pr->state, __ATOMIC_ACQUIRE) != PF_REC_LIVE || pr->lo != f->lo || pr->hi != f->hi)
+	struct pf_rec_view v;
+	if (pf_pool_rec_get(f->pool, (uint32_t)f->rec, &v) < 0 || v.state != PF_REC_LIVE || v.lo != f->lo || v.hi != f->hi)
 		return 0;
 	for (uint64_t b = pos >> f->pool->bshift; pos < end && blk_start(f, b) < end; b++) {
 		if (b < f->lo || b >= f->hi)
 			continue;
-		uint64_t want = b < f->maplen && f->map[b] ? PF_ENTRY(f->rec, b) : 0;
-		uint64_t e = __atomic_load_n(&f->pool->blocks[b < f->maplen && f->map[b] ? f->map[b] - 1 : 0], __ATOMIC_ACQUIRE);
-		if (want && e != want)
-			return 0;
-		if (!want) {
-			/* a hole in our view: make sure no block appeared for it */
-			for (uint64_t k = 0; k < f->pool->nblocks; k++)
-				if (__atomic_load_n(&f->pool->blocks[k], __ATOMIC_ACQUIRE) == PF_ENTRY(f->rec, b))
-					return 0;
+		if (b < f->maplen && f->map[b]) {
+			if (!entry_is(f->pool, f->map[b] - 1, f->rec, b))
+				return 0;
+			continue;
 		}
+		/* a hole in our view: make sure no block appeared for it */
+		for (uint64_t k = 0; k < f->pool->nblocks; k++)
+			if (entry_is(f->pool, k, f->rec, b))
+				return 0;
 	}
 	return 1;
 }

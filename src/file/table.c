@@ -129,14 +129,15 @@ void file_orphaned_locked(struct pf_file *f)
 int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen)
 {
 	(void)arg;
-	const struct pf_pool_record *r = &p->recs[rec];
-	if (r->lo == PF_HI_NONE) {
+	struct pf_rec_view r;
+	pf_pool_rec_get(p, rec, &r);
+	if (r.lo == PF_HI_NONE) {
 		/* A promotion that never committed: its copies were stale and are gone; so is the record. */
 		pf_pool_rec_free(p, rec, map, maplen);
 		free(map);
 		return 0;
 	}
-	struct pf_key k = { r->ino, r->btime_sec, r->btime_nsec };
+	struct pf_key k = { r.ino, r.btime_sec, r.btime_nsec };
 	struct pf_file *f;
 	HASH_FIND(hh, files, &k, sizeof k, f);
 	if (f) {
@@ -154,10 +155,10 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 	set_rec(f, rec);
 	f->map = map;
 	f->maplen = maplen;
-	f->lo = r->lo;
-	f->hi = r->hi;
+	f->lo = r.lo;
+	f->hi = r.hi;
 	char hint[PF_PATH_MAX_REC + 1];
-	if (pf_pool_rec_path(r, hint) > 0)
+	if (pf_pool_rec_path(&p->recs[rec], hint) > 0)
 		snprintf(f->path, sizeof f->path, "%s", hint);
 	f->refs = 1;
 	HASH_ADD(hh, files, key, sizeof f->key, f);
@@ -309,7 +310,7 @@ void pf_ofd_put(struct pf_ofd *o)
 	if (--f->nopen == 0) {
 		pthread_rwlock_wrlock(&f->lock);
 		if (f->rec >= 0 && !f->unlinked && pf_tier_is_writer())
-			f->pool->recs[f->rec].size_hint = f->size; /* for tools only */
+			pf_pool_rec_set_size_hint(f->pool, (uint32_t)f->rec, f->size); /* for tools only */
 		if (f->rfd >= 0)
 			REAL(close)(f->rfd);
 		f->rfd = -1;
@@ -391,7 +392,7 @@ static void collect(struct pf_file *f, void *arg)
 	if (c->in_pool) {
 		for (uint64_t i = 0; i < f->maplen; i++)
 			c->pool_blocks += f->map[i] != 0;
-		c->seq = f->pool->recs[f->rec].seq;
+		c->seq = pf_pool_rec_seq(f->pool, (uint32_t)f->rec);
 		c->busy |= f->lo == PF_HI_NONE; /* a promotion in progress */
 	}
 	pthread_rwlock_unlock(&f->lock);
@@ -481,7 +482,7 @@ static void count_file(struct pf_file *f, void *arg)
 	uint64_t pool = 0;
 	for (uint64_t i = 0; f->rec >= 0 && i < f->maplen; i++)
 		pool += f->map[i] ? f->pool->bsize : 0;
-	uint64_t size = f->size_known ? f->size : f->rec >= 0 ? f->pool->recs[f->rec].size_hint : 0;
+	uint64_t size = f->size_known ? f->size : f->rec >= 0 ? pf_pool_rec_size_hint(f->pool, (uint32_t)f->rec) : 0;
 	if (pool > size)
 		pool = size;
 	if (pool) {
