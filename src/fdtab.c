@@ -17,6 +17,7 @@ extern void __lsan_register_root_region(const void *p, size_t size) __attribute_
 
 struct pf_ofd **pf_fdtab;
 size_t pf_fdcap;
+int pf_fd_transitions;
 
 int pf_fdtab_init(void)
 {

@@ -112,17 +112,28 @@ static NOINLINE int open_managed(int dirfd, const char *path, int flags, mode_t 
 	if (!managed_name(dirfd, path, abs, sizeof abs)) {
 		/* Another name for a file we may know: a hard link or symlink outside the log dirs, a log dir
 		 * reached through a symlink made after start, /proc/self/fd/N. Only an active shim can know it. */
+		int active = pf_shim_state() == PF_ST_ACTIVE;
+		if (active)
+			pf_fd_transition_begin();
 		int fd = REAL(openat)(dirfd, path, flags, mode);
-		if (fd >= 0 && pf_shim_state() == PF_ST_ACTIVE)
-			pf_file_opened_alias(fd, flags);
+		if (active) {
+			if (fd >= 0)
+				pf_file_opened_alias(fd, flags);
+			pf_fd_transition_end();
+		}
 		return fd;
 	}
 	/* Activate before an open that can create or change a file (a bad configuration must stop the process
 	 * before it touches anything); an open of a missing name without O_CREAT changes nothing. */
 	int active = ((flags & O_CREAT) || exists(dirfd, path)) && activate();
+	if (active)
+		pf_fd_transition_begin(); /* from the real open until the fd is registered */
 	int fd = REAL(openat)(dirfd, path, flags, mode);
-	if (fd >= 0 && active)
-		pf_file_opened(fd, flags, abs);
+	if (active) {
+		if (fd >= 0)
+			pf_file_opened(fd, flags, abs);
+		pf_fd_transition_end();
+	}
 	return fd;
 }
 
@@ -238,7 +249,7 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
  * tier first and stays there. */
 EXPORT FILE *fdopen(int fd, const char *mode)
 {
-	struct pf_ofd *o = pf_fd_get(fd);
+	struct pf_ofd *o = pf_fd_lookup(fd);
 	if (o && pf_io_pin_real(o) < 0)
 		return NULL;
 	FILE *f = REAL(fdopen)(fd, mode);
@@ -321,12 +332,14 @@ EXPORT int truncate64(const char *path, off64_t len)
  * managed_*() here where the managed case needs locals or checks of its own). Keeping the managed code
  * out of line lets the compiler turn the unmanaged case into a frameless check and a tail jump into libc
  * (about a dozen instructions, measured by bench/run-micro.sh). */
-#define MANAGED(fd) struct pf_ofd *o = pf_fd_get(fd); if (LIKELY(o == NULL))
+#define MANAGED(fd) struct pf_ofd *o = pf_fd_lookup(fd); if (LIKELY(o == NULL))
 
 static NOINLINE int served_close(struct pf_ofd *o, int fd)
 {
+	pf_fd_transition_begin(); /* from unregistering until the kernel has closed it */
 	o = pf_fd_take(fd);
 	int r = REAL(close)(fd);
+	pf_fd_transition_end();
 	if (o)
 		pf_ofd_put(o);
 	return r;
@@ -354,66 +367,82 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 		errno = ENOSYS;
 		return -1;
 	}
+	pf_fd_transition_begin();
 	int r = REAL(close_range)(first, last, flags);
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
 		forget_range(first, last);
+	pf_fd_transition_end();
 	return r;
 }
 
 EXPORT void closefrom(int lowfd)
 {
+	pf_fd_transition_begin();
 	if (REAL_OPT(closefrom))
 		REAL(closefrom)(lowfd);
 	if (lowfd >= 0)
 		forget_range((unsigned)lowfd, UINT_MAX);
+	pf_fd_transition_end();
 }
 
-static int dup_to(struct pf_ofd *o, int nfd)
+/* A dup where either descriptor is managed. how: 0 dup, 1 dup2, 2 dup3, 3 fcntl F_DUPFD, 4 fcntl
+ * F_DUPFD_CLOEXEC. The target's old entry (dup2/dup3 close it) leaves the table before the kernel replaces
+ * the descriptor, and the new one enters it before anyone is told the number. */
+static NOINLINE int dup_managed(struct pf_ofd *o, int fd, int fd2, int how, int flags, pf_real_fcntl_t fcntl_fn)
 {
+	pf_fd_transition_begin();
+	struct pf_ofd *old = how == 1 || how == 2 ? pf_fd_take(fd2) : NULL;
+	int nfd = how == 0 ? REAL(dup)(fd)
+		  : how == 1 ? REAL(dup2)(fd, fd2)
+		  : how == 2 ? REAL(dup3)(fd, fd2, flags)
+			     : fcntl_fn(fd, how == 3 ? F_DUPFD : F_DUPFD_CLOEXEC, fd2);
+	int e = errno;
 	if (nfd >= 0) {
-		struct pf_ofd *old = pf_fd_set(nfd, o ? pf_ofd_ref(o) : NULL);
-		if (old)
-			pf_ofd_put(old);
+		struct pf_ofd *prev = pf_fd_set(nfd, o ? pf_ofd_ref(o) : NULL);
+		if (prev)
+			pf_ofd_put(prev);
+	} else if (old) {
+		pf_fd_set(fd2, old); /* the kernel left fd2 as it was */
+		old = NULL;
 	}
+	pf_fd_transition_end();
+	if (old)
+		pf_ofd_put(old);
+	errno = e;
 	return nfd;
-}
-
-static NOINLINE int served_dup(struct pf_ofd *o, int fd)
-{
-	return dup_to(o, REAL(dup)(fd));
 }
 
 EXPORT int dup(int fd)
 {
 	MANAGED(fd) return REAL(dup)(fd);
-	return served_dup(o, fd);
+	return dup_managed(o, fd, -1, 0, 0, NULL);
 }
 
 EXPORT int dup2(int fd, int fd2)
 {
-	struct pf_ofd *o = pf_fd_get(fd);
-	if (LIKELY(o == NULL && pf_fd_get(fd2) == NULL) || fd == fd2)
+	struct pf_ofd *o = pf_fd_lookup(fd);
+	if (LIKELY(o == NULL && pf_fd_lookup(fd2) == NULL) || fd == fd2)
 		return REAL(dup2)(fd, fd2);
-	return dup_to(o, REAL(dup2)(fd, fd2));
+	return dup_managed(o, fd, fd2, 1, 0, NULL);
 }
 
 EXPORT int dup3(int fd, int fd2, int flags)
 {
-	struct pf_ofd *o = pf_fd_get(fd);
-	if (LIKELY(o == NULL && pf_fd_get(fd2) == NULL))
+	struct pf_ofd *o = pf_fd_lookup(fd);
+	if (LIKELY(o == NULL && pf_fd_lookup(fd2) == NULL))
 		return REAL(dup3)(fd, fd2, flags);
-	return dup_to(o, REAL(dup3)(fd, fd2, flags));
+	return dup_managed(o, fd, fd2, 2, flags, NULL);
 }
 
 static int fcntl_common(pf_real_fcntl_t real, int fd, int cmd, void *arg)
 {
-	struct pf_ofd *o = pf_fd_get(fd);
-	int r = real(fd, cmd, arg);
-	if (LIKELY(o == NULL) || r < 0)
-		return r;
+	struct pf_ofd *o = pf_fd_lookup(fd);
+	if (LIKELY(o == NULL))
+		return real(fd, cmd, arg);
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		return dup_to(o, r);
-	if (cmd == F_SETFL)
+		return dup_managed(o, fd, (int)(long)arg, cmd == F_DUPFD ? 3 : 4, 0, real);
+	int r = real(fd, cmd, arg);
+	if (r >= 0 && cmd == F_SETFL)
 		pf_ofd_setfl(o, (int)(long)arg);
 	return r;
 }
@@ -738,7 +767,7 @@ EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
 	pf_real_sendfile64_t real = __atomic_load_n(&pf_real_sendfile64, __ATOMIC_RELAXED);
-	if (LIKELY(real != NULL && !pf_fd_either(in, out)))
+	if (LIKELY(real != NULL && !pf_fd_maybe_either(in, out)))
 		return real(out, in, off, count);
 	return pf_io_sendfile(out, in, off, count);
 }
@@ -750,14 +779,14 @@ EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 EXPORT ssize_t copy_file_range(int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)
 {
-	if (LIKELY(!pf_fd_either(in, out)))
+	if (LIKELY(!pf_fd_maybe_either(in, out)))
 		return REAL(copy_file_range)(in, off_in, out, off_out, n, flags);
 	return pf_io_copy_file_range(in, off_in, out, off_out, n, flags);
 }
 
 EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out, size_t n, unsigned int flags)
 {
-	if (LIKELY(!pf_fd_either(in, out)))
+	if (LIKELY(!pf_fd_maybe_either(in, out)))
 		return REAL(splice)(in, off_in, out, off_out, n, flags);
 	return pf_io_splice(in, off_in, out, off_out, n, flags);
 }
@@ -766,9 +795,9 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out, size_t
 
 EXPORT void *mmap64(void *addr, size_t n, int prot, int flags, int fd, off64_t off)
 {
-	if (LIKELY((flags & MAP_ANONYMOUS) || pf_fd_get(fd) == NULL))
+	if (LIKELY((flags & MAP_ANONYMOUS) || pf_fd_lookup(fd) == NULL))
 		return REAL(mmap64)(addr, n, prot, flags, fd, off);
-	if (pf_io_pin_real(pf_fd_get(fd)) < 0)
+	if (pf_io_pin_real(pf_fd_lookup(fd)) < 0)
 		return MAP_FAILED;
 	return REAL(mmap64)(addr, n, prot, flags, fd, off);
 }

@@ -28,7 +28,8 @@
  *                        read lock one block at a time and commits under the write lock.
  *   5. pool->lock        (pool.c) the pool allocator's free lists and counters.
  *   leaves (take no other lock while held): rate_lock (rate.c, the migration token bucket),
- *                        boundary_lock (tier.c, the promotion boundary).
+ *                        boundary_lock (tier.c, the promotion boundary), nowait_lock (io.c, which
+ *                        file systems take RWF_NOWAIT writes).
  *   The fd table (fdtab.c) has no lock: atomic pointer swaps. The real-function table (real.c) has none:
  *   atomic pointer stores.
  *   f->rec is written under f->lock and read there, except by evict_locked() (files_lock only), where a

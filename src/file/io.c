@@ -4,6 +4,11 @@
  * where the bytes live (placement.c) and serves them from the pool, the real file or zeros, with the
  * kernel's results and errno.
  *
+ * INVARIANT: f->size equals the kernel's size of the real file after every call that can change it, in
+ * whichever branch the call takes (pool placement, or handed to the kernel): growth decisions, the window
+ * of a new record and the next size publication are all taken from it, so a stale value would shrink the
+ * real file or misplace bytes.
+ *
  * Owns: nothing beyond the call. May call: placement.c, moves.c, iovcur.c, tier.h, pool.h, fault.h,
  * sys.h, real.h.
  */
@@ -13,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +118,39 @@ out:
 
 /* ---------------------------------------------------------------- write */
 
+/* The kernel wrote ret bytes of a write it was handed in full (the file has no pool bytes to place):
+ * bring f->size up to what the kernel now has. append: at its end of file; fpos: at the descriptor's
+ * offset, which has moved past the bytes; else at off. Write lock held. */
+static void note_kernel_write(struct pf_file *f, int fd, int append, int fpos, off_t off, ssize_t ret)
+{
+	if (ret <= 0)
+		return;
+	uint64_t end;
+	if (append) {
+		end = f->size + (uint64_t)ret;
+	} else if (fpos) {
+		int e = errno;
+		off_t cur = REAL(lseek)(fd, 0, SEEK_CUR);
+		errno = e;
+		end = cur < 0 ? f->size : (uint64_t)cur;
+	} else {
+		end = (uint64_t)off + (uint64_t)ret;
+	}
+	if (end > f->size)
+		f->size = end;
+}
+
+/* The kernel's size of the real file, after a call that changed it in a way we do not model (collapse,
+ * insert, allocation by the kernel). Write lock held. */
+static void refresh_size(struct pf_file *f, int fd)
+{
+	struct stat st;
+	int e = errno;
+	if (REAL(fstat)(file_rfd(f, fd), &st) == 0)
+		f->size = (uint64_t)st.st_size;
+	errno = e;
+}
+
 /* Make the real file exactly new_size long (growth only). Write lock held. */
 static int publish_size(struct pf_file *f, int fd, uint64_t new_size)
 {
@@ -184,14 +223,62 @@ static int write_publish(struct pf_file *f, int fd, uint64_t pos, uint64_t done)
 	return 0;
 }
 
+/* Does the real file's file system take buffered writes with RWF_NOWAIT? ext4 and tmpfs answer
+ * EOPNOTSUPP, xfs takes them. The kernel's answer for a managed file is its real file's, so ask the kernel
+ * once per file system, with a one-byte write to an unnamed file in the same directory. */
+static int nowait_writes_refused(struct pf_file *f, int fd)
+{
+	static pthread_mutex_t nowait_lock = PTHREAD_MUTEX_INITIALIZER; /* a leaf lock */
+	static struct {
+		dev_t dev;
+		int refused;
+	} seen[16];
+	static int nseen;
+	struct stat st;
+	if (REAL(fstat)(file_rfd(f, fd), &st) < 0)
+		return 0;
+	pthread_mutex_lock(&nowait_lock);
+	for (int i = 0; i < nseen; i++)
+		if (seen[i].dev == st.st_dev) {
+			int r = seen[i].refused;
+			pthread_mutex_unlock(&nowait_lock);
+			return r;
+		}
+	char dir[sizeof f->path];
+	snprintf(dir, sizeof dir, "%s", f->path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int refused = 0, e = errno;
+	int t = slash ? REAL(open)(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
+	if (t >= 0) {
+		struct iovec one = { (void *)"", 1 };
+		refused = REAL(pwritev2)(t, &one, 1, 0, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP;
+		REAL(close)(t);
+	}
+	errno = e;
+	if (nseen < 16) {
+		seen[nseen].dev = st.st_dev;
+		seen[nseen].refused = refused;
+		nseen++;
+	}
+	pthread_mutex_unlock(&nowait_lock);
+	return refused;
+}
+
 ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct pf_file *f = o->file;
 	ssize_t total = io_check(o, O_RDONLY, iov, cnt, off, rwf);
 	if (total < 0)
 		return -1;
+	if ((rwf & RWF_NOWAIT) && total > 0 && nowait_writes_refused(f, fd)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	int fpos = off == -1;
-	int append = ((o->flags & O_APPEND) || (rwf & RWF_APPEND)) && !(off >= 0 && (rwf & RWF_NOAPPEND));
+	/* RWF_NOAPPEND: this write ignores O_APPEND, at the given offset or at the file offset (Linux 6.9) */
+	int append = ((o->flags & O_APPEND) || (rwf & RWF_APPEND)) && !(rwf & RWF_NOAPPEND);
 	if (fpos || append)
 		pthread_mutex_lock(&f->pos_lock);
 	pthread_rwlock_wrlock(&f->lock);
@@ -200,6 +287,7 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 	if (f->rec < 0 && (f->pinned_real || !pf_tier_writable())) {
 		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf); /* stays a plain file */
+		note_kernel_write(f, fd, append, fpos, off, ret);
 		if (ret > 0)
 			pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_SLOW, (uint64_t)ret);
 		goto out;
@@ -218,9 +306,8 @@ ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, 
 		/* no room in the pool (no free block or record): the write goes to the slow tier */
 		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf);
+		note_kernel_write(f, fd, append, fpos, off, ret);
 		if (ret > 0) {
-			if (pos + (uint64_t)ret > f->size)
-				f->size = pos + (uint64_t)ret;
 			pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_SLOW, (uint64_t)ret);
 			pf_stat_add(PF_STAT_SPILLS, PF_TIER_NONE, 1);
 		}
@@ -352,10 +439,13 @@ int pf_io_ftruncate(struct pf_ofd *o, int fd, off_t len)
 	return r;
 }
 
-/* Zero or punch [off, end) of a file with a record (write lock held). */
+/* Zero or punch [off, end) of a file with a record (write lock held). A growing ZERO_RANGE also zeroes the
+ * pool bytes between the old end of file and off first: they are leftovers (of a shrink, or of a block's
+ * earlier owner) that the new size would make visible. */
 static int fallocate_zero(struct pf_file *f, int fd, int mode, uint64_t off, uint64_t end)
 {
-	zero_owned(f, off, pf_min64(end, pf_max64(f->size, (mode & FALLOC_FL_KEEP_SIZE) ? f->size : end)));
+	int grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > f->size;
+	zero_owned(f, pf_min64(off, f->size), grows ? end : pf_min64(end, f->size));
 	int r = REAL(fallocate64)(fd, mode, (off64_t)off, (off64_t)(end - off));
 	if (r == 0 && (mode & FALLOC_FL_PUNCH_HOLE)) {
 		/* Whole blocks inside the range become holes again, after the real file is punched there
@@ -380,6 +470,8 @@ int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 	if (f->rec < 0) {
 		file_changing(f);
 		r = REAL(fallocate64)(fd, mode, off, len);
+		if (r == 0)
+			refresh_size(f, fd);
 		goto out;
 	}
 	if (off < 0 || len <= 0) {
@@ -413,8 +505,8 @@ int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 	} else {
 		/* collapse/insert range shift bytes: let the kernel do it on a plain file */
 		r = materialise(f);
-		if (r == 0)
-			r = REAL(fallocate64)(fd, mode, off, len);
+		if (r == 0 && (r = REAL(fallocate64)(fd, mode, off, len)) == 0)
+			refresh_size(f, fd);
 	}
 out:
 	pthread_rwlock_unlock(&f->lock);

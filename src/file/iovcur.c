@@ -161,5 +161,9 @@ ssize_t io_check(const struct pf_ofd *o, int wrong_mode, const struct iovec *iov
 		errno = (rwf & ~RWF_KNOWN) ? EOPNOTSUPP : EINVAL;
 		return -1;
 	}
+	if ((rwf & RWF_APPEND) && (rwf & RWF_NOAPPEND)) {
+		errno = EINVAL;
+		return -1;
+	}
 	return iov_total(iov, cnt);
 }

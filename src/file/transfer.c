@@ -149,7 +149,7 @@ static ssize_t send_placed(struct pf_file *f, int in, int out, struct pf_ofd *oo
 static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, size_t count)
 {
 	struct pf_file *f = o->file;
-	struct pf_ofd *oo = pf_fd_get(out);
+	struct pf_ofd *oo = pf_fd_lookup(out);
 	if ((o->flags & O_ACCMODE) == O_WRONLY) {
 		errno = EBADF;
 		return -1;
@@ -197,7 +197,7 @@ out:
 
 ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count)
 {
-	struct pf_ofd *oi = pf_fd_get(in), *oo = pf_fd_get(out);
+	struct pf_ofd *oi = pf_fd_lookup(in), *oo = pf_fd_lookup(out);
 	if (oi)
 		return sendfile_from(out, oi, in, offp, count);
 	if (!oo)
@@ -216,7 +216,9 @@ static int fd_flags(int fd, struct pf_ofd *o)
 
 ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags)
 {
-	struct pf_ofd *oi = pf_fd_get(in), *oo = pf_fd_get(out);
+	struct pf_ofd *oi = pf_fd_lookup(in), *oo = pf_fd_lookup(out);
+	if (!oi && !oo)
+		return REAL(copy_file_range)(in, off_in, out, off_out, len, flags);
 	struct stat si, so;
 	if (flags != 0) {
 		errno = EINVAL;
@@ -236,12 +238,14 @@ ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, si
 		return -1;
 	}
 	if (si.st_ino == so.st_ino && si.st_dev == so.st_dev) {
-		/* the same file: allowed unless the ranges overlap (as the kernel decides, before clamping) */
+		/* The same file: allowed unless the ranges overlap, as the kernel decides it: after shortening
+		 * the copy to the input's end of file (st_size is exact for a managed file too). */
 		off_t a = off_in ? *off_in : REAL(lseek)(in, 0, SEEK_CUR);
 		off_t b = off_out ? *off_out : REAL(lseek)(out, 0, SEEK_CUR);
 		if (a < 0 || b < 0)
 			return -1;
-		if ((uint64_t)a < (uint64_t)b + len && (uint64_t)b < (uint64_t)a + len) {
+		uint64_t count = (uint64_t)a >= (uint64_t)si.st_size ? 0 : pf_min64(len, (uint64_t)si.st_size - (uint64_t)a);
+		if ((uint64_t)b + count > (uint64_t)a && (uint64_t)b < (uint64_t)a + count) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -254,8 +258,9 @@ ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, si
 
 ssize_t pf_io_splice(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags)
 {
-	(void)flags;
-	struct pf_ofd *oi = pf_fd_get(in), *oo = pf_fd_get(out);
+	struct pf_ofd *oi = pf_fd_lookup(in), *oo = pf_fd_lookup(out);
+	if (!oi && !oo)
+		return REAL(splice)(in, off_in, out, off_out, len, flags);
 	if (oi && oo) {
 		errno = EINVAL; /* neither end is a pipe */
 		return -1;
