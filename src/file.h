@@ -71,8 +71,13 @@ int pf_path_unlink(enum pf_unlink_kind kind, int dirfd, const char *path, int fl
 int pf_path_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags,
 		   int how);
 int pf_path_truncate(const char *path, off_t len);
-/* Before a stdio open of a managed path: make sure its bytes are in the real file. */
-void pf_path_pin_real(const char *path);
+/* how: 0 link, 1 linkat (flags) */
+int pf_path_link(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags, int how);
+/* how: 0 symlink, 1 symlinkat; target_abs: the target resolved from the link's directory */
+int pf_path_symlink(const char *target, const char *target_abs, int newdirfd, const char *linkpath, int how);
+/* Before a stdio open of a managed path: make sure its bytes are in the real file. Returns 0, or -1 with
+ * errno (the open must then fail: stdio would read the sparse file's zeros). */
+int pf_path_pin_real(const char *path);
 /* The rename of a directory inside a managed directory (oldabs, newabs: its absolute paths): first the
  * pool bytes of files that would leave the managed directories move to their real files, then the real
  * rename, then the paths of the files under it follow. */

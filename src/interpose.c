@@ -213,36 +213,32 @@ EXPORT int creat64(const char *path, mode_t mode)
 	return open_common(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-/* stdio reads and writes inside glibc where we cannot see them: give it a plain file. */
-static void stdio_guard(const char *path)
+/* stdio reads and writes inside glibc where we cannot see them: give it a plain file, or refuse (-1 with
+ * errno) when the file's bytes cannot be moved there. */
+static int stdio_guard(const char *path)
 {
 	char abs[PATH_MAX];
-	if (managed_path(AT_FDCWD, path, abs, sizeof abs))
-		pf_path_pin_real(abs);
+	return managed_path(AT_FDCWD, path, abs, sizeof abs) ? pf_path_pin_real(abs) : 0;
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	stdio_guard(path);
-	return REAL(fopen)(path, mode);
+	return stdio_guard(path) < 0 ? NULL : REAL(fopen)(path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	stdio_guard(path);
-	return REAL(fopen64)(path, mode);
+	return stdio_guard(path) < 0 ? NULL : REAL(fopen64)(path, mode);
 }
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
 {
-	stdio_guard(path);
-	return REAL(freopen)(path, mode, f);
+	return stdio_guard(path) < 0 ? NULL : REAL(freopen)(path, mode, f);
 }
 
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 {
-	stdio_guard(path);
-	return REAL(freopen64)(path, mode, f);
+	return stdio_guard(path) < 0 ? NULL : REAL(freopen64)(path, mode, f);
 }
 
 /* A stream on a managed descriptor: stdio reads and writes inside glibc, so the file goes to the slow
@@ -282,10 +278,17 @@ EXPORT int remove(const char *path)
 	return pf_path_unlink(PF_REMOVE, AT_FDCWD, path, 0);
 }
 
+/* A name operation that gives an existing file (at ofd/from) a managed name to, or takes one away. */
+static int managed_move(int ofd, const char *from, int nfd, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	return managed_path(ofd, from, a, sizeof a) || (managed_name(nfd, to, b, sizeof b) && exists(ofd, from) && activate());
+}
+
 static int rename_common(int ofd, const char *from, int nfd, const char *to, unsigned flags, int how)
 {
 	char a[PATH_MAX], b[PATH_MAX];
-	if (managed_path(ofd, from, a, sizeof a) || managed_path(nfd, to, b, sizeof b))
+	if (managed_move(ofd, from, nfd, to))
 		return pf_path_rename(ofd, from, nfd, to, flags, how);
 	/* A partition directory (topic deletion renames it with segments open): keep the files' paths. */
 	if (pf_shim_state() == PF_ST_ACTIVE && pf_path_absolute(ofd, from, a, sizeof a) == 0 &&
@@ -307,6 +310,54 @@ EXPORT int renameat(int ofd, const char *from, int nfd, const char *to)
 EXPORT int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned int flags)
 {
 	return rename_common(ofd, from, nfd, to, flags, 2);
+}
+
+/* Links: the slow path only where a name could be managed (either name looks like a segment, or the source
+ * is a descriptor: AT_EMPTY_PATH, /proc/self/fd/N). */
+static int link_common(int ofd, const char *from, int nfd, const char *to, int flags, int how)
+{
+	int empty = how == 1 && (flags & AT_EMPTY_PATH) && from && !from[0];
+	if (LIKELY(!maybe_managed(from) && !maybe_managed(to) && !empty))
+		return how == 0 ? REAL(link)(from, to) : REAL(linkat)(ofd, from, nfd, to, flags);
+	char b[PATH_MAX];
+	if (empty ? (pf_fd_lookup(ofd) != NULL || (managed_name(nfd, to, b, sizeof b) && activate()))
+		  : managed_move(ofd, from, nfd, to))
+		return pf_path_link(ofd, from, nfd, to, flags, how);
+	return how == 0 ? REAL(link)(from, to) : REAL(linkat)(ofd, from, nfd, to, flags);
+}
+
+EXPORT int link(const char *from, const char *to)
+{
+	return link_common(AT_FDCWD, from, AT_FDCWD, to, 0, 0);
+}
+
+EXPORT int linkat(int ofd, const char *from, int nfd, const char *to, int flags)
+{
+	return link_common(ofd, from, nfd, to, flags, 1);
+}
+
+/* A symlink to a segment under a name that is not one: the shim would not see an open through it. (A
+ * relative target is resolved from the directory the link is made in.) */
+static int symlink_common(const char *target, int nfd, const char *path, int how)
+{
+	char link[PATH_MAX], abs[PATH_MAX];
+	if (LIKELY(!maybe_managed(target)) || pf_path_absolute(nfd, path, link, sizeof link) < 0)
+		return how == 0 ? REAL(symlink)(target, path) : REAL(symlinkat)(target, nfd, path);
+	*strrchr(link, '/') = '\0';
+	int n = target[0] == '/' ? snprintf(abs, sizeof abs, "%s", target) : snprintf(abs, sizeof abs, "%s/%s", link, target);
+	if (n >= (int)sizeof abs || !managed_path(AT_FDCWD, abs, link, sizeof link))
+		return how == 0 ? REAL(symlink)(target, path) : REAL(symlinkat)(target, nfd, path);
+	return pf_path_symlink(target, abs, nfd, path, how);
+}
+
+EXPORT int symlink(const char *target, const char *path)
+{
+	return symlink_common(target, AT_FDCWD, path, 0);
+}
+
+EXPORT int symlinkat(const char *target, int nfd, const char *path)
+{
+	return symlink_common(target, nfd, path, 1);
 }
 
 EXPORT int truncate(const char *path, off_t len)

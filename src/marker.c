@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "real.h"
@@ -79,20 +80,55 @@ int pf_marker_parse(const char *text, size_t len, struct pf_marker *m)
 	return 0;
 }
 
+/* A marker is a few lines; anything much bigger is not one. */
+#define MARKER_MAX_BYTES (1 << 20)
+
 int pf_marker_read(const char *dir, struct pf_marker *m)
 {
 	memset(m, 0, sizeof *m);
-	char mp[PATH_MAX], *buf;
-	size_t len;
+	char mp[PATH_MAX];
 	if (snprintf(mp, sizeof mp, "%s/%s", dir, PAFKA_MARKER_FILE) >= (int)sizeof mp) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (pf_read_whole_file(mp, &buf, &len) < 0)
+	int fd = REAL(open)(mp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-	int r = pf_marker_parse(buf, len, m);
+	struct stat st;
+	char *buf = NULL;
+	int r = -1;
+	if (REAL(fstat)(fd, &st) < 0)
+		goto out;
+	if (!S_ISREG(st.st_mode) || st.st_size > MARKER_MAX_BYTES) {
+		errno = EINVAL;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	size_t len = 0;
+	while (len < (size_t)st.st_size) {
+		ssize_t k = REAL(read)(fd, buf + len, (size_t)st.st_size - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	r = pf_marker_parse(buf, len, m) < 0 ? -1 : 1;
+	m->owner = st.st_uid;
+	m->mode = st.st_mode;
+out:;
+	int e = errno;
 	free(buf);
-	return r < 0 ? -1 : 1;
+	REAL(close)(fd);
+	errno = e;
+	return r;
+}
+
+int pf_marker_trusted(const struct pf_marker *m, uid_t euid)
+{
+	return (m->owner == euid || euid == 0) && !(m->mode & (S_IWGRP | S_IWOTH));
 }
 
 void pf_marker_free(struct pf_marker *m)
@@ -172,7 +208,10 @@ int pf_marker_write(const char *dir, const struct pf_marker *m)
 		return 0; /* already says exactly this */
 	}
 	free(old);
-	int fd = REAL(open)(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* a new file of our own (never one someone else left under that name), renamed over the marker */
+	if (REAL(unlink)(tmp) < 0 && errno != ENOENT)
+		return -1;
+	int fd = REAL(open)(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	int r = -1;
 	if (fd >= 0 && pf_write_all(fd, text, len) == 0 && REAL(fsync)(fd) == 0) {
 		REAL(close)(fd);

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pafka.h"
 
@@ -25,13 +26,18 @@ struct pf_marker {
 	int n;                        /* well-formed lines */
 	int malformed;                /* lines that are not "<uuid> </absolute path>" */
 	struct pf_marker_line *line;
+	uid_t owner;                  /* pf_marker_read: the marker file's owner and mode */
+	mode_t mode;
 };
 
 /* Parse marker text (any bytes; never reads past len). Returns 0, or -1 when out of memory. */
 int pf_marker_parse(const char *text, size_t len, struct pf_marker *m);
-/* Read dir's marker. Returns 1 when it exists (m filled), 0 when there is none, -1 on a read error
- * (errno set). Free with pf_marker_free. */
+/* Read dir's marker (never through a symlink: ELOOP). Returns 1 when it exists (m filled, with its owner
+ * and mode), 0 when there is none, -1 on a read error (errno set). Free with pf_marker_free. */
 int pf_marker_read(const char *dir, struct pf_marker *m);
+/* May a process with effective uid euid trust this marker: owned by euid (or, for root, by anyone) and
+ * writable by nobody else? */
+int pf_marker_trusted(const struct pf_marker *m, uid_t euid);
 void pf_marker_free(struct pf_marker *m);
 /* Rewrite dir's marker atomically with m's lines (tmp file, fsync, rename, directory fsync), unless it
  * already holds exactly them; with no lines the marker is removed. Returns 0 or -1 with errno. */

@@ -104,6 +104,8 @@ struct pf_pool_record {
 };
 
 #define PF_RECF_REAL_VALID 1ULL /* the real file holds a valid copy of every pool-resident block */
+#define PF_RECF_UNLINKED 2ULL   /* the shim saw the file's last name go: once no descriptor is left, nothing
+				   can reach its bytes (recovery frees them) */
 
 _Static_assert(sizeof(struct pf_pool_record) == PF_RECORD_SIZE, "record size");
 _Static_assert(sizeof(struct pf_pool_header) <= PF_HEADER_SIZE, "header size");

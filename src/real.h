@@ -109,6 +109,10 @@ struct statx;
 	X(int, renameat, (int fromfd, const char *from, int tofd, const char *to)) \
 	X(int, renameat2, (int fromfd, const char *from, int tofd, const char *to, unsigned int flags)) \
 	X(int, unlink, (const char *path)) \
+	X(int, link, (const char *from, const char *to)) \
+	X(int, linkat, (int fromfd, const char *from, int tofd, const char *to, int flags)) \
+	X(int, symlink, (const char *target, const char *path)) \
+	X(int, symlinkat, (const char *target, int dirfd, const char *path)) \
 	X(int, unlinkat, (int dirfd, const char *path, int flags)) \
 	X(int, remove, (const char *path))
 

@@ -5,6 +5,9 @@
  * Activation refuses rather than guesses: every pool a log dir's marker (marker.h) names must be among
  * the open pools, and log.channel.type=file may pass through only when no such pool holds file data.
  *
+ * A setuid or setgid process (AT_SECURE) never leaves PASSTHROUGH: it reads neither its environment's
+ * settings nor any file they name.
+ *
  * Owns: pf_state, the configuration, shim_lock. May call: tier.h, file.h, migrate.h, house.h, metrics.h,
  * marker.h, paths.h, fdtab.h, config.h, fault.h, log.h, sys.h, real.h.
  */
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -45,7 +49,11 @@ void pf_shim_configure(void)
 	if (pf_shim_state() >= PF_ST_CONFIGURED)
 		return;
 	pthread_mutex_lock(&shim_lock);
-	if (pf_state == PF_ST_NEW) {
+	if (pf_state == PF_ST_NEW && getauxval(AT_SECURE)) {
+		/* A setuid or setgid program: its environment and files named in it belong to whoever started
+		 * it. Inert, before reading either. */
+		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
+	} else if (pf_state == PF_ST_NEW) {
 		char *cmd = NULL;
 		size_t len = 0;
 		if (pf_read_whole_file("/proc/self/cmdline", &cmd, &len) < 0)
@@ -64,11 +72,18 @@ void pf_shim_configure(void)
 	pthread_mutex_unlock(&shim_lock);
 }
 
-/* The marker of log dir d, or die: a marker that exists but cannot be read must not be ignored. */
+/* The marker of log dir d, or die: a marker that exists but cannot be read, or that another user could
+ * have planted, must not be ignored. */
 static void read_marker_or_die(int d, struct pf_marker *m)
 {
-	if (pf_marker_read(pf_paths_dir(d), m) < 0)
+	int r = pf_marker_read(pf_paths_dir(d), m);
+	if (r < 0)
 		pf_die("cannot read %s/%s: %s", pf_paths_dir(d), PAFKA_MARKER_FILE, strerror(errno));
+	if (r > 0 && !pf_marker_trusted(m, geteuid()))
+		pf_die("%s/%s is owned by uid %u with mode %04o: another user could have written it; check its "
+		       "contents, then make it owned by uid %u and writable only by it (chown, chmod 0644)",
+		       pf_paths_dir(d), PAFKA_MARKER_FILE, (unsigned)m->owner, (unsigned)(m->mode & 07777),
+		       (unsigned)geteuid());
 }
 
 /* log.channel.type=file: passing through is only safe if no pool named by a marker holds file data. */

@@ -50,9 +50,13 @@ int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, struct pf
 	return 0;
 }
 
+/* A fork child shares the pool mappings with its parent, which stays their writer: the child reads them as
+ * a read-only attacher does (the placement of each file is read again from the shared tables before each
+ * read, so it sees what the parent wrote after the fork) and changes nothing in them. */
 static void on_fork_child(void)
 {
 	not_writer = 1;
+	readonly = 1;
 }
 
 void pf_tier_atfork(void)

@@ -41,7 +41,7 @@ enum pf_stat {
  * lock. Otherwise, when another process holds the first pool, attach read-only instead (tools such as
  * kafka-dump-log and cat). Returns 0, or -1 with err set (a second broker gets "pool ... is in use"). */
 int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, struct pf_err *err);
-/* Register the fork handler that makes a child a non-writer (once, at activation). */
+/* Register the fork handler that makes a child a read-only attacher (once, at activation). */
 void pf_tier_atfork(void);
 
 int pf_tier_npools(void);

@@ -117,8 +117,9 @@ static inline int key_matches(const struct statx *stx, const struct pf_key *k)
 }
 
 /* ---- table.c */
-/* The table entry for a path (symlinks followed only with follow), with a reference; NULL if the path is
- * not a regular file this process knows. nlink and size (if not NULL) get the path's. */
+/* The table entry for a path (symlinks followed only with follow; "" means dirfd itself), with a
+ * reference; NULL if the path is not a regular file this process knows. nlink and size (if not NULL) get
+ * the path's. */
 struct pf_file *file_find_path(int dirfd, const char *path, int follow, uint64_t *nlink, uint64_t *size);
 /* Drop a reference taken by file_find_path. */
 void file_put(struct pf_file *f);
@@ -128,6 +129,9 @@ void file_unlinked(struct pf_file *f);
 void files_each_locked(void (*cb)(struct pf_file *f, void *arg), void *arg);
 /* The file's path changed (write lock taken here): the table's copy and the record's hint follow. */
 void file_set_path(struct pf_file *f, const char *abspath);
+/* An inode this process did not track gained the managed name abspath (a rename or link onto it):
+ * register this process's descriptors of it, so every fd of the file goes through the shim. */
+void file_adopt_fds(const struct pf_key *k, const char *abspath);
 /* The orphan scan found nothing that can reach f (files_lock held, by files_each_locked). */
 void file_orphaned_locked(struct pf_file *f);
 

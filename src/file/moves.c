@@ -30,6 +30,12 @@ int materialise(struct pf_file *f)
 {
 	if (f->rec < 0)
 		return 0;
+	if (!pf_tier_is_writer()) {
+		/* Only the pools' writer moves bytes: a copy made by a read-only attacher or a fork child
+		 * would go stale behind the writer's back. */
+		errno = EROFS;
+		return -1;
+	}
 	if (f->rfd < 0) {
 		errno = EACCES;
 		return -1;
@@ -75,6 +81,10 @@ static int materialise_via(struct pf_file *f, int dirfd, const char *path)
 {
 	if (f->rec < 0)
 		return 0;
+	if (!pf_tier_is_writer()) {
+		errno = EROFS; /* see materialise() */
+		return -1;
+	}
 	int opened = 0;
 	if (f->rfd < 0) {
 		uint64_t size;

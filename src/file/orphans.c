@@ -1,8 +1,11 @@
 /*
  * orphans.c - at activation, as the pools' writer and before any file is opened: a record whose file no
- * longer exists in any managed directory belonged to a file that was unlinked while open by a process
- * that then died (or was deleted by hand). Nothing can reach its bytes, so its space is taken back, and
- * said so. A record whose path hint is merely stale gets the path its file is found at.
+ * longer exists in any managed directory is an orphan. Pool bytes are freed only once nothing can reach
+ * them: when the shim saw the file's last name go (PF_RECF_UNLINKED: unlinked while open by a process
+ * that then died), its descriptors died with that process and its space is taken back, and said so. Any
+ * other missing file (deleted by hand, or moved away, behind the shim's back) may still be reachable
+ * through another name: its bytes are kept, and said so ('pafka fsck' can free them after checking). A
+ * record whose path hint is merely stale gets the path its file is found at.
  *
  * Owns: nothing beyond the scan. May call: table.c, placement.c, paths.h, pool.h, log.h, real.h.
  */
@@ -19,6 +22,7 @@
 
 #include "log.h"
 #include "paths.h"
+#include "pool.h"
 #include "real.h"
 
 struct found {
@@ -99,7 +103,14 @@ static void reap(struct pf_file *f, void *arg)
 			pthread_rwlock_unlock(&f->lock);
 			return;
 		}
-	pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is gone from every log dir: freeing its %s pool bytes",
+	if (!(pf_pool_rec_flags(f->pool, (uint32_t)f->rec) & PF_RECF_UNLINKED)) {
+		pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is in no log dir, but its last name "
+				    "was not seen to go: keeping its pool bytes (another name may reach them); 'pafka fsck' "
+				    "says what to do",
+		       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino);
+		return;
+	}
+	pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) was unlinked and is gone: freeing its %s pool bytes",
 	       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino, f->maplen ? "orphaned" : "(no)");
 	file_orphaned_locked(f);
 }

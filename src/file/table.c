@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "file_impl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,14 +35,28 @@ static void fork_prepare(void)
 	pthread_mutex_lock(&files_lock);
 }
 
-static void fork_release(void)
+static void fork_parent(void)
 {
+	pthread_mutex_unlock(&files_lock);
+}
+
+/* Only the forking thread exists in the child: a file lock another thread held at the fork would stay
+ * held forever (a close in the child would hang on it). Their work ended with the fork, and the child
+ * re-reads every placement from the shared tables (tier.c), so the locks start over. */
+static void fork_child(void)
+{
+	struct pf_file *f, *tmp;
+	HASH_ITER(hh, files, f, tmp)
+	{
+		pthread_rwlock_init(&f->lock, NULL);
+		pthread_mutex_init(&f->pos_lock, NULL);
+	}
 	pthread_mutex_unlock(&files_lock);
 }
 
 void pf_files_atfork(void)
 {
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 static struct pf_file *file_new(const struct pf_key *k)
@@ -181,8 +196,8 @@ struct pf_file *file_find_path(int dirfd, const char *path, int follow, uint64_t
 {
 	int e = errno;
 	struct statx stx;
-	if (REAL(statx)(dirfd, path, follow ? 0 : AT_SYMLINK_NOFOLLOW,
-			STATX_TYPE | STATX_INO | STATX_BTIME | STATX_NLINK | STATX_SIZE, &stx) < 0 ||
+	int how = (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (path[0] ? 0 : AT_EMPTY_PATH);
+	if (REAL(statx)(dirfd, path, how, STATX_TYPE | STATX_INO | STATX_BTIME | STATX_NLINK | STATX_SIZE, &stx) < 0 ||
 	    !S_ISREG(stx.stx_mode) || !(stx.stx_mask & STATX_BTIME)) {
 		errno = e;
 		return NULL;
@@ -221,7 +236,7 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 {
 	struct statx stx;
 	int e = errno;
-	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME | STATX_SIZE | STATX_NLINK, &stx) < 0 ||
 	    !S_ISREG(stx.stx_mode)) {
 		errno = e;
 		return;
@@ -258,6 +273,16 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	if (f->rec >= 0 && pf_tier_is_writer())
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
 	open_rfd(f, fd);
+	if (stx.stx_nlink > 1 && !f->pinned_real && pf_tier_is_writer()) {
+		/* Another name reaches it (a hard link made behind the shim's back, a backup's `cp -al`): its
+		 * bytes belong in its real file, where that name finds them (see pathops.c). */
+		if (materialise(f) == 0)
+			f->pinned_real = 1;
+		else
+			pf_log(PF_LOG_ERROR, "%s has %llu names but its pool bytes cannot be moved to its real file: %s; "
+					     "the other names read zeros until they can",
+			       abspath, (unsigned long long)stx.stx_nlink, strerror(errno));
+	}
 	pthread_rwlock_unlock(&f->lock);
 
 	o->refs = 1;
@@ -291,6 +316,26 @@ int pf_file_opened_alias(int fd, int oflags)
 		return 0;
 	pf_file_opened(fd, oflags, path);
 	return 1;
+}
+
+void file_adopt_fds(const struct pf_key *k, const char *abspath)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		struct statx stx;
+		if (e->d_name[0] == '.' || fd == dirfd(d) || pf_fd_get(fd) ||
+		    REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME, &stx) < 0 ||
+		    !S_ISREG(stx.stx_mode) || !key_matches(&stx, k))
+			continue;
+		int fl = REAL(fcntl)(fd, F_GETFL);
+		if (fl >= 0)
+			pf_file_opened(fd, fl, abspath);
+	}
+	closedir(d);
 }
 
 struct pf_ofd *pf_ofd_ref(struct pf_ofd *o)
