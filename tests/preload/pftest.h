@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -718,6 +719,20 @@ static inline void pftest_check_sparse_(const char *file, int line, const char *
 			     nbytes, used);
 }
 
+/*
+ * Is the file at path pool-resident: the shim is active, the log-dir file is sparse (at most 1/8 of its
+ * size allocated) and the pool has used blocks? Against the plain kernel: 0.
+ */
+static inline int pftest_pool_resident(const char *path)
+{
+	if (!pftest_shim_active())
+		return 0;
+	struct stat st;
+	CHECKF(stat(path, &st) == 0, "%s", path);
+	return st.st_size > 0 && (long long)st.st_blocks * 512 <= (long long)st.st_size / 8 &&
+	       pftest_pool_used_blocks() > 0;
+}
+
 /* An unmanaged file with nbytes written holds them in the kernel (st_blocks*512 >= nbytes). */
 #define pftest_check_kernel_resident(path, nbytes) pftest_check_kernel_resident_(__FILE__, __LINE__, path, nbytes)
 static inline void pftest_check_kernel_resident_(const char *file, int line, const char *path, long long nbytes)
@@ -869,6 +884,139 @@ static inline void pftest_skip(const char *why)
 {
 	printf("SKIP: %s\n", why);
 	exit(77);
+}
+
+/* ---------------------------------------------------------------- the kernel's view, without the shim */
+
+/*
+ * What a process without the shim sees: raw system calls (syscall(SYS_...)) bypass the interposed libc
+ * names, so these read the log-dir file exactly as the kernel has it (for a pool-resident segment: zeros).
+ */
+static inline int pftest_raw_open(const char *path, int flags)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, 0);
+}
+
+static inline ssize_t pftest_raw_pread(int fd, void *buf, size_t n, off_t off)
+{
+	return (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
+}
+
+static inline int pftest_raw_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+/* The file at path has the shadow's size and bytes as the kernel has them (raw system calls only). */
+#define pftest_check_path_raw(path, sh) pftest_check_path_raw_(__FILE__, __LINE__, path, sh)
+static inline void pftest_check_path_raw_(const char *file, int line, const char *path, const struct pftest_shadow *sh)
+{
+	int fd = pftest_raw_open(path, O_RDONLY);
+	if (fd < 0)
+		pftest_failf(file, line, "syscall(SYS_openat)", errno, "%s", path);
+	struct stat st;
+	if (syscall(SYS_fstat, fd, &st) != 0)
+		pftest_failf(file, line, "syscall(SYS_fstat)", errno, "%s", path);
+	if ((uint64_t)st.st_size != sh->size)
+		pftest_failf(file, line, "st_size (raw)", 0, "%s: the kernel says %lld bytes, expected %llu", path,
+			     (long long)st.st_size, (unsigned long long)sh->size);
+	const size_t chunk = 1 << 20;
+	uint8_t *buf = pftest_xmalloc(chunk);
+	for (uint64_t off = 0; off < sh->size; off += chunk) {
+		size_t n = sh->size - off < chunk ? (size_t)(sh->size - off) : chunk;
+		ssize_t r = pftest_raw_pread(fd, buf, n, (off_t)off);
+		if (r != (ssize_t)n)
+			pftest_failf(file, line, "syscall(SYS_pread64)", errno, "%s: %zu at %llu returned %zd", path, n,
+				     (unsigned long long)off, r);
+		char what[PATH_MAX + 64];
+		snprintf(what, sizeof what, "%s read with raw system calls (the kernel's bytes, no shim)", path);
+		pftest_cmp_(file, line, what, buf, sh->b + off, n, off);
+	}
+	pftest_free(buf);
+	pftest_raw_close(fd);
+}
+
+/* A child without LD_PRELOAD (/bin/cat, exec'd with LD_PRELOAD removed) reads path: the shadow's bytes. */
+#define pftest_check_path_nopreload(path, sh) pftest_check_path_nopreload_(__FILE__, __LINE__, path, sh)
+static inline void pftest_check_path_nopreload_(const char *file, int line, const char *path,
+						const struct pftest_shadow *sh)
+{
+	char *argv[] = { (char *)"/bin/cat", (char *)path, NULL };
+	int out = -1;
+	pid_t pid = pftest_spawn(argv, NULL, PFTEST_NO_PRELOAD | PFTEST_CAPTURE_OUT, NULL, &out);
+	size_t len = 0;
+	char *got = pftest_read_to_eof(out, (size_t)sh->size + 4096, &len);
+	close(out);
+	int rc = pftest_wait(pid);
+	if (rc != 0)
+		pftest_failf(file, line, "/bin/cat without LD_PRELOAD", 0, "cat %s exited %d", path, rc);
+	if (len != sh->size)
+		pftest_failf(file, line, "bytes read without the shim", 0, "cat %s gave %zu bytes, expected %llu", path,
+			     len, (unsigned long long)sh->size);
+	char what[PATH_MAX + 64];
+	snprintf(what, sizeof what, "%s read by a process without the shim", path);
+	pftest_cmp_(file, line, what, got, sh->b, len, 0);
+	pftest_free(got);
+}
+
+/* The size of path as another process without the shim sees it (/usr/bin/stat, LD_PRELOAD removed). */
+static inline long long pftest_size_nopreload(const char *path)
+{
+	char *argv[] = { (char *)"/usr/bin/stat", (char *)"-L", (char *)"-c", (char *)"%s", (char *)path, NULL };
+	int out = -1;
+	pid_t pid = pftest_spawn(argv, NULL, PFTEST_NO_PRELOAD | PFTEST_CAPTURE_OUT, NULL, &out);
+	char *s = pftest_read_to_eof(out, 4096, NULL);
+	close(out);
+	int rc = pftest_wait(pid);
+	CHECKF(rc == 0 && s[0] >= '0' && s[0] <= '9', "/usr/bin/stat %s exited %d printing \"%s\"", path, rc, s);
+	long long v = strtoll(s, NULL, 10);
+	pftest_free(s);
+	return v;
+}
+
+/*
+ * Every way to ask for the size agrees with expect: fstat, fstat64, statx(AT_EMPTY_PATH) and
+ * lseek(SEEK_END) on fd (the offset is put back), stat, stat64, lstat (path is not a symlink) and statx on
+ * path, the raw system call, and another process without the shim. fd < 0: path only.
+ */
+#define pftest_check_sizes(fd, path, expect) pftest_check_sizes_(__FILE__, __LINE__, fd, path, expect)
+static inline void pftest_check_sizes_(const char *file, int line, int fd, const char *path, long long expect)
+{
+	struct stat st;
+	struct stat64 st64;
+	struct statx x;
+	long long got[12];
+	const char *name[12];
+	int n = 0;
+#define PFTEST_SZ_(label, call, val) \
+	do { \
+		name[n] = label; \
+		if ((call) != 0) \
+			pftest_failf(file, line, label, errno, "%s", path); \
+		got[n++] = (long long)(val); \
+	} while (0)
+	if (fd >= 0) {
+		PFTEST_SZ_("fstat", fstat(fd, &st), st.st_size);
+		PFTEST_SZ_("fstat64", fstat64(fd, &st64), st64.st_size);
+		PFTEST_SZ_("statx(fd, AT_EMPTY_PATH)", statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &x), x.stx_size);
+		off_t cur = lseek(fd, 0, SEEK_CUR);
+		off_t end = lseek(fd, 0, SEEK_END);
+		if (cur < 0 || end < 0 || lseek(fd, cur, SEEK_SET) != cur)
+			pftest_failf(file, line, "lseek", errno, "%s", path);
+		name[n] = "lseek(SEEK_END)";
+		got[n++] = end;
+		PFTEST_SZ_("syscall(SYS_fstat)", (int)syscall(SYS_fstat, fd, &st), st.st_size);
+	}
+	PFTEST_SZ_("stat", stat(path, &st), st.st_size);
+	PFTEST_SZ_("stat64", stat64(path, &st64), st64.st_size);
+	PFTEST_SZ_("lstat", lstat(path, &st), st.st_size);
+	PFTEST_SZ_("statx(path)", statx(AT_FDCWD, path, 0, STATX_SIZE, &x), x.stx_size);
+	name[n] = "another process without the shim (/usr/bin/stat)";
+	got[n++] = pftest_size_nopreload(path);
+#undef PFTEST_SZ_
+	for (int i = 0; i < n; i++)
+		if (got[i] != expect)
+			pftest_failf(file, line, name[i], 0, "%s: size %lld, expected %lld", path, got[i], expect);
 }
 
 #endif

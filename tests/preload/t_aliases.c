@@ -2,10 +2,12 @@
  * t_aliases: the bytes belong to the file (the inode), not to a name. A managed segment reached through a
  * name that does not look managed must show the same bytes, and writes through it must land in the same
  * file: a symlink to the log dir, a symlinked partition directory, a symlink to the file from outside the
- * log dir, a hard link outside the log dir, /proc/self/fd/N; a segment renamed to a non-segment name (and
- * out of the log dir) and back; and the reverse, an ordinary file with data renamed onto a segment name.
- * These go beyond what Kafka does (it always uses its log.dirs paths) but not beyond what a tool, an
- * operator or a log.dirs entry that is itself a symlink can do.
+ * log dir (symlink() and symlinkat()), a hard link outside the log dir (link() and linkat()), a hard link
+ * with a non-segment name in the partition directory, /proc/self/fd/N; a segment renamed to a non-segment
+ * name (and out of the log dir) and back; and the reverse, an ordinary file with data renamed onto a
+ * segment name. Every link here is made under the shim (which moves the file's bytes to the real file for
+ * good when it sees one). These go beyond what Kafka does (it always uses its log.dirs paths) but not
+ * beyond what a tool, an operator or a log.dirs entry that is itself a symlink can do.
  */
 #include "pftest.h"
 
@@ -60,9 +62,33 @@ int main(int argc, char **argv)
 	CHECK(symlink(seg, pftest_fmt(q, sizeof q, "%s/plain/alias.bin", D)) == 0);
 	via(q, "file symlink");
 
+	STEP("symlinkat to the file from outside the log dir");
+	{
+		int dfd = OK(open(pftest_fmt(p, sizeof p, "%s/plain", D), O_RDONLY | O_DIRECTORY));
+		CHECK(symlinkat(seg, dfd, "alias-at.bin") == 0);
+		CHECK(close(dfd) == 0);
+		via(pftest_fmt(q, sizeof q, "%s/plain/alias-at.bin", D), "file symlinkat");
+	}
+
 	STEP("hard link outside the log dir");
 	CHECK(link(seg, pftest_fmt(q, sizeof q, "%s/plain/hardlink.bin", D)) == 0);
 	via(q, "hard link");
+	CHECK(unlink(q) == 0);
+
+	STEP("hard link made with linkat outside the log dir");
+	{
+		int sfd = OK(open(pftest_fmt(p, sizeof p, "%s/logs/topic-0", D), O_RDONLY | O_DIRECTORY));
+		int dfd = OK(open(pftest_fmt(p, sizeof p, "%s/plain", D), O_RDONLY | O_DIRECTORY));
+		CHECK(linkat(sfd, PFTEST_SEG0, dfd, "hardlink-at.bin", 0) == 0);
+		CHECK(close(sfd) == 0 && close(dfd) == 0);
+		via(pftest_fmt(q, sizeof q, "%s/plain/hardlink-at.bin", D), "hard link (linkat)");
+		CHECK(unlink(q) == 0);
+	}
+
+	STEP("hard link with a non-segment name in the partition directory");
+	pftest_mpath(q, "topic-0", "00000000000000000000.log.bak");
+	CHECK(link(seg, q) == 0);
+	via(q, "hard link in the partition dir");
 	CHECK(unlink(q) == 0);
 
 	STEP("renamed to a non-segment name in the partition dir, and back");
