@@ -41,8 +41,16 @@ void pf_file_opened(int fd, int oflags, const char *abspath);
 /* After an open through another name (a hard link, a symlinked directory, /proc/self/fd/N): register fd
  * only if it is a file this process already knows. Returns 1 if it did. */
 int pf_file_opened_alias(int fd, int oflags);
-struct pf_ofd *pf_ofd_ref(struct pf_ofd *o);
+/* A reference on the description o the table gave for fd, if it is alive and the table still maps fd to
+ * it; else NULL. (The data operations take one for the length of the call themselves.) */
+struct pf_ofd *pf_ofd_hold(int fd, struct pf_ofd *o);
+/* Drop a reference (the table's, or a hold's). The tombstone and NULL are ignored. */
 void pf_ofd_put(struct pf_ofd *o);
+/* The entry a managed close leaves in the fd table: the number is no longer the shim's, and the next call
+ * on it looks at what it is now (see pf_fd_use in file_impl.h). */
+struct pf_ofd *pf_ofd_tombstone(void);
+
+
 /* fcntl(F_SETFL) changed the status flags of the description. */
 void pf_ofd_setfl(struct pf_ofd *o, int flags);
 
@@ -57,7 +65,7 @@ int pf_io_fsync(struct pf_ofd *o, int fd, int datasync);
 int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags);
 /* Before the kernel maps the file or stdio takes it over: move its bytes to the real file and keep them
  * there, so the kernel's view is the file. Returns 0 or -1 with errno. */
-int pf_io_pin_real(struct pf_ofd *o);
+int pf_io_pin_real(struct pf_ofd *o, int fd);
 
 /* ---- transfers (at least one end managed; the other may be anything) */
 ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count);

@@ -246,11 +246,11 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
 EXPORT FILE *fdopen(int fd, const char *mode)
 {
 	struct pf_ofd *o = pf_fd_lookup(fd);
-	if (o && pf_io_pin_real(o) < 0)
+	if (o && pf_io_pin_real(o, fd) < 0)
 		return NULL;
 	FILE *f = REAL(fdopen)(fd, mode);
-	if (f && o && (o = pf_fd_take(fd)))
-		pf_ofd_put(o); /* the stream owns the fd now and closes it inside glibc, where we cannot see it */
+	if (f && o)
+		pf_ofd_put(pf_fd_take(fd)); /* the stream owns the fd now and closes it inside glibc, unseen */
 	return f;
 }
 
@@ -388,11 +388,10 @@ EXPORT int truncate64(const char *path, off64_t len)
 static NOINLINE int served_close(struct pf_ofd *o, int fd)
 {
 	pf_fd_transition_begin(); /* from unregistering until the kernel has closed it */
-	o = pf_fd_take(fd);
+	o = pf_fd_set(fd, pf_ofd_tombstone());
 	int r = REAL(close)(fd);
 	pf_fd_transition_end();
-	if (o)
-		pf_ofd_put(o);
+	pf_ofd_put(o);
 	return r;
 }
 
@@ -407,7 +406,7 @@ static void forget_range(unsigned first, unsigned last)
 	size_t cap = __atomic_load_n(&pf_fdcap, __ATOMIC_ACQUIRE);
 	for (size_t fd = first; fd <= last && fd < cap; fd++) {
 		struct pf_ofd *o = pf_fd_get((int)fd);
-		if (o && (o = pf_fd_take((int)fd)))
+		if (o && (o = pf_fd_set((int)fd, pf_ofd_tombstone())))
 			pf_ofd_put(o);
 	}
 }
@@ -441,6 +440,8 @@ EXPORT void closefrom(int lowfd)
  * the descriptor, and the new one enters it before anyone is told the number. */
 static NOINLINE int dup_managed(struct pf_ofd *o, int fd, int fd2, int how, int flags, pf_real_fcntl_t fcntl_fn)
 {
+	struct pf_ofd *src = o;
+	o = pf_ofd_hold(fd, o); /* its reference becomes the new descriptor's entry */
 	pf_fd_transition_begin();
 	struct pf_ofd *old = how == 1 || how == 2 ? pf_fd_take(fd2) : NULL;
 	int nfd = how == 0 ? REAL(dup)(fd)
@@ -449,16 +450,23 @@ static NOINLINE int dup_managed(struct pf_ofd *o, int fd, int fd2, int how, int 
 			     : fcntl_fn(fd, how == 3 ? F_DUPFD : F_DUPFD_CLOEXEC, fd2);
 	int e = errno;
 	if (nfd >= 0) {
-		struct pf_ofd *prev = pf_fd_set(nfd, o ? pf_ofd_ref(o) : NULL);
+		struct pf_ofd *prev = pf_fd_set(nfd, o);
 		if (prev)
 			pf_ofd_put(prev);
 	} else if (old) {
 		pf_fd_set(fd2, old); /* the kernel left fd2 as it was */
 		old = NULL;
 	}
+	if (nfd >= 0 && src && !o) {
+		/* fd was closed or changed hands as the call began: the kernel duplicated whatever it was */
+		int fl = REAL(fcntl)(nfd, F_GETFL);
+		if (fl < 0 || !pf_file_opened_alias(nfd, fl))
+			pf_fd_set(nfd, NULL);
+	}
 	pf_fd_transition_end();
-	if (old)
-		pf_ofd_put(old);
+	pf_ofd_put(old);
+	if (nfd < 0)
+		pf_ofd_put(o);
 	errno = e;
 	return nfd;
 }
@@ -848,7 +856,7 @@ EXPORT void *mmap64(void *addr, size_t n, int prot, int flags, int fd, off64_t o
 {
 	if (LIKELY((flags & MAP_ANONYMOUS) || pf_fd_lookup(fd) == NULL))
 		return REAL(mmap64)(addr, n, prot, flags, fd, off);
-	if (pf_io_pin_real(pf_fd_lookup(fd)) < 0)
+	if (pf_io_pin_real(pf_fd_lookup(fd), fd) < 0)
 		return MAP_FAILED;
 	return REAL(mmap64)(addr, n, prot, flags, fd, off);
 }

@@ -91,9 +91,10 @@ struct pf_file {
 };
 
 struct pf_ofd {
-	int refs;               /* descriptors sharing this description (dup) */
+	int refs;               /* table entries (descriptors, after dup) + holds of calls in progress; 0: dead */
 	int flags;              /* O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC as open/F_SETFL left them */
 	struct pf_file *file;
+	struct pf_ofd *next_free; /* on the free list (table.c): descriptions are recycled, never freed */
 };
 
 /* ---- identity: inode number + birth time, which survive renames and cannot be confused with a later file
@@ -134,6 +135,23 @@ void file_set_path(struct pf_file *f, const char *abspath);
 void file_adopt_fds(const struct pf_key *k, const char *abspath);
 /* The orphan scan found nothing that can reach f (files_lock held, by files_each_locked). */
 void file_orphaned_locked(struct pf_file *f);
+
+/* One call's use of an application descriptor that the table mapped to o (a description, or the
+ * tombstone). A description is reached without a lock and another thread may close its descriptor while a
+ * call through it is under way, so: descriptions are recycled, never freed; a call holds o (a reference
+ * taken only while it is alive, and only while the table still maps fd to it); failing that (fd closed,
+ * reopened or changing hands meanwhile), it takes what fd is at this instant (an atomic dup) and serves it
+ * through a description of its own when its file is one the table knows, else hands it to the kernel. */
+struct pf_fd_use {
+	int fd;                 /* the descriptor to use: fd, or the dup */
+	struct pf_ofd *o;       /* the description to use, NULL: the kernel's (not a file the shim knows) */
+	int held, dup;
+	struct pf_file *file;
+	struct pf_ofd own;      /* the description of our own, for a captured fd */
+};
+/* Returns 0, or -1 with errno EBADF when fd was closed at that instant. End with pf_fd_use_end. */
+int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u);
+void pf_fd_use_end(struct pf_fd_use *u);
 
 /* ---- placement.c */
 enum seg_kind { SEG_REAL, SEG_POOL, SEG_ZERO };

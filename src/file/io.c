@@ -70,7 +70,7 @@ static ssize_t read_placed(struct pf_file *f, int fd, struct cur *c, uint64_t po
 	return (ssize_t)done;
 }
 
-ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct pf_file *f = o->file;
 	ssize_t total = io_check(o, O_WRONLY, iov, cnt, off, rwf);
@@ -266,7 +266,7 @@ static int nowait_writes_refused(struct pf_file *f, int fd)
 	return refused;
 }
 
-ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+static ssize_t io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct pf_file *f = o->file;
 	ssize_t total = io_check(o, O_RDONLY, iov, cnt, off, rwf);
@@ -373,7 +373,7 @@ static off_t seek_data_hole(struct pf_file *f, int fd, uint64_t pos, int whence)
 	return -1;
 }
 
-off_t pf_io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
+static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 {
 	struct pf_file *f = o->file;
 	pthread_rwlock_rdlock(&f->lock);
@@ -423,7 +423,7 @@ static int do_ftruncate(void *a)
 	return REAL(ftruncate64)(t->fd, t->len);
 }
 
-int pf_io_ftruncate(struct pf_ofd *o, int fd, off_t len)
+static int io_ftruncate(struct pf_ofd *o, int fd, off_t len)
 {
 	struct pf_file *f = o->file;
 	if (len < 0 || (o->flags & O_ACCMODE) == O_RDONLY)
@@ -462,7 +462,7 @@ static int fallocate_zero(struct pf_file *f, int fd, int mode, uint64_t off, uin
 	return r;
 }
 
-int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
+static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 {
 	struct pf_file *f = o->file;
 	pthread_rwlock_wrlock(&f->lock);
@@ -526,21 +526,21 @@ static int sync_pool(struct pf_file *f)
 	return r;
 }
 
-int pf_io_fsync(struct pf_ofd *o, int fd, int datasync)
+static int io_fsync(struct pf_ofd *o, int fd, int datasync)
 {
 	if (sync_pool(o->file) < 0)
 		return -1;
 	return datasync ? REAL(fdatasync)(fd) : REAL(fsync)(fd);
 }
 
-int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags)
+static int io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags)
 {
 	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && n >= 0 && sync_pool(o->file) < 0)
 		return -1;
 	return REAL(sync_file_range)(fd, off, n, flags);
 }
 
-int pf_io_pin_real(struct pf_ofd *o)
+static int io_pin_real(struct pf_ofd *o)
 {
 	struct pf_file *f = o->file;
 	pthread_rwlock_wrlock(&f->lock);
@@ -549,4 +549,62 @@ int pf_io_pin_real(struct pf_ofd *o)
 		f->pinned_real = 1;
 	pthread_rwlock_unlock(&f->lock);
 	return r;
+}
+
+/* ---------------------------------------------------------------- entry points
+ *
+ * Each uses the descriptor through pf_fd_use (table.c): the description held for the length of the call
+ * (a concurrent close cannot free it), or, when fd was closed or changed hands meanwhile, whatever fd is at
+ * that instant: a file the table knows through a description of its own, anything else through the kernel.
+ * The call's errno survives the release. */
+#define USE_CALL(type, call, kernel_call)              \
+	do {                                           \
+		struct pf_fd_use u_;                   \
+		if (pf_fd_use(fd, o, &u_) < 0)         \
+			return -1;                     \
+		o = u_.o;                              \
+		fd = u_.fd;                            \
+		type r_ = o ? (call) : (kernel_call);  \
+		pf_fd_use_end(&u_);                    \
+		return r_;                             \
+	} while (0)
+
+ssize_t pf_io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	USE_CALL(ssize_t, io_read(o, fd, iov, cnt, off, rwf), REAL(preadv64v2)(fd, iov, cnt, off, rwf));
+}
+
+ssize_t pf_io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	USE_CALL(ssize_t, io_write(o, fd, iov, cnt, off, rwf), REAL(pwritev64v2)(fd, iov, cnt, off, rwf));
+}
+
+off_t pf_io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
+{
+	USE_CALL(off_t, io_lseek(o, fd, off, whence), REAL(lseek)(fd, off, whence));
+}
+
+int pf_io_ftruncate(struct pf_ofd *o, int fd, off_t len)
+{
+	USE_CALL(int, io_ftruncate(o, fd, len), REAL(ftruncate64)(fd, len));
+}
+
+int pf_io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
+{
+	USE_CALL(int, io_fallocate(o, fd, mode, off, len), REAL(fallocate64)(fd, mode, off, len));
+}
+
+int pf_io_fsync(struct pf_ofd *o, int fd, int datasync)
+{
+	USE_CALL(int, io_fsync(o, fd, datasync), datasync ? REAL(fdatasync)(fd) : REAL(fsync)(fd));
+}
+
+int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags)
+{
+	USE_CALL(int, io_sync_range(o, fd, off, n, flags), REAL(sync_file_range)(fd, off, n, flags));
+}
+
+int pf_io_pin_real(struct pf_ofd *o, int fd)
+{
+	USE_CALL(int, io_pin_real(o), 0);
 }

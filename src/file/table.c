@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fdtab.h"
@@ -232,6 +233,34 @@ void file_set_path(struct pf_file *f, const char *abspath)
 	pthread_rwlock_unlock(&f->lock);
 }
 
+/* ---------------------------------------------------------------- open descriptions
+ *
+ * A description is reached from the fd table without a lock, and another thread may close its descriptor
+ * while a call through it is under way (the kernel keeps the file alive for that call). So descriptions
+ * are type-stable: their memory is recycled, never freed, and a call takes a hold (a reference, taken only
+ * while the count is not zero) and checks the table still maps its fd to it. refs counts the table's
+ * entries (one per descriptor, after dup) and the holds of calls in progress. */
+static pthread_mutex_t ofd_lock = PTHREAD_MUTEX_INITIALIZER; /* a leaf lock: the free list */
+static struct pf_ofd *ofd_free;
+
+static struct pf_ofd *ofd_alloc(void)
+{
+	pthread_mutex_lock(&ofd_lock);
+	struct pf_ofd *o = ofd_free;
+	if (o)
+		ofd_free = o->next_free;
+	pthread_mutex_unlock(&ofd_lock);
+	return o ? o : calloc(1, sizeof *o);
+}
+
+static void ofd_recycle(struct pf_ofd *o)
+{
+	pthread_mutex_lock(&ofd_lock);
+	o->next_free = ofd_free;
+	ofd_free = o;
+	pthread_mutex_unlock(&ofd_lock);
+}
+
 void pf_file_opened(int fd, int oflags, const char *abspath)
 {
 	struct statx stx;
@@ -243,7 +272,7 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	}
 	struct pf_key k;
 	key_of_statx(&stx, &k, abspath);
-	struct pf_ofd *o = malloc(sizeof *o);
+	struct pf_ofd *o = ofd_alloc();
 	if (!o)
 		pf_die("out of memory registering %s", abspath);
 	pthread_mutex_lock(&files_lock);
@@ -285,9 +314,9 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	}
 	pthread_rwlock_unlock(&f->lock);
 
-	o->refs = 1;
 	o->flags = oflags & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
 	o->file = f;
+	__atomic_store_n(&o->refs, 1, __ATOMIC_RELEASE); /* alive: holds may succeed from here on */
 	struct pf_ofd *old = pf_fd_set(fd, o);
 	if (old)
 		pf_ofd_put(old);
@@ -338,18 +367,97 @@ void file_adopt_fds(const struct pf_key *k, const char *abspath)
 	closedir(d);
 }
 
-struct pf_ofd *pf_ofd_ref(struct pf_ofd *o)
+/* The entry a managed close leaves: the number is no longer the shim's, but until a call has looked at what
+ * it is now, the table cannot say "unmanaged" (see pf_fd_use). Dead (refs 0), no file. */
+static struct pf_ofd tombstone;
+
+struct pf_ofd *pf_ofd_tombstone(void)
 {
-	__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
-	return o;
+	return &tombstone;
+}
+
+struct pf_ofd *pf_ofd_hold(int fd, struct pf_ofd *o)
+{
+	if (!o || o == &tombstone)
+		return NULL;
+	int n = __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE);
+	while (n > 0 && !__atomic_compare_exchange_n(&o->refs, &n, n + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	if (n <= 0)
+		return NULL;
+	if (pf_fd_get(fd) == o)
+		return o;
+	pf_ofd_put(o); /* alive, but no longer this fd's */
+	return NULL;
+}
+
+int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u)
+{
+	memset(u, 0, sizeof *u);
+	u->fd = fd;
+	u->dup = -1;
+	if ((u->o = pf_ofd_hold(fd, o))) {
+		u->held = 1;
+		return 0;
+	}
+	/* Closed, reopened or changing hands while the call began: take what fd is at this instant (a dup is
+	 * atomic in the kernel), high up, out of the application's way. */
+	int e = errno;
+	struct rlimit rl;
+	int floor = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 > 256
+			    ? (int)(rl.rlim_cur / 2)
+			    : 256;
+	u->dup = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, floor);
+	if (u->dup < 0 && errno != EBADF)
+		u->dup = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+	if (u->dup < 0)
+		return -1; /* EBADF: fd was closed at that instant, as the kernel would say */
+	errno = e;
+	u->fd = u->dup;
+	struct statx stx;
+	struct pf_key k;
+	if (REAL(statx)(u->dup, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME, &stx) == 0 &&
+	    S_ISREG(stx.stx_mode) && (stx.stx_mask & STATX_BTIME)) {
+		k = (struct pf_key){ stx.stx_ino, stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec };
+		u->file = find_ref(&k);
+	}
+	if (u->file) {
+		/* a file the table knows (it may have pool bytes): a description of our own for this call */
+		int fl = REAL(fcntl)(u->dup, F_GETFL);
+		u->own.flags = fl < 0 ? 0 : fl & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
+		u->own.file = u->file;
+		u->own.refs = 1;
+		u->o = &u->own;
+	} else {
+		/* not the shim's: its tombstone can go (a registration replaces it anyway) */
+		struct pf_ofd *t = &tombstone;
+		if ((size_t)(unsigned)fd < __atomic_load_n(&pf_fdcap, __ATOMIC_ACQUIRE))
+			__atomic_compare_exchange_n(&pf_fdtab[fd], &t, NULL, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+	errno = e;
+	return 0;
+}
+
+void pf_fd_use_end(struct pf_fd_use *u)
+{
+	int e = errno;
+	if (u->held)
+		pf_ofd_put(u->o);
+	if (u->file)
+		file_put(u->file);
+	if (u->dup >= 0)
+		REAL(close)(u->dup);
+	errno = e;
 }
 
 void pf_ofd_put(struct pf_ofd *o)
 {
+	if (!o || o == &tombstone)
+		return;
 	if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	struct pf_file *f = o->file;
-	free(o);
+	ofd_recycle(o);
 	int e = errno;
 	pthread_mutex_lock(&files_lock);
 	if (--f->nopen == 0) {
@@ -370,6 +478,8 @@ void pf_ofd_put(struct pf_ofd *o)
 
 void pf_ofd_setfl(struct pf_ofd *o, int flags)
 {
+	if (o == &tombstone)
+		return;
 	int keep = o->flags & (O_ACCMODE | O_SYNC | O_DSYNC);
 	__atomic_store_n(&o->flags, keep | (flags & O_APPEND), __ATOMIC_RELAXED);
 }

@@ -198,8 +198,14 @@ out:
 ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count)
 {
 	struct pf_ofd *oi = pf_fd_lookup(in), *oo = pf_fd_lookup(out);
-	if (oi)
-		return sendfile_from(out, oi, in, offp, count);
+	if (oi) {
+		struct pf_fd_use u;
+		if (pf_fd_use(in, oi, &u) < 0)
+			return -1;
+		ssize_t r = u.o ? sendfile_from(out, u.o, u.fd, offp, count) : REAL(sendfile64)(out, u.fd, offp, count);
+		pf_fd_use_end(&u);
+		return r;
+	}
 	if (!oo)
 		return REAL(sendfile64)(out, in, offp, count);
 	/* into a managed file, from anything else */
@@ -211,7 +217,7 @@ ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count)
 
 static int fd_flags(int fd, struct pf_ofd *o)
 {
-	return o ? o->flags : REAL(fcntl)(fd, F_GETFL);
+	return o && o != pf_ofd_tombstone() ? o->flags : REAL(fcntl)(fd, F_GETFL);
 }
 
 ssize_t pf_io_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags)
