@@ -82,6 +82,10 @@
 	       FROM_TO(0, INT64_MAX), "0",                                                                \
 	       "use bytes per second (K, M, G, T suffixes allowed), or 0 for unlimited",                   \
 	       "the most bytes per second that migration copies; 0 is unlimited")                          \
+	SIMPLE(MIGRATE_TAIL_KEEP, "pafka.migrate.tail.keep", SIZE, int64_t, migrate_tail_keep,             \
+	       FROM_TO(1, INT64_MAX), "64M", "use a byte count of at least 1 (K, M, G, T suffixes allowed)", \
+	       "the most recent bytes of every active segment kept in the first tier while migration moves "  \
+	       "its older head down (at most half the threshold, shared out among active segments)")         \
 	SIMPLE(LOG_LEVEL, "pafka.log.level", CHOICE, int, log_level, WORDS("error", "warn", "info", "debug"), \
 	       "info", "use error, warn, info or debug",                                                  \
 	       "the most detailed messages written to stderr, one line per event, never per write")        \

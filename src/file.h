@@ -104,6 +104,9 @@ struct pf_file_info {
 	uint64_t base_offset;   /* the segment's base offset (from its name) */
 	int in_pool;            /* has a record (pool bytes, or a window for them) */
 	int busy;               /* being moved now */
+	uint64_t win_lo;        /* pool files: the window [win_lo, win_hi) in blocks, win_hi UINT64_MAX when */
+	uint64_t win_hi;        /* open at the end (not spilled) */
+	uint64_t full_blocks;   /* blocks entirely below the end of file (0 when the size is unknown) */
 };
 /* Every file migration may move (known path, not pinned to the slow tier, not unlinked or .deleted).
  * A file whose lock is busy right now is left out of this round. Returns 0 (*out malloc'd, *n entries)
@@ -131,6 +134,12 @@ struct pf_move_ctx {
 };
 int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx);
 int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ctx);
+/* The cold head of an active segment: the first count blocks of its window that are fully written move
+ * to the real file while appends go on; its tail stays in the pool. */
+int pf_file_demote_head(struct pf_file *f, uint64_t count, struct pf_move_ctx *ctx);
+/* A file whose window closed because the pool was full: its pool part moves down and a new window opens
+ * at its end, so its next appends go to the pool again. */
+int pf_file_readmit(struct pf_file *f, struct pf_move_ctx *ctx);
 /* Drain: move the file's pool bytes out under the write lock (for a file that keeps changing). */
 int pf_file_materialise(struct pf_file *f);
 

@@ -25,6 +25,7 @@
 #define PROMOTE_SETTLE_MS 1000
 
 static struct pf_policy policy;
+static uint64_t tail_keep_bytes;
 static int64_t idle_ms;
 
 /* A file is sealed when a newer segment exists in its partition directory (or by idleness, set before). */
@@ -51,10 +52,14 @@ static void candidate(const struct pf_file_info *v, struct pf_cand *c, uint64_t 
 	c->age = v->in_pool ? v->seq : v->birth_ns;
 	c->blocks = v->in_pool ? v->pool_blocks : (v->size + bsize - 1) / bsize;
 	c->sealed = pf_policy_sealed(0, v->last_write_ms, now, idle_ms);
+	c->win_lo = v->win_lo;
+	c->win_hi = v->win_hi == UINT64_MAX ? PF_POLICY_NO_HI : v->win_hi;
+	c->full_blocks = v->full_blocks;
 }
 
-/* Choose one move and claim its file; PF_MOVE_NONE when idle. birth gets the file's birth time. */
-static enum pf_move choose(struct pf_file **out, uint64_t *birth)
+/* Choose one move and claim its file; PF_MOVE_NONE when idle. birth gets the file's birth time, count the
+ * blocks of a head move. */
+static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *count)
 {
 	struct pf_file_info *v = NULL;
 	int n = 0;
@@ -71,7 +76,9 @@ static enum pf_move choose(struct pf_file **out, uint64_t *birth)
 			candidate(&v[i], &c[i], pf_tier_pool(0)->bsize, now);
 		mark_sealed_by_newer(v, c, n);
 		int which = -1;
-		mv = pf_policy_next(&policy, c, n, used, cap, pf_tier_demote_boundary(), &which);
+		uint64_t bs = pf_tier_pool(0)->bsize;
+		policy.tail_keep = tail_keep_bytes / bs > 0 ? tail_keep_bytes / bs : 1;
+		mv = pf_policy_next(&policy, c, n, used, cap, pf_tier_demote_boundary(), &which, count);
 		if (mv == PF_MOVE_PROMOTE && now - pf_files_learned_ms() < PROMOTE_SETTLE_MS)
 			mv = PF_MOVE_NONE; /* the set of files is still growing (a broker loading its logs) */
 		if (mv != PF_MOVE_NONE && pf_file_claim(v[which].file)) {
@@ -86,13 +93,16 @@ static enum pf_move choose(struct pf_file **out, uint64_t *birth)
 	return mv;
 }
 
+static const char *const move_names[] = { "none", "demote", "promote", "head demote", "readmit" };
+
 /* Count and log the outcome of a move. */
 static void account(enum pf_move mv, struct pf_file *f, int r, const struct pf_move_ctx *ctx, int64_t t0)
 {
-	int demote = mv == PF_MOVE_DEMOTE;
 	if (r == 0) {
-		pf_stat_add(demote ? PF_STAT_DEMOTIONS : PF_STAT_PROMOTIONS, PF_TIER_NONE, 1);
-		pf_stat_add(demote ? PF_STAT_BYTES_DEMOTED : PF_STAT_BYTES_PROMOTED, PF_TIER_NONE, ctx->bytes);
+		static const enum pf_stat count_of[] = { PF_STAT_DEMOTIONS, PF_STAT_DEMOTIONS, PF_STAT_PROMOTIONS,
+							  PF_STAT_HEAD_DEMOTIONS, PF_STAT_READMISSIONS };
+		pf_stat_add(count_of[mv], PF_TIER_NONE, 1);
+		pf_stat_add(mv == PF_MOVE_PROMOTE ? PF_STAT_BYTES_PROMOTED : PF_STAT_BYTES_DEMOTED, PF_TIER_NONE, ctx->bytes);
 	} else {
 		pf_stat_add(r > 0 ? PF_STAT_MIGRATION_ABORTS : PF_STAT_MIGRATION_FAILURES, PF_TIER_NONE, 1);
 	}
@@ -101,11 +111,9 @@ static void account(enum pf_move mv, struct pf_file *f, int r, const struct pf_m
 	char path[PATH_MAX];
 	pf_file_path(f, path, sizeof path);
 	if (r < 0)
-		pf_log(PF_LOG_WARN, "migration (%s) of %s failed: %s; will retry", demote ? "demote" : "promote", path,
-		       strerror(e));
+		pf_log(PF_LOG_WARN, "migration (%s) of %s failed: %s; will retry", move_names[mv], path, strerror(e));
 	else if (r == 0)
-		pf_log(PF_LOG_DEBUG, "%s %s (%llu bytes)", demote ? "demoted" : "promoted", path,
-		       (unsigned long long)ctx->bytes);
+		pf_log(PF_LOG_DEBUG, "%s %s (%llu bytes)", move_names[mv], path, (unsigned long long)ctx->bytes);
 }
 
 int pf_migrate_step(void)
@@ -113,17 +121,21 @@ int pf_migrate_step(void)
 	if (pf_tier_paused() || pf_tier_draining())
 		return PF_MOVE_NONE;
 	struct pf_file *f = NULL;
-	uint64_t birth = 0;
-	enum pf_move mv = choose(&f, &birth);
+	uint64_t birth = 0, count = 0;
+	enum pf_move mv = choose(&f, &birth, &count);
 	if (mv == PF_MOVE_NONE)
 		return mv;
 	struct pf_move_ctx ctx = { pf_rate_take, 0 };
 	int64_t t0 = pf_mono_ns();
-	int r;
+	int r = 1;
 	if (mv == PF_MOVE_DEMOTE) {
 		r = pf_file_demote(f, &ctx);
 		if (r == 0)
 			pf_tier_raise_demote_boundary(birth); /* a restart does not promote back what was demoted */
+	} else if (mv == PF_MOVE_DEMOTE_HEAD) {
+		r = pf_file_demote_head(f, count, &ctx);
+	} else if (mv == PF_MOVE_READMIT) {
+		r = pf_file_readmit(f, &ctx);
 	} else {
 		struct pf_pool *p = pf_tier_pick();
 		r = p ? pf_file_promote(f, p, &ctx) : 1;
@@ -152,6 +164,7 @@ int pf_migrate_start(const struct pf_config *cfg)
 		return 0;
 	policy.threshold = cfg->migrate_threshold;
 	policy.promote = cfg->migrate_promote;
+	tail_keep_bytes = (uint64_t)cfg->migrate_tail_keep;
 	idle_ms = cfg->migrate_idle_ms;
 	for (int i = 0; i < cfg->migrate_threads; i++)
 		if (pf_start_thread(worker, "pafka-migrate") < 0)

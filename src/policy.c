@@ -1,5 +1,5 @@
 /*
- * policy.c - migration choices (see policy.h).
+ * policy.c - migration choices (see policy.h for the rules and their order).
  *
  * Owns: nothing (pure functions). May call: nothing.
  */
@@ -10,12 +10,33 @@ int pf_policy_sealed(int newer_exists, int64_t last_write_ms, int64_t now_ms, in
 	return newer_exists || (idle_ms >= 0 && now_ms - last_write_ms >= idle_ms);
 }
 
+static uint64_t limit_of(const struct pf_policy *pol, uint64_t capacity)
+{
+	return (uint64_t)(pol->threshold * (double)capacity);
+}
+
+uint64_t pf_policy_tail_keep(const struct pf_policy *pol, uint64_t capacity, int active)
+{
+	uint64_t share = limit_of(pol, capacity) / (2 * (uint64_t)(active > 0 ? active : 1));
+	uint64_t keep = pol->tail_keep < share ? pol->tail_keep : share;
+	return keep > 0 ? keep : 1;
+}
+
+uint64_t pf_policy_cold_head(const struct pf_cand *c, uint64_t keep, uint64_t *from)
+{
+	*from = c->win_lo;
+	uint64_t end = c->full_blocks > keep ? c->full_blocks - keep : 0; /* the kept tail starts here */
+	if (c->win_hi != PF_POLICY_NO_HI && c->win_hi < end)
+		end = c->win_hi;
+	return end > c->win_lo ? end - c->win_lo : 0;
+}
+
 enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c, int n, uint64_t used,
-			    uint64_t capacity, uint64_t boundary_ns, int *which)
+			    uint64_t capacity, uint64_t boundary_ns, int *which, uint64_t *count)
 {
 	if (pol->threshold < 0 || capacity == 0)
 		return PF_MOVE_NONE;
-	uint64_t limit = (uint64_t)(pol->threshold * (double)capacity);
+	uint64_t limit = limit_of(pol, capacity);
 	int best = -1;
 	if (used > limit) {
 		for (int i = 0; i < n; i++)
@@ -26,7 +47,35 @@ enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c
 			*which = best;
 			return PF_MOVE_DEMOTE;
 		}
+		int active = 0;
+		for (int i = 0; i < n; i++)
+			active += c[i].in_pool && !c[i].sealed;
+		uint64_t keep = pf_policy_tail_keep(pol, capacity, active), head = 0, from;
+		for (int i = 0; i < n; i++) {
+			if (!c[i].in_pool || c[i].sealed || c[i].busy || c[i].blocks == 0)
+				continue;
+			uint64_t h = pf_policy_cold_head(&c[i], keep, &from);
+			if (h > 0 && (best < 0 || c[i].age < c[best].age)) {
+				best = i;
+				head = h;
+			}
+		}
+		if (best >= 0) {
+			*which = best;
+			*count = head;
+			return PF_MOVE_DEMOTE_HEAD;
+		}
 		return PF_MOVE_NONE;
+	}
+	if (used < limit) {
+		for (int i = 0; i < n; i++)
+			if (c[i].in_pool && !c[i].sealed && !c[i].busy && c[i].win_hi != PF_POLICY_NO_HI &&
+			    (best < 0 || c[i].age > c[best].age))
+				best = i;
+		if (best >= 0) {
+			*which = best;
+			return PF_MOVE_READMIT;
+		}
 	}
 	if (!pol->promote)
 		return PF_MOVE_NONE;

@@ -1,13 +1,31 @@
 /*
- * policy.h - which file to migrate next. Pure functions of a snapshot (no I/O, no clock of their own), so
- * the policy is unit-tested with a fake clock.
+ * policy.h - which move migration makes next. Pure functions of a snapshot (no I/O, no clock of their own),
+ * so the policy is unit-tested with a fake clock.
  *
- * Pafka's rule, without its holes: above threshold x capacity demote the OLDEST sealed pool files until
- * usage is back under it; below it promote the NEWEST sealed slow-tier files that fit under it, but never
- * one older than the newest file already demoted (no ping-pong). Demotion goes first. A file is sealed
- * when Kafka will not append to it again: a newer segment exists in its partition directory, or it has had
- * no write for pafka.migrate.idle.ms. Age is the pool's persistent creation sequence for pool files, and
- * (birth time, base offset) for slow-tier files, so the order survives restarts.
+ * A file is SEALED when Kafka will not append to it again: a newer segment exists in its partition
+ * directory, or it has had no write for pafka.migrate.idle.ms. Otherwise it is ACTIVE. Age is the pool's
+ * persistent creation sequence for pool files, and (birth time, base offset) for slow-tier files, so the
+ * order survives restarts. All sizes are in pool blocks; limit = threshold x capacity.
+ *
+ * The tail kept in the pool: every active segment keeps its most recent blocks in the pool, at most
+ * pafka.migrate.tail.keep, and at most limit / (2 x active segments), so the tails of all active segments
+ * together fill at most half of the limit; at least one block. Its COLD HEAD is the rest of its window:
+ * the fully written blocks from the window's start up to the kept tail. Kafka never rewrites them.
+ *
+ * The order of moves (one per call):
+ *   above the limit (used > limit), the oldest bytes go first:
+ *     1. DEMOTE the oldest sealed pool file (all of it);
+ *     2. else DEMOTE_HEAD: the cold head of the oldest active pool file that has one (its blocks up to its
+ *        kept tail move to the real file; its tail stays in the pool and keeps taking appends);
+ *     3. else nothing (only kept tails are left).
+ *   at or below the limit:
+ *     1. READMIT: an active file whose window closed because the pool was full (it spilled) moves its pool
+ *        part down and opens a new window at its end, so its next appends go to the pool again (the newest
+ *        such file first);
+ *     2. PROMOTE the newest sealed slow-tier file born after the newest file ever demoted, if it fits under
+ *        the limit (as before: an older file never jumps the queue; pafka.migrate.promote=false disables);
+ *     3. else nothing.
+ * A busy file (being moved) is never chosen. threshold < 0 or capacity 0 disables everything.
  *
  * Owns: nothing (pure functions). May call: nothing.
  */
@@ -16,29 +34,44 @@
 
 #include <stdint.h>
 
-enum pf_move { PF_MOVE_NONE = 0, PF_MOVE_DEMOTE = 1, PF_MOVE_PROMOTE = 2 };
+enum pf_move { PF_MOVE_NONE = 0, PF_MOVE_DEMOTE = 1, PF_MOVE_PROMOTE = 2, PF_MOVE_DEMOTE_HEAD = 3, PF_MOVE_READMIT = 4 };
+
+#define PF_POLICY_NO_HI UINT64_MAX /* a window that is open at the end (not spilled) */
 
 struct pf_cand {
 	uint64_t age;           /* larger = newer (comparable within one tier) */
 	uint64_t birth_ns;      /* birth time, comparable across tiers (promotion boundary) */
 	uint64_t blocks;        /* pool blocks it holds (pool file) or would need (slow-tier file) */
-	int in_pool;            /* 1: has pool bytes, 0: all on the slow tier */
+	int in_pool;            /* 1: has a record (pool bytes, or a window for them), 0: all on the slow tier */
 	int sealed;
 	int busy;               /* being moved or otherwise not movable now */
+	/* pool files: where the window is and how far the file is written */
+	uint64_t win_lo;        /* first block of the window */
+	uint64_t win_hi;        /* end of the window, PF_POLICY_NO_HI when open (not spilled) */
+	uint64_t full_blocks;   /* blocks entirely below the end of file */
 };
 
 struct pf_policy {
 	double threshold;       /* storage.migrate.threshold; < 0 disables */
 	int promote;            /* pafka.migrate.promote */
+	uint64_t tail_keep;     /* pafka.migrate.tail.keep in blocks (>= 1) */
 };
 
 /* Is a file sealed? newer_exists: a newer segment is in the same partition directory. */
 int pf_policy_sealed(int newer_exists, int64_t last_write_ms, int64_t now_ms, int64_t idle_ms);
 
+/* The blocks of every active segment's tail kept in the pool, for this many active segments. */
+uint64_t pf_policy_tail_keep(const struct pf_policy *pol, uint64_t capacity, int active);
+
+/* The cold head of a pool file with this tail kept: its first block (*from) and how many blocks (the
+ * return value, 0 for none). */
+uint64_t pf_policy_cold_head(const struct pf_cand *c, uint64_t keep, uint64_t *from);
+
 /* The next move for this snapshot: sets *which to the candidate index and returns the direction, or
- * PF_MOVE_NONE. used/capacity are pool blocks; boundary_ns is the birth time of the newest file demoted
- * so far (0 if none). */
+ * PF_MOVE_NONE. For PF_MOVE_DEMOTE_HEAD, *count is the number of head blocks to move (from the window's
+ * start). used/capacity are pool blocks; boundary_ns is the birth time of the newest file demoted so far
+ * (0 if none). */
 enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c, int n, uint64_t used,
-			    uint64_t capacity, uint64_t boundary_ns, int *which);
+			    uint64_t capacity, uint64_t boundary_ns, int *which, uint64_t *count);
 
 #endif

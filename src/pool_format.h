@@ -69,7 +69,9 @@ struct pf_pool_header {
 		uint64_t errors;
 		uint64_t demote_boundary_ns; /* birth time of the newest file ever demoted: no promotion of
 						older ones (policy state, kept across restarts) */
-		uint64_t reserved[12];
+		uint64_t head_demotions;     /* cold heads of active segments moved to the slow tier */
+		uint64_t readmissions;       /* spilled files given a new window at their end */
+		uint64_t reserved[10];
 	} live;
 };
 

@@ -156,6 +156,8 @@ static uint64_t *stat_field(struct pf_pool_live *l, enum pf_stat s, enum pf_tier
 	case PF_STAT_MIGRATION_ABORTS: return &l->migration_aborts;
 	case PF_STAT_MIGRATION_NS: return &l->migration_ns;
 	case PF_STAT_ERRORS: return &l->errors;
+	case PF_STAT_HEAD_DEMOTIONS: return &l->head_demotions;
+	case PF_STAT_READMISSIONS: return &l->readmissions;
 	}
 	return NULL;
 }

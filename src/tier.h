@@ -35,6 +35,8 @@ enum pf_stat {
 	PF_STAT_MIGRATION_ABORTS,
 	PF_STAT_MIGRATION_NS,
 	PF_STAT_ERRORS,
+	PF_STAT_HEAD_DEMOTIONS,     /* cold heads of active segments moved down */
+	PF_STAT_READMISSIONS,       /* spilled files given a new window at their end */
 };
 
 /* Open every pool of cfg (creating missing ones). As a broker: their writer, which takes each pool's

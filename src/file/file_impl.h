@@ -27,6 +27,8 @@
  *                        truncates and placement changes take it exclusively. A migration copies under the
  *                        read lock one block at a time and commits under the write lock.
  *   5. pool->lock        (pool.c) the pool allocator's free lists and counters.
+ *   6. lease_lock        (moves.c) a head move's lease, with its condition: a canceller waits on it
+ *                        after letting go of f->lock.
  *   leaves (take no other lock while held): rate_lock (rate.c, the migration token bucket),
  *                        boundary_lock (tier.c, the promotion boundary), nowait_lock (io.c, which
  *                        file systems take RWF_NOWAIT writes).
@@ -87,6 +89,11 @@ struct pf_file {
 	int dirty;              /* pool bytes written since the last sync */
 	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
 	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
+	/* A head move's lease (moves.c): blocks [lease_lo, lease_hi) are being copied to the real file without
+	 * the file's lock. Appends above never wait; an operation that would change or free those blocks
+	 * cancels the lease and waits for the mover to let go (at most one block copy). Under f->lock. */
+	uint64_t lease_lo, lease_hi;
+	int lease_active, lease_cancel;
 	char path[4096];        /* last known absolute path */
 };
 
@@ -205,6 +212,10 @@ int offset_of(int fd, uint64_t *pos);
 int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg);
 
 /* ---- moves.c */
+/* With f->lock held for writing: if a head move's lease overlaps [lo, hi), cancel it and wait until the
+ * mover lets go. Returns 1 if it waited (f->lock was let go meanwhile: the caller looks at the file
+ * again), 0 if there was nothing to wait for. */
+int lease_clear_locked(struct pf_file *f, uint64_t lo, uint64_t hi);
 /* Move every pool byte of the file to the real file (through f->rfd) and drop the record. Write lock. */
 int materialise(struct pf_file *f);
 /* Materialise and keep the file on the slow tier for good, opening a descriptor through dirfd/path when

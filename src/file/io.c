@@ -283,7 +283,9 @@ static ssize_t io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int c
 		pthread_mutex_lock(&f->pos_lock);
 	pthread_rwlock_wrlock(&f->lock);
 	ssize_t ret;
-	uint64_t pos = (uint64_t)off;
+	uint64_t pos;
+again:
+	pos = (uint64_t)off;
 	if (f->rec < 0 && (f->pinned_real || !pf_tier_writable())) {
 		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf); /* stays a plain file */
@@ -298,6 +300,8 @@ static ssize_t io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int c
 		ret = -1;
 		goto out;
 	}
+	if (lease_clear_locked(f, pos, pos + (uint64_t)total))
+		goto again; /* a head move was copying those blocks (never an append's): look again */
 	if (total == 0) {
 		ret = 0;
 		goto out;
@@ -396,6 +400,8 @@ static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 
 int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg)
 {
+	while (lease_clear_locked(f, len, UINT64_MAX))
+		; /* a head move must not copy blocks a shrink frees */
 	if (f->rec < 0 && f->size == 0 && len > 0)
 		ensure_record(f); /* a preallocated segment (setLength) starts in the pool */
 	file_changing(f);
@@ -501,7 +507,9 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 		}
 	} else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) || mode == FALLOC_FL_ZERO_RANGE ||
 		   mode == (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)) {
-		r = fallocate_zero(f, fd, mode, (uint64_t)off, end);
+		while (lease_clear_locked(f, (uint64_t)off, end))
+			;
+		r = f->rec >= 0 ? fallocate_zero(f, fd, mode, (uint64_t)off, end) : REAL(fallocate64)(fd, mode, off, len);
 	} else {
 		/* collapse/insert range shift bytes: let the kernel do it on a plain file */
 		r = materialise(f);

@@ -10,7 +10,14 @@
  * stays valid (PF_RECF_REAL_VALID), so demoting the file again needs no copy. A recovery after a crash at
  * any point finds either the old placement or the new one.
  *
- * Owns: nothing beyond the move. May call: placement.c, table.c, tier.h, pool.h, fault.h, sys.h, real.h.
+ * Head moves (the cold head of an active segment, and the pool part of a file that spilled) copy without
+ * the file's lock, so appends above never wait: a lease on the block range keeps those blocks where they
+ * are (lease_clear_locked), the copy is persisted, then the window's start `lo` moves up (the commit
+ * point) and the blocks below it are freed (recovery frees them too, as stale). A re-admission then opens
+ * a new window at the file's end: lo moves past the end of file, then hi opens; a crash between the two
+ * leaves an empty window, all bytes in the real file.
+ *
+ * Owns: head-move leases (lease_lock). May call: placement.c, tier.h, pool.h, fault.h, sys.h, real.h.
  */
 #define _GNU_SOURCE
 #include "file_impl.h"
@@ -26,10 +33,41 @@
 #include "sys.h"
 #include "tier.h"
 
+static pthread_mutex_t lease_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lease_cond = PTHREAD_COND_INITIALIZER;
+
+int lease_clear_locked(struct pf_file *f, uint64_t lo, uint64_t hi)
+{
+	if (!f->lease_active || hi <= f->lease_lo || lo >= f->lease_hi)
+		return 0;
+	__atomic_store_n(&f->lease_cancel, 1, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&f->lock);
+	pthread_mutex_lock(&lease_lock);
+	while (__atomic_load_n(&f->lease_active, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&lease_cond, &lease_lock);
+	pthread_mutex_unlock(&lease_lock);
+	pthread_rwlock_wrlock(&f->lock);
+	return 1;
+}
+
+/* The mover lets go of its lease (f->lock held for writing). */
+static void lease_end_locked(struct pf_file *f)
+{
+	pthread_mutex_lock(&lease_lock);
+	__atomic_store_n(&f->lease_active, 0, __ATOMIC_RELEASE);
+	f->lease_cancel = 0;
+	f->lease_lo = f->lease_hi = 0;
+	pthread_cond_broadcast(&lease_cond);
+	pthread_mutex_unlock(&lease_lock);
+}
+
 int materialise(struct pf_file *f)
 {
 	if (f->rec < 0)
 		return 0;
+	while (lease_clear_locked(f, 0, UINT64_MAX))
+		if (f->rec < 0)
+			return 0;
 	if (!pf_tier_is_writer()) {
 		/* Only the pools' writer moves bytes: a copy made by a read-only attacher or a fork child
 		 * would go stale behind the writer's back. */
@@ -310,5 +348,134 @@ abort:
 	pthread_rwlock_unlock(&f->lock);
 done:
 	REAL(close)(fd);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- head moves */
+
+/* Copy file blocks [lo, end) that the pool holds to fd, without the file's lock (the lease keeps them),
+ * then persist the copy. Returns 0, 1 if the lease was cancelled, -1 on an I/O error. */
+static int copy_leased(struct pf_file *f, int fd, uint64_t lo, uint64_t end, uint64_t size, struct pf_move_ctx *ctx)
+{
+	uint64_t bs = f->pool->bsize;
+	for (uint64_t i = lo; i < end; i++) {
+		if (__atomic_load_n(&f->lease_cancel, __ATOMIC_ACQUIRE))
+			return 1;
+		pthread_rwlock_rdlock(&f->lock); /* the map array itself may be grown by an append */
+		uint32_t ph = i < f->maplen ? f->map[i] : 0;
+		pthread_rwlock_unlock(&f->lock);
+		uint64_t start = i * bs;
+		if (!ph || start >= size)
+			continue; /* a hole: the real file is a hole there too */
+		uint64_t n = pf_min64(bs, size - start);
+		if (ctx->throttle)
+			ctx->throttle(n);
+		if (pf_pwrite_all(fd, pf_pool_block_ptr(f->pool, ph - 1), n, start) < 0)
+			return -1;
+		ctx->bytes += n;
+	}
+	PF_FAULT("head.copied");
+	if (REAL(fdatasync)(fd) < 0)
+		return -1;
+	PF_FAULT("head.synced");
+	return 0;
+}
+
+/* Move the pool blocks of window [lo, lo + count) (clamped to the written part of the file and to the
+ * window) to the real file, and raise lo past them. Returns 0, 1 (gave up: the file changed in that range,
+ * or moved; nothing lost) or -1 (I/O error). *moved_lo gets the new start of the window. */
+static int move_head(struct pf_file *f, uint64_t count, int whole_window, struct pf_move_ctx *ctx, uint64_t *new_lo)
+{
+	uint64_t size;
+	int fd = open_for_move(f, O_RDWR, &size);
+	if (fd < 0)
+		return 1;
+	int ret = 1;
+	pthread_rwlock_wrlock(&f->lock);
+	int64_t rec = f->rec;
+	uint64_t lo = f->lo, bs = rec >= 0 ? f->pool->bsize : 1;
+	if (f->size_known)
+		size = f->size;
+	uint64_t end = 0;
+	if (rec >= 0 && lo != PF_HI_NONE && !f->lease_active && pf_tier_is_writer()) {
+		uint64_t limit = whole_window ? (size + bs - 1) / bs : size / bs; /* a head move takes full blocks only */
+		end = pf_min64(lo + count, limit);
+		if (f->hi != PF_HI_NONE)
+			end = pf_min64(end, f->hi);
+	}
+	if (end <= lo) {
+		pthread_rwlock_unlock(&f->lock);
+		goto done;
+	}
+	f->lease_lo = lo;
+	f->lease_hi = end;
+	f->lease_cancel = 0;
+	__atomic_store_n(&f->lease_active, 1, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&f->lock);
+
+	int r = copy_leased(f, fd, lo, end, size, ctx);
+
+	pthread_rwlock_wrlock(&f->lock);
+	if (r == 0 && !f->lease_cancel && f->rec == rec && f->lo == lo) {
+		pf_pool_rec_set_lo(f->pool, (uint32_t)rec, end); /* commit point: [lo, end) is the real file's */
+		PF_FAULT("head.committed");
+		f->lo = end;
+		for (uint64_t i = lo; i < end && i < f->maplen; i++)
+			if (f->map[i]) {
+				pf_pool_block_free(f->pool, f->map[i] - 1);
+				f->map[i] = 0;
+			}
+		ret = 0;
+	} else if (r < 0) {
+		ret = -1;
+	}
+	*new_lo = f->lo;
+	lease_end_locked(f);
+	pthread_rwlock_unlock(&f->lock);
+done:
+	{
+		int e = errno;
+		REAL(close)(fd);
+		errno = e;
+	}
+	return ret;
+}
+
+int pf_file_demote_head(struct pf_file *f, uint64_t count, struct pf_move_ctx *ctx)
+{
+	uint64_t lo;
+	return move_head(f, count, 0, ctx, &lo);
+}
+
+int pf_file_readmit(struct pf_file *f, struct pf_move_ctx *ctx)
+{
+	uint64_t lo = 0;
+	pthread_rwlock_rdlock(&f->lock);
+	int spilled = f->rec >= 0 && f->hi != PF_HI_NONE;
+	uint64_t window = spilled && f->lo < f->hi ? f->hi - f->lo : 0;
+	pthread_rwlock_unlock(&f->lock);
+	if (!spilled)
+		return 1;
+	if (window > 0) {
+		int r = move_head(f, window, 1, ctx, &lo);
+		if (r != 0)
+			return r;
+	}
+	/* The window is empty now: open a new one at the end of the file. */
+	int ret = 1;
+	pthread_rwlock_wrlock(&f->lock);
+	if (f->rec >= 0 && f->hi != PF_HI_NONE && f->lo >= f->hi && !f->lease_active && pf_tier_is_writer()) {
+		uint64_t tail = (f->size + f->pool->bsize - 1) >> f->pool->bshift;
+		if (tail < f->hi)
+			tail = f->hi;
+		pf_pool_rec_set_lo(f->pool, (uint32_t)f->rec, tail); /* empty window [tail, hi): all real */
+		PF_FAULT("readmit.moved");
+		pf_pool_rec_set_hi(f->pool, (uint32_t)f->rec, PF_HI_NONE); /* commit point: appends from tail on */
+		PF_FAULT("readmit.opened");
+		f->lo = tail;
+		f->hi = PF_HI_NONE;
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&f->lock);
 	return ret;
 }

@@ -102,8 +102,8 @@ void file_put(struct pf_file *f)
  * either no pool bytes, or no name left (its bytes are garbage once the last descriptor is gone). */
 static void evict_locked(struct pf_file *f)
 {
-	if (f->nopen > 0 || !f->hh.tbl)
-		return;
+	if (f->nopen > 0 || !f->hh.tbl || f->migrating)
+		return; /* a move in progress: pf_file_release looks again */
 	if (__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE) >= 0 && !f->unlinked)
 		return;
 	pthread_rwlock_wrlock(&f->lock);
@@ -548,7 +548,10 @@ static void collect(struct pf_file *f, void *arg)
 		for (uint64_t i = 0; i < f->maplen; i++)
 			c->pool_blocks += f->map[i] != 0;
 		c->seq = pf_pool_rec_seq(f->pool, (uint32_t)f->rec);
-		c->busy |= f->lo == PF_HI_NONE; /* a promotion in progress */
+		c->busy |= f->lo == PF_HI_NONE || f->lease_active; /* a promotion or head move in progress */
+		c->win_lo = f->lo;
+		c->win_hi = f->hi;
+		c->full_blocks = f->size_known ? f->size >> f->pool->bshift : 0;
 	}
 	pthread_rwlock_unlock(&f->lock);
 	f->refs++;

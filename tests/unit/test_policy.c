@@ -3,11 +3,15 @@
  * pf_policy_next on hand-built candidate snapshots.
  *
  * The rules under test (policy.h): with limit = threshold x capacity (in blocks, rounded down),
- *   used > limit : demote the OLDEST (smallest age) sealed, non-busy pool file holding blocks; nothing else;
+ *   used > limit : demote the OLDEST (smallest age) sealed, non-busy pool file holding blocks; else the
+ *                  cold head (the fully written window blocks below the kept tail) of the OLDEST active,
+ *                  non-busy pool file that has one; else nothing;
+ *   used < limit : readmit the NEWEST active, non-busy pool file whose window was closed by a spill;
  *   used <= limit: promote the NEWEST (largest age) sealed, non-busy, non-empty slow-tier file born after
  *                  the boundary, only if used + its blocks <= limit; if it does not fit nothing is promoted
  *                  (an older, smaller file never jumps the queue);
  *   threshold < 0 or capacity 0 disables everything; promote = 0 disables promotion only.
+ * The kept tail of each active segment: min(tail_keep, limit / (2 x active segments)), at least 1 block.
  * A file is sealed when a newer segment exists, or it had no write for idle_ms (idle_ms < 0: never idle).
  */
 #define _GNU_SOURCE
@@ -33,6 +37,7 @@ static struct pf_cand cand(uint64_t age, uint64_t birth_ns, uint64_t blocks, int
 	c.blocks = blocks;
 	c.in_pool = in_pool;
 	c.sealed = 1;
+	c.win_hi = PF_POLICY_NO_HI; /* a window open at the end: not spilled */
 	return c;
 }
 
@@ -48,14 +53,25 @@ static struct pf_cand slow_file(uint64_t age, uint64_t blocks)
 	return cand(age, age, blocks, 0);
 }
 
-static const struct pf_policy POL = { 0.5, 1 };
+static const struct pf_policy POL = { 0.5, 1, 16 };
 
 /* Run the policy; returns the move and stores the chosen index in *which (-1 if untouched). */
 static enum pf_move next(const struct pf_policy *pol, const struct pf_cand *c, int n, uint64_t used, uint64_t cap,
 			 uint64_t boundary, int *which)
 {
+	uint64_t count = 0;
 	*which = -1;
-	return pf_policy_next(pol, c, n, used, cap, boundary, which);
+	return pf_policy_next(pol, c, n, used, cap, boundary, which, &count);
+}
+
+/* An active pool file: window [win_lo, open), `full` blocks fully written, holding `blocks` pool blocks. */
+static struct pf_cand active_file(uint64_t age, uint64_t win_lo, uint64_t full, uint64_t blocks)
+{
+	struct pf_cand c = pool_file(age, blocks);
+	c.sealed = 0;
+	c.win_lo = win_lo;
+	c.full_blocks = full;
+	return c;
 }
 
 /* ---- pf_policy_sealed with a fake clock --------------------------------------------------------------- */
@@ -147,10 +163,10 @@ Test(policy_next, threshold_one_and_tiny)
 {
 	struct pf_cand c[2] = { pool_file(1, 4), slow_file(2, 1) };
 	int w;
-	struct pf_policy full = { 1.0, 1 };
+	struct pf_policy full = { 1.0, 1, 16 };
 	cr_expect_eq(next(&full, c, 2, 100, 100, 0, &w), PF_MOVE_NONE, "threshold 1: a full pool is not over it");
 	cr_expect_eq(next(&full, c, 2, 99, 100, 0, &w), PF_MOVE_PROMOTE);
-	struct pf_policy tiny = { 0.001, 1 }; /* limit 0 */
+	struct pf_policy tiny = { 0.001, 1, 16 }; /* limit 0 */
 	cr_expect_eq(next(&tiny, c, 2, 1, 100, 0, &w), PF_MOVE_DEMOTE, "limit 0: any used block is too many");
 	cr_expect_eq(next(&tiny, c, 2, 0, 100, 0, &w), PF_MOVE_NONE, "limit 0: nothing ever fits");
 }
@@ -159,7 +175,7 @@ Test(policy_next, threshold_negative_disables)
 {
 	struct pf_cand c[2] = { pool_file(1, 10), slow_file(2, 1) };
 	int w;
-	struct pf_policy off = { -1, 1 };
+	struct pf_policy off = { -1, 1, 16 };
 	cr_expect_eq(next(&off, c, 2, 100, 100, 0, &w), PF_MOVE_NONE, "threshold -1: no demotion even when full");
 	cr_expect_eq(next(&off, c, 2, 0, 100, 0, &w), PF_MOVE_NONE, "threshold -1: no promotion either");
 	cr_expect_eq(w, -1);
@@ -297,7 +313,7 @@ Test(policy_next, promotion_skips_busy_unsealed_empty_and_pool_files)
 
 Test(policy_next, promote_zero_disables_promotion_only)
 {
-	struct pf_policy nopromo = { 0.5, 0 };
+	struct pf_policy nopromo = { 0.5, 0, 16 };
 	struct pf_cand c[2] = { slow_file(100, 1), pool_file(1, 5) };
 	int w;
 	cr_expect_eq(next(&nopromo, c, 2, 0, 100, 0, &w), PF_MOVE_NONE, "promotion off");
@@ -310,7 +326,7 @@ Test(policy_next, file_larger_than_the_pool_is_never_promoted)
 	struct pf_cand c[1] = { slow_file(100, UINT64_C(1) << 50) };
 	int w;
 	cr_expect_eq(next(&POL, c, 1, 0, 100, 0, &w), PF_MOVE_NONE);
-	struct pf_policy full = { 1.0, 1 };
+	struct pf_policy full = { 1.0, 1, 16 };
 	c[0].blocks = 101;
 	cr_expect_eq(next(&full, c, 1, 0, 100, 0, &w), PF_MOVE_NONE);
 }
@@ -387,4 +403,109 @@ Test(policy_next, simulation_settles_under_threshold_without_ping_pong)
 	cr_expect_eq(used, 50);
 	for (int i = 0; i < 8; i++)
 		cr_expect_eq(c[i].in_pool, i >= 3, "file %d in_pool %d", i, c[i].in_pool);
+}
+
+/* ---- the hot tail: head demotion of active segments, re-admission of spilled ones --------------------- */
+
+Test(policy_next, tail_keep_is_capped_by_the_setting_and_shared_out_under_the_limit)
+{
+	/* limit 50 of 100: the tails of all active segments together take at most 25 blocks */
+	cr_expect_eq(pf_policy_tail_keep(&POL, 100, 1), 16, "one active segment: the setting (16)");
+	cr_expect_eq(pf_policy_tail_keep(&POL, 100, 2), 12, "two: 50 / 4");
+	cr_expect_eq(pf_policy_tail_keep(&POL, 100, 10), 2, "ten: 50 / 20");
+	cr_expect_eq(pf_policy_tail_keep(&POL, 100, 1000), 1, "never less than one block");
+	cr_expect_eq(pf_policy_tail_keep(&POL, 100, 0), 16, "no active segment: the setting");
+}
+
+Test(policy_next, cold_head_stops_at_the_kept_tail_and_at_a_spill)
+{
+	uint64_t from;
+	struct pf_cand c = active_file(1, 4, 40, 36);
+	cr_expect_eq(pf_policy_cold_head(&c, 10, &from), 26, "blocks 4..29 are cold, 30..39 kept");
+	cr_expect_eq(from, 4);
+	c.win_hi = 20;
+	cr_expect_eq(pf_policy_cold_head(&c, 10, &from), 16, "spilled at 20: the window ends there");
+	c = active_file(1, 35, 40, 5);
+	cr_expect_eq(pf_policy_cold_head(&c, 10, &from), 0, "everything in the window is kept tail");
+	c = active_file(1, 0, 3, 4);
+	cr_expect_eq(pf_policy_cold_head(&c, 10, &from), 0, "smaller than the kept tail");
+}
+
+Test(policy_next, above_limit_sealed_files_go_before_any_head)
+{
+	struct pf_cand c[3] = { active_file(1, 0, 40, 40), pool_file(5, 10), active_file(2, 0, 40, 40) };
+	int w;
+	uint64_t count = 0;
+	w = -1;
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 90, 100, 0, &w, &count), PF_MOVE_DEMOTE);
+	cr_expect_eq(w, 1, "the sealed file, although it is newer than both active ones");
+	c[1].busy = 1;
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 90, 100, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(w, 0, "then the head of the oldest active segment");
+	/* two active segments: each keeps min(16, 50 / 4) = 12 blocks; 40 full blocks from 0: 28 cold */
+	cr_expect_eq(count, 28);
+}
+
+Test(policy_next, heads_only_above_the_limit_and_never_of_busy_or_headless_files)
+{
+	struct pf_cand c[2] = { active_file(1, 0, 40, 40), active_file(2, 30, 40, 10) };
+	int w;
+	uint64_t count;
+	cr_expect_eq(pf_policy_next(&POL, c, 2, 50, 100, 0, &w, &count), PF_MOVE_NONE, "at the limit: nothing");
+	c[0].busy = 1;
+	cr_expect_eq(pf_policy_next(&POL, c, 2, 60, 100, 0, &w, &count), PF_MOVE_NONE,
+		     "the other one's window holds only its kept tail");
+}
+
+Test(policy_next, readmit_the_newest_spilled_active_file_below_the_limit)
+{
+	struct pf_cand c[3] = { active_file(1, 0, 40, 10), active_file(3, 0, 40, 10), pool_file(2, 5) };
+	c[0].win_hi = 10;
+	c[1].win_hi = 10;
+	int w;
+	uint64_t count;
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 30, 100, 0, &w, &count), PF_MOVE_READMIT);
+	cr_expect_eq(w, 1, "the newest spilled one");
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 50, 100, 0, &w, &count), PF_MOVE_NONE, "at the limit: no room");
+	c[1].sealed = 1;
+	c[0].busy = 1;
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 30, 100, 0, &w, &count), PF_MOVE_NONE,
+		     "a sealed spilled file takes no more appends: not readmitted");
+}
+
+Test(policy_next, simulation_of_appends_keeps_the_pool_at_the_limit_with_every_tail_in_it)
+{
+	/* 4 active segments appended round-robin, one block per step each, into a pool of 64 blocks with limit
+	 * 32 (64 KiB blocks and an 8 MiB pool in the small reproduction). After every step the policy runs to
+	 * quiescence. The pool must stay at most one round of appends above the limit, and every append must
+	 * land in the pool (no spill: the pool never fills). */
+	struct pf_cand c[4];
+	for (int i = 0; i < 4; i++)
+		c[i] = active_file((uint64_t)i + 1, 0, 0, 0);
+	uint64_t used = 0, peak = 0;
+	for (int step = 0; step < 400; step++) {
+		int f = step % 4;
+		cr_assert_lt(used, 64, "step %d: the pool is full, an append would spill", step);
+		c[f].blocks++;
+		c[f].full_blocks++;
+		used++;
+		if (used > peak)
+			peak = used;
+		int w, moves = 0;
+		uint64_t count;
+		enum pf_move mv;
+		while ((mv = pf_policy_next(&POL, c, 4, used, 64, 0, &w, &count)) != PF_MOVE_NONE) {
+			cr_assert_lt(++moves, 10, "the policy does not settle at step %d", step);
+			cr_assert_eq(mv, PF_MOVE_DEMOTE_HEAD, "only heads move here");
+			c[w].win_lo += count;
+			c[w].blocks -= count;
+			used -= count;
+		}
+	}
+	cr_expect_leq(peak, 32 + 4, "the pool stays within a round of appends of its limit (peak %llu)",
+		      (unsigned long long)peak);
+	uint64_t keep = pf_policy_tail_keep(&POL, 64, 4);
+	for (int i = 0; i < 4; i++)
+		cr_expect_geq(c[i].blocks, keep, "segment %d keeps its tail (%llu >= %llu)", i,
+			      (unsigned long long)c[i].blocks, (unsigned long long)keep);
 }
