@@ -137,6 +137,15 @@ size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
 	scalar(&o, "pafka_migration_backlog_bytes", "gauge", "Bytes the migration policy wants to move now.",
 	       s->backlog_bytes);
 	scalar(&o, "pafka_spills_total", "counter", "Writes sent to the slow tier because the pool was full.", s->spills);
+	scalar(&o, "pafka_head_demotions_total", "counter",
+	       "Cold heads of active segments moved to the slow tier (their tails stay in the pool).", s->head_demotions);
+	scalar(&o, "pafka_readmissions_total", "counter",
+	       "Files whose window had closed (the pool was full) given a new one at their end.", s->readmissions);
+	uint64_t all = s->bytes_written[PF_PROM_TIER_POOL] + s->bytes_written[PF_PROM_TIER_SLOW];
+	head(&o, "pafka_bytes_written_pool_ratio", "gauge",
+	     "Fraction of the bytes written to managed files that went to the pool (1 when none were written).");
+	put(&o, "pafka_bytes_written_pool_ratio %.6g\n",
+	    all ? (double)s->bytes_written[PF_PROM_TIER_POOL] / (double)all : 1.0);
 	scalar(&o, "pafka_errors_total", "counter", "Errors met by the shim (I/O and migration).", s->errors);
 	scalar(&o, "pafka_migration_paused", "gauge", "1 while migration is paused (pafka.pause).",
 	       (uint64_t)(s->paused != 0));
@@ -169,5 +178,7 @@ void pf_prom_from_live(struct pf_prom_sample *m, const struct pf_pool_live *live
 	m->migration_seconds = (double)live->migration_ns / 1e9;
 	m->backlog_bytes = live->backlog_bytes;
 	m->spills = live->spills;
+	m->head_demotions = live->head_demotions;
+	m->readmissions = live->readmissions;
 	m->errors = live->errors;
 }

@@ -39,6 +39,8 @@ struct pf_prom_sample {
 	double migration_seconds;
 	uint64_t backlog_bytes;
 	uint64_t spills;
+	uint64_t head_demotions;     /* cold heads of active segments moved to the slow tier */
+	uint64_t readmissions;       /* spilled files given a new window at their end */
 	uint64_t errors;
 	int paused;                  /* migration paused (1/0) */
 	int draining;                /* drain requested (1/0) */
