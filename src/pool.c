@@ -567,11 +567,11 @@ const char *pf_rec_bad_str(uint32_t bad, char *buf, size_t n)
 		const char *name;
 	} words[] = {
 		{ PF_RW_IDENT, "identity (inode, birth time, sequence)" },
-		{ PF_RW_STATE, "state" },
+		{ PF_RW_STATE, "state word" },
 		{ PF_RW_LO, "window start (lo)" },
 		{ PF_RW_HI, "window end (hi)" },
-		{ PF_RW_FLAGS, "flags" },
-		{ PF_RW_SIZE, "durable size" },
+		{ PF_RW_FLAGS, "flags word" },
+		{ PF_RW_SIZE, "durable size word" },
 	};
 	size_t k = 0;
 	int first = 1;
@@ -877,17 +877,25 @@ int pf_pool_upgrade(struct pf_pool *p, struct pf_err *err)
 		nrec++;
 	}
 	/* 3. Entries, one 8-byte store each (a converted entry has bit 63: idempotent). One that names no
-	 * record is left as it is: recovery refuses it, as the release that wrote it did. */
+	 * record in use still names no record in use (or none of the table) afterwards, with a valid check:
+	 * recovery refuses it as the release that wrote it did, and fsck --discard-unowned may free it. So
+	 * a format-1 entry in a format-2 pool is always damage. */
 	for (uint64_t b = 0; b < p->nblocks; b++) {
 		uint64_t e = ld64(&p->blocks[b]);
-		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || (e & PF_E2_OWNED) || (e >> 32) == 0)
+		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || (e & PF_E2_OWNED))
 			continue;
+		uint64_t r1 = e >> 32;
 		uint32_t r = PF_ENTRY1_REC(e), i = PF_ENTRY1_IDX(e);
-		if (r >= p->nrecords || state_of(p, r) == PF_REC_FREE)
-			continue;
-		/* beyond format 2 and unreachable (checked above): stale, as recovery would free it */
-		__atomic_store_n(&p->blocks[b], i >= PF_MAX_FILE_BLOCKS ? PF_BLOCK_FREE : pf_entry2(p->salt, b, r, i),
-				 __ATOMIC_RELEASE);
+		uint64_t ne;
+		if (r1 == 0 || r >= p->nrecords) /* no record of the table: keep it so (index 0: never all ones) */
+			ne = pf_entry2(p->salt, b, (uint32_t)((1ULL << PF_E2_REC_BITS) - 2), 0);
+		else if (state_of(p, r) == PF_REC_FREE) /* a free record: keep it so */
+			ne = pf_entry2(p->salt, b, r, i & (PF_MAX_FILE_BLOCKS - 1));
+		else if (i >= PF_MAX_FILE_BLOCKS) /* beyond format 2, unreachable (checked above): stale */
+			ne = PF_BLOCK_FREE;
+		else
+			ne = pf_entry2(p->salt, b, r, i);
+		__atomic_store_n(&p->blocks[b], ne, __ATOMIC_RELEASE);
 		if (persist(p, &p->blocks[b], 8, err) < 0)
 			return -1;
 		PF_FAULT("pool.upgrade.entry");
@@ -976,8 +984,6 @@ int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, struct pf_err 
 			store64(p, &p->blocks[b], PF_BLOCK_FREE);
 			continue;
 		}
-		if (k == PF_ENT_CORRUPT && f == PF_EF_FORMAT1 && r < p->nrecords && ri[r].kind == K_FREE)
-			f = PF_EF_RECORD; /* left by the upgrade: it named no record in use then either */
 		if (k == PF_ENT_CORRUPT) {
 			if (f == PF_EF_RECORD && !p->readonly)
 				rc = ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,

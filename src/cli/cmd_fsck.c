@@ -277,7 +277,7 @@ static int check_tables(struct fsck *k)
 			       (unsigned long long)b, (unsigned long long)e, i, r);
 			continue;
 		}
-		if (kind == PF_ENT_CORRUPT && (f == PF_EF_RECORD || r >= p->nrecords)) {
+		if (kind == PF_ENT_CORRUPT && f == PF_EF_RECORD) {
 			if (!beyond++)
 				report(k, k->discard, unowned, "block %llu names record %llu, beyond the record table (%llu records)",
 				       (unsigned long long)b, (unsigned long long)r, (unsigned long long)p->nrecords);
@@ -285,20 +285,15 @@ static int check_tables(struct fsck *k)
 				pf_pool_block_free(p, b);
 			continue;
 		}
-		struct rec_info *x = &ri[r];
-		int rk = rec_kind(x);
-		if (kind == PF_ENT_CORRUPT) { /* a format-1 entry in a format-2 pool */
-			if (rk == R_FREE) {
-				if (!x->owned++)
-					x->first_block = b;
-			} else {
-				report(k, 0, unknown,
-				       "block %llu: its entry %#llx is in format 1 in a format-2 pool (block %u of record %u); "
-				       "the shim refuses the pool",
-				       (unsigned long long)b, (unsigned long long)e, i, r);
-			}
+		if (kind == PF_ENT_CORRUPT) { /* a format-1 entry in a format-2 pool: the upgrade leaves none */
+			report(k, 0, unknown,
+			       "block %llu: its entry %#llx is in no format this pool uses (it reads as block %u of record %u in "
+			       "format 1): a flipped bit; the shim refuses the pool",
+			       (unsigned long long)b, (unsigned long long)e, i, r);
 			continue;
 		}
+		struct rec_info *x = &ri[r];
+		int rk = rec_kind(x);
 		if (rk != R_LIVE) {
 			if (!x->owned++)
 				x->first_block = b;
@@ -336,18 +331,8 @@ static int check_tables(struct fsck *k)
 				   "a free record names no file, and the shim refuses the pool until they are gone: save a "
 				   "copy of the pool, then 'pafka fsck --repair --discard-unowned' frees them",
 				   "record %llu is free but owns %llu blocks (block %llu, ...)", (unsigned long long)r,
-				   (unsigned long long)x->owned, (unsigned long long)x->first_block)) {
+				   (unsigned long long)x->owned, (unsigned long long)x->first_block))
 				free_record(k, r);
-				/* format-1 entries naming it are not its own to the decoders: free them here */
-				for (uint64_t b = 0; b < p->nblocks; b++) {
-					uint32_t er, ei;
-					enum pf_entry_fault f;
-					uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
-					if (pf_entry_decode(p->salt, fmt2, p->nrecords, b, e, &er, &ei, &f) == PF_ENT_CORRUPT &&
-					    f == PF_EF_FORMAT1 && er == r)
-						pf_pool_block_free(p, b);
-				}
-			}
 		} else if (rk == R_BAD && v->format == 1) {
 			report(k, 0, damaged, "record %llu has invalid state %llu (owning %llu blocks)", (unsigned long long)r,
 			       (unsigned long long)__atomic_load_n((const uint64_t *)&p->recs[r], __ATOMIC_ACQUIRE),

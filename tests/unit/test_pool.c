@@ -2358,14 +2358,32 @@ Test(pool, upgrade_refuses_what_format_2_cannot_hold)
 	v1_make();
 	v1_rec(1, 7, 100, 0, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
 	upgrade_refused("invalid state");
-	/* an entry naming a free record: upgraded, then refused by recovery as before, left as it was */
+	/* entries naming a free record or none of the table: upgraded, still naming them (with valid
+	 * checks), then refused by recovery as the earlier release did */
 	unit_rmtree(pooldir);
 	v1_make();
 	v1_rec(0, PF_REC_LIVE, 100, 0, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
 	v1_ent(4, PF_ENTRY1(1, 0));
 	open_rw(&P);
+	load_fails(&P, "block 4 belongs to record 1, which is not in use");
+	cr_assert_eq(pf_pool_format(&P), 2);
+	cr_assert_eq(P.blocks[4], ENT(&P, 4, 1, 0));
+	P.blocks[4] = PF_BLOCK_FREE;
+	pf_pool_close(&P);
+	open_rw(&P);
+	load_ok(&P);
+	pf_pool_close(&P);
+	reset_got();
+	unit_rmtree(pooldir);
+	v1_make();
+	v1_ent(5, PF_ENTRY1(1ULL << 30, 7));
+	v1_ent(6, 77); /* a record half of 0 */
+	open_rw(&P);
 	load_fails(&P, "not in use");
-	cr_assert_eq(P.blocks[4], PF_ENTRY1(1, 0));
+	uint32_t r, i;
+	cr_assert_eq(pf_pool_entry(&P, 5, &r, &i), PF_ENT_CORRUPT);
+	cr_assert_eq(pf_pool_entry(&P, 6, &r, &i), PF_ENT_CORRUPT);
+	cr_assert(P.blocks[5] & PF_E2_OWNED && P.blocks[6] & PF_E2_OWNED, "left in format 1");
 }
 
 Test(pool, upgrade_resumes_a_torn_record_from_its_copy)
