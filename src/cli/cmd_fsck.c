@@ -2,13 +2,18 @@
  * cmd_fsck.c - `pafka fsck [--repair]`: check each pool's metadata against the log dirs, one line per
  * finding: "pafka fsck: <pool>: <finding>". Exit 0 when clean, 1 when anything was found, 2 on usage.
  *
- * Checked: the header (magic, version, checksum, geometry); record states; blocks that are RESERVED, owned
- * by a record that is free, dying, invalid or beyond the table, duplicated, or outside their record's
- * window [lo, hi); records whose file is missing, renamed (stale path hint, file found by inode + birth
- * time), or whose hint names another file (identity mismatch); pool blocks past a file's size; two records
- * for one file; the log dirs' .pafka-pools markers.
+ * Checked: the header, by the shim's own check (pf_pool_header_problem: magic, version, checksum, a
+ * geometry that fits the file); the integrity check of every record word and entry (pool format 2: a
+ * broken record names a file the shim refuses; a record whose identity fails or an entry that fails its
+ * check names none, and the shim refuses the pool); a format-1 pool, as the shim's upgrade would see it;
+ * record states; blocks that are RESERVED, owned by a record that is free, dying, invalid or beyond the
+ * table, duplicated, or outside their record's window [lo, hi); records whose file is missing, renamed
+ * (stale path hint, file found by inode + birth time), or whose hint names another file (identity
+ * mismatch); pool blocks past a file's size; two records for one file; the log dirs' .pafka-pools markers.
+ * Tables are read only through pool_format.h's decoders, allocations sized from the checked geometry.
  *
- * --repair does only what cannot lose data: free RESERVED blocks, stale blocks outside a window and blocks
+ * --repair first upgrades a format-1 pool as the shim would (repairs write format 2), then does only what
+ * cannot lose data: free RESERVED blocks, stale blocks outside a window and blocks
  * past the end of a file; finish DYING records and unfinished promotions (the real file holds those
  * bytes); refresh stale path hints; add a missing marker line; free the record of a file that is provably
  * gone from every managed log dir (log dirs configured, all readable, each one's marker naming this pool,

@@ -18,8 +18,8 @@ if [ -n "${PAFKA_UPGRADE_PREV_LIB:-}" ]; then
 	echo "# earlier release: $PREV"
 else
 	command -v git >/dev/null 2>&1 || skip "git is not installed: cannot build the earlier release to write a format-1 pool"
-	git -C "$top_src" rev-parse --git-dir >/dev/null 2>&1 ||
-		skip "$top_src has no git history (a release tarball?): cannot build the earlier release to write a format-1 pool"
+	[ -e "$top_src/.git" ] && git -C "$top_src" rev-parse --git-dir >/dev/null 2>&1 ||
+		skip "$top_src is not a git checkout (a release tarball?): cannot build the earlier release to write a format-1 pool"
 	from=${PAFKA_UPGRADE_FROM:-}
 	if [ -z "$from" ]; then
 		for c in $(git -C "$top_src" log --format=%H -n 500 HEAD); do
