@@ -525,9 +525,10 @@ static void rec_words(const struct pf_pool *p, uint32_t r, uint64_t *w, int *fmt
 	for (int tries = 0;; tries++) {
 		uint64_t u1 = __atomic_load_n(&p->hdr->upgrade, __ATOMIC_ACQUIRE);
 		*copy = u1 == 2 * ((uint64_t)r + 1);
-		load_words(*copy ? p->hdr->upgrade_rec : rec, w);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		uint64_t u2 = __atomic_load_n(&p->hdr->upgrade, __ATOMIC_RELAXED);
+		const uint64_t *src = *copy ? p->hdr->upgrade_rec : rec;
+		for (int k = 0; k < NWORDS; k++) /* acquire: the second look at the word cannot move above them */
+			w[k] = __atomic_load_n(&src[k], __ATOMIC_ACQUIRE);
+		uint64_t u2 = __atomic_load_n(&p->hdr->upgrade, __ATOMIC_ACQUIRE);
 		if (u1 == u2 || tries >= 1000)
 			return;
 	}

@@ -175,8 +175,18 @@ done
 run_rc 0 shimmed "$W" v "$L/t-0/$SEG0" 300000 1 v "$L/t-0/$SEG1" 70001 2
 cp "$CLI_TMP/pool.good" "$POOL" && run_rc 0 "$CRAFT" "$POOL" path-len
 repair_case "a path length of 0xffffffff" "record [0-9]+: the path hint is unreadable \(checksum\); the file is $L/t-0/[0-9]{20}\.log"
+# the offline drain moves the intact file and leaves the damaged one in the pool, saying so
+cp "$CLI_TMP/pool.good" "$POOL"
+run_rc 0 "$CRAFT" "$POOL" move-lo
+run_rc 1 "$PAFKA" drain --offline
+err_has "record [0-9]+ \(inode [0-9]+, last seen at $L/t-0/$SEG0\): its window start \(lo\) fails its integrity check; left in the pool: run 'pafka fsck'"
+run_rc 0 "$W" v "$L/t-0/$SEG1" 70001 2 # drained: the log-dir file holds it without the shim
+run_rc 1 "$PAFKA" fsck
+out_has "its window start \(lo\) fails its integrity check"
 cp "$CLI_TMP/pool.good" "$POOL"
 run_rc 0 "$PAFKA" fsck
+run_rc 0 shimmed "$W" v "$L/t-0/$SEG0" 300000 1 v "$L/t-0/$SEG1" 70001 2
+pass "the offline drain leaves a damaged record in the pool and reports it, and drains the rest"
 
 # unsafe table damage: reported, left alone by --repair, and the offline drain refuses to guess
 run_rc 0 "$CRAFT" "$POOL" dup
