@@ -142,9 +142,15 @@ void file_orphaned_locked(struct pf_file *f)
 	evict_locked(f);
 }
 
-int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen)
+int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen, int broken,
+			 const char *why)
 {
 	(void)arg;
+	if (broken) { /* damaged metadata: refused (stop) until the file model answers EIO for that file */
+		pf_log(PF_LOG_ERROR, "pool %s: record %u: its %s: run 'pafka fsck'", p->path, rec, why);
+		free(map);
+		return -1;
+	}
 	struct pf_rec_view r;
 	pf_pool_rec_get(p, rec, &r);
 	if (r.lo == PF_HI_NONE) {
