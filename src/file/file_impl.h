@@ -84,6 +84,7 @@ struct pf_file {
 	int size_known;
 	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
 	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
+	int broken;             /* its pool record fails its integrity check: every data call answers EIO */
 	int dirty;              /* pool bytes written since the last sync */
 	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
 	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */

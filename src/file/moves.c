@@ -30,6 +30,10 @@ int materialise(struct pf_file *f)
 {
 	if (f->rec < 0)
 		return 0;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	if (!pf_tier_is_writer()) {
 		/* Only the pools' writer moves bytes: a copy made by a read-only attacher or a fork child
 		 * would go stale behind the writer's back. */
@@ -81,6 +85,10 @@ static int materialise_via(struct pf_file *f, int dirfd, const char *path)
 {
 	if (f->rec < 0)
 		return 0;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	if (!pf_tier_is_writer()) {
 		errno = EROFS; /* see materialise() */
 		return -1;
@@ -211,7 +219,8 @@ static int64_t promote_begin(struct pf_file *f, struct pf_pool *p, uint64_t size
 {
 	pthread_rwlock_wrlock(&f->lock);
 	int64_t r = -1;
-	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size > 0)
+	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size > 0 &&
+	    (size + p->bsize - 1) / p->bsize <= PF_MAX_FILE_BLOCKS)
 		r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, PF_HI_NONE, f->path);
 	if (r >= 0) {
 		f->pool = p;

@@ -172,6 +172,8 @@ int ensure_record(struct pf_file *f)
 
 int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, struct cur *c)
 {
+	if (b >= PF_MAX_FILE_BLOCKS)
+		return 0; /* beyond what a block-table entry can name: the rest of the file is the slow tier's */
 	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
 	if (map_grow(f, b) < 0)
 		return -1;
@@ -238,7 +240,13 @@ void ro_refresh(struct pf_file *f, int fd)
 		struct pf_pool *p = pf_tier_pool(k);
 		for (uint64_t r = 0; r < p->nrecords; r++) {
 			struct pf_rec_view v;
-			if (pf_pool_rec_get(p, (uint32_t)r, &v) == 0 && v.state == PF_REC_LIVE && v.ino == f->key.ino &&
+			int ok = pf_pool_rec_get(p, (uint32_t)r, &v) == 0;
+			if (!(v.bad & PF_RW_IDENT) && v.ino == f->key.ino && v.btime_sec == f->key.btime_sec &&
+			    v.btime_nsec == f->key.btime_nsec && !ok && v.state != PF_REC_FREE) {
+				f->broken = 1; /* its record fails its check: refused, as in the writer */
+				return;
+			}
+			if (ok && v.state == PF_REC_LIVE && v.ino == f->key.ino &&
 			    v.btime_sec == f->key.btime_sec && v.btime_nsec == f->key.btime_nsec && v.lo != PF_HI_NONE) {
 				f->pool = p;
 				set_rec(f, (int64_t)r);
