@@ -169,6 +169,9 @@ enum seg_kind seg_at(const struct pf_file *f, uint64_t pos, uint64_t end, uint64
 int map_grow(struct pf_file *f, uint64_t b);
 /* The file's bytes or size are about to change (write lock held). */
 void file_changing(struct pf_file *f);
+/* The file handle of fd (name_to_handle_at), kept in a new record so that recovery can tell whether a
+ * file missing from every log dir still lives under another name; h->bytes 0 when there is none. */
+void file_handle_of(int fd, struct pf_rec_handle *h);
 /* Give the file a record so new blocks can go to the pool. Returns 1 if it has one. Write lock held. */
 int ensure_record(struct pf_file *f);
 /* Zero the pool bytes of [from, to). */

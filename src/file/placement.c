@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "fault.h"
@@ -150,6 +151,24 @@ static int has_owned_from(const struct pf_file *f, uint64_t b)
 	return 0;
 }
 
+void file_handle_of(int fd, struct pf_rec_handle *h)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char buf[PF_HANDLE_MAX];
+	} u;
+	int mount_id, e = errno;
+	memset(h, 0, sizeof *h);
+	u.fh.handle_bytes = PF_HANDLE_MAX;
+	if (fd >= 0 && name_to_handle_at(fd, "", &u.fh, &mount_id, AT_EMPTY_PATH) == 0 &&
+	    u.fh.handle_bytes <= PF_HANDLE_MAX) {
+		h->type = (uint32_t)u.fh.handle_type;
+		h->bytes = u.fh.handle_bytes;
+		memcpy(h->h, u.fh.f_handle, u.fh.handle_bytes);
+	}
+	errno = e;
+}
+
 int ensure_record(struct pf_file *f)
 {
 	if (f->rec >= 0)
@@ -160,7 +179,9 @@ int ensure_record(struct pf_file *f)
 	if (!p)
 		return 0;
 	uint64_t lo = (f->size + p->bsize - 1) >> p->bshift;
-	int64_t r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, lo, f->path);
+	struct pf_rec_handle h;
+	file_handle_of(f->rfd, &h);
+	int64_t r = pf_pool_rec_alloc_handle(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, lo, f->path, &h);
 	if (r < 0)
 		return 0;
 	f->pool = p;

@@ -433,7 +433,14 @@ int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u)
 		u->file = find_ref(&k);
 	}
 	if (u->file) {
-		/* a file the table knows (it may have pool bytes): a description of our own for this call */
+		/* a file the table knows (it may have pool bytes): a description of our own for this call, with
+		 * the size from the kernel when no open description of this process keeps it (it is exact) */
+		struct pf_file *f = u->file;
+		pthread_rwlock_wrlock(&f->lock);
+		struct stat st;
+		if (!f->size_known && REAL(fstat)(u->dup, &st) == 0)
+			f->size = (uint64_t)st.st_size;
+		pthread_rwlock_unlock(&f->lock);
 		int fl = REAL(fcntl)(u->dup, F_GETFL);
 		u->own.flags = fl < 0 ? 0 : fl & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
 		u->own.file = u->file;
