@@ -31,7 +31,8 @@ struct pf_pool;
 /* Register the fork handlers of the file table (once, at activation). */
 void pf_files_atfork(void);
 /* Called once per LIVE record of each pool at activation (the pool's recovery callback). */
-int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen);
+int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen, int broken,
+			 const char *why);
 /* After loading, as the pools' writer: free records of files that are gone, refresh stale path hints. */
 void pf_files_reap_orphans(void);
 

@@ -1,12 +1,16 @@
 /*
  * pool.c - a libpafka pool file (see pool.h and pool_format.h for the layout and the commit rules).
  *
- * Creation is atomic: the file is built as pafka.pool.new (space reserved with posix_fallocate, so a
- * later store into the mapping can never hit ENOSPC/SIGBUS), its header written with the magic last,
- * then renamed into place. Opening validates the header, takes an OFD write lock (one writer process per
- * pool; OFD locks are not dropped when libpmem closes its own descriptor), maps it with pmem_map_file and
- * runs recovery: half-freed records are finished, reserved or stale blocks are freed, and anything that
- * cannot happen under the protocol stops the process rather than guess.
+ * Creation is atomic: the file is built under a name of its own in the pool directory (space reserved
+ * with posix_fallocate, so a later store into the mapping can never hit ENOSPC/SIGBUS), its header written
+ * with the magic last, then renamed into place without replacing anything. The directory is opened once
+ * (no symlink), checked (owned by us, not writable by others) and everything after goes through that
+ * descriptor. Opening validates the header (pf_pool_check_header, which the CLI shares), takes an OFD
+ * write lock (one writer process per pool; OFD locks are not dropped when libpmem closes its own
+ * descriptor), and maps exactly the file it checked. Loading upgrades a format-1 pool, then recovers:
+ * half-freed records are finished, reserved or stale blocks are freed, a known file whose metadata fails
+ * its checks is handed over as broken, and anything else that cannot happen under the protocol stops the
+ * process rather than guess.
  *
  * Owns: a pool's mapping, allocator and tables. May call: pool_format.h, config.h, fault.h, log.h, sys.h,
  * real.h, libpmem.
@@ -33,6 +37,7 @@
 #include "sys.h"
 
 #define ERR(...) pf_err_set(err, __VA_ARGS__)
+#define NWORDS (PF_RECORD_SIZE / 8)
 
 static uint64_t header_sum(const struct pf_pool_header *h)
 {
@@ -51,12 +56,14 @@ static int layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize)
 	uint64_t nrec = est * 2;
 	if (nrec < 1024)
 		nrec = 1024;
-	if (nrec > (1u << 20))
-		nrec = 1u << 20;
+	if (nrec > PF_MAX_RECORDS)
+		nrec = PF_MAX_RECORDS;
 	uint64_t fixed = PF_HEADER_SIZE + nrec * PF_RECORD_SIZE;
 	if (size <= fixed + 16 * (bsize + 8))
 		return -1;
 	uint64_t nb = (size - fixed) / (bsize + 8);
+	if (nb > PF_MAX_BLOCKS)
+		nb = PF_MAX_BLOCKS;
 	while (nb > 0 && align_up(fixed + nb * 8, bsize) + nb * bsize > size)
 		nb--;
 	if (nb < 16)
@@ -71,16 +78,61 @@ static int layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize)
 	return 0;
 }
 
-static int create_pool(const char *dir, const char *path, uint64_t size, uint64_t bsize, struct pf_err *err)
+/* ---------------------------------------------------------------- who may have put it there */
+
+/* A pool directory or file must be ours (a read-only open as root may read anyone's) and writable by
+ * nobody else: otherwise another user could read every segment byte or plant the pool. */
+static int check_owner(const struct stat *st, const char *what, const char *path, int readonly, struct pf_err *err)
+{
+	uid_t me = geteuid();
+	if (st->st_uid != me && !(readonly && me == 0))
+		return ERR("%s %s is owned by uid %u, not by this process's uid %u: another user may have put it there; "
+			   "remove it (or, if it is yours, chown it to uid %u) and start again",
+			   what, path, (unsigned)st->st_uid, (unsigned)me, (unsigned)me);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return ERR("%s %s is writable by group or others (mode %04o): run 'chmod go-w %s' if it is yours, "
+			   "else remove it",
+			   what, path, (unsigned)(st->st_mode & 07777), path);
+	return 0;
+}
+
+/* Open the pool directory (never through a symlink) and check who owns it. Returns the descriptor or -1. */
+static int open_dir(const struct pf_pool *p, int readonly, struct pf_err *err)
+{
+	int dfd = REAL(open)(p->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		int e = errno;
+		struct stat st;
+		if ((e == ELOOP || e == ENOTDIR) && REAL(lstat)(p->dir, &st) == 0 && S_ISLNK(st.st_mode))
+			return ERR("pool directory %s is a symbolic link: refusing to follow it (point "
+				   "storage.tiers.first.paths at the real directory)",
+				   p->dir);
+		if (e == ENOTDIR)
+			return ERR("pool directory %s is not a directory (storage.tiers.first.paths)", p->dir);
+		return ERR("cannot open pool directory %s: %s", p->dir, strerror(e));
+	}
+	struct stat st;
+	if (REAL(fstat)(dfd, &st) < 0) {
+		int e = errno;
+		REAL(close)(dfd);
+		return ERR("cannot stat pool directory %s: %s", p->dir, strerror(e));
+	}
+	if (check_owner(&st, "pool directory", p->dir, readonly, err) < 0) {
+		REAL(close)(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+static int create_pool(int dfd, const char *dir, const char *path, uint64_t size, uint64_t bsize, struct pf_err *err)
 {
 	/* A name of our own for the half-built file, installed with RENAME_NOREPLACE: two processes racing
 	 * to create the pool can never replace one that the other already holds. */
-	char tmp[PATH_MAX];
+	char tmp[96];
 	uint32_t rnd = 0;
 	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		rnd = (uint32_t)getpid();
-	if (snprintf(tmp, sizeof tmp, "%s.new.%d.%08x", path, (int)getpid(), rnd) >= (int)sizeof tmp)
-		return ERR("pool path %s is too long", path);
+	snprintf(tmp, sizeof tmp, "%s.new.%d.%08x", PF_POOL_FILE, (int)getpid(), rnd);
 	struct pf_pool_header h;
 	memset(&h, 0, sizeof h);
 	if (layout(&h, size, bsize) < 0)
@@ -99,14 +151,15 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 	h.checksum = header_sum(&h);
 	h.magic = 0; /* the magic goes in last, once everything else is durable */
 	h.next_seq = 1;
+	h.format = PF_FORMAT_2;
 
-	int fd = REAL(open)(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = REAL(openat)(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return ERR("cannot create pool file %s: %s", tmp, strerror(errno));
+		return ERR("cannot create pool file %s/%s: %s", dir, tmp, strerror(errno));
 	int e = REAL(posix_fallocate)(fd, 0, (off_t)size);
 	if (e) {
 		REAL(close)(fd);
-		REAL(unlink)(tmp);
+		REAL(unlinkat)(dfd, tmp, 0);
 		return ERR("cannot reserve %llu bytes for the pool in %s: %s (lower storage.tiers.first.sizes)",
 			   (unsigned long long)size, dir, strerror(e));
 	}
@@ -115,45 +168,109 @@ static int create_pool(const char *dir, const char *path, uint64_t size, uint64_
 	    pf_pwrite_all(fd, &magic, sizeof magic, 0) < 0 || REAL(fsync)(fd) < 0) {
 		e = errno;
 		REAL(close)(fd);
-		REAL(unlink)(tmp);
-		return ERR("cannot write pool file %s: %s", tmp, strerror(e));
+		REAL(unlinkat)(dfd, tmp, 0);
+		return ERR("cannot write pool file %s/%s: %s", dir, tmp, strerror(e));
 	}
 	REAL(close)(fd);
-	if (REAL(renameat2)(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+	if (REAL(renameat2)(dfd, tmp, dfd, PF_POOL_FILE, RENAME_NOREPLACE) < 0) {
 		e = errno;
-		REAL(unlink)(tmp);
+		REAL(unlinkat)(dfd, tmp, 0);
 		if (e == EEXIST)
 			return 0; /* another process created it first: open theirs (its lock decides who writes) */
 		return ERR("cannot install pool file %s: %s", path, strerror(e));
 	}
-	if (pf_fsync_dir(dir) < 0)
+	if (REAL(fsync)(dfd) < 0)
 		return ERR("cannot install pool file %s: %s", path, strerror(errno));
 	pf_log(PF_LOG_INFO, "created pool %s: %llu MiB, %llu blocks of %llu KiB", path,
 	       (unsigned long long)(size >> 20), (unsigned long long)h.nblocks, (unsigned long long)(bsize >> 10));
 	return 0;
 }
 
-static int check_header(const struct pf_pool_header *h, uint64_t fsize, const char *path, struct pf_err *err)
+/* ---------------------------------------------------------------- the header */
+
+int pf_pool_header_problem(const struct pf_pool_header *h, uint64_t fsize, char *buf, size_t n)
 {
-	const char *fix = "move it away or run 'pafka fsck'; it may hold data of Kafka segments";
-	if (h->magic != PF_POOL_MAGIC)
-		return ERR("%s is not a libpafka pool (bad magic): %s", path, fix);
-	if (h->version != PF_POOL_VERSION)
-		return ERR("%s has pool format version %u, this libpafka reads %u: use a matching libpafka", path,
-			   h->version, PF_POOL_VERSION);
-	if (h->checksum != header_sum(h))
-		return ERR("%s: pool header checksum mismatch (corrupt header): %s", path, fix);
-	if (h->pool_size != fsize || !pf_valid_block_size(h->block_size) ||
-	    h->rec_off != PF_HEADER_SIZE || h->blk_off != h->rec_off + h->nrecords * PF_RECORD_SIZE ||
-	    h->data_off < h->blk_off + h->nblocks * 8 || h->data_off + h->nblocks * h->block_size > fsize)
-		return ERR("%s: pool geometry does not match the file (size %llu): %s", path,
-			   (unsigned long long)fsize, fix);
+	if (h->magic != PF_POOL_MAGIC) {
+		snprintf(buf, n, "bad magic %#llx: not a libpafka pool, or its header is overwritten",
+			 (unsigned long long)h->magic);
+		return PF_HDR_CORRUPT;
+	}
+	if (h->version < PF_POOL_VERSION_MIN || h->version > PF_POOL_VERSION) {
+		snprintf(buf, n, "pool format version %u; this release reads versions %d to %d", h->version,
+			 PF_POOL_VERSION_MIN, PF_POOL_VERSION);
+		return PF_HDR_VERSION;
+	}
+	if (h->checksum != header_sum(h)) {
+		snprintf(buf, n, "header checksum mismatch (stored %#llx): the header is corrupt",
+			 (unsigned long long)h->checksum);
+		return PF_HDR_CORRUPT;
+	}
+	/* Each bound before the next one's arithmetic relies on it: nothing below can overflow. */
+	uint64_t bs = h->block_size;
+	const char *g = NULL;
+	if (h->pool_size != fsize)
+		g = "its size is not the file's";
+	else if (h->header_size != PF_HEADER_SIZE)
+		g = "unknown header size";
+	else if (!pf_valid_block_size(bs))
+		g = "the block size is not " PF_BLOCK_SIZE_RULE;
+	else if (h->nrecords == 0 || h->nrecords > PF_MAX_RECORDS)
+		g = "the record count is out of range";
+	else if (h->nblocks == 0 || h->nblocks > PF_MAX_BLOCKS)
+		g = "the block count is out of range";
+	else if (h->rec_off != PF_HEADER_SIZE)
+		g = "the record table does not follow the header";
+	else if (h->blk_off != h->rec_off + h->nrecords * PF_RECORD_SIZE)
+		g = "the block table does not follow the record table";
+	else if (h->data_off % bs != 0)
+		g = "the data area is not block-aligned";
+	else if (h->data_off < h->blk_off + h->nblocks * 8)
+		g = "the data area overlaps the block table";
+	else if (h->data_off > fsize || h->nblocks > (fsize - h->data_off) / bs)
+		g = "the blocks do not fit the file";
+	if (g) {
+		snprintf(buf, n, "header geometry does not match the file (header size %llu, file %llu bytes): %s",
+			 (unsigned long long)h->pool_size, (unsigned long long)fsize, g);
+		return PF_HDR_CORRUPT;
+	}
+	if (!pf_header_format(h)) {
+		snprintf(buf, n, "header version %u with format word %llu, which no release writes: the header is corrupt",
+			 h->version, (unsigned long long)h->format);
+		return PF_HDR_CORRUPT;
+	}
+	if (pf_header_format(h) == 1 && h->upgrade != 0 && (h->upgrade < 2 || h->upgrade / 2 - 1 >= h->nrecords)) {
+		snprintf(buf, n, "the upgrade word %#llx names no record of the table: the header is corrupt",
+			 (unsigned long long)h->upgrade);
+		return PF_HDR_CORRUPT;
+	}
+	buf[0] = '\0';
 	return 0;
 }
 
-int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, double ratio,
-		 uint64_t block_size, int readonly, struct pf_err *err)
+int pf_pool_check_header(const struct pf_pool_header *h, uint64_t fsize, const char *path, struct pf_err *err)
 {
+	char what[256];
+	int k = pf_pool_header_problem(h, fsize, what, sizeof what);
+	if (k == PF_HDR_VERSION)
+		return ERR("%s: %s: use a matching libpafka", path, what);
+	if (k)
+		return ERR("%s: %s: move it away or run 'pafka fsck'; it may hold data of Kafka segments", path, what);
+	return 0;
+}
+
+int pf_pool_format(const struct pf_pool *p)
+{
+	if (p->hdr->version >= 2 || __atomic_load_n(&p->hdr->format, __ATOMIC_ACQUIRE) == PF_FORMAT_2)
+		return 2;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- open and close */
+
+int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, double ratio,
+		 uint64_t block_size, int flags, struct pf_err *err)
+{
+	int readonly = (flags & PF_POOL_RDONLY) != 0, create = !readonly && !(flags & PF_POOL_NOCREATE);
 	memset(p, 0, sizeof *p);
 	p->fd = -1;
 	p->index = index;
@@ -163,41 +280,77 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 	    snprintf(p->path, sizeof p->path, "%s/%s", dir, PF_POOL_FILE) >= (int)sizeof p->path)
 		return ERR("pool directory %s: path too long", dir);
 
+	int dfd = -1;
 	struct stat st;
 	if (REAL(lstat)(p->path, &st) < 0) {
 		if (errno != ENOENT)
 			return ERR("cannot stat pool %s: %s", p->path, strerror(errno));
-		if (readonly)
-			return ERR("no pool at %s", p->path);
+		if (!create) {
+			(void)ERR("no pool at %s", p->path);
+			errno = ENOENT;
+			return -1;
+		}
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			return ERR("cannot create pool directory %s (storage.tiers.first.paths): %s", dir,
 				   strerror(errno));
+		if ((dfd = open_dir(p, readonly, err)) < 0)
+			return -1;
 		uint64_t want;
 		if (size < 0) {
 			struct statvfs vfs;
-			if (statvfs(dir, &vfs) < 0)
-				return ERR("cannot read free space of %s: %s", dir, strerror(errno));
+			if (fstatvfs(dfd, &vfs) < 0) {
+				int e = errno;
+				REAL(close)(dfd);
+				return ERR("cannot read free space of %s: %s", dir, strerror(e));
+			}
 			want = (uint64_t)((double)vfs.f_bavail * (double)vfs.f_frsize * ratio);
 		} else {
 			want = (uint64_t)size;
 		}
 		want &= ~(block_size - 1);
-		if (create_pool(dir, p->path, want, block_size, err) < 0)
+		if (create_pool(dfd, dir, p->path, want, block_size, err) < 0) {
+			REAL(close)(dfd);
 			return -1;
+		}
 	} else if (S_ISLNK(st.st_mode)) {
 		return ERR("pool %s is a symbolic link: refusing to follow it (point storage.tiers.first.paths at the real directory)",
 			   p->path);
 	} else if (!S_ISREG(st.st_mode)) {
 		return ERR("pool %s is not a regular file", p->path);
 	}
-
-	p->fd = pf_fd_hide(REAL(open)(p->path, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC));
-	if (p->fd < 0)
-		return ERR("cannot open pool %s: %s", p->path, strerror(errno));
+	if (dfd < 0 && (dfd = open_dir(p, readonly, err)) < 0)
+		return -1;
+	p->fd = pf_fd_hide(REAL(openat)(dfd, PF_POOL_FILE, (readonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC));
+	int e = errno;
+	REAL(close)(dfd);
+	if (p->fd < 0) {
+		if (e == ELOOP)
+			return ERR("pool %s is a symbolic link: refusing to follow it (point storage.tiers.first.paths at the real directory)",
+				   p->path);
+		if (e == ENOENT && !create) {
+			(void)ERR("no pool at %s", p->path);
+			errno = ENOENT;
+			return -1;
+		}
+		return ERR("cannot open pool %s: %s", p->path, strerror(e));
+	}
+	if (REAL(fstat)(p->fd, &st) < 0) {
+		e = errno;
+		pf_pool_close(p);
+		return ERR("cannot stat pool %s: %s", p->path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pf_pool_close(p);
+		return ERR("pool %s is not a regular file", p->path);
+	}
+	if (check_owner(&st, "pool", p->path, readonly, err) < 0) {
+		pf_pool_close(p);
+		return -1;
+	}
 	if (!readonly) {
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 		if (REAL(fcntl)(p->fd, F_OFD_SETLK, &fl) < 0) {
-			int e = errno;
+			e = errno;
 			pf_pool_close(p);
 			if (e == EAGAIN || e == EACCES) {
 				(void)ERR("pool %s is in use by another process: one broker per pool (stop it, or give this "
@@ -210,13 +363,17 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 		}
 	}
 	struct pf_pool_header h;
-	if (REAL(fstat)(p->fd, &st) < 0 || REAL(pread)(p->fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
+	if (st.st_size < PF_HEADER_SIZE || REAL(pread)(p->fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
 		pf_pool_close(p);
 		return ERR("cannot read pool header of %s (file too short or unreadable)", p->path);
 	}
-	if (check_header(&h, (uint64_t)st.st_size, p->path, err) < 0) {
+	if (pf_pool_check_header(&h, (uint64_t)st.st_size, p->path, err) < 0) {
 		pf_pool_close(p);
 		return -1;
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		pf_pool_close(p);
+		return ERR("pool %s is larger than this process can map", p->path);
 	}
 	if (readonly) {
 		p->base = REAL(mmap)(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, p->fd, 0);
@@ -227,16 +384,21 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 		}
 		p->len = (size_t)st.st_size;
 	} else {
+		/* Map exactly the file that was checked and locked: through its descriptor's /proc name (the
+		 * path itself only when /proc is not there, checked again below). */
 		size_t len = 0;
 		int is_pmem = 0;
-		p->base = pmem_map_file(p->path, 0, 0, 0, &len, &is_pmem);
+		char self[64];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", p->fd);
+		p->base = pmem_map_file(self, 0, 0, 0, &len, &is_pmem);
+		if (!p->base)
+			p->base = pmem_map_file(p->path, 0, 0, 0, &len, &is_pmem);
 		if (!p->base) {
 			pf_pool_close(p);
 			return ERR("cannot map pool %s: %s", p->path, pmem_errormsg());
 		}
 		p->len = len;
 		p->is_pmem = is_pmem;
-		/* pmem_map_file opened the path again: make sure it mapped the file we locked. */
 		struct stat st2;
 		if (len != (size_t)st.st_size || REAL(lstat)(p->path, &st2) < 0 || st2.st_ino != st.st_ino ||
 		    st2.st_dev != st.st_dev || !S_ISREG(st2.st_mode)) {
@@ -252,6 +414,7 @@ int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, do
 	p->nrecords = h.nrecords;
 	p->bsize = h.block_size;
 	p->bshift = (unsigned)__builtin_ctzll(h.block_size);
+	p->salt = pf_pool_salt(h.uuid);
 	if (!readonly && h.block_size != block_size)
 		pf_log(PF_LOG_WARN, "pool %s uses %llu-byte blocks; pafka.pool.block.size=%llu applies to new pools only",
 		       p->path, (unsigned long long)h.block_size, (unsigned long long)block_size);
@@ -310,6 +473,8 @@ void pf_pool_zero(const struct pf_pool *p, void *dst, size_t n)
 		memset(dst, 0, n);
 }
 
+/* ---------------------------------------------------------------- words */
+
 static void store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
 {
 	if (p->readonly)
@@ -318,108 +483,614 @@ static void store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
 	pf_pool_commit(p, field, sizeof *field);
 }
 
+/* A plain (uncommitted) store of a word other processes may be reading. */
+static void put64(uint64_t *field, uint64_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELAXED);
+}
+
+static uint64_t ld64(const uint64_t *field)
+{
+	return __atomic_load_n(field, __ATOMIC_RELAXED);
+}
+
+/* The writer's tables are format 2 once loaded: a format-1 table written by the format-2 encoders would
+ * be garbage to the next reader. */
+static void writing(const struct pf_pool *p)
+{
+	if (!p->readonly && pf_pool_format(p) != 2)
+		pf_die("pool %s: a format-1 table was about to be written before its upgrade (a libpafka bug): stopping",
+		       p->path);
+}
+
+static void load_words(const uint64_t *src, uint64_t *w)
+{
+	for (int k = 0; k < NWORDS; k++)
+		w[k] = ld64(&src[k]);
+}
+
+/* Record r's 32 words as they stand; in format 1 the upgrade's copy while it rewrites r. *fmt2: the pool
+ * was in format 2. A writer's upgrade only ever increases `upgrade`, so equal values before and after the
+ * read mean no record was rewritten meanwhile. */
+static void rec_words(const struct pf_pool *p, uint32_t r, uint64_t *w, int *fmt2, int *copy)
+{
+	const uint64_t *rec = (const uint64_t *)&p->recs[r];
+	*copy = 0;
+	if (pf_pool_format(p) == 2) {
+		*fmt2 = 1;
+		load_words(rec, w);
+		return;
+	}
+	*fmt2 = 0;
+	for (int tries = 0;; tries++) {
+		uint64_t u1 = __atomic_load_n(&p->hdr->upgrade, __ATOMIC_ACQUIRE);
+		*copy = u1 == 2 * ((uint64_t)r + 1);
+		const uint64_t *src = *copy ? p->hdr->upgrade_rec : rec;
+		for (int k = 0; k < NWORDS; k++) /* acquire: the second look at the word cannot move above them */
+			w[k] = __atomic_load_n(&src[k], __ATOMIC_ACQUIRE);
+		uint64_t u2 = __atomic_load_n(&p->hdr->upgrade, __ATOMIC_ACQUIRE);
+		if (u1 == u2 || tries >= 1000)
+			return;
+	}
+}
+
+int pf_pool_rec_decode(const struct pf_pool *p, uint32_t r, struct pf_rec_view *out)
+{
+	if (r >= p->nrecords) {
+		memset(out, 0, sizeof *out);
+		out->state = PF_REC_BAD;
+		out->bad = PF_RW_STATE | PF_RW_IDENT;
+		return -1;
+	}
+	uint64_t w[NWORDS];
+	int fmt2, copy;
+	rec_words(p, r, w, &fmt2, &copy);
+	if (copy && w[0] != PF_REC_LIVE && w[0] != PF_REC_DYING) {
+		/* the upgrade's copy of a record is always a format-1 record in use: this one cannot be trusted */
+		pf_rec_decode_words(p->salt, fmt2, r, w, out);
+		out->state = PF_REC_BAD;
+		out->bad = PF_RW_STATE | PF_RW_IDENT;
+		out->format = 1;
+		return -1;
+	}
+	return pf_rec_decode_words(p->salt, fmt2, r, w, out);
+}
+
+int pf_pool_rec_get(const struct pf_pool *p, uint32_t r, struct pf_rec_view *out)
+{
+	return pf_pool_rec_decode(p, r, out) == 0 ? 0 : -1;
+}
+
+const char *pf_rec_bad_str(uint32_t bad, char *buf, size_t n)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} words[] = {
+		{ PF_RW_IDENT, "identity (inode, birth time, sequence)" },
+		{ PF_RW_STATE, "state word" },
+		{ PF_RW_LO, "window start (lo)" },
+		{ PF_RW_HI, "window end (hi)" },
+		{ PF_RW_FLAGS, "flags word" },
+		{ PF_RW_SIZE, "durable size word" },
+	};
+	size_t k = 0;
+	int first = 1;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof words / sizeof words[0] && k < n; i++) {
+		if (!(bad & words[i].bit))
+			continue;
+		int m = snprintf(buf + k, n - k, "%s%s", first ? "" : ", ", words[i].name);
+		if (m < 0)
+			break;
+		k += (size_t)m;
+		first = 0;
+	}
+	if (k < n)
+		snprintf(buf + k, n - k, "%s", first ? "nothing" : bad & (bad - 1) ? " fail their integrity checks" : " fails its integrity check");
+	return buf;
+}
+
+/* A record's state, cheaply: the state word alone in format 2 (its check covers the record's seq). */
+static uint64_t state_of(const struct pf_pool *p, uint32_t r)
+{
+	if (pf_pool_format(p) == 2) {
+		const struct pf_pool_record *rec = &p->recs[r];
+		uint64_t s = __atomic_load_n(&rec->state_w, __ATOMIC_ACQUIRE);
+		if (s == 0)
+			return PF_REC_FREE;
+		uint32_t v = (uint32_t)s;
+		return (v == PF_REC_LIVE || v == PF_REC_DYING) && pf_rec_word32_ok(p->salt, r, ld64(&rec->seq), PF_CK_STATE, s)
+			       ? v
+			       : PF_REC_BAD;
+	}
+	struct pf_rec_view v;
+	pf_pool_rec_decode(p, r, &v);
+	return v.state;
+}
+
+uint64_t pf_pool_rec_state(const struct pf_pool *p, uint32_t r)
+{
+	return r < p->nrecords ? state_of(p, r) : PF_REC_BAD;
+}
+
+uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r)
+{
+	if (pf_pool_format(p) == 2) {
+		const struct pf_pool_record *rec = &p->recs[r];
+		uint64_t w = __atomic_load_n(&rec->flags_w, __ATOMIC_ACQUIRE);
+		return pf_rec_word32_ok(p->salt, r, ld64(&rec->seq), PF_CK_FLAGS, w) ? (uint32_t)w : 0;
+	}
+	struct pf_rec_view v;
+	return pf_pool_rec_decode(p, r, &v) == 0 ? v.flags : 0;
+}
+
+uint64_t pf_pool_rec_seq(const struct pf_pool *p, uint32_t r)
+{
+	if (pf_pool_format(p) == 2)
+		return ld64(&p->recs[r].seq);
+	struct pf_rec_view v;
+	pf_pool_rec_decode(p, r, &v);
+	return v.seq;
+}
+
+uint64_t pf_pool_rec_size_hint(const struct pf_pool *p, uint32_t r)
+{
+	if (pf_pool_format(p) == 2)
+		return ld64(&p->recs[r].size_hint);
+	struct pf_rec_view v;
+	pf_pool_rec_decode(p, r, &v);
+	return v.size_hint;
+}
+
+static uint64_t word32(const struct pf_pool *p, uint32_t r, enum pf_rec_word w, uint32_t v)
+{
+	return pf_rec_word32(p->salt, r, ld64(&p->recs[r].seq), w, v);
+}
+
+void pf_pool_rec_set_lo(struct pf_pool *p, uint32_t r, uint64_t lo)
+{
+	if (lo != PF_HI_NONE && lo >= PF_WORD32_NONE)
+		pf_die("pool %s: record %u: window start %llu is beyond what a record holds (a libpafka bug): stopping",
+		       p->path, r, (unsigned long long)lo);
+	writing(p);
+	store64(p, &p->recs[r].lo_w, word32(p, r, PF_CK_LO, pf_win32(lo)));
+}
+
+void pf_pool_rec_set_hi(struct pf_pool *p, uint32_t r, uint64_t hi)
+{
+	if (hi != PF_HI_NONE && hi >= PF_WORD32_NONE)
+		hi = PF_WORD32_NONE - 1; /* no pool block has an index that high: the same placement */
+	writing(p);
+	store64(p, &p->recs[r].hi_w, word32(p, r, PF_CK_HI, pf_win32(hi)));
+}
+
+void pf_pool_rec_set_flags(struct pf_pool *p, uint32_t r, uint64_t flags)
+{
+	writing(p);
+	store64(p, &p->recs[r].flags_w, word32(p, r, PF_CK_FLAGS, (uint32_t)flags));
+}
+
+void pf_pool_rec_set_size_hint(struct pf_pool *p, uint32_t r, uint64_t size)
+{
+	if (!p->readonly && pf_pool_format(p) == 2)
+		put64(&p->recs[r].size_hint, size); /* for tools only: not committed */
+}
+
+void pf_pool_rec_set_size(struct pf_pool *p, uint32_t r, uint64_t size)
+{
+	writing(p);
+	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_size_word(p->salt, r, ld64(&p->recs[r].seq), size);
+	store64(p, &p->recs[r].size_w, w);
+}
+
+enum pf_entry_kind pf_pool_entry(const struct pf_pool *p, uint64_t phys, uint32_t *rec, uint32_t *idx)
+{
+	uint64_t e = __atomic_load_n(&p->blocks[phys], __ATOMIC_ACQUIRE);
+	enum pf_entry_fault why;
+	return pf_entry_decode(p->salt, pf_pool_format(p) == 2, p->nrecords, phys, e, rec, idx, &why);
+}
+
+int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
+{
+	uint64_t w[NWORDS];
+	load_words((const uint64_t *)r, w);
+	int fmt = (w[0] == PF_REC_LIVE || w[0] == PF_REC_DYING) ? 1 : 2;
+	return pf_rec_path_words(w, fmt, out);
+}
+
+int pf_pool_rec_path_at(const struct pf_pool *p, uint32_t r, char out[PF_PATH_MAX_REC + 1])
+{
+	out[0] = '\0';
+	if (r >= p->nrecords)
+		return -1;
+	uint64_t w[NWORDS];
+	int fmt2, copy;
+	rec_words(p, r, w, &fmt2, &copy);
+	int fmt = !fmt2 && (w[0] == PF_REC_LIVE || w[0] == PF_REC_DYING) ? 1 : 2;
+	return pf_rec_path_words(w, fmt, out);
+}
+
+/* ---------------------------------------------------------------- upgrade from format 1 */
+
+/* The format-2 form n of format-1 record o (index r). Returns 0, or -1 with one line in err when it cannot
+ * be converted. */
+static int v1_to_v2(const struct pf_pool *p, uint32_t r, const struct pf_pool_record_v1 *o, struct pf_pool_record *n,
+		    struct pf_err *err)
+{
+	const char *fix = "run 'pafka fsck' with the release that wrote the pool; libpafka will not guess with segment "
+			  "data at stake";
+	memset(n, 0, sizeof *n);
+	if (o->state != PF_REC_LIVE && o->state != PF_REC_DYING)
+		return ERR("%s: record %u has invalid state %llu: %s", p->path, r, (unsigned long long)o->state, fix);
+	uint64_t lo = o->lo, hi = o->hi;
+	if (lo != PF_HI_NONE && lo >= PF_WORD32_NONE)
+		return ERR("%s: record %u (inode %llu) starts its window at block %llu, beyond what pool format 2 holds: "
+			   "drain the pool with the release that wrote it ('pafka drain --offline'), then start again",
+			   p->path, r, (unsigned long long)o->ino, (unsigned long long)lo);
+	if (hi != PF_HI_NONE && hi >= PF_WORD32_NONE)
+		hi = PF_WORD32_NONE - 1; /* as pf_pool_rec_set_hi: no entry can be that high (checked first) */
+	if (o->flags > UINT32_MAX)
+		return ERR("%s: record %u has unknown flags %#llx: %s", p->path, r, (unsigned long long)o->flags, fix);
+	n->ino = o->ino;
+	n->btime_sec = o->btime_sec;
+	n->btime_nsec = o->btime_nsec;
+	n->seq = o->seq;
+	n->ident_sum = pf_rec_ident(p->salt, r, n->ino, n->btime_sec, n->btime_nsec, n->seq, 0, 0, n->handle);
+	n->lo_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_LO, pf_win32(lo));
+	n->hi_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_HI, pf_win32(hi));
+	n->flags_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_FLAGS, (uint32_t)o->flags);
+	n->size_w = 0;
+	n->size_hint = o->size_hint;
+	/* The path hint, its tail if longer than format 2 holds; a damaged one stays damaged. */
+	uint32_t len = o->path_len;
+	if (len <= PF_PATH_MAX_REC && o->path_sum == pf_fnv1a(o->path, len)) {
+		const char *src = o->path;
+		if (len > PF_REC2_PATH_CAP)
+			src += len - PF_REC2_PATH_CAP, len = PF_REC2_PATH_CAP;
+		memcpy(n->path, src, len);
+		n->path_len = len;
+		n->path_sum = pf_fnv1a(n->path, len);
+	} else {
+		n->path_len = 0;
+		n->path_sum = 0;
+	}
+	n->state_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_STATE, (uint32_t)o->state);
+	return 0;
+}
+
+static int persist(const struct pf_pool *p, const void *addr, size_t len, struct pf_err *err)
+{
+	if (pf_pool_sync(p, addr, len) < 0)
+		return ERR("cannot sync pool %s while upgrading it: %s", p->path, strerror(errno));
+	return 0;
+}
+
+/* Write the format-2 form of the format-1 record in the upgrade's copy over record r, then mark it done. */
+static int upgrade_redo(struct pf_pool *p, uint32_t r, struct pf_err *err)
+{
+	struct pf_pool_record_v1 o;
+	struct pf_pool_record n;
+	uint64_t w[NWORDS];
+	load_words(p->hdr->upgrade_rec, w);
+	memcpy(&o, w, sizeof o);
+	if (v1_to_v2(p, r, &o, &n, err) < 0)
+		return -1;
+	uint64_t *dst = (uint64_t *)&p->recs[r], *src = (uint64_t *)&n;
+	for (int k = NWORDS - 1; k >= 0; k--) /* the state word last */
+		put64(&dst[k], src[k]);
+	if (persist(p, dst, PF_RECORD_SIZE, err) < 0)
+		return -1;
+	PF_FAULT("pool.upgrade.record");
+	__atomic_store_n(&p->hdr->upgrade, 2 * ((uint64_t)r + 1) + 1, __ATOMIC_RELEASE);
+	if (persist(p, &p->hdr->upgrade, 8, err) < 0)
+		return -1;
+	PF_FAULT("pool.upgrade.done");
+	return 0;
+}
+
+/* Is block index i of the (already converted or format-1) record r reachable, i.e. inside a LIVE record's
+ * window? */
+static int reachable(const struct pf_pool *p, uint32_t r, uint64_t i)
+{
+	struct pf_rec_view v;
+	if (pf_pool_rec_decode(p, r, &v) != 0 || v.state != PF_REC_LIVE)
+		return v.state != PF_REC_DYING && v.state != PF_REC_FREE; /* unknown: assume so */
+	return v.lo != PF_HI_NONE && i >= v.lo && i < v.hi;
+}
+
+int pf_pool_upgrade_check(const struct pf_pool *p, struct pf_err *err)
+{
+	if (pf_pool_format(p) == 2)
+		return 0;
+	const struct pf_pool_header *h = p->hdr;
+	uint64_t u = __atomic_load_n(&h->upgrade, __ATOMIC_ACQUIRE);
+	int inprog = u != 0 && !(u & 1);
+	uint64_t cur = u ? u / 2 - 1 : 0; /* bounds checked with the header */
+	const char *fix = "run 'pafka fsck' with the release that wrote the pool; libpafka will not guess with segment "
+			  "data at stake";
+	for (uint64_t r = 0; r < p->nrecords; r++) {
+		uint64_t w[NWORDS];
+		load_words(inprog && r == cur ? h->upgrade_rec : (const uint64_t *)&p->recs[r], w);
+		if (w[0] == 0 || (w[0] & PF_W_SET))
+			continue; /* free, or converted already */
+		struct pf_pool_record_v1 o;
+		struct pf_pool_record n;
+		memcpy(&o, w, sizeof o);
+		if (v1_to_v2(p, (uint32_t)r, &o, &n, err) < 0)
+			return -1;
+	}
+	if (inprog && (h->upgrade_rec[0] == 0 || (h->upgrade_rec[0] & PF_W_SET)))
+		return ERR("%s: an upgrade was interrupted, but its copy of record %llu is damaged: %s", p->path,
+			   (unsigned long long)cur, fix);
+	for (uint64_t b = 0; b < p->nblocks; b++) {
+		uint64_t e = ld64(&p->blocks[b]);
+		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || (e & PF_E2_OWNED) || (e >> 32) == 0)
+			continue;
+		uint32_t r = PF_ENTRY1_REC(e), i = PF_ENTRY1_IDX(e);
+		if (r < p->nrecords && i >= PF_MAX_FILE_BLOCKS && reachable(p, r, i)) {
+			char path[PF_PATH_MAX_REC + 1];
+			if (pf_pool_rec_path_at(p, r, path) <= 0)
+				snprintf(path, sizeof path, "(no path hint)");
+			return ERR("%s: block %llu holds block %u of record %u (%s), beyond what pool format 2 addresses "
+				   "(%llu blocks per file): drain the pool with the release that wrote it ('pafka drain "
+				   "--offline'), then start again",
+				   p->path, (unsigned long long)b, i, r, path, (unsigned long long)PF_MAX_FILE_BLOCKS);
+		}
+	}
+	return 0;
+}
+
+int pf_pool_upgrade(struct pf_pool *p, struct pf_err *err)
+{
+	if (p->readonly || pf_pool_format(p) == 2)
+		return 0;
+	/* 1. Can everything be converted? Nothing is written until it is known. */
+	if (pf_pool_upgrade_check(p, err) < 0)
+		return -1;
+	struct pf_pool_header *h = p->hdr;
+	uint64_t u = __atomic_load_n(&h->upgrade, __ATOMIC_ACQUIRE);
+	int inprog = u != 0 && !(u & 1);
+	uint64_t cur = u ? u / 2 - 1 : 0;
+	/* 2. Records: an interrupted one first, then every one still in format 1. */
+	uint64_t nrec = 0, nent = 0;
+	if (inprog) {
+		if (upgrade_redo(p, (uint32_t)cur, err) < 0)
+			return -1;
+		nrec++;
+	}
+	for (uint64_t r = 0; r < p->nrecords; r++) {
+		uint64_t *rec = (uint64_t *)&p->recs[r];
+		uint64_t s = ld64(&rec[0]);
+		if (s == 0 || (s & PF_W_SET))
+			continue;
+		for (int k = 0; k < NWORDS; k++)
+			put64(&h->upgrade_rec[k], ld64(&rec[k]));
+		if (persist(p, h->upgrade_rec, sizeof h->upgrade_rec, err) < 0)
+			return -1;
+		PF_FAULT("pool.upgrade.scratch");
+		__atomic_store_n(&h->upgrade, 2 * (r + 1), __ATOMIC_RELEASE);
+		if (persist(p, &h->upgrade, 8, err) < 0)
+			return -1;
+		PF_FAULT("pool.upgrade.mark");
+		if (upgrade_redo(p, (uint32_t)r, err) < 0)
+			return -1;
+		nrec++;
+	}
+	/* 3. Entries, one 8-byte store each (a converted entry has bit 63: idempotent). One that names no
+	 * record in use still names no record in use (or none of the table) afterwards, with a valid check:
+	 * recovery refuses it as the release that wrote it did, and fsck --discard-unowned may free it. So
+	 * a format-1 entry in a format-2 pool is always damage. */
+	for (uint64_t b = 0; b < p->nblocks; b++) {
+		uint64_t e = ld64(&p->blocks[b]);
+		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || (e & PF_E2_OWNED))
+			continue;
+		uint64_t r1 = e >> 32;
+		uint32_t r = PF_ENTRY1_REC(e), i = PF_ENTRY1_IDX(e);
+		uint64_t ne;
+		if (r1 == 0 || r >= p->nrecords) /* no record of the table: keep it so (index 0: never all ones) */
+			ne = pf_entry2(p->salt, b, (uint32_t)((1ULL << PF_E2_REC_BITS) - 2), 0);
+		else if (state_of(p, r) == PF_REC_FREE) /* a free record: keep it so */
+			ne = pf_entry2(p->salt, b, r, i & (PF_MAX_FILE_BLOCKS - 1));
+		else if (i >= PF_MAX_FILE_BLOCKS) /* beyond format 2, unreachable (checked above): stale */
+			ne = PF_BLOCK_FREE;
+		else
+			ne = pf_entry2(p->salt, b, r, i);
+		__atomic_store_n(&p->blocks[b], ne, __ATOMIC_RELEASE);
+		if (persist(p, &p->blocks[b], 8, err) < 0)
+			return -1;
+		PF_FAULT("pool.upgrade.entry");
+		nent++;
+	}
+	/* 4. The commit point of the whole upgrade. */
+	__atomic_store_n(&h->format, PF_FORMAT_2, __ATOMIC_RELEASE);
+	if (persist(p, &h->format, 8, err) < 0)
+		return -1;
+	PF_FAULT("pool.upgrade.format");
+	pf_log(PF_LOG_INFO, "pool %s upgraded to format 2 (%llu records, %llu blocks converted)", p->path,
+	       (unsigned long long)nrec, (unsigned long long)nent);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+enum { K_FREE, K_SKIP, K_LIVE, K_DYING, K_BROKEN };
+
+struct rinfo {
+	uint64_t lo, hi;
+	uint64_t maxidx; /* 1 + highest block index delivered */
+	uint32_t bad;    /* PF_RW_* of a broken record */
+	uint8_t kind;
+	uint8_t far;     /* read-only, format 1: a block index beyond PF_MAX_FILE_BLOCKS */
+};
+
+static const char *entry_fault_str(enum pf_entry_fault f)
+{
+	switch (f) {
+	case PF_EF_CHECK:
+		return "fails its integrity check (a flipped bit, or an entry moved or swapped), so no file can be "
+		       "named for it";
+	case PF_EF_FORMAT1:
+		return "is in no format this pool uses";
+	default:
+		return "names no record of the table";
+	}
+}
+
 int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, struct pf_err *err)
 {
 	const char *fix = "run 'pafka fsck' on it; libpafka will not guess with segment data at stake";
-	uint64_t *maxidx = calloc(p->nrecords, sizeof *maxidx); /* 1 + highest block index per record */
+	if (!p->readonly && pf_pool_upgrade(p, err) < 0)
+		return -1;
+	int fmt2 = pf_pool_format(p) == 2;
+	struct rinfo *ri = calloc(p->nrecords, sizeof *ri); /* nrecords <= PF_MAX_RECORDS: checked at open */
 	p->free_recs = malloc(p->nrecords * sizeof *p->free_recs);
-	if (!maxidx || !p->free_recs) {
-		free(maxidx);
-		return ERR("out of memory loading pool %s", p->path);
-	}
-	/* Records: finish frees that a crash interrupted (their blocks are cleared below). */
-	for (uint64_t r = 0; r < p->nrecords; r++) {
-		uint64_t s = p->recs[r].state;
-		if (s != PF_REC_FREE && s != PF_REC_LIVE && s != PF_REC_DYING && !p->readonly) {
-			free(maxidx);
-			return ERR("%s: record %llu has invalid state %llu: %s", p->path, (unsigned long long)r,
-				   (unsigned long long)s, fix);
-		}
-	}
-	/* Blocks: free reserved ones, those of dying records and stale ones outside [lo, hi). */
-	uint64_t used = 0;
-	for (uint64_t b = 0; b < p->nblocks; b++) {
-		uint64_t e = p->blocks[b];
-		if (e == PF_BLOCK_FREE)
-			continue;
-		if (e == PF_BLOCK_RESERVED) {
-			store64(p, &p->blocks[b], PF_BLOCK_FREE);
-			continue;
-		}
-		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
-		if (p->readonly && (r >= p->nrecords || p->recs[r].state != PF_REC_LIVE))
-			continue; /* the writer is changing it under us: not ours to judge */
-		if (r >= p->nrecords || p->recs[r].state == PF_REC_FREE) {
-			free(maxidx);
-			return ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,
-				   (unsigned long long)b, (unsigned long long)r, fix);
-		}
-		if (p->recs[r].state == PF_REC_DYING || i < p->recs[r].lo || i >= p->recs[r].hi) {
-			store64(p, &p->blocks[b], PF_BLOCK_FREE);
-			continue;
-		}
-		if (i + 1 > maxidx[r])
-			maxidx[r] = i + 1;
-		used++;
-	}
-	for (uint64_t r = 0; r < p->nrecords; r++)
-		if (p->recs[r].state == PF_REC_DYING)
-			store64(p, &p->recs[r].state, PF_REC_FREE);
-	uint32_t **maps = calloc(p->nrecords, sizeof *maps);
-	if (!maps) {
-		free(maxidx);
+	if (!ri || !p->free_recs) {
+		free(ri);
 		return ERR("out of memory loading pool %s", p->path);
 	}
 	int rc = 0;
+	char why[160];
+	/* Records: classify; a writer stops at one whose file cannot be known. */
+	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++) {
+		struct pf_rec_view v;
+		int d = pf_pool_rec_decode(p, (uint32_t)r, &v);
+		ri[r].lo = v.lo;
+		ri[r].hi = v.hi;
+		ri[r].bad = v.bad;
+		if (d == 0)
+			ri[r].kind = v.state == PF_REC_FREE ? K_FREE : v.state == PF_REC_LIVE ? K_LIVE : K_DYING;
+		else if (d > 0)
+			ri[r].kind = v.state == PF_REC_DYING ? K_DYING : K_BROKEN; /* a dying one is freed whole anyway */
+		else if (p->readonly)
+			ri[r].kind = K_SKIP; /* the writer may be reusing it under us: not ours to judge */
+		else if (v.format == 1)
+			rc = ERR("%s: record %llu has invalid state %llu: %s", p->path, (unsigned long long)r,
+				 (unsigned long long)ld64((const uint64_t *)&p->recs[r]), fix);
+		else
+			rc = ERR("%s: record %llu is corrupt: its %s, so its file cannot be known: %s", p->path,
+				 (unsigned long long)r, pf_rec_bad_str(v.bad, why, sizeof why), fix);
+	}
+	/* Blocks: free reserved ones, those of dying records and stale ones outside [lo, hi); keep every block
+	 * of a broken record; stop at one whose owner cannot be known. */
+	uint64_t used = 0;
+	for (uint64_t b = 0; b < p->nblocks && rc == 0; b++) {
+		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
+		uint32_t r, i;
+		enum pf_entry_fault f;
+		enum pf_entry_kind k = pf_entry_decode(p->salt, fmt2, p->nrecords, b, e, &r, &i, &f);
+		if (k == PF_ENT_FREE)
+			continue;
+		if (k == PF_ENT_RESERVED) {
+			store64(p, &p->blocks[b], PF_BLOCK_FREE);
+			continue;
+		}
+		if (k == PF_ENT_CORRUPT) {
+			if (f == PF_EF_RECORD && !p->readonly)
+				rc = ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,
+					 (unsigned long long)b, (unsigned long long)r, fix);
+			else if (f != PF_EF_RECORD)
+				rc = ERR("%s: the entry of block %llu (%#llx) %s: %s", p->path, (unsigned long long)b,
+					 (unsigned long long)e, entry_fault_str(f), fix);
+			continue;
+		}
+		struct rinfo *x = &ri[r];
+		if (x->kind == K_FREE || x->kind == K_SKIP) {
+			if (!p->readonly)
+				rc = ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,
+					 (unsigned long long)b, (unsigned long long)r, fix);
+			continue;
+		}
+		if (x->kind == K_DYING) {
+			store64(p, &p->blocks[b], PF_BLOCK_FREE);
+			continue;
+		}
+		if (i >= PF_MAX_FILE_BLOCKS) { /* only a format-1 entry, read-only: refuse the file */
+			x->far = 1;
+			continue;
+		}
+		if (x->kind == K_LIVE && (x->lo == PF_HI_NONE || i < x->lo || i >= x->hi)) {
+			store64(p, &p->blocks[b], PF_BLOCK_FREE);
+			continue;
+		}
+		if (i + 1 > x->maxidx)
+			x->maxidx = i + 1;
+		used++;
+	}
 	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++)
-		if (p->recs[r].state == PF_REC_LIVE && maxidx[r] && !(maps[r] = calloc(maxidx[r], sizeof **maps)))
+		if (ri[r].kind == K_DYING)
+			store64(p, &p->recs[r].state_w, PF_REC_FREE);
+	uint32_t **maps = rc == 0 ? calloc(p->nrecords, sizeof *maps) : NULL;
+	if (rc == 0 && !maps)
+		rc = ERR("out of memory loading pool %s", p->path);
+	/* maxidx <= PF_MAX_FILE_BLOCKS: at most 512 MiB per record, from a checked entry */
+	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++)
+		if ((ri[r].kind == K_LIVE || ri[r].kind == K_BROKEN) && ri[r].maxidx &&
+		    !(maps[r] = calloc(ri[r].maxidx, sizeof **maps)))
 			rc = ERR("out of memory loading pool %s", p->path);
 	for (uint64_t b = 0; b < p->nblocks && rc == 0; b++) {
-		uint64_t e = p->blocks[b];
-		if (e == PF_BLOCK_FREE)
-			continue;
-		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
-		if (e == PF_BLOCK_RESERVED || r >= p->nrecords || !maps[r] || i >= maxidx[r])
+		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
+		uint32_t r, i;
+		enum pf_entry_fault f;
+		if (pf_entry_decode(p->salt, fmt2, p->nrecords, b, e, &r, &i, &f) != PF_ENT_OWNED)
 			continue; /* only possible read-only: changed since the first pass */
-		if (p->readonly && (p->recs[r].state != PF_REC_LIVE || i < p->recs[r].lo || i >= p->recs[r].hi))
+		struct rinfo *x = &ri[r];
+		if (!maps[r] || i >= x->maxidx)
+			continue;
+		if (p->readonly && x->kind == K_LIVE && (state_of(p, r) != PF_REC_LIVE || i < x->lo || i >= x->hi))
 			continue;
 		if (maps[r][i] && p->readonly)
 			continue;
 		if (maps[r][i])
-			rc = ERR("%s: blocks %u and %llu both hold block %llu of record %llu: %s", p->path,
-				 maps[r][i] - 1, (unsigned long long)b, (unsigned long long)i, (unsigned long long)r,
-				 fix);
+			rc = ERR("%s: blocks %u and %llu both hold block %llu of record %llu: %s", p->path, maps[r][i] - 1,
+				 (unsigned long long)b, (unsigned long long)i, (unsigned long long)r, fix);
 		else
 			maps[r][i] = (uint32_t)b + 1;
 	}
 	p->nfree = p->nblocks - used;
 	p->nfree_recs = 0;
 	for (uint64_t r = p->nrecords; r-- > 0;)
-		if (p->recs[r].state == PF_REC_FREE)
+		if (ri[r].kind == K_FREE || ri[r].kind == K_DYING)
 			p->free_recs[p->nfree_recs++] = (uint32_t)r;
-	for (uint64_t r = 0; r < p->nrecords; r++) {
-		if (p->recs[r].state != PF_REC_LIVE) {
+	for (uint64_t r = 0; maps && r < p->nrecords; r++) {
+		int broken = ri[r].kind == K_BROKEN || ri[r].far;
+		if (rc != 0 || (ri[r].kind != K_LIVE && ri[r].kind != K_BROKEN)) {
 			free(maps[r]);
 			continue;
 		}
-		if (rc != 0)
-			free(maps[r]);
-		else if (cb(arg, p, (uint32_t)r, maps[r], maxidx[r]) != 0) /* cb owns maps[r] */
+		if (ri[r].far)
+			snprintf(why, sizeof why, "blocks lie beyond block %llu, which this release cannot address (pool format 1)",
+				 (unsigned long long)PF_MAX_FILE_BLOCKS);
+		else if (broken)
+			pf_rec_bad_str(ri[r].bad, why, sizeof why);
+		if (cb(arg, p, (uint32_t)r, maps[r], ri[r].maxidx, broken, broken ? why : NULL) != 0) /* cb owns maps[r] */
 			rc = ERR("%s: cannot load record %llu (see the message above)", p->path, (unsigned long long)r);
 	}
 	free(maps);
-	free(maxidx);
+	free(ri);
 	if (rc == 0 && !p->readonly && pf_pool_sync_meta(p) < 0)
 		rc = ERR("cannot sync pool %s: %s", p->path, strerror(errno));
 	return rc;
 }
 
-int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, uint32_t btime_nsec,
-			  uint64_t lo, const char *path)
+/* ---------------------------------------------------------------- allocation */
+
+int64_t pf_pool_rec_alloc_handle(struct pf_pool *p, uint64_t ino, int64_t btime_sec, uint32_t btime_nsec,
+				 uint64_t lo, const char *path, const struct pf_rec_handle *handle)
 {
+	if (lo != PF_HI_NONE && lo >= PF_MAX_FILE_BLOCKS) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (handle && handle->bytes > PF_HANDLE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	writing(p);
 	pthread_mutex_lock(&p->lock);
 	if (p->nfree_recs == 0) {
 		pthread_mutex_unlock(&p->lock);
+		errno = ENOSPC;
 		return -1;
 	}
 	uint32_t r = p->free_recs[--p->nfree_recs];
@@ -427,133 +1098,99 @@ int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, ui
 	uint64_t seq = p->hdr->next_seq;
 	store64(p, &p->hdr->next_seq, seq + 1);
 	pthread_mutex_unlock(&p->lock);
-	rec->ino = ino;
-	rec->btime_sec = btime_sec;
-	rec->btime_nsec = btime_nsec;
-	rec->lo = lo;
-	rec->hi = PF_HI_NONE;
-	rec->seq = seq;
-	rec->size_hint = 0;
-	rec->flags = 0;
+	unsigned char hb[PF_HANDLE_MAX] = { 0 };
+	uint32_t htype = 0, hbytes = 0;
+	if (handle && handle->bytes) {
+		htype = handle->type;
+		hbytes = handle->bytes;
+		memcpy(hb, handle->h, hbytes);
+	}
+	put64(&rec->ino, ino);
+	put64((uint64_t *)&rec->btime_sec, (uint64_t)btime_sec);
+	put64(&rec->btime_nsec, btime_nsec);
+	put64(&rec->seq, seq);
+	rec->handle_type = htype;
+	rec->handle_bytes = hbytes;
+	memcpy(rec->handle, hb, sizeof hb);
+	put64(&rec->ident_sum, pf_rec_ident(p->salt, r, ino, btime_sec, btime_nsec, seq, htype, hbytes, hb));
+	put64(&rec->lo_w, pf_rec_word32(p->salt, r, seq, PF_CK_LO, pf_win32(lo)));
+	put64(&rec->hi_w, pf_rec_word32(p->salt, r, seq, PF_CK_HI, pf_win32(PF_HI_NONE)));
+	put64(&rec->flags_w, pf_rec_word32(p->salt, r, seq, PF_CK_FLAGS, 0));
+	put64(&rec->size_w, 0);
+	put64(&rec->size_hint, 0);
 	pf_pool_rec_set_path(p, r, path);
 	pf_pool_commit(p, rec, sizeof *rec);
 	PF_FAULT("pool.rec.filled");
-	store64(p, &rec->state, PF_REC_LIVE); /* commit point: the record exists */
+	store64(p, &rec->state_w, pf_rec_word32(p->salt, r, seq, PF_CK_STATE, PF_REC_LIVE)); /* commit point */
 	PF_FAULT("pool.rec.live");
 	return r;
 }
 
-void pf_pool_rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_t maplen)
+int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, uint32_t btime_nsec, uint64_t lo,
+			  const char *path)
 {
+	return pf_pool_rec_alloc_handle(p, ino, btime_sec, btime_nsec, lo, path, NULL);
+}
+
+/* Free record r: DYING, then its blocks (those of map, or with scan every block whose entry names r), then
+ * FREE, each step committed. */
+static void rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_t maplen, int scan)
+{
+	writing(p);
 	struct pf_pool_record *rec = &p->recs[r];
-	store64(p, &rec->state, PF_REC_DYING); /* commit point: the file no longer has pool bytes */
+	store64(p, &rec->state_w, word32(p, r, PF_CK_STATE, PF_REC_DYING)); /* commit point: no pool bytes */
 	PF_FAULT("pool.rec.dying");
 	uint64_t n = 0;
-	for (uint64_t i = 0; i < maplen; i++)
-		if (map[i]) {
-			store64(p, &p->blocks[map[i] - 1], PF_BLOCK_FREE);
-			PF_FAULT("pool.rec.clearing");
-			n++;
+	for (uint64_t i = 0; i < (scan ? p->nblocks : maplen); i++) {
+		uint64_t b;
+		if (scan) {
+			uint32_t er, ei;
+			if (pf_pool_entry(p, i, &er, &ei) != PF_ENT_OWNED || er != r)
+				continue;
+			b = i;
+		} else if (map[i]) {
+			b = map[i] - 1;
+		} else {
+			continue;
 		}
-	store64(p, &rec->state, PF_REC_FREE);
+		store64(p, &p->blocks[b], PF_BLOCK_FREE);
+		PF_FAULT("pool.rec.clearing");
+		n++;
+	}
+	store64(p, &rec->state_w, PF_REC_FREE);
 	PF_FAULT("pool.rec.freed");
 	pthread_mutex_lock(&p->lock);
 	__atomic_add_fetch(&p->nfree, n, __ATOMIC_RELAXED);
-	p->free_recs[p->nfree_recs++] = r;
+	if (p->free_recs) /* a tool's pool is not loaded: no free list */
+		p->free_recs[p->nfree_recs++] = r;
 	pthread_mutex_unlock(&p->lock);
+}
+
+void pf_pool_rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_t maplen)
+{
+	rec_free(p, r, map, maplen, 0);
+}
+
+void pf_pool_rec_free_all(struct pf_pool *p, uint32_t r)
+{
+	rec_free(p, r, NULL, 0, 1);
 }
 
 void pf_pool_rec_set_path(struct pf_pool *p, uint32_t r, const char *path)
 {
+	if (p->readonly)
+		return;
+	writing(p);
 	struct pf_pool_record *rec = &p->recs[r];
 	size_t n = strlen(path);
-	if (n > PF_PATH_MAX_REC)
-		path += n - PF_PATH_MAX_REC, n = PF_PATH_MAX_REC; /* keep the tail: partition and segment */
+	if (n > PF_REC2_PATH_CAP)
+		path += n - PF_REC2_PATH_CAP, n = PF_REC2_PATH_CAP; /* keep the tail: partition and segment */
 	store64(p, &rec->path_sum, 0);
 	PF_FAULT("pool.rec.path");
 	memcpy(rec->path, path, n);
 	rec->path_len = (uint32_t)n;
-	pf_pool_commit(p, rec->path, PF_PATH_MAX_REC);
+	pf_pool_commit(p, rec->path, PF_REC2_PATH_CAP);
 	store64(p, &rec->path_sum, pf_fnv1a(rec->path, n));
-}
-
-int pf_pool_rec_get(const struct pf_pool *p, uint32_t r, struct pf_rec_view *out)
-{
-	const struct pf_pool_record *rec = &p->recs[r];
-	out->state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
-	out->ino = rec->ino;
-	out->btime_sec = rec->btime_sec;
-	out->btime_nsec = rec->btime_nsec;
-	out->seq = rec->seq;
-	out->lo = __atomic_load_n(&rec->lo, __ATOMIC_ACQUIRE);
-	out->hi = __atomic_load_n(&rec->hi, __ATOMIC_ACQUIRE);
-	out->flags = __atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE);
-	out->size_hint = __atomic_load_n(&rec->size_hint, __ATOMIC_RELAXED);
-	return out->state <= PF_REC_DYING ? 0 : -1;
-}
-
-uint64_t pf_pool_rec_state(const struct pf_pool *p, uint32_t r)
-{
-	return __atomic_load_n(&p->recs[r].state, __ATOMIC_ACQUIRE);
-}
-
-uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r)
-{
-	return __atomic_load_n(&p->recs[r].flags, __ATOMIC_ACQUIRE);
-}
-
-uint64_t pf_pool_rec_seq(const struct pf_pool *p, uint32_t r)
-{
-	return p->recs[r].seq;
-}
-
-uint64_t pf_pool_rec_size_hint(const struct pf_pool *p, uint32_t r)
-{
-	return __atomic_load_n(&p->recs[r].size_hint, __ATOMIC_RELAXED);
-}
-
-void pf_pool_rec_set_lo(struct pf_pool *p, uint32_t r, uint64_t lo)
-{
-	store64(p, &p->recs[r].lo, lo);
-}
-
-void pf_pool_rec_set_hi(struct pf_pool *p, uint32_t r, uint64_t hi)
-{
-	store64(p, &p->recs[r].hi, hi);
-}
-
-void pf_pool_rec_set_flags(struct pf_pool *p, uint32_t r, uint64_t flags)
-{
-	store64(p, &p->recs[r].flags, flags);
-}
-
-void pf_pool_rec_set_size_hint(struct pf_pool *p, uint32_t r, uint64_t size)
-{
-	if (!p->readonly)
-		__atomic_store_n(&p->recs[r].size_hint, size, __ATOMIC_RELAXED); /* for tools only: not committed */
-}
-
-enum pf_entry_kind pf_pool_entry(const struct pf_pool *p, uint64_t phys, uint32_t *rec, uint32_t *idx)
-{
-	uint64_t e = __atomic_load_n(&p->blocks[phys], __ATOMIC_ACQUIRE);
-	if (e == PF_BLOCK_FREE)
-		return PF_ENT_FREE;
-	if (e == PF_BLOCK_RESERVED)
-		return PF_ENT_RESERVED;
-	*rec = PF_ENTRY_REC(e);
-	*idx = PF_ENTRY_IDX(e);
-	return *rec < p->nrecords ? PF_ENT_OWNED : PF_ENT_CORRUPT;
-}
-
-int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
-{
-	out[0] = '\0';
-	uint32_t n = r->path_len;
-	if (n > PF_PATH_MAX_REC || r->path_sum != pf_fnv1a(r->path, n))
-		return -1;
-	memcpy(out, r->path, n);
-	out[n] = '\0';
-	return n > 0;
 }
 
 int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
@@ -587,7 +1224,12 @@ int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
 
 void pf_pool_block_publish(struct pf_pool *p, uint64_t phys, uint32_t rec, uint32_t idx)
 {
-	store64(p, &p->blocks[phys], PF_ENTRY(rec, idx));
+	if (idx >= PF_MAX_FILE_BLOCKS || rec >= p->nrecords || phys >= p->nblocks)
+		pf_die("pool %s: block %llu cannot hold block %u of record %u (a pool addresses %llu blocks per file): "
+		       "stopping before the write returns, so nothing written is lost",
+		       p->path, (unsigned long long)phys, idx, rec, (unsigned long long)PF_MAX_FILE_BLOCKS);
+	writing(p);
+	store64(p, &p->blocks[phys], pf_entry2(p->salt, phys, rec, idx));
 	PF_FAULT("pool.block.published");
 }
 
@@ -604,9 +1246,9 @@ void pf_pool_usage(const struct pf_pool *p, uint64_t *live, uint64_t *used)
 {
 	uint64_t l = 0, u = 0;
 	for (uint64_t r = 0; r < p->nrecords; r++)
-		l += p->recs[r].state == PF_REC_LIVE;
+		l += state_of(p, (uint32_t)r) == PF_REC_LIVE;
 	for (uint64_t b = 0; b < p->nblocks; b++)
-		u += p->blocks[b] != PF_BLOCK_FREE;
+		u += ld64(&p->blocks[b]) != PF_BLOCK_FREE;
 	*live = l;
 	*used = u;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -118,6 +119,46 @@ static void check_file_mode(void)
 	}
 }
 
+/* Log dir d's marker line i names a pool that is missing, or was replaced: stop. */
+static void die_marker_pool(int d, const struct pf_marker_line *l)
+{
+	pf_die("log dir %s holds segments whose bytes live in pool %s (uuid %s), which is not among "
+	       "storage.tiers.first.paths or was replaced: restore that pool or point storage.tiers.first.paths "
+	       "at it; starting would lose those bytes",
+	       pf_paths_dir(d), l->path, l->uuid);
+}
+
+/* May activation create the pool file at path if it is missing? Not when a log dir's marker names it: a
+ * missing pool that held segment bytes is an error, never an empty new one (die_missing_pool says so). */
+static int may_create_pool(const char *path)
+{
+	int named = 0;
+	for (int d = 0; d < pf_paths_ndirs() && !named; d++) {
+		struct pf_marker m;
+		read_marker_or_die(d, &m);
+		for (int i = 0; i < m.n && !named; i++)
+			named = !strcmp(m.line[i].path, path);
+		pf_marker_free(&m);
+	}
+	return !named;
+}
+
+/* A pool a marker names is missing (opening it without creating failed with ENOENT): stop with the
+ * marker's message, before anything was created. */
+static void die_missing_pool(void)
+{
+	for (int d = 0; d < pf_paths_ndirs(); d++) {
+		struct pf_marker m;
+		read_marker_or_die(d, &m);
+		for (int i = 0; i < m.n; i++) {
+			struct stat st;
+			if (REAL(lstat)(m.line[i].path, &st) < 0 && errno == ENOENT)
+				die_marker_pool(d, &m.line[i]);
+		}
+		pf_marker_free(&m);
+	}
+}
+
 /* Every pool a log dir was served from must be open now. */
 static void check_markers(void)
 {
@@ -132,10 +173,7 @@ static void check_markers(void)
 				found = !strcmp(u, m.line[i].uuid);
 			}
 			if (!found)
-				pf_die("log dir %s holds segments whose bytes live in pool %s (uuid %s), which is not among "
-				       "storage.tiers.first.paths or was replaced: restore that pool or point "
-				       "storage.tiers.first.paths at it; starting would lose those bytes",
-				       pf_paths_dir(d), m.line[i].path, m.line[i].uuid);
+				die_marker_pool(d, &m.line[i]);
 		}
 		pf_marker_free(&m);
 	}
@@ -198,8 +236,11 @@ static void activate_locked(void)
 		return;
 	}
 	struct pf_err err = { "" };
-	if (pf_tier_open(&cfg, !cfg.server_properties, &err) < 0)
+	if (pf_tier_open(&cfg, !cfg.server_properties, may_create_pool, &err) < 0) {
+		if (errno == ENOENT)
+			die_missing_pool();
 		pf_die("%s", err.msg);
+	}
 	check_markers();
 	if (pf_fdtab_init() < 0)
 		pf_die("cannot reserve the descriptor table: %s", strerror(errno));

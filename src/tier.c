@@ -27,13 +27,17 @@ static int draining;
 static int migrating;
 static pthread_mutex_t boundary_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, struct pf_err *err)
+int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, int (*may_create)(const char *pool_path),
+		 struct pf_err *err)
 {
 	for (int i = 0; i < cfg->first_paths.n; i++) {
 		int64_t size = cfg->n_first_sizes ? cfg->first_sizes[i < cfg->n_first_sizes ? i : cfg->n_first_sizes - 1] : -1;
 		const char *dir = cfg->first_paths.v[i];
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dir, PF_POOL_FILE);
+		int flags = (readonly ? PF_POOL_RDONLY : 0) | (may_create(path) ? 0 : PF_POOL_NOCREATE);
 		struct pf_err e = { "" };
-		if (pf_pool_open(&pools[i], i, dir, size, cfg->pool_ratio, cfg->block_size, readonly, &e) < 0) {
+		if (pf_pool_open(&pools[i], i, dir, size, cfg->pool_ratio, cfg->block_size, flags, &e) < 0) {
 			/* Another process (the broker) holds the pool: a tool attaches read-only, a broker must not. */
 			if (!(errno == EAGAIN && i == 0 && may_attach_readonly))
 				return pf_err_set(err, "%s", e.msg);

@@ -39,10 +39,13 @@ enum pf_stat {
 	PF_STAT_READMISSIONS,       /* spilled files given a new window at their end */
 };
 
-/* Open every pool of cfg (creating missing ones). As a broker: their writer, which takes each pool's
- * lock. Otherwise, when another process holds the first pool, attach read-only instead (tools such as
- * kafka-dump-log and cat). Returns 0, or -1 with err set (a second broker gets "pool ... is in use"). */
-int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, struct pf_err *err);
+/* Open every pool of cfg, creating a missing one only where may_create(<its pool file path>) says so (a
+ * pool a log dir's marker names must never be silently replaced by an empty one). As a broker: their
+ * writer, which takes each pool's lock. Otherwise, when another process holds the first pool, attach
+ * read-only instead (tools such as kafka-dump-log and cat). Returns 0, or -1 with err set (a second
+ * broker gets "pool ... is in use"; errno ENOENT for a missing pool that was not to be created). */
+int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, int (*may_create)(const char *pool_path),
+		 struct pf_err *err);
 /* Register the fork handler that makes a child a read-only attacher (once, at activation). */
 void pf_tier_atfork(void);
 

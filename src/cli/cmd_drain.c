@@ -106,10 +106,21 @@ static int unmark(struct drain_run *r, int i)
 	return rc;
 }
 
-/* Recovery callback, once per LIVE record: copy its blocks into its file, then free it. */
-static int drain_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen)
+/* Recovery callback, once per LIVE record: copy its blocks into its file, then free it. A broken record
+ * (its window is unknown: some of its blocks may be stale) is left in the pool. */
+static int drain_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen, int broken,
+			const char *why)
 {
 	struct drain_ctx *d = arg;
+	if (broken) {
+		struct cli_rec cr;
+		cli_rec_fill(&cr, p, rec);
+		cli_err(d->r->c, "%s: record %u (inode %llu%s%s): its %s; left in the pool: run 'pafka fsck'", d->pool, rec,
+			(unsigned long long)cr.r.ino, cr.hint_ok ? ", last seen at " : "", cr.hint, why);
+		free(map);
+		d->failed++;
+		return 0;
+	}
 	uint64_t nb = 0;
 	for (uint64_t i = 0; i < maplen; i++)
 		nb += map[i] != 0;
@@ -119,9 +130,7 @@ static int drain_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *ma
 		return 0;
 	}
 	struct cli_rec cr;
-	memset(&cr, 0, sizeof cr);
-	cr.idx = rec;
-	memcpy(&cr.r, &p->recs[rec], sizeof cr.r);
+	cli_rec_fill(&cr, p, rec);
 	cli_resolve(&cr, &d->r->scan);
 	if (!cr.file) {
 		cli_err(d->r->c, "%s: record %u (inode %llu%s%s) holds %llu blocks, but its file is not in the log dirs%s: left "
@@ -184,8 +193,8 @@ static int drain_offline(struct drain_run *r, int i, int *busy)
 	struct pf_pool p;
 	struct pf_err err = { "" };
 	*busy = 0;
-	/* size 0: never create a pool here */
-	if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, c->cfg.block_size, 0, &err) < 0) {
+	/* never create a pool here */
+	if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, c->cfg.block_size, PF_POOL_NOCREATE, &err) < 0) {
 		*busy = strstr(err.msg, "in use") != NULL;
 		if (!*busy)
 			cli_err(c, "%s", err.msg);

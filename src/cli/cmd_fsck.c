@@ -2,13 +2,18 @@
  * cmd_fsck.c - `pafka fsck [--repair]`: check each pool's metadata against the log dirs, one line per
  * finding: "pafka fsck: <pool>: <finding>". Exit 0 when clean, 1 when anything was found, 2 on usage.
  *
- * Checked: the header (magic, version, checksum, geometry); record states; blocks that are RESERVED, owned
- * by a record that is free, dying, invalid or beyond the table, duplicated, or outside their record's
- * window [lo, hi); records whose file is missing, renamed (stale path hint, file found by inode + birth
- * time), or whose hint names another file (identity mismatch); pool blocks past a file's size; two records
- * for one file; the log dirs' .pafka-pools markers.
+ * Checked: the header, by the shim's own check (pf_pool_header_problem: magic, version, checksum, a
+ * geometry that fits the file); the integrity check of every record word and entry (pool format 2: a
+ * broken record names a file the shim refuses; a record whose identity fails or an entry that fails its
+ * check names none, and the shim refuses the pool); a format-1 pool, as the shim's upgrade would see it;
+ * record states; blocks that are RESERVED, owned by a record that is free, dying, invalid or beyond the
+ * table, duplicated, or outside their record's window [lo, hi); records whose file is missing, renamed
+ * (stale path hint, file found by inode + birth time), or whose hint names another file (identity
+ * mismatch); pool blocks past a file's size; two records for one file; the log dirs' .pafka-pools markers.
+ * Tables are read only through pool_format.h's decoders, allocations sized from the checked geometry.
  *
- * --repair does only what cannot lose data: free RESERVED blocks, stale blocks outside a window and blocks
+ * --repair first upgrades a format-1 pool as the shim would (repairs write format 2), then does only what
+ * cannot lose data: free RESERVED blocks, stale blocks outside a window and blocks
  * past the end of a file; finish DYING records and unfinished promotions (the real file holds those
  * bytes); refresh stale path hints; add a missing marker line; free the record of a file that is provably
  * gone from every managed log dir (log dirs configured, all readable, each one's marker naming this pool,
@@ -73,6 +78,7 @@ struct fsck_run {
 		char label[PATH_MAX];   /* the pool file, as findings name it */
 		struct cli_pool_use use; /* after the check (use.path empty: the pool could not be read) */
 		int checked;            /* the pool could be checked (else an error says why) */
+		int format;             /* 1 or 2, 0 when not known */
 		int online;
 		int found, repaired, skipped;
 	} pools[PF_MAX_PATHS];
@@ -92,6 +98,7 @@ struct fsck {
 	int findings, repaired, skipped;
 	int gone_provable;      /* freeing a record whose file is missing cannot lose data (see top) */
 	const char *gone_why;   /* why not */
+	const char *norepair;   /* set: --repair changes nothing in this pool, for this reason */
 };
 
 /* One finding about subject (a pool file, a marker): the line "pafka fsck: SUBJECT: FINDING; ..." or an
@@ -134,6 +141,10 @@ __attribute__((format(printf, 5, 6))) static int finding(struct fsck_run *run, c
 __attribute__((format(printf, 4, 5))) static int report(struct fsck *k, int safe, const char *why_not,
 							const char *fmt, ...)
 {
+	if (safe && k->norepair) { /* the pool could not be brought to the format repairs write */
+		safe = 0;
+		why_not = k->norepair;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	int fix = vfinding(k->run, k->label, safe, why_not, fmt, ap);
@@ -143,23 +154,10 @@ __attribute__((format(printf, 4, 5))) static int report(struct fsck *k, int safe
 	return fix;
 }
 
-static void put64(const struct pf_pool *p, uint64_t *field, uint64_t v)
-{
-	__atomic_store_n(field, v, __ATOMIC_RELEASE);
-	pf_pool_commit(p, field, sizeof *field);
-}
-
 /* Free a record and every block it owns, in the protocol's order (DYING, entries, FREE). */
 static void free_record(struct fsck *k, uint64_t r)
 {
-	struct pf_pool *p = k->p;
-	put64(p, &p->recs[r].state, PF_REC_DYING);
-	for (uint64_t b = 0; b < p->nblocks; b++) {
-		uint64_t e = p->blocks[b];
-		if (e != PF_BLOCK_FREE && e != PF_BLOCK_RESERVED && PF_ENTRY_REC(e) == r)
-			put64(p, &p->blocks[b], PF_BLOCK_FREE);
-	}
-	put64(p, &p->recs[r].state, PF_REC_FREE);
+	pf_pool_rec_free_all(k->p, (uint32_t)r);
 }
 
 /* ---- the header, read directly so a damaged one is described rather than refused */
@@ -195,26 +193,11 @@ static int check_header(struct fsck *k, const char *path)
 		report(k, 0, never, "file too short to be a pool (%lld bytes)", size);
 		return -1;
 	}
-	if (h.magic != PF_POOL_MAGIC) {
-		report(k, 0, never, "bad magic %#llx: not a libpafka pool, or its header is overwritten",
-		       (unsigned long long)h.magic);
-		return -1;
-	}
-	if (h.version != PF_POOL_VERSION) {
-		report(k, 0, "use a pafka that reads this version", "pool format version %u; this pafka reads %u",
-		       h.version, PF_POOL_VERSION);
-		return -1;
-	}
-	if (h.checksum != pf_fnv1a(&h, offsetof(struct pf_pool_header, checksum))) {
-		report(k, 0, never, "header checksum mismatch (stored %#llx): the header is corrupt",
-		       (unsigned long long)h.checksum);
-		return -1;
-	}
-	if (h.pool_size != (uint64_t)size || h.block_size < 4096 || (h.block_size & (h.block_size - 1)) ||
-	    h.rec_off != PF_HEADER_SIZE || h.blk_off != h.rec_off + h.nrecords * PF_RECORD_SIZE ||
-	    h.data_off < h.blk_off + h.nblocks * 8 || h.data_off + h.nblocks * h.block_size > (uint64_t)size) {
-		report(k, 0, never, "header geometry does not match the file (header size %llu, file %lld bytes)",
-		       (unsigned long long)h.pool_size, size);
+	/* exactly the shim's check (pool.c), described */
+	char what[256];
+	int bad = pf_pool_header_problem(&h, (uint64_t)size, what, sizeof what);
+	if (bad) {
+		report(k, 0, bad == PF_HDR_VERSION ? "use a pafka that reads this version" : never, "%s", what);
 		return -1;
 	}
 	memcpy(k->uuid, h.uuid, sizeof k->uuid);
@@ -224,50 +207,110 @@ static int check_header(struct fsck *k, const char *path)
 /* ---- records and blocks */
 
 struct rec_info {
-	uint64_t maxidx;        /* 1 + highest in-window block index */
+	struct pf_rec_view v;   /* decoded */
+	int d;                  /* pf_pool_rec_decode: 0 intact (or free), 1 broken, -1 identity fails */
 	uint64_t stale;         /* blocks outside [lo, hi) */
-	uint64_t owned;         /* blocks of a non-live record */
+	uint64_t owned;         /* blocks of a record that is not LIVE, or is damaged */
 	uint64_t first_block;   /* one of them, for the message */
-	uint32_t *map;
 };
+
+/* A block held by a record, for finding two blocks that hold one block of a file. */
+struct held {
+	uint32_t rec, idx, phys;
+};
+
+static int by_rec_idx(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+	if (x->rec != y->rec)
+		return x->rec < y->rec ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->phys < y->phys ? -1 : x->phys > y->phys;
+}
+
+/* The state a record is in, for the block checks. */
+enum { R_FREE, R_LIVE, R_DYING, R_BROKEN, R_BAD };
+static int rec_kind(const struct rec_info *x)
+{
+	if (x->d < 0)
+		return R_BAD;
+	if (x->v.state == PF_REC_FREE)
+		return R_FREE;
+	if (x->v.state == PF_REC_DYING)
+		return R_DYING;
+	return x->d > 0 ? R_BROKEN : R_LIVE;
+}
+
+static const char *damaged = "the record is damaged; its bytes may be a segment's only copy";
 
 static int check_tables(struct fsck *k)
 {
 	struct pf_pool *p = k->p;
+	int fmt2 = pf_pool_format(p) == 2;
+	/* sized from the checked geometry only */
 	struct rec_info *ri = calloc(p->nrecords, sizeof *ri);
-	if (!ri)
+	struct held *held = malloc((p->nblocks ? p->nblocks : 1) * sizeof *held);
+	if (!ri || !held) {
+		free(ri);
+		free(held);
 		return -1;
+	}
+	size_t nheld = 0;
+	for (uint64_t r = 0; r < p->nrecords; r++)
+		ri[r].d = pf_pool_rec_decode(p, (uint32_t)r, &ri[r].v);
 	uint64_t reserved = 0, beyond = 0;
+	const char *unowned = "no record says which file it belongs to (--discard-unowned frees it)";
+	const char *unknown = "no file can be named for it, and it may hold a segment's only copy of a block: restore "
+			      "the pool from a copy, or copy the block out by hand";
 	/* blocks: classify against their owner */
 	for (uint64_t b = 0; b < p->nblocks; b++) {
 		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
-		if (e == PF_BLOCK_FREE)
+		uint32_t r, i;
+		enum pf_entry_fault f;
+		enum pf_entry_kind kind = pf_entry_decode(p->salt, fmt2, p->nrecords, b, e, &r, &i, &f);
+		if (kind == PF_ENT_FREE)
 			continue;
-		if (e == PF_BLOCK_RESERVED) {
+		if (kind == PF_ENT_RESERVED) {
 			reserved++;
 			continue;
 		}
-		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
-		if (r >= p->nrecords) {
-			if (!beyond++)
-				report(k, k->discard, "no record says which file it belongs to (--discard-unowned frees it)",
-				       "block %llu names record %llu, beyond the record table (%llu records)",
-				       (unsigned long long)b, (unsigned long long)r, (unsigned long long)p->nrecords);
-			if (k->repair && k->discard)
-				put64(p, &p->blocks[b], PF_BLOCK_FREE);
+		if (kind == PF_ENT_CORRUPT && f == PF_EF_CHECK) {
+			report(k, 0, unknown,
+			       "block %llu: its entry %#llx fails its integrity check (it reads as block %u of record %u): a "
+			       "flipped bit, or an entry moved or swapped; the shim refuses the pool",
+			       (unsigned long long)b, (unsigned long long)e, i, r);
 			continue;
 		}
-		const struct pf_pool_record *rec = &p->recs[r];
-		if (rec->state != PF_REC_LIVE) {
-			if (!ri[r].owned++)
-				ri[r].first_block = b;
-		} else if (rec->lo == PF_HI_NONE) {
-			ri[r].stale++; /* an unfinished promotion: handled with its record */
-		} else if (i < rec->lo || i >= rec->hi) {
-			if (!ri[r].stale++)
-				ri[r].first_block = b;
-		} else if (i + 1 > ri[r].maxidx) {
-			ri[r].maxidx = i + 1;
+		if (kind == PF_ENT_CORRUPT && f == PF_EF_RECORD) {
+			if (!beyond++)
+				report(k, k->discard, unowned, "block %llu names record %llu, beyond the record table (%llu records)",
+				       (unsigned long long)b, (unsigned long long)r, (unsigned long long)p->nrecords);
+			if (k->repair && k->discard && !k->norepair)
+				pf_pool_block_free(p, b);
+			continue;
+		}
+		if (kind == PF_ENT_CORRUPT) { /* a format-1 entry in a format-2 pool: the upgrade leaves none */
+			report(k, 0, unknown,
+			       "block %llu: its entry %#llx is in no format this pool uses (it reads as block %u of record %u in "
+			       "format 1): a flipped bit; the shim refuses the pool",
+			       (unsigned long long)b, (unsigned long long)e, i, r);
+			continue;
+		}
+		struct rec_info *x = &ri[r];
+		int rk = rec_kind(x);
+		if (rk != R_LIVE) {
+			if (!x->owned++)
+				x->first_block = b;
+			if (rk == R_BROKEN && i < PF_MAX_FILE_BLOCKS)
+				held[nheld++] = (struct held){ r, i, (uint32_t)b };
+		} else if (x->v.lo == PF_HI_NONE) {
+			x->stale++; /* an unfinished promotion: handled with its record */
+		} else if (i < x->v.lo || i >= x->v.hi) {
+			if (!x->stale++)
+				x->first_block = b;
+		} else {
+			held[nheld++] = (struct held){ r, i, (uint32_t)b };
 		}
 	}
 	if (beyond > 1)
@@ -279,75 +322,80 @@ static int check_tables(struct fsck *k)
 		else if (report(k, 1, NULL, "%llu blocks are RESERVED (taken for a write that never completed)",
 				(unsigned long long)reserved))
 			for (uint64_t b = 0; b < p->nblocks; b++)
-				if (p->blocks[b] == PF_BLOCK_RESERVED)
-					put64(p, &p->blocks[b], PF_BLOCK_FREE);
+				if (__atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE) == PF_BLOCK_RESERVED)
+					pf_pool_block_free(p, b);
 	}
 	/* records */
+	char why[160];
 	for (uint64_t r = 0; r < p->nrecords; r++) {
-		const struct pf_pool_record *rec = &p->recs[r];
-		uint64_t s = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
-		if (s == PF_REC_FREE && ri[r].owned) {
+		struct rec_info *x = &ri[r];
+		const struct pf_rec_view *v = &x->v;
+		int rk = rec_kind(x);
+		if (rk == R_FREE && x->owned) {
 			if (report(k, k->discard,
 				   "a free record names no file, and the shim refuses the pool until they are gone: save a "
 				   "copy of the pool, then 'pafka fsck --repair --discard-unowned' frees them",
 				   "record %llu is free but owns %llu blocks (block %llu, ...)", (unsigned long long)r,
-				   (unsigned long long)ri[r].owned, (unsigned long long)ri[r].first_block))
+				   (unsigned long long)x->owned, (unsigned long long)x->first_block))
 				free_record(k, r);
-		} else if (s != PF_REC_FREE && s != PF_REC_LIVE && s != PF_REC_DYING) {
-			report(k, 0, "the record is damaged; its bytes may be a segment's only copy",
-			       "record %llu has invalid state %llu (owning %llu blocks)", (unsigned long long)r,
-			       (unsigned long long)s, (unsigned long long)ri[r].owned);
-		} else if (s == PF_REC_DYING) {
+		} else if (rk == R_BAD && v->format == 1) {
+			report(k, 0, damaged, "record %llu has invalid state %llu (owning %llu blocks)", (unsigned long long)r,
+			       (unsigned long long)__atomic_load_n((const uint64_t *)&p->recs[r], __ATOMIC_ACQUIRE),
+			       (unsigned long long)x->owned);
+		} else if (rk == R_BAD) {
+			report(k, 0, damaged,
+			       "record %llu is corrupt: its %s (state word %#llx), so no file can be named for it; %llu "
+			       "blocks name it; the shim refuses the pool",
+			       (unsigned long long)r, pf_rec_bad_str(v->bad, why, sizeof why),
+			       (unsigned long long)__atomic_load_n((const uint64_t *)&p->recs[r], __ATOMIC_ACQUIRE),
+			       (unsigned long long)x->owned);
+		} else if (rk == R_BROKEN) {
+			char hint[PF_PATH_MAX_REC + 1];
+			if (pf_pool_rec_path_at(p, (uint32_t)r, hint) <= 0)
+				snprintf(hint, sizeof hint, "no usable path hint");
+			report(k, 0,
+			       "its window and flags cannot be known: restore the pool from a copy, or recover the file's "
+			       "bytes from its blocks by hand",
+			       "record %llu (inode %llu, %s): its %s; the shim refuses the file (reads and writes fail with "
+			       "EIO); %llu blocks name it",
+			       (unsigned long long)r, (unsigned long long)v->ino, hint, pf_rec_bad_str(v->bad, why, sizeof why),
+			       (unsigned long long)x->owned);
+		} else if (rk == R_DYING) {
 			if (k->online)
 				k->skipped++;
 			else if (report(k, 1, NULL, "record %llu is dying (a free that a crash interrupted), %llu blocks",
-					(unsigned long long)r, (unsigned long long)ri[r].owned))
+					(unsigned long long)r, (unsigned long long)x->owned))
 				free_record(k, r);
-		} else if (s == PF_REC_LIVE && rec->lo == PF_HI_NONE) {
+		} else if (rk == R_LIVE && v->lo == PF_HI_NONE) {
 			if (k->online)
 				k->skipped++;
 			else if (report(k, 1, NULL,
 					"record %llu is an unfinished promotion (%llu blocks copied; the real file holds "
 					"every byte)",
-					(unsigned long long)r, (unsigned long long)ri[r].stale))
+					(unsigned long long)r, (unsigned long long)x->stale))
 				free_record(k, r);
-		} else if (s == PF_REC_LIVE && ri[r].stale) {
+		} else if (rk == R_LIVE && x->stale) {
 			if (k->online)
 				k->skipped++;
 			else if (report(k, 1, NULL, "record %llu: %llu stale blocks outside its window [%llu, %llu)",
-					(unsigned long long)r, (unsigned long long)ri[r].stale, (unsigned long long)rec->lo,
-					(unsigned long long)rec->hi))
+					(unsigned long long)r, (unsigned long long)x->stale, (unsigned long long)v->lo,
+					(unsigned long long)v->hi))
 				for (uint64_t b = 0; b < p->nblocks; b++) {
-					uint64_t e = p->blocks[b];
-					if (e != PF_BLOCK_FREE && e != PF_BLOCK_RESERVED && PF_ENTRY_REC(e) == r &&
-					    (PF_ENTRY_IDX(e) < rec->lo || PF_ENTRY_IDX(e) >= rec->hi))
-						put64(p, &p->blocks[b], PF_BLOCK_FREE);
+					uint32_t er, ei;
+					if (pf_pool_entry(p, b, &er, &ei) == PF_ENT_OWNED && er == r && (ei < v->lo || ei >= v->hi))
+						pf_pool_block_free(p, b);
 				}
 		}
 	}
 	/* duplicate ownership of one file block */
-	int rc = 0;
-	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++)
-		if (ri[r].maxidx && !(ri[r].map = calloc(ri[r].maxidx, sizeof *ri[r].map)))
-			rc = -1;
-	for (uint64_t b = 0; b < p->nblocks && rc == 0; b++) {
-		uint64_t e = p->blocks[b];
-		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) >= p->nrecords)
-			continue;
-		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
-		if (!ri[r].map || i >= ri[r].maxidx || p->recs[r].state != PF_REC_LIVE)
-			continue;
-		if (ri[r].map[i])
-			report(k, 0, "which copy is current cannot be known",
-			       "blocks %u and %llu both hold block %llu of record %llu", ri[r].map[i] - 1,
-			       (unsigned long long)b, (unsigned long long)i, (unsigned long long)r);
-		else
-			ri[r].map[i] = (uint32_t)b + 1;
-	}
-	for (uint64_t r = 0; r < p->nrecords; r++)
-		free(ri[r].map);
+	qsort(held, nheld, sizeof *held, by_rec_idx);
+	for (size_t n = 1; n < nheld; n++)
+		if (held[n].rec == held[n - 1].rec && held[n].idx == held[n - 1].idx)
+			report(k, 0, "which copy is current cannot be known", "blocks %u and %u both hold block %u of record %u",
+			       held[n - 1].phys, held[n].phys, held[n].idx, held[n].rec);
+	free(held);
 	free(ri);
-	return rc;
+	return 0;
 }
 
 /* ---- records against the log dirs */
@@ -368,7 +416,7 @@ static void check_files(struct fsck *k, struct cli_view *v)
 	for (size_t n = 0; n < v->nrecs; n++) {
 		struct cli_rec *cr = &v->recs[n];
 		uint64_t r = cr->idx;
-		if (cr->r.lo == PF_HI_NONE || p->recs[r].state != PF_REC_LIVE)
+		if (cr->broken || cr->r.lo == PF_HI_NONE || pf_pool_rec_state(p, (uint32_t)r) != PF_REC_LIVE)
 			continue; /* handled with the tables */
 		char bytes[32];
 		cli_human(cr->pool_bytes, bytes, sizeof bytes);
@@ -413,9 +461,9 @@ static void check_files(struct fsck *k, struct cli_view *v)
 			else if (report(k, 1, NULL, "record %llu (%s): %llu pool blocks past the end of the file (%llu bytes)",
 					(unsigned long long)r, cr->file->path, (unsigned long long)cr->past_eof,
 					(unsigned long long)cr->size))
-				for (uint64_t i = 0; i < cr->maplen; i++)
-					if (cr->map[i] && (i << p->bshift) >= cr->size)
-						put64(p, &p->blocks[cr->map[i] - 1], PF_BLOCK_FREE);
+				for (size_t j = 0; j < cr->nblk; j++)
+					if (((uint64_t)cr->blk[j].idx << p->bshift) >= cr->size)
+						pf_pool_block_free(p, cr->blk[j].phys);
 		}
 	}
 	/* two live records for one file */
@@ -548,7 +596,7 @@ static int fsck_pool(struct fsck_run *run, int i)
 	struct pf_pool rw;
 	struct pf_err err = { "" };
 	if (k.repair) {
-		if (pf_pool_open(&rw, i, c->pools[i], 0, 1.0, 4096, 0, &err) < 0) {
+		if (pf_pool_open(&rw, i, c->pools[i], 0, 1.0, 4096, PF_POOL_NOCREATE, &err) < 0) {
 			if (strstr(err.msg, "in use"))
 				cli_err(c, "%s: refusing --repair while a broker holds the pool: stop the broker first (or run "
 					   "without --repair for a read-only check)",
@@ -567,6 +615,28 @@ static int fsck_pool(struct fsck_run *run, int i)
 	if (!k.repair)
 		k.p = &v.pool;
 	k.online = v.locked && !k.repair;
+	/* A format-1 pool: what the shim's upgrade would say; --repair upgrades it first, as the shim would,
+	 * since repairs write format 2. */
+	sum->format = pf_pool_format(k.p);
+	if (sum->format != 2) {
+		int up = k.repair ? pf_pool_upgrade(&rw, &err) : pf_pool_upgrade_check(&v.pool, &err);
+		const char *msg = err.msg;
+		size_t ln = strlen(sum->label);
+		if (!strncmp(msg, sum->label, ln) && !strncmp(msg + ln, ": ", 2))
+			msg += ln + 2;
+		if (up < 0) {
+			report(&k, 0, "use the release that wrote the pool", "the shim cannot upgrade it to pool format 2: %s",
+			       msg);
+			k.norepair = "the pool could not be upgraded to format 2 (see above)";
+		} else if (k.repair) {
+			cli_say(c, "pafka fsck: %s: upgraded to pool format 2", sum->label);
+			sum->format = 2;
+		} else {
+			cli_say(c, "pafka fsck: %s: pool format 1 (an earlier release's)%s: the shim upgrades it to format 2 "
+				   "when it next starts",
+				sum->label, v.pool.hdr->upgrade ? ", an upgrade was interrupted" : "");
+		}
+	}
 	decide_gone(&k);
 	if (check_tables(&k) < 0 || cli_view_build(&v, &run->scan) < 0) {
 		cli_err(c, "out of memory");
@@ -610,6 +680,10 @@ static void report_pools(struct fsck_run *run)
 		json_obj(j, NULL);
 		cli_json_pool_use(j, &sum->use);
 		json_bool(j, "checked", sum->checked);
+		if (sum->format)
+			json_u64(j, "format", (uint64_t)sum->format);
+		else
+			json_null(j, "format");
 		json_bool(j, "clean", sum->checked && !sum->found);
 		json_bool(j, "in_use", sum->online);
 		json_u64(j, "found", (uint64_t)sum->found);

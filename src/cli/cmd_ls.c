@@ -1,7 +1,8 @@
 /*
  * cmd_ls.c - `pafka ls [--json] [PATH...]`: managed segment files with their tier (pool, slow, mixed),
  * logical size, pool blocks and physical extents (runs of consecutive file blocks in consecutive pool
- * blocks). Default: every file of the managed log dirs, plus pool records whose file was not found.
+ * blocks). Default: every file of the managed log dirs, plus pool records whose file was not found. A file
+ * whose record fails its integrity checks is listed as "damaged" (the shim refuses it).
  *
  * Owns: the file listing (text and JSON). May call: opts.c, output.c, view.c (which loads the
  * configuration and scans the log dirs), scan.c, paths.h, json.c.
@@ -25,7 +26,8 @@ static const struct cli_syntax syntax = {
 	.usage = "usage: pafka ls [--json] [--config FILE] [--pool DIR] [PATH...]\n"
 		 "\n"
 		 "List managed segment files: TIER SIZE BLOCKS EXTENTS PATH, one per line. TIER is pool, slow or mixed\n"
-		 "(missing: a pool record whose file is not in the log dirs); SIZE the logical size in bytes; BLOCKS the\n"
+		 "(missing: a pool record whose file is not in the log dirs; damaged: its record fails its integrity\n"
+		 "checks, see 'pafka fsck'); SIZE the logical size in bytes; BLOCKS the\n"
 		 "pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
 		 "segment file, a partition directory or a log dir; default: every managed log dir.\n",
 	.json = 1,
@@ -38,19 +40,20 @@ struct ls {
 	struct json j;
 };
 
-/* The next extent of cr at or after file block *i: its first file block, first pool block and length.
+/* The next extent of cr from its *i-th block on: its first file block, first pool block and length.
  * Returns 0 when there is none. */
 static int next_extent(const struct cli_rec *cr, uint64_t *i, uint64_t *file, uint64_t *pool, uint64_t *n)
 {
-	while (cr && *i < cr->maplen && !cr->map[*i])
-		++*i;
-	if (!cr || *i >= cr->maplen)
+	if (!cr || *i >= cr->nblk)
 		return 0;
-	*file = *i;
-	*pool = cr->map[*i] - 1;
-	while (*i + 1 < cr->maplen && cr->map[*i + 1] && cr->map[*i + 1] == cr->map[*i] + 1)
-		++*i;
-	*n = ++*i - *file;
+	const struct cli_blk *b = cr->blk;
+	size_t k = *i, first = k;
+	while (k + 1 < cr->nblk && b[k + 1].idx == b[k].idx + 1 && b[k + 1].phys == b[k].phys + 1)
+		k++;
+	*file = b[first].idx;
+	*pool = b[first].phys;
+	*n = k + 1 - first;
+	*i = k + 1;
 	return 1;
 }
 

@@ -58,6 +58,7 @@ struct result {
 	struct pf_pool_header hdr;      /* create and info */
 	int pmem;                       /* create */
 	char created[64];               /* info: creation time, ISO 8601 UTC */
+	int format;                     /* info: 1 or 2 (pool_format.h) */
 	int in_use;                     /* info */
 	int unmarked[PF_MAX_PATHS * 2]; /* destroy: log dirs whose marker lost the pool's line */
 	int removed[2];                 /* destroy: which control files were removed */
@@ -122,7 +123,9 @@ static int info(struct cli *c, int i, struct result *res)
 	char b1[32], b2[32];
 	cli_say(c, "pool %s", u->path);
 	cli_say(c, "  uuid        %s", u->uuid);
-	cli_say(c, "  version     %u (header checksum ok)", h->version);
+	res->format = pf_pool_format(&v.pool);
+	cli_say(c, "  version     %u (header checksum ok), tables in pool format %d%s", h->version, res->format,
+		res->format == 1 ? " (an earlier release's: upgraded when the broker next starts)" : "");
 	cli_say(c, "  created     %s", res->created);
 	cli_say(c, "  size        %llu bytes (%s)", (unsigned long long)h->pool_size, cli_human(h->pool_size, b1, sizeof b1));
 	cli_say(c, "  blocks      %llu of %s, data at offset %llu", (unsigned long long)h->nblocks,
@@ -160,7 +163,7 @@ static int destroy(struct cli *c, int i, struct result *res)
 	}
 	struct pf_pool p;
 	struct pf_err err = { "" };
-	if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, 4096, 0, &err) < 0) {
+	if (pf_pool_open(&p, i, c->pools[i], 0, 1.0, 4096, PF_POOL_NOCREATE, &err) < 0) {
 		if (strstr(err.msg, "in use"))
 			cli_err(c, "%s/%s is in use by a running broker: stop it, drain the pool, then destroy it", c->pools[i],
 				PAFKA_POOL_FILE);
@@ -200,6 +203,7 @@ static void report_json(struct json *j, const struct cli *c, int action, const s
 	} else if (action == A_INFO && res->done) {
 		/* the header's own fields, under their names in pool_format.h */
 		json_u64(j, "version", h->version);
+		json_u64(j, "format", (uint64_t)res->format);
 		json_u64(j, "pool_size", h->pool_size);
 		json_u64(j, "nblocks", h->nblocks);
 		json_u64(j, "nrecords", h->nrecords);

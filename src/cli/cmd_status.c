@@ -378,7 +378,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		cli_err(c, "out of memory");
 		rc = CLI_FAIL;
 	} else {
-		if (s.vs.scan.errors)
+		if (s.vs.scan.errors || s.vs.damaged)
 			rc = CLI_FAIL;
 		if (got[O_PROM]) {
 			print_prometheus(&s);

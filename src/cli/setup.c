@@ -99,11 +99,12 @@ static int dirs_from_hints(struct cli *c)
 	for (int i = 0; i < c->npools; i++) {
 		struct pf_pool p;
 		struct pf_err err = { "" };
-		if (pf_pool_open(&p, i, c->pools[i], 0, 1, 4096, 1, &err) < 0)
+		if (pf_pool_open(&p, i, c->pools[i], 0, 1, 4096, PF_POOL_RDONLY, &err) < 0)
 			continue;
 		for (uint64_t r = 0; r < p.nrecords; r++) {
 			char path[PF_PATH_MAX_REC + 1];
-			if (p.recs[r].state != PF_REC_LIVE || pf_pool_rec_path(&p.recs[r], path) <= 0 || path[0] != '/')
+			if (pf_pool_rec_state(&p, (uint32_t)r) != PF_REC_LIVE || pf_pool_rec_path_at(&p, (uint32_t)r, path) <= 0 ||
+			    path[0] != '/')
 				continue;
 			char *s = strrchr(path, '/');
 			if (!s || s == path)

@@ -49,7 +49,7 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 	v->index = i;
 	v->dir = c->pools[i];
 	struct pf_err err = { "" };
-	if (pf_pool_open(&v->pool, i, v->dir, 0, 1, 4096, 1, &err) < 0) {
+	if (pf_pool_open(&v->pool, i, v->dir, 0, 1, 4096, PF_POOL_RDONLY, &err) < 0) {
 		if (!strncmp(err.msg, "no pool at ", 11))
 			cli_err(c, "%s: check --pool / storage.tiers.first.paths, or create one with 'pafka pool create'", err.msg);
 		else
@@ -64,21 +64,42 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v)
 	return 0;
 }
 
-void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
+int cli_rec_fill(struct cli_rec *cr, const struct pf_pool *p, uint32_t r)
 {
-	const struct pf_pool_record *r = &cr->r;
-	int hint = pf_pool_rec_path(r, cr->hint);
+	memset(cr, 0, sizeof *cr);
+	cr->idx = r;
+	int d = pf_pool_rec_decode(p, r, &cr->r);
+	cr->broken = d > 0;
+	int hint = d < 0 ? -1 : pf_pool_rec_path_at(p, r, cr->hint);
+	if (hint < 0)
+		cr->hint[0] = '\0';
 	cr->hint_bad = hint < 0;
 	cr->hint_ok = hint > 0;
+	return d;
+}
+
+/* Does the hint name path? A hint that does not start with '/' is the tail of a path too long for the
+ * record. */
+static int hint_names(const char *hint, const char *path)
+{
+	if (!strcmp(hint, path))
+		return 1;
+	size_t h = strlen(hint), n = strlen(path);
+	return hint[0] != '/' && h > 0 && n > h && !strcmp(path + n - h, hint);
+}
+
+void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
+{
+	const struct pf_rec_view *r = &cr->r;
 	cr->found = CLI_MISSING;
 	cr->file = NULL;
 	cr->hint_other = 0;
 	struct cli_file *f = s ? cli_scan_find(s, r->ino, r->btime_sec, (uint32_t)r->btime_nsec) : NULL;
 	if (f) {
 		cr->file = f;
-		cr->found = cr->hint_ok && !strcmp(f->path, cr->hint) ? CLI_FOUND_HINT : CLI_FOUND_SEARCH;
+		cr->found = cr->hint_ok && hint_names(cr->hint, f->path) ? CLI_FOUND_HINT : CLI_FOUND_SEARCH;
 	}
-	if (cr->hint_ok && cr->found != CLI_FOUND_HINT) {
+	if (cr->hint_ok && cr->hint[0] == '/' && cr->found != CLI_FOUND_HINT) {
 		struct cli_file h;
 		memset(&h, 0, sizeof h);
 		if (cli_stat_file(cr->hint, &h) == 0) {
@@ -101,71 +122,125 @@ void cli_resolve(struct cli_rec *cr, struct cli_scan *s)
 	cr->size = cr->file ? cr->file->size : r->size_hint;
 }
 
+int64_t cli_rec_phys(const struct cli_rec *cr, uint64_t i)
+{
+	size_t lo = 0, hi = cr->nblk;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cr->blk[mid].idx < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < cr->nblk && cr->blk[lo].idx == i ? (int64_t)cr->blk[lo].phys : -1;
+}
+
+static int by_idx(const void *a, const void *b)
+{
+	const struct cli_blk *x = a, *y = b;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->phys < y->phys ? -1 : x->phys > y->phys;
+}
+
 int cli_view_build(struct cli_view *v, struct cli_scan *s)
 {
 	struct pf_pool *p = &v->pool;
+	int fmt2 = pf_pool_format(p) == 2;
+	v->format = fmt2 ? 2 : 1;
+	/* nrecords and nblocks are bounded by the checked geometry: these allocations are too. */
 	int64_t *slot = malloc(p->nrecords * sizeof *slot); /* record index -> index in v->recs, -1 */
-	if (!slot)
-		return -1;
+	struct cli_rec *all = NULL;
+	uint64_t *entries = malloc(p->nblocks * sizeof *entries);
+	if (!slot || !entries)
+		goto oom;
 	size_t nlive = 0;
-	for (uint64_t r = 0; r < p->nrecords; r++)
-		slot[r] = __atomic_load_n(&p->recs[r].state, __ATOMIC_ACQUIRE) == PF_REC_LIVE ? (int64_t)nlive++ : -1;
-	v->recs = calloc(nlive ? nlive : 1, sizeof *v->recs);
-	if (!v->recs) {
-		free(slot);
-		return -1;
+	for (uint64_t r = 0; r < p->nrecords; r++) {
+		slot[r] = -1;
+		uint64_t st = pf_pool_rec_state(p, (uint32_t)r);
+		if (st == PF_REC_FREE || st == PF_REC_DYING)
+			continue;
+		slot[r] = (int64_t)nlive++; /* LIVE or damaged: decided below */
 	}
+	all = calloc(nlive ? nlive : 1, sizeof *all);
+	if (!all)
+		goto oom;
+	v->recs = all;
+	v->nrecs = 0;
 	for (uint64_t r = 0; r < p->nrecords; r++) {
 		if (slot[r] < 0)
 			continue;
-		struct cli_rec *cr = &v->recs[slot[r]];
-		cr->idx = (uint32_t)r;
-		memcpy(&cr->r, &p->recs[r], sizeof cr->r);
-	}
-	v->nrecs = nlive;
-	/* Pass 1: the highest in-window block index of each record; pass 2: the maps. */
-	uint64_t *entries = malloc(p->nblocks * sizeof *entries);
-	if (!entries) {
-		free(slot);
-		return -1;
+		struct cli_rec cr;
+		int d = cli_rec_fill(&cr, p, (uint32_t)r);
+		if (d < 0) {
+			v->bad_records++;
+			slot[r] = -1;
+		} else if (cr.r.state == PF_REC_FREE || (d == 0 && cr.r.state != PF_REC_LIVE) ||
+			   (d > 0 && cr.r.state == PF_REC_DYING)) {
+			slot[r] = -1; /* changed since the first pass, or being freed */
+		} else {
+			v->broken_records += d > 0;
+			slot[r] = (int64_t)v->nrecs;
+			v->recs[v->nrecs++] = cr;
+		}
 	}
 	for (uint64_t b = 0; b < p->nblocks; b++)
 		entries[b] = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
-	int rc = 0;
-	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+	/* Pass 1: count each record's blocks; pass 2: place them. At most one cli_blk per pool block. */
+	uint64_t total = 0;
+	for (int pass = 0; pass < 2; pass++) {
 		for (uint64_t b = 0; b < p->nblocks; b++) {
-			uint64_t e = entries[b];
-			if (e == PF_BLOCK_FREE)
+			uint32_t r, i;
+			enum pf_entry_fault f;
+			enum pf_entry_kind k = pf_entry_decode(p->salt, fmt2, p->nrecords, b, entries[b], &r, &i, &f);
+			if (k == PF_ENT_FREE)
 				continue;
 			if (pass == 0)
 				v->used_blocks++;
-			if (e == PF_BLOCK_RESERVED)
+			if (k == PF_ENT_CORRUPT) {
+				v->bad_entries += pass == 0;
 				continue;
-			uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
-			if (r >= p->nrecords || slot[r] < 0)
+			}
+			if (k != PF_ENT_OWNED || slot[r] < 0 || i >= PF_MAX_FILE_BLOCKS)
 				continue;
 			struct cli_rec *cr = &v->recs[slot[r]];
-			if (i < cr->r.lo || i >= cr->r.hi)
+			if (!cr->broken && (cr->r.lo == PF_HI_NONE || i < cr->r.lo || i >= cr->r.hi))
 				continue;
 			if (pass == 0) {
-				if (i + 1 > cr->maplen)
-					cr->maplen = i + 1;
-			} else if (i < cr->maplen && !cr->map[i]) {
-				cr->map[i] = (uint32_t)b + 1;
-				cr->nblocks++;
-				v->window_blocks++;
+				cr->nblk++;
+				total++;
+			} else {
+				cr->blk[cr->nblocks++] = (struct cli_blk){ i, (uint32_t)b };
 			}
 		}
-		for (size_t k = 0; pass == 0 && k < v->nrecs; k++)
-			if (v->recs[k].maplen && !(v->recs[k].map = calloc(v->recs[k].maplen, sizeof *v->recs[k].map)))
-				rc = -1;
+		if (pass == 0) {
+			v->blk = malloc((total ? total : 1) * sizeof *v->blk);
+			if (!v->blk)
+				goto oom;
+			struct cli_blk *next = v->blk;
+			for (size_t k = 0; k < v->nrecs; k++) {
+				v->recs[k].blk = next;
+				next += v->recs[k].nblk;
+			}
+		}
 	}
 	free(entries);
 	free(slot);
-	if (rc < 0)
-		return -1;
+	entries = NULL;
+	slot = NULL;
 	for (size_t k = 0; k < v->nrecs; k++) {
 		struct cli_rec *cr = &v->recs[k];
+		/* by index, one block per index (a duplicate is fsck's to report) */
+		qsort(cr->blk, cr->nblk, sizeof *cr->blk, by_idx);
+		size_t n = 0;
+		for (size_t j = 0; j < cr->nblk; j++)
+			if (n == 0 || cr->blk[j].idx != cr->blk[n - 1].idx)
+				cr->blk[n++] = cr->blk[j];
+		cr->nblk = n;
+		cr->nblocks = n;
+		cr->maplen = n ? (uint64_t)cr->blk[n - 1].idx + 1 : 0;
+		if (!cr->broken)
+			v->window_blocks += n;
 		cli_resolve(cr, s);
 		if (cr->file && cr->file != &cr->own) {
 			cr->file->pool = v->index;
@@ -174,10 +249,8 @@ int cli_view_build(struct cli_view *v, struct cli_scan *s)
 		}
 		/* A missing file's size is only the record's hint; without one, count whole blocks. */
 		uint64_t size = cr->size_known || cr->size ? cr->size : UINT64_MAX;
-		for (uint64_t i = 0; i < cr->maplen; i++) {
-			if (!cr->map[i])
-				continue;
-			uint64_t start = i * p->bsize;
+		for (size_t j = 0; j < cr->nblk; j++) {
+			uint64_t start = (uint64_t)cr->blk[j].idx * p->bsize;
 			if (start >= size) {
 				if (cr->size_known)
 					cr->past_eof++;
@@ -185,18 +258,29 @@ int cli_view_build(struct cli_view *v, struct cli_scan *s)
 			}
 			cr->pool_bytes += size - start < p->bsize ? size - start : p->bsize;
 		}
-		if (size != UINT64_MAX) {
-			uint64_t lo = cr->r.lo == PF_HI_NONE ? size : cr->r.lo * p->bsize;
-			uint64_t hi = cr->r.hi == PF_HI_NONE ? size : cr->r.hi * p->bsize;
+		if (size != UINT64_MAX && !cr->broken) {
+			uint64_t lo = cr->r.lo == PF_HI_NONE || cr->r.lo > size / p->bsize ? size : cr->r.lo * p->bsize;
+			uint64_t hi = cr->r.hi == PF_HI_NONE || cr->r.hi > size / p->bsize ? size : cr->r.hi * p->bsize;
 			cr->slow_bytes = (lo < size ? lo : size) + (hi < size ? size - hi : 0);
 		}
 		v->pool_bytes += cr->pool_bytes;
 	}
 	return 0;
+oom:
+	free(entries);
+	free(slot);
+	return -1;
 }
 
 const char *cli_tier(const struct cli_rec *cr, uint64_t size, uint64_t *pool_bytes, uint64_t *slow_bytes)
 {
+	if (cr && cr->broken) {
+		if (pool_bytes)
+			*pool_bytes = cr->pool_bytes;
+		if (slow_bytes)
+			*slow_bytes = 0;
+		return "damaged";
+	}
 	uint64_t pb = cr ? cr->pool_bytes : 0, sb = cr ? cr->slow_bytes : size;
 	if (pool_bytes)
 		*pool_bytes = pb;
@@ -211,8 +295,8 @@ const char *cli_tier(const struct cli_rec *cr, uint64_t size, uint64_t *pool_byt
 
 void cli_view_close(struct cli_view *v)
 {
-	for (size_t k = 0; k < v->nrecs; k++)
-		free(v->recs[k].map);
+	free(v->blk);
+	v->blk = NULL;
 	free(v->recs);
 	v->recs = NULL;
 	v->nrecs = 0;
@@ -233,10 +317,18 @@ int cli_views_open(struct cli *c, struct cli_views *vs)
 	for (; vs->n < c->npools; vs->n++) {
 		if (cli_view_open(c, vs->n, &vs->v[vs->n]) < 0)
 			return -1;
-		if (cli_view_build(&vs->v[vs->n], &vs->scan) < 0) {
+		struct cli_view *v = &vs->v[vs->n];
+		if (cli_view_build(v, &vs->scan) < 0) {
 			vs->n++;
 			cli_err(c, "out of memory");
 			return -1;
+		}
+		if (v->broken_records || v->bad_records || v->bad_entries) {
+			vs->damaged = 1;
+			cli_err(c, "%s: %llu records and %llu block entries fail their integrity checks (%llu files refused by "
+				   "the shim): run 'pafka fsck'",
+				v->pool.path, (unsigned long long)(v->broken_records + v->bad_records),
+				(unsigned long long)v->bad_entries, (unsigned long long)v->broken_records);
 		}
 	}
 	return 0;

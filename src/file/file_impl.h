@@ -86,6 +86,7 @@ struct pf_file {
 	int size_known;
 	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
 	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
+	int broken;             /* its pool record fails its integrity check: every data call answers EIO */
 	int dirty;              /* pool bytes written since the last sync */
 	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
 	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
@@ -175,6 +176,9 @@ enum seg_kind seg_at(const struct pf_file *f, uint64_t pos, uint64_t end, uint64
 int map_grow(struct pf_file *f, uint64_t b);
 /* The file's bytes or size are about to change (write lock held). */
 void file_changing(struct pf_file *f);
+/* The file handle of fd (name_to_handle_at), kept in a new record so that recovery can tell whether a
+ * file missing from every log dir still lives under another name; h->bytes 0 when there is none. */
+void file_handle_of(int fd, struct pf_rec_handle *h);
 /* Give the file a record so new blocks can go to the pool. Returns 1 if it has one. Write lock held. */
 int ensure_record(struct pf_file *f);
 /* Zero the pool bytes of [from, to). */

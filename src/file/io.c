@@ -73,6 +73,10 @@ static ssize_t read_placed(struct pf_file *f, int fd, struct cur *c, uint64_t po
 static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct pf_file *f = o->file;
+	if (f->broken) {
+		errno = EIO; /* its pool metadata fails its integrity check */
+		return -1;
+	}
 	ssize_t total = io_check(o, O_WRONLY, iov, cnt, off, rwf);
 	if (total < 0)
 		return -1;
@@ -88,6 +92,11 @@ static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cn
 	ssize_t ret;
 	uint64_t pos = (uint64_t)off;
 	int attempts = 0;
+	if (f->broken) {
+		errno = EIO;
+		ret = -1;
+		goto out;
+	}
 	if (f->rec < 0) {
 		ret = REAL(preadv64v2)(fd, iov, cnt, off, rwf);
 		if (ret > 0)
@@ -269,6 +278,10 @@ static int nowait_writes_refused(struct pf_file *f, int fd)
 static ssize_t io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	struct pf_file *f = o->file;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	ssize_t total = io_check(o, O_RDONLY, iov, cnt, off, rwf);
 	if (total < 0)
 		return -1;
@@ -380,6 +393,10 @@ static off_t seek_data_hole(struct pf_file *f, int fd, uint64_t pos, int whence)
 static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 {
 	struct pf_file *f = o->file;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	pthread_rwlock_rdlock(&f->lock);
 	off_t r;
 	if (f->rec < 0) {
@@ -432,6 +449,10 @@ static int do_ftruncate(void *a)
 static int io_ftruncate(struct pf_ofd *o, int fd, off_t len)
 {
 	struct pf_file *f = o->file;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	if (len < 0 || (o->flags & O_ACCMODE) == O_RDONLY)
 		return REAL(ftruncate64)(fd, len); /* the kernel's own errno */
 	if (!pf_tier_is_writer() && o->file->rec >= 0) {
@@ -471,6 +492,10 @@ static int fallocate_zero(struct pf_file *f, int fd, int mode, uint64_t off, uin
 static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len)
 {
 	struct pf_file *f = o->file;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	pthread_rwlock_wrlock(&f->lock);
 	int r;
 	if (f->rec < 0) {
@@ -523,9 +548,13 @@ out:
 
 /* ---------------------------------------------------------------- sync */
 
-/* Persist the file's pool bytes (read lock); -1 with EIO if that failed. */
+/* Persist the file's pool bytes (read lock); -1 with EIO if that failed (or its metadata is broken). */
 static int sync_pool(struct pf_file *f)
 {
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	pthread_rwlock_rdlock(&f->lock);
 	int r = file_sync_pool(f);
 	pthread_rwlock_unlock(&f->lock);
@@ -551,6 +580,10 @@ static int io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned 
 static int io_pin_real(struct pf_ofd *o)
 {
 	struct pf_file *f = o->file;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	pthread_rwlock_wrlock(&f->lock);
 	int r = materialise(f);
 	if (r == 0)

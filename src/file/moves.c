@@ -65,6 +65,10 @@ int materialise(struct pf_file *f)
 {
 	if (f->rec < 0)
 		return 0;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	while (lease_clear_locked(f, 0, UINT64_MAX))
 		if (f->rec < 0)
 			return 0;
@@ -119,6 +123,10 @@ static int materialise_via(struct pf_file *f, int dirfd, const char *path)
 {
 	if (f->rec < 0)
 		return 0;
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	if (!pf_tier_is_writer()) {
 		errno = EROFS; /* see materialise() */
 		return -1;
@@ -245,12 +253,17 @@ done:
 /* A record with an empty window for f (lo = "infinity"): every block is still read from the real file,
  * and the copies stay invisible (and are freed by recovery) until lo drops to 0. Returns the record, or -1
  * when f may not be promoted or the pool has no record. */
-static int64_t promote_begin(struct pf_file *f, struct pf_pool *p, uint64_t size, uint64_t *gen)
+static int64_t promote_begin(struct pf_file *f, struct pf_pool *p, int fd, uint64_t size, uint64_t *gen)
 {
 	pthread_rwlock_wrlock(&f->lock);
 	int64_t r = -1;
-	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size > 0)
-		r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, PF_HI_NONE, f->path);
+	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size > 0 &&
+	    (size + p->bsize - 1) / p->bsize <= PF_MAX_FILE_BLOCKS) {
+		struct pf_rec_handle h;
+		file_handle_of(fd, &h);
+		r = pf_pool_rec_alloc_handle(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, PF_HI_NONE,
+					     f->path, &h);
+	}
 	if (r >= 0) {
 		f->pool = p;
 		set_rec(f, r);
@@ -328,7 +341,7 @@ int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ct
 	if (fd < 0)
 		return 1;
 	int ret = 1;
-	int64_t r = promote_begin(f, p, size, &gen);
+	int64_t r = promote_begin(f, p, fd, size, &gen);
 	if (r < 0)
 		goto done;
 	uint64_t nb = (size + p->bsize - 1) >> p->bshift;

@@ -4,8 +4,11 @@
  * them: when the shim saw the file's last name go (PF_RECF_UNLINKED: unlinked while open by a process
  * that then died), its descriptors died with that process and its space is taken back, and said so. Any
  * other missing file (deleted by hand, or moved away, behind the shim's back) may still be reachable
- * through another name: its bytes are kept, and said so ('pafka fsck' can free them after checking). A
- * record whose path hint is merely stale gets the path its file is found at.
+ * through another name: the record's file handle (name_to_handle_at, taken when it was made) tells
+ * (open_by_handle_at, which needs CAP_DAC_READ_SEARCH): a living inode gets its pool bytes and the record
+ * goes; a gone one (ESTALE) frees them; when it cannot tell, the bytes are kept, and said so ('pafka fsck'
+ * can free them after checking). A record whose path hint is merely stale gets the path its file is found
+ * at.
  *
  * Owns: nothing beyond the scan. May call: table.c, placement.c, paths.h, pool.h, log.h, real.h.
  */
@@ -13,6 +16,7 @@
 #include "file_impl.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -84,6 +88,89 @@ static void scan_managed_dirs(struct scan *s)
 	}
 }
 
+/* A descriptor of the inode f's record names through its file handle, tried against every log dir's file
+ * system; checked to be f. Returns it, or -1 with errno (ESTALE: the inode is gone). */
+static int open_by_record_handle(struct pf_file *f)
+{
+	struct pf_rec_view v;
+	pf_pool_rec_get(f->pool, (uint32_t)f->rec, &v);
+	if (v.handle_bytes == 0 || v.handle_bytes > PF_HANDLE_MAX) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	struct {
+		struct file_handle fh;
+		unsigned char buf[PF_HANDLE_MAX];
+	} u;
+	u.fh.handle_bytes = v.handle_bytes;
+	u.fh.handle_type = (int)v.handle_type;
+	memcpy(u.fh.f_handle, v.handle, v.handle_bytes);
+	int err = ENOTSUP;
+	for (int d = 0; d < pf_paths_ndirs(); d++) {
+		int mfd = REAL(open)(pf_paths_dir(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mfd < 0)
+			continue;
+		int fd = open_by_handle_at(mfd, &u.fh, O_RDWR | O_CLOEXEC);
+		int e = errno;
+		REAL(close)(mfd);
+		if (fd >= 0) {
+			struct statx stx;
+			if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_NLINK, &stx) == 0 &&
+			    key_matches(&stx, &f->key) && stx.stx_nlink > 0)
+				return fd;
+			REAL(close)(fd);
+			e = ESTALE; /* another inode, or one no name reaches */
+		}
+		if (e == ESTALE || err == ENOTSUP)
+			err = e;
+	}
+	errno = err;
+	return -1;
+}
+
+/* A record whose file is in no log dir and whose last name the shim did not see go: moved into the inode
+ * when another name still reaches it, freed when its inode is provably gone, else kept. Returns 1 when the
+ * record is settled (freed either way), 0 when it is kept. */
+static int settle_unseen(struct pf_file *f)
+{
+	int fd = open_by_record_handle(f);
+	if (fd >= 0) {
+		struct stat st;
+		pthread_rwlock_wrlock(&f->lock);
+		int r = REAL(fstat)(fd, &st);
+		if (r == 0) {
+			f->size = (uint64_t)st.st_size;
+			f->rfd = fd;
+			r = materialise(f);
+			f->rfd = -1;
+		}
+		pthread_rwlock_unlock(&f->lock);
+		int e = errno;
+		REAL(close)(fd);
+		if (r == 0) {
+			pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is in no log dir, but another name "
+					    "still reaches it: its pool bytes moved to it",
+			       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino);
+			file_orphaned_locked(f); /* no record left: out of the table */
+		} else
+			pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is in no log dir and another name "
+					    "still reaches it, but its pool bytes could not be moved to it (%s): kept",
+			       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino, strerror(e));
+		return r == 0;
+	}
+	if (errno == ESTALE) {
+		pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) no longer exists: freeing its pool bytes",
+		       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino);
+		file_orphaned_locked(f);
+		return 1;
+	}
+	pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is in no log dir, but its last name was not "
+			    "seen to go and whether another name reaches it cannot be told (%s): keeping its pool bytes; "
+			    "'pafka fsck' says what to do",
+	       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino, strerror(errno));
+	return 0;
+}
+
 static void reap(struct pf_file *f, void *arg)
 {
 	struct scan *s = arg;
@@ -103,11 +190,10 @@ static void reap(struct pf_file *f, void *arg)
 			pthread_rwlock_unlock(&f->lock);
 			return;
 		}
+	if (f->broken)
+		return; /* left as it is, for 'pafka fsck' */
 	if (!(pf_pool_rec_flags(f->pool, (uint32_t)f->rec) & PF_RECF_UNLINKED)) {
-		pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) is in no log dir, but its last name "
-				    "was not seen to go: keeping its pool bytes (another name may reach them); 'pafka fsck' "
-				    "says what to do",
-		       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino);
+		settle_unseen(f);
 		return;
 	}
 	pf_log(PF_LOG_WARN, "pool %s: the file last seen as %s (inode %llu) was unlinked and is gone: freeing its %s pool bytes",

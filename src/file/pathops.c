@@ -163,7 +163,10 @@ int pf_path_truncate(const char *path, off_t len)
 		f->size = size;
 	struct trunc_arg a = { path, len };
 	int r;
-	if (!pf_tier_is_writer() && f->rec >= 0) {
+	if (f->broken) {
+		errno = EIO;
+		r = -1;
+	} else if (!pf_tier_is_writer() && f->rec >= 0) {
 		errno = EROFS;
 		r = -1;
 	} else {

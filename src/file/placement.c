@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "fault.h"
@@ -150,6 +151,24 @@ static int has_owned_from(const struct pf_file *f, uint64_t b)
 	return 0;
 }
 
+void file_handle_of(int fd, struct pf_rec_handle *h)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char buf[PF_HANDLE_MAX];
+	} u;
+	int mount_id, e = errno;
+	memset(h, 0, sizeof *h);
+	u.fh.handle_bytes = PF_HANDLE_MAX;
+	if (fd >= 0 && name_to_handle_at(fd, "", &u.fh, &mount_id, AT_EMPTY_PATH) == 0 &&
+	    u.fh.handle_bytes <= PF_HANDLE_MAX) {
+		h->type = (uint32_t)u.fh.handle_type;
+		h->bytes = u.fh.handle_bytes;
+		memcpy(h->h, u.fh.f_handle, u.fh.handle_bytes);
+	}
+	errno = e;
+}
+
 int ensure_record(struct pf_file *f)
 {
 	if (f->rec >= 0)
@@ -160,7 +179,9 @@ int ensure_record(struct pf_file *f)
 	if (!p)
 		return 0;
 	uint64_t lo = (f->size + p->bsize - 1) >> p->bshift;
-	int64_t r = pf_pool_rec_alloc(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, lo, f->path);
+	struct pf_rec_handle h;
+	file_handle_of(f->rfd, &h);
+	int64_t r = pf_pool_rec_alloc_handle(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, lo, f->path, &h);
 	if (r < 0)
 		return 0;
 	f->pool = p;
@@ -172,6 +193,8 @@ int ensure_record(struct pf_file *f)
 
 int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, struct cur *c)
 {
+	if (b >= PF_MAX_FILE_BLOCKS)
+		return 0; /* beyond what a block-table entry can name: the rest of the file is the slow tier's */
 	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
 	if (map_grow(f, b) < 0)
 		return -1;
@@ -238,7 +261,13 @@ void ro_refresh(struct pf_file *f, int fd)
 		struct pf_pool *p = pf_tier_pool(k);
 		for (uint64_t r = 0; r < p->nrecords; r++) {
 			struct pf_rec_view v;
-			if (pf_pool_rec_get(p, (uint32_t)r, &v) == 0 && v.state == PF_REC_LIVE && v.ino == f->key.ino &&
+			int ok = pf_pool_rec_get(p, (uint32_t)r, &v) == 0;
+			if (!(v.bad & PF_RW_IDENT) && v.ino == f->key.ino && v.btime_sec == f->key.btime_sec &&
+			    v.btime_nsec == f->key.btime_nsec && !ok && v.state != PF_REC_FREE) {
+				f->broken = 1; /* its record fails its check: refused, as in the writer */
+				return;
+			}
+			if (ok && v.state == PF_REC_LIVE && v.ino == f->key.ino &&
 			    v.btime_sec == f->key.btime_sec && v.btime_nsec == f->key.btime_nsec && v.lo != PF_HI_NONE) {
 				f->pool = p;
 				set_rec(f, (int64_t)r);

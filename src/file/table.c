@@ -142,12 +142,13 @@ void file_orphaned_locked(struct pf_file *f)
 	evict_locked(f);
 }
 
-int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen)
+int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen, int broken,
+			 const char *why)
 {
 	(void)arg;
 	struct pf_rec_view r;
 	pf_pool_rec_get(p, rec, &r);
-	if (r.lo == PF_HI_NONE) {
+	if (!broken && r.lo == PF_HI_NONE) {
 		/* A promotion that never committed: its copies were stale and are gone; so is the record. */
 		pf_pool_rec_free(p, rec, map, maplen);
 		free(map);
@@ -176,6 +177,16 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 	char hint[PF_PATH_MAX_REC + 1];
 	if (pf_pool_rec_path(&p->recs[rec], hint) > 0)
 		snprintf(f->path, sizeof f->path, "%s", hint);
+	if (broken) {
+		/* Damaged metadata, but the record still names its file: that file is refused (EIO), never
+		 * served from metadata that could give zeros or another file's bytes. Its blocks stay as they
+		 * are, for 'pafka fsck'; an unlink frees them. */
+		f->broken = 1;
+		f->lo = f->hi = PF_HI_NONE;
+		pf_log(PF_LOG_ERROR, "pool %s: the record of %s (inode %llu) fails its integrity check (its %s): its reads "
+				     "and writes fail with EIO; run 'pafka fsck'",
+		       p->path, f->path[0] ? f->path : "an unknown path", (unsigned long long)k.ino, why ? why : "words");
+	}
 	f->refs = 1;
 	HASH_ADD(hh, files, key, sizeof f->key, f);
 	return 0;
@@ -422,7 +433,14 @@ int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u)
 		u->file = find_ref(&k);
 	}
 	if (u->file) {
-		/* a file the table knows (it may have pool bytes): a description of our own for this call */
+		/* a file the table knows (it may have pool bytes): a description of our own for this call, with
+		 * the size from the kernel when no open description of this process keeps it (it is exact) */
+		struct pf_file *f = u->file;
+		pthread_rwlock_wrlock(&f->lock);
+		struct stat st;
+		if (!f->size_known && REAL(fstat)(u->dup, &st) == 0)
+			f->size = (uint64_t)st.st_size;
+		pthread_rwlock_unlock(&f->lock);
 		int fl = REAL(fcntl)(u->dup, F_GETFL);
 		u->own.flags = fl < 0 ? 0 : fl & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
 		u->own.file = u->file;
@@ -529,7 +547,7 @@ static void collect(struct pf_file *f, void *arg)
 		return;
 	size_t len = strlen(f->path);
 	const char *slash = strrchr(f->path, '/');
-	if (!len || !slash || f->pinned_real || ends_with(f->path, len, ".deleted")) {
+	if (!len || !slash || f->pinned_real || f->broken || ends_with(f->path, len, ".deleted")) {
 		/* unknown path, kept on the slow tier, or about to be deleted (moving it would be wasted I/O) */
 		pthread_rwlock_unlock(&f->lock);
 		return;
@@ -612,7 +630,7 @@ static void find_pooled(struct pf_file *f, void *arg)
 	struct pooled *a = arg;
 	if (a->f || f->migrating || pthread_rwlock_tryrdlock(&f->lock) != 0)
 		return;
-	if (f->rec >= 0 && f->path[0]) {
+	if (f->rec >= 0 && f->path[0] && !f->broken) {
 		f->migrating = 1;
 		f->refs++;
 		a->f = f;

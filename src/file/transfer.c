@@ -150,6 +150,10 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 {
 	struct pf_file *f = o->file;
 	struct pf_ofd *oo = pf_fd_lookup(out);
+	if (f->broken) {
+		errno = EIO;
+		return -1;
+	}
 	if ((o->flags & O_ACCMODE) == O_WRONLY) {
 		errno = EBADF;
 		return -1;
@@ -169,6 +173,11 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 	}
 	ssize_t ret;
 	uint64_t pos = offp ? (uint64_t)*offp : 0;
+	if (f->broken) {
+		errno = EIO;
+		ret = -1;
+		goto out;
+	}
 	if (f->rec < 0 && !oo) {
 		ret = REAL(sendfile64)(out, in, offp, count);
 		if (ret > 0)

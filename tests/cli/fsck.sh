@@ -1,8 +1,10 @@
 #!/bin/sh
 # tests/cli/fsck.sh: `pafka fsck` on crafted damage. Safe cases (RESERVED blocks, a DYING record, blocks past
-# EOF, a stale path hint after a rename done without the shim, a missing marker line) are reported and fixed
-# by --repair; unsafe ones (a block owned by a free record, duplicate ownership, a corrupt header, a marker
-# naming a missing pool) are reported and left alone; --discard-unowned frees blocks no record claims. --repair is refused while a writer holds the pool.
+# EOF, a stale path hint after a rename done without the shim, a missing marker line, a path length of
+# 0xffffffff) are reported and fixed by --repair; unsafe ones (a block owned by a free record, duplicate
+# ownership, a corrupt header, a marker naming a missing pool, a crafted geometry with a valid checksum, a
+# record word or entry failing its integrity check) are reported and left alone, and the shim refuses them;
+# --discard-unowned frees blocks no record claims. --repair is refused while a writer holds the pool.
 . "${PAFKA_TOP_SRCDIR:?}/tests/cli/cli_lib.sh"
 cli_env
 
@@ -110,6 +112,81 @@ cp "$POOL" "$CLI_TMP/copy/pafka.pool" && run_rc 0 "$CRAFT" "$CLI_TMP/copy/pafka.
 run_rc 1 "$PAFKA" --pool "$CLI_TMP/copy" fsck
 out_has 'bad magic'
 pass "a corrupt header is reported, not repaired"
+
+# Crafted headers (valid checksum) and damaged records and entries, each on the pool in place (the good
+# pool is put back after): fsck reports it (never "clean") and --repair leaves it; the shim refuses at
+# activation or answers EIO, never zeros or another block's bytes; status, ls and pool info report it
+# without crashing (these tests also run in the sanitizer build).
+cp "$POOL" "$CLI_TMP/pool.good"
+# no_crash CMD...: exits 0 or 1, with no sanitizer report
+no_crash() {
+	"$@" >"$OUT" 2>"$ERR"
+	rc=$?
+	[ $rc -le 1 ] || fail "'$*' exited $rc (a crash?)"
+	! grep -Eq 'Sanitizer|runtime error' "$ERR" || fail "'$*': sanitizer report"
+}
+# damage_case NAME REGEX CRAFT_OP [ARGS...]: fsck's finding matches REGEX
+damage_case() {
+	name=$1 regex=$2
+	shift 2
+	cp "$CLI_TMP/pool.good" "$POOL"
+	run_rc 0 "$CRAFT" "$POOL" "$@"
+	run_rc 1 "$PAFKA" fsck
+	out_has "^pafka fsck: $POOL: $regex.*; --repair leaves it: "
+	out_lacks ': clean'
+	run_rc 1 "$PAFKA" fsck --json
+	[ "$(json '(d["clean"], d["pools"][0]["clean"], d["pools"][0]["found"] > 0)')" = "(False, False, True)" ] ||
+		fail "$name: fsck --json calls it clean"
+	run_rc 1 "$PAFKA" fsck --repair
+	out_has "^pafka fsck: $POOL: $regex.*; not repaired: "
+	run_rc 1 shimmed "$W" v "$L/t-0/$SEG0" 300000 1 v "$L/t-0/$SEG1" 70001 2
+	err_has "pafka fsck|Input/output error"
+	! grep -q 'differs at byte' "$ERR" || fail "$name: the shim served wrong bytes: $(cat "$ERR")"
+	for c in status 'status --json' 'status -v' ls 'ls --json' 'pool info' 'pool info --json'; do
+		# shellcheck disable=SC2086 # words
+		no_crash "$PAFKA" $c
+	done
+	pass "$name: fsck reports it, --repair leaves it, the shim refuses, status/ls/info report"
+}
+damage_case "2^56 records with blk_off = rec_off" "header geometry does not match the file .*record count is out of range" \
+	header-wrap-records
+damage_case "huge nblocks" "header geometry does not match the file .*block count is out of range" \
+	header-set nblocks 2305843009213693952
+damage_case "wrapped data_off" "header geometry does not match the file .*the blocks do not fit the file" header-wrap-data
+damage_case "a moved window (lo)" \
+	"record [0-9]+ \(inode [0-9]+, $L/t-0/[0-9]{20}\.log\): its window start \(lo\) fails its integrity check; the shim refuses the file \(reads and writes fail with EIO\)" \
+	move-lo
+damage_case "two swapped entries" "block [0-9]+: its entry 0x[0-9a-f]+ fails its integrity check" swap
+damage_case "an index near 2^32" "block [0-9]+: its entry 0x[0-9a-f]+ is in no format this pool uses" index-high
+damage_case "the index field at its largest" "block [0-9]+: its entry 0x[0-9a-f]+ fails its integrity check" index-max
+damage_case "a flipped bit in an entry" "block [0-9]+: its entry 0x[0-9a-f]+ fails its integrity check" flip-entry 9
+damage_case "bit 63 of an entry" "block [0-9]+: its entry 0x[0-9a-f]+ is in no format this pool uses" flip-entry 63
+damage_case "a flipped bit in a record word" "record [0-9]+ \(inode [0-9]+, .*\): its flags word fails its integrity check" \
+	flip-rec flags 0
+damage_case "a flipped bit in a record's identity" "record [0-9]+ is corrupt: its identity \(inode, birth time, sequence\) fails" \
+	flip-rec ino 3
+# a path length of 0xffffffff: only the hint is lost; the bytes are served, fsck repairs the hint
+cp "$CLI_TMP/pool.good" "$POOL"
+run_rc 0 "$CRAFT" "$POOL" path-len
+for c in status 'status --json' ls 'ls --json' 'pool info'; do
+	# shellcheck disable=SC2086 # words
+	no_crash "$PAFKA" $c
+done
+run_rc 0 shimmed "$W" v "$L/t-0/$SEG0" 300000 1 v "$L/t-0/$SEG1" 70001 2
+cp "$CLI_TMP/pool.good" "$POOL" && run_rc 0 "$CRAFT" "$POOL" path-len
+repair_case "a path length of 0xffffffff" "record [0-9]+: the path hint is unreadable \(checksum\); the file is $L/t-0/[0-9]{20}\.log"
+# the offline drain moves the intact file and leaves the damaged one in the pool, saying so
+cp "$CLI_TMP/pool.good" "$POOL"
+run_rc 0 "$CRAFT" "$POOL" move-lo
+run_rc 1 "$PAFKA" drain --offline
+err_has "record [0-9]+ \(inode [0-9]+, last seen at $L/t-0/$SEG0\): its window start \(lo\) fails its integrity check; left in the pool: run 'pafka fsck'"
+run_rc 0 "$W" v "$L/t-0/$SEG1" 70001 2 # drained: the log-dir file holds it without the shim
+run_rc 1 "$PAFKA" fsck
+out_has "its window start \(lo\) fails its integrity check"
+cp "$CLI_TMP/pool.good" "$POOL"
+run_rc 0 "$PAFKA" fsck
+run_rc 0 shimmed "$W" v "$L/t-0/$SEG0" 300000 1 v "$L/t-0/$SEG1" 70001 2
+pass "the offline drain leaves a damaged record in the pool and reports it, and drains the rest"
 
 # unsafe table damage: reported, left alone by --repair, and the offline drain refuses to guess
 run_rc 0 "$CRAFT" "$POOL" dup

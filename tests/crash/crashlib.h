@@ -3,8 +3,8 @@
  *
  * Built on tests/preload/pftest.h (CHECK, STEP, patterns, spawning). Adds:
  *  - a snapshot of the pool file's tables read straight from $PAFKA_TEST_POOLDIR/pafka.pool (never through
- *    the shim's own structures), lookups of a file's record by inode + birth time, and the owner of each
- *    block;
+ *    the shim's own structures; records and entries decoded by pool_format.h, either format, checks
+ *    verified), lookups of a file's record by inode + birth time, and the owner of each block;
  *  - cl_pool_consistent(): the invariants a pool must satisfy once the shim has recovered it and no move
  *    is running: no reserved block, no dying record, no uncommitted promotion, every used block owned by
  *    a LIVE record inside its window, no block owned twice, no two records for one inode;
@@ -12,6 +12,7 @@
  *    log-dir file: bytes outside a record's window are in the real file; unowned blocks inside it read
  *    zeros there; owned blocks are holes (unless the record says the real copy is valid: then the real
  *    bytes are the file's bytes);
+ *  - a writer of format-1 pools (as every release before format 2 left them), for the upgrade;
  *  - bounded condition polling of the pool (every 50 ms, with a deadline).
  */
 #ifndef CRASHLIB_H
@@ -20,6 +21,7 @@
 #include "pftest.h"
 
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/time.h>
 
 #define CL_POLL_MS 50
@@ -78,25 +80,76 @@ static inline long long cl_env_size(const char *name, long long dflt)
 
 /* ---------------------------------------------------------------- pool snapshot */
 
+/* A record as the tests read it: decoded through pool_format.h (either format), checks verified. */
+struct cl_rec {
+	uint64_t state;         /* enum pf_rec_state; PF_REC_BAD when the record fails its checks */
+	uint64_t ino;
+	int64_t btime_sec;
+	uint64_t btime_nsec;
+	uint64_t lo, hi, seq, flags, size_hint;
+	uint32_t bad;           /* PF_RW_* */
+	uint32_t path_len;
+	char path[PF_PATH_MAX_REC + 1]; /* the path hint ("" when none or damaged) */
+};
+
 struct cl_pool {
 	struct pf_pool_header h;
-	struct pf_pool_record *recs;
-	uint64_t *blk;
+	struct cl_rec *recs;    /* decoded */
+	uint64_t *blk;          /* the raw block table */
 	uint64_t nblocks, nrecords, bsize;
+	uint64_t salt;
+	int fmt2;
+	char *rawrecs;          /* the raw record table */
 };
 
 static inline void cl_pool_free(struct cl_pool *p)
 {
 	free(p->recs);
 	free(p->blk);
+	free(p->rawrecs);
 	memset(p, 0, sizeof *p);
+}
+
+/* The owner of block b: PF_ENT_OWNED with *r and *i, or FREE, RESERVED, CORRUPT. */
+static inline enum pf_entry_kind cl_entry(const struct cl_pool *p, uint64_t b, uint64_t *r, uint64_t *i)
+{
+	uint32_t rr, ii;
+	enum pf_entry_fault f;
+	enum pf_entry_kind k = pf_entry_decode(p->salt, p->fmt2, p->nrecords, b, p->blk[b], &rr, &ii, &f);
+	*r = rr;
+	*i = ii;
+	return k;
 }
 
 static inline void cl_pool_read_tables(int fd, struct cl_pool *p)
 {
-	CHECK(pread(fd, p->recs, p->nrecords * PF_RECORD_SIZE, (off_t)p->h.rec_off) ==
+	CHECK(pread(fd, p->rawrecs, p->nrecords * PF_RECORD_SIZE, (off_t)p->h.rec_off) ==
 	      (ssize_t)(p->nrecords * PF_RECORD_SIZE));
 	CHECK(pread(fd, p->blk, p->nblocks * 8, (off_t)p->h.blk_off) == (ssize_t)(p->nblocks * 8));
+}
+
+static inline void cl_pool_decode(struct cl_pool *p)
+{
+	for (uint64_t r = 0; r < p->nrecords; r++) {
+		uint64_t w[PF_RECORD_SIZE / 8];
+		memcpy(w, p->rawrecs + r * PF_RECORD_SIZE, sizeof w);
+		struct pf_rec_view v;
+		int d = pf_rec_decode_words(p->salt, p->fmt2, (uint32_t)r, w, &v);
+		struct cl_rec *c = &p->recs[r];
+		memset(c, 0, sizeof *c);
+		c->state = d == 0 ? v.state : PF_REC_BAD;
+		c->ino = v.ino;
+		c->btime_sec = v.btime_sec;
+		c->btime_nsec = v.btime_nsec;
+		c->lo = v.lo;
+		c->hi = v.hi;
+		c->seq = v.seq;
+		c->flags = v.flags;
+		c->size_hint = v.size_hint;
+		c->bad = v.bad;
+		if (v.state != PF_REC_FREE && pf_rec_path_words(w, (int)v.format, c->path) > 0)
+			c->path_len = (uint32_t)strlen(c->path);
+	}
 }
 
 /*
@@ -114,24 +167,32 @@ static inline int cl_pool_load(struct cl_pool *p)
 	p->nblocks = p->h.nblocks;
 	p->nrecords = p->h.nrecords;
 	p->bsize = p->h.block_size;
+	p->salt = pf_pool_salt(p->h.uuid);
 	size_t rl = p->nrecords * PF_RECORD_SIZE, bl = p->nblocks * 8;
-	p->recs = pftest_xmalloc(rl);
+	p->rawrecs = pftest_xmalloc(rl);
 	p->blk = pftest_xmalloc(bl);
 	struct cl_pool q = *p;
-	q.recs = pftest_xmalloc(rl);
+	q.rawrecs = pftest_xmalloc(rl);
 	q.blk = pftest_xmalloc(bl);
 	cl_pool_read_tables(fd, p);
 	for (int tries = 0; tries < 200; tries++) {
 		cl_pool_read_tables(fd, &q);
-		if (!memcmp(p->recs, q.recs, rl) && !memcmp(p->blk, q.blk, bl))
+		if (!memcmp(p->rawrecs, q.rawrecs, rl) && !memcmp(p->blk, q.blk, bl))
 			break;
-		memcpy(p->recs, q.recs, rl);
+		memcpy(p->rawrecs, q.rawrecs, rl);
 		memcpy(p->blk, q.blk, bl);
 		cl_nap_ms(1);
 	}
-	free(q.recs);
+	free(q.rawrecs);
 	free(q.blk);
+	/* the format word may have changed while the tables were read (an upgrade): read it last */
+	uint64_t fmt = 0;
+	CHECK(pread(fd, &fmt, 8, (off_t)offsetof(struct pf_pool_header, format)) == 8);
+	p->h.format = fmt;
+	p->fmt2 = pf_header_format(&p->h) == 2;
 	close(fd);
+	p->recs = pftest_xmalloc(p->nrecords * sizeof *p->recs);
+	cl_pool_decode(p);
 	return 0;
 }
 
@@ -164,12 +225,12 @@ static inline uint64_t cl_rec_blocks(const struct cl_pool *p, int64_t r)
 	if (r < 0)
 		return 0;
 	uint64_t n = 0;
-	const struct pf_pool_record *rec = &p->recs[r];
+	const struct cl_rec *rec = &p->recs[r];
 	for (uint64_t b = 0; b < p->nblocks; b++) {
-		uint64_t e = p->blk[b];
-		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) != (uint64_t)r)
+		uint64_t er, ei;
+		if (cl_entry(p, b, &er, &ei) != PF_ENT_OWNED || er != (uint64_t)r)
 			continue;
-		if (PF_ENTRY_IDX(e) >= rec->lo && PF_ENTRY_IDX(e) < rec->hi)
+		if (ei >= rec->lo && ei < rec->hi)
 			n++;
 	}
 	return n;
@@ -207,7 +268,7 @@ static inline uint64_t cl_birth_ns(const struct cl_key *k)
 static inline int64_t cl_find_rec(const struct cl_pool *p, const struct cl_key *k)
 {
 	for (uint64_t r = 0; r < p->nrecords; r++) {
-		const struct pf_pool_record *rec = &p->recs[r];
+		const struct cl_rec *rec = &p->recs[r];
 		if (rec->state == PF_REC_LIVE && rec->ino == k->ino && rec->btime_sec == k->bsec &&
 		    rec->btime_nsec == k->bnsec)
 			return (int64_t)r;
@@ -263,6 +324,10 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 						 (unsigned long long)p->recs[r].ino);
 					return -1;
 				}
+		} else if (s == PF_REC_BAD) {
+			cl_fmt(err, errlen, "record %llu fails its integrity checks (bad words %#x)", (unsigned long long)r,
+				 p->recs[r].bad);
+			return -1;
 		} else if (s != PF_REC_FREE) {
 			cl_fmt(err, errlen, "record %llu has state %llu (DYING=2 should have been finished by recovery)",
 				 (unsigned long long)r, (unsigned long long)s);
@@ -283,8 +348,14 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 			free(seen);
 			return -1;
 		}
-		uint64_t r = PF_ENTRY_REC(e), i = PF_ENTRY_IDX(e);
-		if (r >= p->nrecords || p->recs[r].state != PF_REC_LIVE) {
+		uint64_t r, i;
+		if (cl_entry(p, b, &r, &i) != PF_ENT_OWNED) {
+			cl_fmt(err, errlen, "block %llu: entry %#llx fails its integrity check or names no record",
+				 (unsigned long long)b, (unsigned long long)e);
+			free(seen);
+			return -1;
+		}
+		if (p->recs[r].state != PF_REC_LIVE) {
 			cl_fmt(err, errlen, "block %llu belongs to record %llu, which is not LIVE (leaked block)",
 				 (unsigned long long)b, (unsigned long long)r);
 			free(seen);
@@ -299,13 +370,13 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 			return -1;
 		}
 		for (uint64_t k = 0; k < nseen; k++)
-			if (seen[k] == e) {
+			if (seen[k] == ((r << 32) | i)) {
 				cl_fmt(err, errlen, "index %llu of record %llu is owned by two blocks (second: %llu)",
 					 (unsigned long long)i, (unsigned long long)r, (unsigned long long)b);
 				free(seen);
 				return -1;
 			}
-		seen[nseen++] = e;
+		seen[nseen++] = (r << 32) | i;
 		referenced++;
 	}
 	free(seen);
@@ -319,6 +390,93 @@ static inline int cl_pool_consistent(const struct cl_pool *p, char *err, size_t 
 	if (live_out)
 		*live_out = live;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- a format-1 pool (an earlier release's) */
+
+/* Written directly in the layout every release before format 2 wrote (pool_format.h: struct
+ * pf_pool_record_v1, PF_ENTRY1), so the upgrade can be exercised without an old build. */
+struct cl_v1 {
+	int fd;
+	char *base;
+	size_t len;
+	struct pf_pool_header *h;
+};
+
+/* $PAFKA_TEST_POOLDIR/pafka.pool as the earlier release created it: size bytes, blocks of bsize. */
+static inline void cl_v1_create(struct cl_v1 *v, uint64_t size, uint64_t bsize)
+{
+	char path[PATH_MAX];
+	CHECKF(pftest_pool_path(path), "PAFKA_TEST_POOLDIR is not set");
+	/* the earlier release's layout */
+	uint64_t nrec = size / bsize * 2;
+	nrec = nrec < 1024 ? 1024 : nrec > (1u << 20) ? 1u << 20 : nrec;
+	uint64_t fixed = PF_HEADER_SIZE + nrec * PF_RECORD_SIZE;
+	CHECK(size > fixed + 16 * (bsize + 8));
+	uint64_t nb = (size - fixed) / (bsize + 8);
+	while (((fixed + nb * 8 + bsize - 1) & ~(bsize - 1)) + nb * bsize > size)
+		nb--;
+	v->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	CHECKF(v->fd >= 0, "create %s", path);
+	CHECK(ftruncate(v->fd, (off_t)size) == 0);
+	v->len = size;
+	v->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	CHECK(v->base != MAP_FAILED);
+	struct pf_pool_header *h = v->h = (struct pf_pool_header *)v->base;
+	h->version = 1;
+	h->header_size = PF_HEADER_SIZE;
+	CHECK(getrandom(h->uuid, sizeof h->uuid, 0) == (ssize_t)sizeof h->uuid);
+	h->pool_size = size;
+	h->block_size = bsize;
+	h->nblocks = nb;
+	h->nrecords = nrec;
+	h->rec_off = PF_HEADER_SIZE;
+	h->blk_off = PF_HEADER_SIZE + nrec * PF_RECORD_SIZE;
+	h->data_off = (h->blk_off + nb * 8 + bsize - 1) & ~(bsize - 1);
+	h->created_ns = (uint64_t)time(NULL) * 1000000000ULL;
+	h->magic = PF_POOL_MAGIC;
+	h->checksum = pf_fnv1a(h, offsetof(struct pf_pool_header, checksum));
+	h->next_seq = 1;
+}
+
+/* Record r for the file at path (its identity read now), in state, with window [lo, hi) and flags. */
+static inline void cl_v1_record(struct cl_v1 *v, uint32_t r, uint64_t state, const char *path, uint64_t lo, uint64_t hi,
+				uint64_t flags)
+{
+	struct cl_key k;
+	CHECKF(cl_key_of(path, &k) == 0, "statx %s", path);
+	struct pf_pool_record_v1 *x = (struct pf_pool_record_v1 *)(v->base + v->h->rec_off) + r;
+	memset(x, 0, sizeof *x);
+	x->ino = k.ino;
+	x->btime_sec = k.bsec;
+	x->btime_nsec = k.bnsec;
+	x->lo = lo;
+	x->hi = hi;
+	x->seq = v->h->next_seq++;
+	x->flags = flags;
+	size_t n = strlen(path);
+	if (n > PF_PATH_MAX_REC)
+		path += n - PF_PATH_MAX_REC, n = PF_PATH_MAX_REC;
+	memcpy(x->path, path, n);
+	x->path_len = (uint32_t)n;
+	x->path_sum = pf_fnv1a(x->path, n);
+	x->state = state;
+}
+
+/* Block phys holds block idx of record r (entry in format 1), with n bytes of data (the rest zeros). */
+static inline void cl_v1_block(struct cl_v1 *v, uint64_t phys, uint32_t r, uint32_t idx, const uint8_t *data, size_t n)
+{
+	CHECK(phys < v->h->nblocks && n <= v->h->block_size);
+	memcpy(v->base + v->h->data_off + phys * v->h->block_size, data, n);
+	((uint64_t *)(v->base + v->h->blk_off))[phys] = PF_ENTRY1(r, idx);
+}
+
+static inline void cl_v1_close(struct cl_v1 *v)
+{
+	CHECK(msync(v->base, v->len, MS_SYNC) == 0);
+	CHECK(munmap(v->base, v->len) == 0);
+	CHECK(fsync(v->fd) == 0 && close(v->fd) == 0);
+	memset(v, 0, sizeof *v);
 }
 
 /* ---------------------------------------------------------------- polling */
@@ -407,15 +565,14 @@ static inline void cl_real_layout_(const char *file, int line, const struct cl_p
 	uint8_t *owned = calloc(nb + 1, 1);
 	CHECK(owned != NULL);
 	if (r >= 0) {
-		const struct pf_pool_record *rec = &p->recs[r];
+		const struct cl_rec *rec = &p->recs[r];
 		out->lo = rec->lo;
 		out->hi = rec->hi;
 		out->flags = rec->flags;
 		for (uint64_t b = 0; b < p->nblocks; b++) {
-			uint64_t e = p->blk[b];
-			if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || PF_ENTRY_REC(e) != (uint64_t)r)
+			uint64_t er, i;
+			if (cl_entry(p, b, &er, &i) != PF_ENT_OWNED || er != (uint64_t)r)
 				continue;
-			uint64_t i = PF_ENTRY_IDX(e);
 			if (i < rec->lo || i >= rec->hi)
 				continue;
 			out->owned++;
@@ -830,12 +987,11 @@ static inline int cl_role_check_real(int argc, char **argv)
 			int found = 0;
 			for (int i = 0; i < m.n && !found; i++)
 				found = recs[i] == (int64_t)r;
-			const struct pf_pool_record *rec = &P.recs[r];
+			const struct cl_rec *rec = &P.recs[r];
 			CHECKF(found,
-			       "LIVE record %llu (inode %llu, path hint '%.*s') belongs to no file in the log dir: its %llu "
+			       "LIVE record %llu (inode %llu, path hint '%s') belongs to no file in the log dir: its %llu "
 			       "blocks are leaked",
-			       (unsigned long long)r, (unsigned long long)rec->ino,
-			       (int)(rec->path_len < PF_PATH_MAX_REC ? rec->path_len : PF_PATH_MAX_REC), rec->path,
+			       (unsigned long long)r, (unsigned long long)rec->ino, rec->path,
 			       (unsigned long long)cl_rec_blocks(&P, (int64_t)r));
 		}
 		CHECKF(owned == used, "files own %llu blocks, the pool has %llu used", (unsigned long long)owned,
@@ -879,10 +1035,9 @@ static inline int cl_role_check_empty(int argc, char **argv)
 	CHECKF(cl_pool_consistent(&P, err, sizeof err, &used, &live) == 0, "pool inconsistent: %s", err);
 	for (uint64_t r = 0; r < P.nrecords; r++)
 		if (P.recs[r].state == PF_REC_LIVE)
-			fprintf(stderr, "  left: record %llu inode %llu path hint '%.*s' with %llu blocks\n",
-				(unsigned long long)r, (unsigned long long)P.recs[r].ino,
-				(int)(P.recs[r].path_len < PF_PATH_MAX_REC ? P.recs[r].path_len : PF_PATH_MAX_REC),
-				P.recs[r].path, (unsigned long long)cl_rec_blocks(&P, (int64_t)r));
+			fprintf(stderr, "  left: record %llu inode %llu path hint '%s' with %llu blocks\n",
+				(unsigned long long)r, (unsigned long long)P.recs[r].ino, P.recs[r].path,
+				(unsigned long long)cl_rec_blocks(&P, (int64_t)r));
 	CHECKF(used == 0 && live == 0, "after deleting every file: %llu used blocks, %llu LIVE records (leaked)",
 	       (unsigned long long)used, (unsigned long long)live);
 	printf("check-empty: pool empty after deleting everything\n");

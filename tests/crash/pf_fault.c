@@ -3,7 +3,10 @@
  *
  * Roles (argv[1]):
  *   prep    (without the shim) plain segment files that exist before the shim manages anything: the
- *           sources of promotions.
+ *           sources of promotions; and a pool in format 1, as an earlier release left it, holding two
+ *           more files (one all in the pool, one with its first block in the log dir) plus a reserved
+ *           block, a stale block and a dying record: every run starts by upgrading it (the upgrade's
+ *           persist points are hit, and verify checks every byte of those files too).
  *   phases  print where each phase of the script starts ("<letter>:<op index>").
  *   work [START [STOP]]
  *           (under the shim, log.channel.type=tiered, a 4 MiB pool, PAFKA_FAULT=<point>:<n>) one fixed
@@ -65,6 +68,8 @@ struct op {
 
 #define NSLOTS 16
 #define NPREP 5
+#define NPREP1 2     /* the format-1 pool's files, in slots V1SLOT.. (the script never touches them) */
+#define V1SLOT 13
 
 struct slot {
 	char rel[256];
@@ -98,6 +103,18 @@ static const struct {
 	{ "pf9/00000000000000000200.log", 100000, 902 },
 	{ "pf8/00000000000000000000.log", 200000, 903 },
 	{ "pf8/00000000000000000500.log", 50000, 904 },
+};
+
+/* Files an earlier release left in its (format-1) pool: blocks [lo, size) pool-resident, [0, lo) in the
+ * log-dir file. */
+static const struct {
+	const char *rel;
+	uint64_t size;
+	uint32_t seed;
+	uint32_t lo;
+} PREP1[NPREP1] = {
+	{ "pf7/00000000000000000000.log", 150000, 905, 0 },
+	{ "pf7/00000000000000000300.log", 200000, 906, 1 },
 };
 
 static void add(enum op_type t, int slot, uint64_t off, uint64_t len, uint32_t seed, const char *rel)
@@ -204,6 +221,12 @@ static void model_init(void)
 		pftest_fmt(S[i].rel, sizeof S[i].rel, "%s", PREP[i].rel);
 		S[i].exists = 1;
 		pftest_shadow_pat(&S[i].sh, 0, PREP[i].size, PREP[i].seed);
+	}
+	for (int i = 0; i < NPREP1; i++) {
+		struct slot *s = &S[V1SLOT + i];
+		pftest_fmt(s->rel, sizeof s->rel, "%s", PREP1[i].rel);
+		s->exists = 1;
+		pftest_shadow_pat(&s->sh, 0, PREP1[i].size, PREP1[i].seed);
 	}
 }
 
@@ -376,9 +399,70 @@ static int role_work(int argc, char **argv)
 
 /* ================================================================ prep */
 
+static uint64_t pf_min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Distinct birth times, so the age order is well defined: wait until the clock has passed path's. */
+static void after_birth_of(const char *path)
+{
+	struct cl_key k;
+	CHECK(cl_key_of(path, &k) == 0);
+	int64_t t0 = cl_now_ms();
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
+			break;
+		CHECK(cl_now_ms() - t0 < 2000);
+		cl_nap_ms(1);
+	}
+}
+
+/* The format-1 pool and its files (the oldest of all, so a demotion of them leaves the promotion of the
+ * plain files possible). */
+static void prep_v1_pool(void)
+{
+	struct cl_v1 v;
+	uint64_t bs = (uint64_t)cl_env_size("PAFKA_POOL_BLOCK_SIZE", 65536);
+	cl_v1_create(&v, (uint64_t)cl_env_size("PAFKA_STORAGE_TIERS_FIRST_SIZES", 4 << 20), bs);
+	uint64_t phys = 0;
+	for (int i = 0; i < NPREP1; i++) {
+		char p[PATH_MAX], d[PATH_MAX];
+		cl_abs(p, PREP1[i].rel);
+		pftest_fmt(d, sizeof d, "%s", p);
+		*strrchr(d, '/') = 0;
+		pftest_mkdirs(d);
+		uint8_t *b = pftest_patbuf(0, PREP1[i].size, PREP1[i].seed);
+		/* the log-dir file: its size, the bytes below lo, a hole for the rest */
+		int fd = (int)OK(open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+		uint64_t below = pf_min_u64((uint64_t)PREP1[i].lo * bs, PREP1[i].size);
+		pftest_pwrite_all(fd, b, below, 0);
+		OK(ftruncate(fd, (off_t)PREP1[i].size));
+		OK(fsync(fd));
+		OK(close(fd));
+		uint32_t r = (uint32_t)(2 * i); /* records 0 and 2: record 1 stays free */
+		cl_v1_record(&v, r, PF_REC_LIVE, p, PREP1[i].lo, PF_HI_NONE, 0);
+		for (uint64_t off = below; off < PREP1[i].size; off += bs)
+			cl_v1_block(&v, phys++, r, (uint32_t)(off / bs), b + off, pf_min_u64(bs, PREP1[i].size - off));
+		if (PREP1[i].lo > 0) /* a stale copy of block 0 (a demotion that finished): freed at recovery */
+			cl_v1_block(&v, phys++, r, 0, b, 100);
+		free(b);
+		after_birth_of(p);
+	}
+	/* a free that a crash interrupted, with one block; and a reserved block */
+	char p0[PATH_MAX];
+	cl_v1_record(&v, 5, PF_REC_DYING, cl_abs(p0, PREP1[0].rel), 0, PF_HI_NONE, 0);
+	cl_v1_block(&v, phys++, 5, 0, (const uint8_t *)"dying", 5);
+	((uint64_t *)(v.base + v.h->blk_off))[phys++] = PF_BLOCK_RESERVED;
+	cl_v1_close(&v);
+}
+
 static int role_prep(int argc, char **argv)
 {
 	CHECKF(!pftest_shim_active(), "prep runs without the shim");
+	prep_v1_pool();
 	for (int i = 0; i < NPREP; i++) {
 		char p[PATH_MAX], d[PATH_MAX];
 		cl_abs(p, PREP[i].rel);
@@ -391,18 +475,7 @@ static int role_prep(int argc, char **argv)
 		free(b);
 		OK(fsync(fd));
 		OK(close(fd));
-		/* distinct birth times, so the age order is well defined */
-		struct cl_key k;
-		CHECK(cl_key_of(p, &k) == 0);
-		int64_t t0 = cl_now_ms();
-		for (;;) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-			if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
-				break;
-			CHECK(cl_now_ms() - t0 < 2000);
-			cl_nap_ms(1);
-		}
+		after_birth_of(p);
 	}
 	return 0;
 }

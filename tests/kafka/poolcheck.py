@@ -5,8 +5,8 @@
 
 Reads POOLDIR/pafka.pool (through tests/lib/pafkapool.py) and the segment files under LOGDIR,
 prints "PASS: what" / "FAIL: what (details)" lines plus "#" notes, exits 1 if any check failed.
-Checks: the pool file exists and its header is valid (magic, version, checksum, geometry); some blocks are
-used; live records exist and name files under LOGDIR; the biggest segment (.log) has a live record with
+Checks: the pool file exists and its header is valid (magic, version, checksum, geometry); every record and
+block-table entry passes its integrity check; some blocks are used; live records exist and name files under LOGDIR; the biggest segment (.log) has a live record with
 pool blocks and is sparse (allocated bytes far below its size); if that segment's block 0 is pool-resident,
 it starts with a Kafka record batch (magic 2) whose base offset is the segment's name; every used block
 belongs to a live or dying record (or is reserved). --stopped: the broker has exited cleanly, so the header's
@@ -48,21 +48,25 @@ def main():
         pool_size, block_size, nblocks, nrecords = h.pool_size, h.block_size, h.nblocks, h.nrecords
         rec_off, blk_off, data_off = h.rec_off, h.blk_off, h.data_off
         want_csum = pp.header_checksum(hdr)
-        ok = magic == pp.MAGIC and version == pp.VERSION and csum == want_csum
-        check(ok, "pool header: magic, version 1, checksum",
+        ok = magic == pp.MAGIC and version in pp.VERSIONS and csum == want_csum
+        check(ok, "pool header: magic, version, checksum",
               f"magic {magic:#x} version {version} checksum {csum:#x} vs {want_csum:#x}")
-        geo = (pool_size == fsize and block_size > 0 and rec_off >= h.header_size and
-               blk_off >= rec_off + nrecords * pp.RECORD_SIZE and data_off >= blk_off + nblocks * 8 and
-               data_off + nblocks * block_size <= pool_size)
+        geo = pp.geometry_ok(h, fsize)
         check(geo, "pool geometry is consistent",
               f"pool_size {pool_size} file {fsize} block {block_size} nblocks {nblocks} nrecords {nrecords} "
               f"rec_off {rec_off} blk_off {blk_off} data_off {data_off}")
         if not geo:
             return 1
+        all_recs = pp.read_records(f, h)
+        damaged = {i: r.bad for i, r in all_recs.items() if not r.ok}
+        check(not damaged, f"every record passes its integrity checks (pool format {pp.pool_format(h)})",
+              f"failing words: {dict(list(damaged.items())[:5])}")
         recs = {i: dict(state=r.state, ino=r.ino, lo=r.lo, hi=r.hi, seq=r.seq, size_hint=r.size_hint,
                         path=r.path, blocks={})
-                for i, r in pp.read_records(f, h).items()}
+                for i, r in all_recs.items() if r.ok}
         entries = pp.read_block_table(f, h)
+        bad = [b for b, e in enumerate(entries) if e and e != pp.BLOCK_RESERVED and not pp.entry_ok(h, b, e)]
+        check(not bad, "every block-table entry passes its integrity check", f"{len(bad)} fail, first {bad[:5]}")
         used = 0
         reserved = 0
         orphans = []

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "pool.h"
+#include "fault.h"
 #include "real.h"
 
 #include <dirent.h>
@@ -42,6 +43,8 @@ struct loaded {
 	uint32_t rec;
 	uint32_t *map;
 	uint64_t len;
+	int broken;
+	char why[160];
 };
 static struct loaded got[64];
 static int ngot;
@@ -53,13 +56,17 @@ static void reset_got(void)
 	ngot = 0;
 }
 
-static int collect(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t len)
+static int collect(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t len, int broken,
+		   const char *why)
 {
 	if (ngot >= (int)(sizeof got / sizeof got[0])) {
 		free(map);
 		return -1;
 	}
-	got[ngot++] = (struct loaded){ rec, map, len };
+	got[ngot] = (struct loaded){ rec, map, len, broken, "" };
+	if (why)
+		snprintf(got[ngot].why, sizeof got[ngot].why, "%s", why);
+	ngot++;
 	return 0;
 }
 
@@ -236,6 +243,35 @@ static void make_pool(void)
 	pf_pool_close(&P);
 }
 
+/* ---- the tables through the format's encoders (pool_format.h) */
+
+/* The owned entry of physical block phys holding block idx of rec. */
+static uint64_t ENT(const struct pf_pool *p, uint64_t phys, uint32_t rec, uint32_t idx)
+{
+	return pf_entry2(p->salt, phys, rec, idx);
+}
+
+/* Record r decoded; its checks must hold. */
+static struct pf_rec_view RV(const struct pf_pool *p, uint32_t r)
+{
+	struct pf_rec_view v;
+	char why[160];
+	int d = pf_pool_rec_decode(p, r, &v);
+	cr_assert_eq(d, 0, "record %u fails its checks: %s", r, pf_rec_bad_str(v.bad, why, sizeof why));
+	return v;
+}
+
+static uint64_t STATE(const struct pf_pool *p, uint32_t r)
+{
+	return pf_pool_rec_state(p, r);
+}
+
+/* A crash state the protocol passes through: record r's state word, validly encoded. */
+static void set_state(struct pf_pool *p, uint32_t r, uint64_t state)
+{
+	p->recs[r].state_w = state == PF_REC_FREE ? 0 : pf_rec_word32(p->salt, r, p->recs[r].seq, PF_CK_STATE, (uint32_t)state);
+}
+
 static uint32_t rec_new(struct pf_pool *p, uint64_t ino, uint64_t lo, const char *path)
 {
 	int64_t r = pf_pool_rec_alloc(p, ino, 1700000000 + (int64_t)ino, (uint32_t)ino * 7, lo, path);
@@ -251,7 +287,7 @@ static uint64_t give(struct pf_pool *p, uint32_t rec, uint32_t idx, int64_t hint
 	cr_assert_geq(b, 0, "pool full");
 	cr_assert_eq(p->blocks[b], PF_BLOCK_RESERVED);
 	pf_pool_block_publish(p, (uint64_t)b, rec, idx);
-	cr_assert_eq(p->blocks[b], PF_ENTRY(rec, idx));
+	cr_assert_eq(p->blocks[b], ENT(p, (uint64_t)b, rec, idx));
 	return (uint64_t)b;
 }
 
@@ -869,11 +905,13 @@ Test(pool, publish_free_and_usage)
 	usage(&P, &live, &used);
 	cr_assert_eq(live, 2);
 	cr_assert_eq(used, 4, "a reserved block counts as used");
-	cr_assert_eq(PF_ENTRY_REC(P.blocks[c]), r2);
-	cr_assert_eq(PF_ENTRY_IDX(P.blocks[c]), 4);
+	uint32_t er, ei;
+	cr_assert_eq(pf_pool_entry(&P, c, &er, &ei), PF_ENT_OWNED);
+	cr_assert_eq(er, r2);
+	cr_assert_eq(ei, 4);
 	pf_pool_block_free(&P, b);
 	cr_assert_eq(P.blocks[b], PF_BLOCK_FREE);
-	cr_assert_eq(P.blocks[a], PF_ENTRY(r1, 0));
+	cr_assert_eq(P.blocks[a], ENT(&P, a, r1, 0));
 	cr_assert_eq(P.nfree, P.nblocks - 3);
 	usage(&P, &live, &used);
 	cr_assert_eq(used, 3);
@@ -882,12 +920,49 @@ Test(pool, publish_free_and_usage)
 
 Test(pool, entry_encoding)
 {
-	cr_assert_eq(PF_ENTRY(0, 0), 1ULL << 32, "record 0 block 0 must not look free");
-	cr_assert_neq(PF_ENTRY(0, 0), PF_BLOCK_FREE);
-	cr_assert_eq(PF_ENTRY_REC(PF_ENTRY(1023, 77)), 1023);
-	cr_assert_eq(PF_ENTRY_IDX(PF_ENTRY(1023, 77)), 77);
-	cr_assert_eq(PF_ENTRY_IDX(PF_ENTRY(5, UINT32_MAX)), UINT32_MAX);
-	cr_assert_neq(PF_ENTRY((1u << 20) - 1, UINT32_MAX), PF_BLOCK_RESERVED, "the largest record table collides");
+	/* format 1 (old pools): the properties the upgrade relies on */
+	cr_assert_eq(PF_ENTRY1(0, 0), 1ULL << 32, "record 0 block 0 must not look free");
+	cr_assert_neq(PF_ENTRY1(0, 0), PF_BLOCK_FREE);
+	cr_assert_eq(PF_ENTRY1_REC(PF_ENTRY1(1023, 77)), 1023);
+	cr_assert_eq(PF_ENTRY1_IDX(PF_ENTRY1(1023, 77)), 77);
+	cr_assert_eq(PF_ENTRY1_IDX(PF_ENTRY1(5, UINT32_MAX)), UINT32_MAX);
+	cr_assert_neq(PF_ENTRY1((1u << 20) - 1, UINT32_MAX), PF_BLOCK_RESERVED, "the largest record table collides");
+	cr_assert_eq(PF_ENTRY1((1u << 20) - 1, UINT32_MAX) & PF_E2_OWNED, 0, "a format-1 entry has bit 63 set");
+	/* format 2: owned entries round-trip, never look free or reserved, and are bound to their block */
+	uint64_t salt = pf_mix64(42);
+	uint32_t rec, idx;
+	enum pf_entry_fault f;
+	static const uint32_t recs[] = { 0, 1, 1023, (uint32_t)PF_MAX_RECORDS - 1 };
+	static const uint32_t idxs[] = { 0, 77, (uint32_t)PF_MAX_FILE_BLOCKS - 1 };
+	for (size_t a = 0; a < sizeof recs / sizeof recs[0]; a++)
+		for (size_t b = 0; b < sizeof idxs / sizeof idxs[0]; b++) {
+			uint64_t e = pf_entry2(salt, 5, recs[a], idxs[b]);
+			cr_assert_neq(e, PF_BLOCK_FREE);
+			cr_assert_neq(e, PF_BLOCK_RESERVED, "the largest record table collides");
+			cr_assert(e & PF_E2_OWNED);
+			cr_assert_eq(pf_entry_decode(salt, 1, PF_MAX_RECORDS, 5, e, &rec, &idx, &f), PF_ENT_OWNED);
+			cr_assert_eq(rec, recs[a]);
+			cr_assert_eq(idx, idxs[b]);
+			/* at another block, with another salt, or with any one bit flipped: refused */
+			cr_assert_eq(pf_entry_decode(salt, 1, PF_MAX_RECORDS, 6, e, &rec, &idx, &f), PF_ENT_CORRUPT);
+			cr_assert_eq(f, PF_EF_CHECK);
+			cr_assert_eq(pf_entry_decode(salt + 1, 1, PF_MAX_RECORDS, 5, e, &rec, &idx, &f), PF_ENT_CORRUPT);
+			for (int bit = 0; bit < 64; bit++) {
+				uint64_t x = e ^ (1ULL << bit);
+				if (x == PF_BLOCK_FREE || x == PF_BLOCK_RESERVED)
+					continue;
+				cr_assert_eq(pf_entry_decode(salt, 1, PF_MAX_RECORDS, 5, x, &rec, &idx, &f), PF_ENT_CORRUPT,
+					     "entry %#llx with bit %d flipped still decodes", (unsigned long long)e, bit);
+			}
+		}
+	/* a format-1 entry in a format-2 pool is refused; in a format-1 pool it is read */
+	cr_assert_eq(pf_entry_decode(salt, 1, 1024, 5, PF_ENTRY1(3, 4), &rec, &idx, &f), PF_ENT_CORRUPT);
+	cr_assert_eq(f, PF_EF_FORMAT1);
+	cr_assert_eq(pf_entry_decode(salt, 0, 1024, 5, PF_ENTRY1(3, 4), &rec, &idx, &f), PF_ENT_OWNED);
+	cr_assert(rec == 3 && idx == 4);
+	/* a record beyond the table */
+	cr_assert_eq(pf_entry_decode(salt, 1, 1024, 5, pf_entry2(salt, 5, 1024, 0), &rec, &idx, &f), PF_ENT_CORRUPT);
+	cr_assert_eq(f, PF_EF_RECORD);
 }
 
 Test(pool, data_survives_reopen)
@@ -977,7 +1052,7 @@ Test(pool, rec_alloc_until_table_full)
 		cr_assert_lt((uint64_t)r, n);
 		cr_assert_not(seen[r], "record %lld handed out twice", (long long)r);
 		seen[r] = 1;
-		cr_assert_eq(P.recs[r].state, PF_REC_LIVE);
+		cr_assert_eq(STATE(&P, (uint32_t)r), PF_REC_LIVE);
 	}
 	cr_assert_eq(pf_pool_rec_alloc(&P, 99999, 0, 0, 0, "/x"), -1);
 	uint64_t live, used;
@@ -986,7 +1061,7 @@ Test(pool, rec_alloc_until_table_full)
 	cr_assert_eq(used, 0);
 	/* a freed record can be allocated again */
 	pf_pool_rec_free(&P, 17, NULL, 0);
-	cr_assert_eq(P.recs[17].state, PF_REC_FREE);
+	cr_assert_eq(STATE(&P, 17), PF_REC_FREE);
 	cr_assert_eq(pf_pool_rec_alloc(&P, 5, 0, 0, 0, "/y"), 17);
 	cr_assert_eq(pf_pool_rec_alloc(&P, 6, 0, 0, 0, "/z"), -1);
 }
@@ -998,15 +1073,19 @@ Test(pool, rec_alloc_fields)
 	int64_t r = pf_pool_rec_alloc(&P, 987654321, 1700000123, 456789, 3, path);
 	cr_assert_geq(r, 0);
 	const struct pf_pool_record *rec = &P.recs[r];
-	cr_assert_eq(rec->state, PF_REC_LIVE);
-	cr_assert_eq(rec->ino, 987654321);
-	cr_assert_eq(rec->btime_sec, 1700000123);
-	cr_assert_eq(rec->btime_nsec, 456789);
-	cr_assert_eq(rec->lo, 3);
-	cr_assert_eq(rec->hi, PF_HI_NONE);
-	cr_assert_eq(rec->seq, 1);
-	cr_assert_eq(rec->size_hint, 0);
-	cr_assert_eq(rec->flags, 0);
+	struct pf_rec_view v = RV(&P, (uint32_t)r);
+	cr_assert_eq(v.state, PF_REC_LIVE);
+	cr_assert_eq(v.ino, 987654321);
+	cr_assert_eq(v.btime_sec, 1700000123);
+	cr_assert_eq(v.btime_nsec, 456789);
+	cr_assert_eq(v.lo, 3);
+	cr_assert_eq(v.hi, PF_HI_NONE);
+	cr_assert_eq(v.seq, 1);
+	cr_assert_eq(v.size_hint, 0);
+	cr_assert_eq(v.flags, 0);
+	cr_assert_eq(v.size, PF_SIZE_NONE);
+	cr_assert_eq(v.handle_bytes, 0);
+	cr_assert_eq(v.format, 2);
 	cr_assert_eq(rec->path_len, strlen(path));
 	cr_assert_eq(memcmp(rec->path, path, strlen(path)), 0);
 	cr_assert_eq(rec->path_sum, pf_fnv1a(rec->path, rec->path_len), "path checksum does not match the path");
@@ -1018,17 +1097,20 @@ Test(pool, rec_alloc_clears_a_reused_record)
 {
 	open_load(&P);
 	uint32_t r = rec_new(&P, 1, 0, "/l/t-0/00000000000000000000.log");
-	P.recs[r].size_hint = 777;
-	P.recs[r].flags = PF_RECF_REAL_VALID;
-	P.recs[r].hi = 12;
+	pf_pool_rec_set_size_hint(&P, r, 777);
+	pf_pool_rec_set_flags(&P, r, PF_RECF_REAL_VALID);
+	pf_pool_rec_set_hi(&P, r, 12);
+	pf_pool_rec_set_size(&P, r, 12345);
 	pf_pool_rec_free(&P, r, NULL, 0);
 	uint32_t r2 = rec_new(&P, 2, 5, "/l/t-0/00000000000000000001.log");
 	cr_assert_eq(r2, r, "the freed record was not reused");
-	cr_assert_eq(P.recs[r2].size_hint, 0);
-	cr_assert_eq(P.recs[r2].flags, 0);
-	cr_assert_eq(P.recs[r2].hi, PF_HI_NONE);
-	cr_assert_eq(P.recs[r2].lo, 5);
-	cr_assert_eq(P.recs[r2].ino, 2);
+	struct pf_rec_view v = RV(&P, r2);
+	cr_assert_eq(v.size_hint, 0);
+	cr_assert_eq(v.flags, 0);
+	cr_assert_eq(v.hi, PF_HI_NONE);
+	cr_assert_eq(v.lo, 5);
+	cr_assert_eq(v.ino, 2);
+	cr_assert_eq(v.size, PF_SIZE_NONE);
 }
 
 Test(pool, rec_free_returns_record_and_blocks)
@@ -1043,12 +1125,12 @@ Test(pool, rec_free_returns_record_and_blocks)
 	map[4] = (uint32_t)give(&P, r, 4, -1) + 1; /* holes at 2, 3, 5 */
 	uint64_t nfree = P.nfree, nrecs = P.nfree_recs;
 	pf_pool_rec_free(&P, r, map, 6);
-	cr_assert_eq(P.recs[r].state, PF_REC_FREE);
+	cr_assert_eq(STATE(&P, r), PF_REC_FREE);
 	cr_assert_eq(P.blocks[map[0] - 1], PF_BLOCK_FREE);
 	cr_assert_eq(P.blocks[map[1] - 1], PF_BLOCK_FREE);
 	cr_assert_eq(P.blocks[map[4] - 1], PF_BLOCK_FREE);
-	cr_assert_eq(P.blocks[kb], PF_ENTRY(keep, 0), "another record's block was freed");
-	cr_assert_eq(P.recs[keep].state, PF_REC_LIVE);
+	cr_assert_eq(P.blocks[kb], ENT(&P, kb, keep, 0), "another record's block was freed");
+	cr_assert_eq(STATE(&P, keep), PF_REC_LIVE);
 	cr_assert_eq(pf_pool_free_blocks(&P), nfree + 3);
 	cr_assert_eq(P.nfree_recs, nrecs + 1);
 	uint64_t live, used;
@@ -1103,18 +1185,18 @@ Test(pool, long_path_keeps_its_tail)
 	size_t n = strlen(path);
 	uint32_t r = rec_new(&P, 1, 0, path);
 	const struct pf_pool_record *rec = &P.recs[r];
-	cr_assert_eq(rec->path_len, PF_PATH_MAX_REC);
-	cr_assert_eq(memcmp(rec->path, path + n - PF_PATH_MAX_REC, PF_PATH_MAX_REC), 0, "the tail was not kept");
+	cr_assert_eq(rec->path_len, PF_REC2_PATH_CAP);
+	cr_assert_eq(memcmp(rec->path, path + n - PF_REC2_PATH_CAP, PF_REC2_PATH_CAP), 0, "the tail was not kept");
 	cr_assert_eq(rec->path_sum, pf_fnv1a(rec->path, rec->path_len));
-	/* exactly PF_PATH_MAX_REC fits whole */
-	char exact[PF_PATH_MAX_REC + 1];
-	memset(exact, 'x', PF_PATH_MAX_REC);
+	/* exactly PF_REC2_PATH_CAP fits whole */
+	char exact[PF_REC2_PATH_CAP + 1];
+	memset(exact, 'x', PF_REC2_PATH_CAP);
 	exact[0] = '/';
-	exact[PF_PATH_MAX_REC] = '\0';
+	exact[PF_REC2_PATH_CAP] = '\0';
 	pf_pool_rec_set_path(&P, r, exact);
-	cr_assert_eq(rec->path_len, PF_PATH_MAX_REC);
-	cr_assert_eq(memcmp(rec->path, exact, PF_PATH_MAX_REC), 0);
-	cr_assert_eq(rec->path_sum, pf_fnv1a(exact, PF_PATH_MAX_REC));
+	cr_assert_eq(rec->path_len, PF_REC2_PATH_CAP);
+	cr_assert_eq(memcmp(rec->path, exact, PF_REC2_PATH_CAP), 0);
+	cr_assert_eq(rec->path_sum, pf_fnv1a(exact, PF_REC2_PATH_CAP));
 }
 
 Test(pool, set_path_replaces_path_and_checksum)
@@ -1233,7 +1315,7 @@ Test(pool, load_frees_reserved_blocks)
 	load_ok(&P);
 	cr_assert_eq(P.blocks[r1], PF_BLOCK_FREE);
 	cr_assert_eq(P.blocks[r2], PF_BLOCK_FREE);
-	cr_assert_eq(P.blocks[own], PF_ENTRY(a, 0));
+	cr_assert_eq(P.blocks[own], ENT(&P, own, a, 0));
 	cr_assert_eq(P.nfree, P.nblocks - 1);
 	cr_assert_eq(ngot, 1);
 	uint64_t live, used;
@@ -1253,15 +1335,15 @@ Test(pool, load_finishes_dying_record)
 	uint64_t k0 = give(&P, keep, 0, -1);
 	uint64_t d0 = give(&P, dying, 0, -1), d1 = give(&P, dying, 1, -1), d7 = give(&P, dying, 7, -1);
 	/* a crash right after rec_free's first commit point */
-	P.recs[dying].state = PF_REC_DYING;
+	set_state(&P, dying, PF_REC_DYING);
 	pf_pool_close(&P);
 	reset_got();
 	open_load(&P);
-	cr_assert_eq(P.recs[dying].state, PF_REC_FREE);
+	cr_assert_eq(STATE(&P, dying), PF_REC_FREE);
 	cr_assert_eq(P.blocks[d0], PF_BLOCK_FREE);
 	cr_assert_eq(P.blocks[d1], PF_BLOCK_FREE);
 	cr_assert_eq(P.blocks[d7], PF_BLOCK_FREE);
-	cr_assert_eq(P.blocks[k0], PF_ENTRY(keep, 0));
+	cr_assert_eq(P.blocks[k0], ENT(&P, k0, keep, 0));
 	cr_assert_eq(ngot, 1);
 	cr_assert_not_null(got_rec(keep));
 	cr_assert_null(got_rec(dying), "a dying record was delivered");
@@ -1273,7 +1355,7 @@ Test(pool, load_finishes_dying_record)
 	pf_pool_close(&P);
 	reset_got();
 	open_rw(&P);
-	cr_assert_eq(P.recs[dying].state, PF_REC_LIVE);
+	cr_assert_eq(STATE(&P, dying), PF_REC_LIVE);
 }
 
 Test(pool, load_frees_blocks_outside_lo_hi)
@@ -1283,7 +1365,7 @@ Test(pool, load_frees_blocks_outside_lo_hi)
 	uint64_t blk[6];
 	for (uint32_t i = 0; i < 6; i++)
 		blk[i] = give(&P, a, i, -1);
-	P.recs[a].hi = 4; /* [2, 4) pool-resident */
+	pf_pool_rec_set_hi(&P, a, 4); /* [2, 4) pool-resident */
 	uint32_t b = rec_new(&P, 2, 0, "/b"); /* hi = none: everything is resident */
 	uint64_t bb = give(&P, b, 1000, -1);
 	pf_pool_close(&P);
@@ -1291,7 +1373,7 @@ Test(pool, load_frees_blocks_outside_lo_hi)
 	open_load(&P);
 	for (int i = 0; i < 6; i++) {
 		if (i >= 2 && i < 4)
-			cr_assert_eq(P.blocks[blk[i]], PF_ENTRY(a, i), "resident block %d was freed", i);
+			cr_assert_eq(P.blocks[blk[i]], ENT(&P, blk[i], a, (uint32_t)i), "resident block %d was freed", i);
 		else
 			cr_assert_eq(P.blocks[blk[i]], PF_BLOCK_FREE, "stale block %d was kept", i);
 	}
@@ -1307,8 +1389,8 @@ Test(pool, load_frees_blocks_outside_lo_hi)
 	cr_assert_eq(lb->map[1000], bb + 1);
 	cr_assert_eq(P.nfree, P.nblocks - 3);
 	/* everything stale: the record is still delivered, with no blocks */
-	P.recs[a].lo = 10;
-	P.recs[a].hi = 20;
+	pf_pool_rec_set_lo(&P, a, 10);
+	pf_pool_rec_set_hi(&P, a, 20);
 	reopen_load(&P);
 	la = got_rec(a);
 	cr_assert_not_null(la);
@@ -1323,9 +1405,9 @@ Test(pool, load_refuses_block_of_free_record)
 	uint32_t a = rec_new(&P, 1, 0, "/a");
 	give(&P, a, 0, -1);
 	uint32_t freerec = (uint32_t)(a == 0 ? 1 : 0);
-	cr_assert_eq(P.recs[freerec].state, PF_REC_FREE);
+	cr_assert_eq(STATE(&P, freerec), PF_REC_FREE);
 	int64_t b = pf_pool_block_reserve(&P, -1);
-	P.blocks[b] = PF_ENTRY(freerec, 3);
+	P.blocks[b] = ENT(&P, (uint64_t)b, freerec, 3);
 	pf_pool_close(&P);
 	reset_got();
 	open_rw(&P);
@@ -1334,14 +1416,14 @@ Test(pool, load_refuses_block_of_free_record)
 	snprintf(want, sizeof want, "block %lld", (long long)b);
 	assert_err_has(want);
 	/* the pool was not "repaired" by dropping the block */
-	cr_assert_eq(P.blocks[b], PF_ENTRY(freerec, 3));
+	cr_assert_eq(P.blocks[b], ENT(&P, (uint64_t)b, freerec, 3));
 }
 
 Test(pool, load_refuses_block_of_record_out_of_range)
 {
 	open_load(&P);
 	int64_t b = pf_pool_block_reserve(&P, -1);
-	P.blocks[b] = PF_ENTRY(P.nrecords + 5, 0);
+	P.blocks[b] = ENT(&P, (uint64_t)b, (uint32_t)P.nrecords + 5, 0);
 	pf_pool_close(&P);
 	reset_got();
 	open_rw(&P);
@@ -1362,7 +1444,7 @@ Test(pool, load_refuses_duplicate_block)
 	uint64_t x = give(&P, a, 4, -1);
 	give(&P, a, 5, -1);
 	int64_t y = pf_pool_block_reserve(&P, -1);
-	P.blocks[y] = PF_ENTRY(a, 4); /* a second block claims (a, 4) */
+	P.blocks[y] = ENT(&P, (uint64_t)y, a, 4); /* a second block claims (a, 4) */
 	pf_pool_close(&P);
 	reset_got();
 	open_rw(&P);
@@ -1376,21 +1458,22 @@ Test(pool, load_refuses_invalid_record_state)
 {
 	open_load(&P);
 	rec_new(&P, 1, 0, "/a");
-	P.recs[5].state = 7;
+	P.recs[5].state_w = 7;
 	pf_pool_close(&P);
 	reset_got();
 	open_rw(&P);
-	load_fails(&P, "invalid state");
+	load_fails(&P, "corrupt");
 	assert_err_has("record 5");
 	/* nothing was changed by the refused load */
-	cr_assert_eq(P.recs[5].state, 7);
+	cr_assert_eq(P.recs[5].state_w, 7);
 	pf_pool_close(&P);
 	open_rw(&P);
-	P.recs[5].state = UINT64_MAX;
-	load_fails(&P, "invalid state");
+	P.recs[5].state_w = UINT64_MAX;
+	load_fails(&P, "corrupt");
 }
 
-static int refuse_second(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t len)
+static int refuse_second(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t len, int broken,
+			 const char *why)
 {
 	int *calls = arg;
 	free(map);
@@ -1425,7 +1508,7 @@ Test(pool, readonly_load_delivers_live_blocks_and_writes_nothing)
 	uint64_t d0 = give(&P, d, 0, -1);
 	int64_t resv = pf_pool_block_reserve(&P, -1);
 	cr_assert_geq(resv, 0);
-	P.recs[d].state = PF_REC_DYING; /* the writer is half way through freeing d */
+	set_state(&P, d, PF_REC_DYING); /* the writer is half way through freeing d */
 	uint64_t before[4096];
 	cr_assert_leq(P.nblocks, 4096);
 	memcpy(before, P.blocks, P.nblocks * 8);
@@ -1444,10 +1527,10 @@ Test(pool, readonly_load_delivers_live_blocks_and_writes_nothing)
 	cr_assert_eq(la->map[3], a3 + 1);
 	/* nothing written: the writer's tables are exactly as they were */
 	cr_assert_eq(memcmp(before, P.blocks, P.nblocks * 8), 0, "a read-only load changed the block table");
-	cr_assert_eq(P.blocks[a0], PF_ENTRY(a, 0));
+	cr_assert_eq(P.blocks[a0], ENT(&P, a0, a, 0));
 	cr_assert_eq(P.blocks[resv], PF_BLOCK_RESERVED);
-	cr_assert_eq(P.blocks[d0], PF_ENTRY(d, 0));
-	cr_assert_eq(P.recs[d].state, PF_REC_DYING);
+	cr_assert_eq(P.blocks[d0], ENT(&P, d0, d, 0));
+	cr_assert_eq(STATE(&P, d), PF_REC_DYING);
 }
 
 Test(pool, readonly_load_tolerates_states_in_flux)
@@ -1458,9 +1541,9 @@ Test(pool, readonly_load_tolerates_states_in_flux)
 	/* states a writer passes through, or that only fsck should judge: a read-only reader must not fail */
 	uint32_t freerec = (uint32_t)(a == 0 ? 1 : 0);
 	int64_t x = pf_pool_block_reserve(&P, -1), y = pf_pool_block_reserve(&P, -1);
-	P.blocks[x] = PF_ENTRY(freerec, 0); /* published before its record went LIVE (as seen racily) */
-	P.blocks[y] = PF_ENTRY(a, 0);       /* a duplicate */
-	P.recs[7].state = 9;
+	P.blocks[x] = ENT(&P, (uint64_t)x, freerec, 0); /* published before its record went LIVE (as seen racily) */
+	P.blocks[y] = ENT(&P, (uint64_t)y, a, 0);       /* a duplicate */
+	P.recs[7].state_w = 9;
 	open_in(&Q, pooldir, 0, BS, 1);
 	E.msg[0] = '\0';
 	int rc = pf_pool_load(&Q, collect, NULL, &E);
@@ -1470,11 +1553,884 @@ Test(pool, readonly_load_tolerates_states_in_flux)
 	cr_assert_eq(la->len, 1);
 	cr_assert(la->map[0] == a0 + 1 || la->map[0] == (uint64_t)y + 1);
 	cr_assert_null(got_rec(freerec));
-	cr_assert_eq(P.recs[7].state, 9, "read-only load wrote the record table");
+	cr_assert_eq(P.recs[7].state_w, 9, "read-only load wrote the record table");
 	/* the writer's own load would refuse the same tables */
 	pf_pool_close(&Q);
 	reset_got();
 	pf_pool_close(&P);
 	open_rw(&P);
 	load_fails(&P, "fsck");
+}
+
+/* ---- opening without creating (the activation checks markers before anything is created) ----------------- */
+
+Test(pool, nocreate_open_of_a_missing_pool_fails_with_enoent_and_creates_nothing)
+{
+	open_fails(&P, pooldir, POOL_SIZE, BS, PF_POOL_NOCREATE, "no pool at");
+	assert_err_has(poolfile);
+	cr_assert_eq(open_errno, ENOENT, "errno %d, want ENOENT", open_errno);
+	cr_assert_not(exists(pooldir), "an open without creating made the pool directory");
+	/* and in an existing, empty directory: no pool file either */
+	cr_assert_eq(mkdir(pooldir, 0700), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, PF_POOL_NOCREATE, "no pool at");
+	cr_assert_eq(open_errno, ENOENT);
+	cr_assert_not(exists(poolfile), "an open without creating made a pool");
+	/* an existing pool opens for writing as before */
+	make_pool();
+	open_in(&Q, pooldir, POOL_SIZE, BS, PF_POOL_NOCREATE);
+	cr_assert_eq(Q.readonly, 0);
+}
+
+/* ---- who may have put the pool there ------------------------------------------------------------------- */
+
+static void require_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to give files to another uid (run the unit tests as root to cover ownership)");
+}
+
+Test(pool, pool_dir_writable_by_others_refused)
+{
+	/* another user made the directory world-writable and planted nothing yet: a writer must not create
+	 * its pool there; a dir that is only group-writable is refused too */
+	static const mode_t modes[] = { 0777, 0770, 0722, 01777 };
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		unit_rmtree(pooldir);
+		cr_assert_eq(mkdir(pooldir, 0700), 0);
+		cr_assert_eq(chmod(pooldir, modes[i]), 0);
+		open_fails(&P, pooldir, POOL_SIZE, BS, 0, "writable by group or others");
+		assert_err_has(pooldir);
+		assert_err_has("chmod go-w");
+		cr_assert_not(exists(poolfile), "a pool was created in a directory others can write (mode %o)", modes[i]);
+	}
+	/* an existing pool in such a directory: refused for writing and for reading */
+	cr_assert_eq(chmod(pooldir, 0700), 0);
+	make_pool();
+	cr_assert_eq(chmod(pooldir, 0777), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "writable by group or others");
+	open_fails(&P, pooldir, POOL_SIZE, BS, PF_POOL_RDONLY, "writable by group or others");
+	/* mode 0755 (an earlier release's mkdir under umask 022): only writability by others matters */
+	cr_assert_eq(chmod(pooldir, 0755), 0);
+	open_rw(&P);
+}
+
+Test(pool, pool_file_writable_by_others_refused)
+{
+	make_pool();
+	static const mode_t modes[] = { 0666, 0660, 0602 };
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		cr_assert_eq(chmod(poolfile, modes[i]), 0);
+		open_fails(&P, pooldir, POOL_SIZE, BS, 0, "writable by group or others");
+		assert_err_has(poolfile);
+		open_fails(&P, pooldir, POOL_SIZE, BS, PF_POOL_RDONLY, "writable by group or others");
+	}
+	/* 0644, as an earlier release could have left it: accepted */
+	cr_assert_eq(chmod(poolfile, 0644), 0);
+	open_rw(&P);
+	pf_pool_close(&P);
+	open_in(&P, pooldir, 0, BS, PF_POOL_RDONLY);
+}
+
+Test(pool, pool_dir_owned_by_another_user_refused)
+{
+	require_root();
+	/* the squatter's directory, mode 0700 so that only ownership gives it away */
+	cr_assert_eq(mkdir(pooldir, 0700), 0);
+	cr_assert_eq(chown(pooldir, 65534, 65534), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "owned by uid 65534");
+	assert_err_has(pooldir);
+	assert_err_has("another user");
+	cr_assert_not(exists(poolfile), "a pool was created in another user's directory");
+	/* with our pool inside: refused for writing; root may read it (tools) */
+	cr_assert_eq(chown(pooldir, 0, 0), 0);
+	make_pool();
+	cr_assert_eq(chown(pooldir, 65534, 65534), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "owned by uid 65534");
+	open_in(&P, pooldir, 0, BS, PF_POOL_RDONLY);
+}
+
+Test(pool, pool_file_owned_by_another_user_refused)
+{
+	require_root();
+	make_pool();
+	cr_assert_eq(chown(poolfile, 65534, 65534), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "owned by uid 65534");
+	assert_err_has(poolfile);
+	/* root's tools may read it, never a world-writable one */
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	pf_pool_close(&Q);
+	cr_assert_eq(chmod(poolfile, 0666), 0);
+	open_fails(&Q, pooldir, 0, BS, PF_POOL_RDONLY, "writable by group or others");
+	/* the squatting case of the issue: a world-writable directory and a pool of the user's own */
+	cr_assert_eq(chown(pooldir, 65534, 65534), 0);
+	cr_assert_eq(chmod(pooldir, 0777), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "owned by uid 65534");
+}
+
+Test(pool, symlinked_pool_dir_refused)
+{
+	char real[512];
+	snprintf(real, sizeof real, "%s/real", tmpdir);
+	cr_assert_eq(mkdir(real, 0700), 0);
+	cr_assert_eq(symlink(real, pooldir), 0);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "symbolic link");
+	char inside[PATH_MAX];
+	snprintf(inside, sizeof inside, "%s/%s", real, PF_POOL_FILE);
+	cr_assert_not(exists(inside), "a pool was created through a symlinked directory");
+	/* a pool that is there already, reached through the link: refused too */
+	open_in(&Q, real, POOL_SIZE, BS, 0);
+	pf_pool_close(&Q);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, "symbolic link");
+	open_fails(&P, pooldir, POOL_SIZE, BS, PF_POOL_RDONLY, "symbolic link");
+}
+
+/* ---- crafted headers (valid checksum): one check, bounded before any arithmetic ------------------------ */
+
+static void header_refused(struct pf_pool_header *h, const char *needle)
+{
+	h->checksum = header_sum(h);
+	file_write_header(h);
+	open_fails(&P, pooldir, POOL_SIZE, BS, 0, needle);
+	open_fails(&P, pooldir, POOL_SIZE, BS, PF_POOL_RDONLY, needle);
+	/* the same verdict from the function the CLI uses */
+	struct pf_err e = { "" };
+	cr_assert_eq(pf_pool_check_header(h, POOL_SIZE, "x", &e), -1);
+	char what[256];
+	cr_assert_neq(pf_pool_header_problem(h, POOL_SIZE, what, sizeof what), 0);
+}
+
+Test(pool, crafted_geometry_refused)
+{
+	make_pool();
+	struct pf_pool_header h0, h;
+	file_read_header(&h0);
+	/* 2^56 records: rec_off + nrecords * 256 wraps back to rec_off */
+	h = h0;
+	h.nrecords = 1ULL << 56;
+	h.blk_off = h.rec_off;
+	header_refused(&h, "record count");
+	/* more records than an entry can name */
+	h = h0;
+	h.nrecords = PF_MAX_RECORDS + 1;
+	h.blk_off = h.rec_off + h.nrecords * PF_RECORD_SIZE;
+	header_refused(&h, "geometry");
+	h = h0;
+	h.nrecords = 0;
+	h.blk_off = h.rec_off;
+	header_refused(&h, "geometry");
+	/* huge nblocks: the data end wraps */
+	h = h0;
+	h.nblocks = 1ULL << 61;
+	header_refused(&h, "block count");
+	h = h0;
+	h.nblocks = (1ULL << 58) + 1;
+	header_refused(&h, "geometry");
+	/* data_off moved back by nblocks * block_size: data_off + nblocks * block_size wraps to the old end */
+	h = h0;
+	h.data_off -= h.nblocks * h.block_size;
+	header_refused(&h, "geometry");
+	/* not block-aligned; inside the block table; past the end */
+	h = h0;
+	h.data_off += 8;
+	header_refused(&h, "aligned");
+	h = h0;
+	h.data_off = h.blk_off & ~(h.block_size - 1);
+	header_refused(&h, "geometry");
+	h = h0;
+	h.data_off = POOL_SIZE + h.block_size;
+	header_refused(&h, "geometry");
+	/* a foreign header size */
+	h = h0;
+	h.header_size = 512;
+	header_refused(&h, "geometry");
+	/* the format word: version 2 says 2; version 1 says 0 (format 1) or 2 */
+	h = h0;
+	h.format = 7;
+	header_refused(&h, "format word");
+	h = h0;
+	h.version = 1;
+	h.format = 3;
+	header_refused(&h, "format word");
+	/* format 1 with an upgrade word naming no record */
+	h = h0;
+	h.version = 1;
+	h.format = 0;
+	h.upgrade = 2 * (h.nrecords + 1);
+	header_refused(&h, "upgrade word");
+	h.upgrade = 1;
+	header_refused(&h, "upgrade word");
+	/* restored: fine again */
+	file_write_header(&h0);
+	open_rw(&P);
+}
+
+/* ---- integrity of records and entries (format 2) --------------------------------------------------------- */
+
+/* A pool with record a (3 blocks: 0, 1, 2) and record b (1 block), closed. Returns a's blocks in blk. */
+static void two_files(uint32_t *a, uint32_t *b, uint64_t blk[4])
+{
+	open_load(&P);
+	*a = rec_new(&P, 100, 0, "/l/t-0/00000000000000000000.log");
+	*b = rec_new(&P, 200, 0, "/l/t-1/00000000000000000000.log");
+	for (uint32_t i = 0; i < 3; i++) {
+		blk[i] = give(&P, *a, i, -1);
+		memset(pf_pool_block_ptr(&P, blk[i]), 'a' + (int)i, BS);
+	}
+	blk[3] = give(&P, *b, 0, -1);
+	pf_pool_close(&P);
+	reset_got();
+}
+
+/* Reload: record r must come back broken, with why naming word, its blocks kept (map and table). */
+static void reload_broken(uint32_t r, const uint64_t blk[3], const char *word)
+{
+	open_rw(&P);
+	uint64_t before[4096];
+	cr_assert_leq(P.nblocks, 4096);
+	memcpy(before, P.blocks, P.nblocks * 8);
+	load_ok(&P);
+	const struct loaded *l = got_rec(r);
+	cr_assert_not_null(l, "the damaged record was not delivered");
+	cr_assert_eq(l->broken, 1, "record %u with a damaged %s was delivered as intact", r, word);
+	cr_assert(strstr(l->why, word) != NULL, "why '%s' does not name '%s'", l->why, word);
+	cr_assert_eq(l->len, 3);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(l->map[i], blk[i] + 1, "block %d of the damaged record is not in its map", i);
+	cr_assert_eq(memcmp(before, P.blocks, P.nblocks * 8), 0, "a damaged record's blocks were changed");
+	struct pf_rec_view v;
+	cr_assert_eq(pf_pool_rec_get(&P, r, &v), -1, "pf_pool_rec_get accepts a damaged record");
+	cr_assert_eq(v.bad & PF_RW_IDENT, 0, "the identity should still hold");
+	cr_assert_eq(v.ino, 100);
+	/* the intact one is delivered as before */
+	cr_assert_eq(ngot, 2);
+	/* read-only attachers see the same */
+	reset_got();
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	int rc = pf_pool_load(&Q, collect, NULL, &E);
+	cr_assert_eq(rc, 0, "read-only load: %s", E.msg);
+	cr_assert_not_null(got_rec(r));
+	cr_assert_eq(got_rec(r)->broken, 1);
+}
+
+Test(pool, moved_window_start_is_a_broken_record)
+{
+	uint32_t a, b;
+	uint64_t blk[4];
+	two_files(&a, &b, blk);
+	open_rw(&P);
+	P.recs[a].lo_w += 1; /* the window moves up by one: its block 0 would read from the (empty) real file */
+	pf_pool_close(&P);
+	reload_broken(a, blk, "window start (lo)");
+}
+
+Test(pool, flipped_bits_in_record_words_make_broken_records)
+{
+	static const struct {
+		size_t off;
+		int bit;
+		const char *word;
+	} cases[] = {
+		{ offsetof(struct pf_pool_record, flags_w), 0, "flags" },       /* REAL_VALID appears */
+		{ offsetof(struct pf_pool_record, hi_w), 3, "window end (hi)" },
+		{ offsetof(struct pf_pool_record, hi_w), 40, "window end (hi)" }, /* in the check itself */
+		{ offsetof(struct pf_pool_record, lo_w), 63, "window start (lo)" },
+		{ offsetof(struct pf_pool_record, state_w), 1, "state" },
+		{ offsetof(struct pf_pool_record, size_w), 5, "durable size" },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		uint32_t a, b;
+		uint64_t blk[4];
+		unit_rmtree(pooldir);
+		two_files(&a, &b, blk);
+		open_rw(&P);
+		uint64_t *w = (uint64_t *)((char *)&P.recs[a] + cases[k].off);
+		*w ^= 1ULL << cases[k].bit;
+		pf_pool_close(&P);
+		reload_broken(a, blk, cases[k].word);
+		pf_pool_close(&P);
+		pf_pool_close(&Q);
+		reset_got();
+	}
+}
+
+Test(pool, damaged_identity_stops_the_load)
+{
+	static const size_t offs[] = { offsetof(struct pf_pool_record, ino), offsetof(struct pf_pool_record, btime_nsec),
+				       offsetof(struct pf_pool_record, seq), offsetof(struct pf_pool_record, ident_sum),
+				       offsetof(struct pf_pool_record, handle) };
+	for (size_t k = 0; k < sizeof offs / sizeof offs[0]; k++) {
+		uint32_t a, b;
+		uint64_t blk[4];
+		unit_rmtree(pooldir);
+		two_files(&a, &b, blk);
+		open_rw(&P);
+		*((unsigned char *)&P.recs[a] + offs[k]) ^= 0x10;
+		pf_pool_close(&P);
+		open_rw(&P);
+		load_fails(&P, "identity");
+		char want[64];
+		snprintf(want, sizeof want, "record %u", a);
+		assert_err_has(want);
+		pf_pool_close(&P);
+	}
+}
+
+/* The writer and a read-only attacher both refuse the pool, with one line naming the block. */
+static void entry_refused(uint64_t b, const char *needle)
+{
+	open_rw(&P);
+	load_fails(&P, needle);
+	char want[64];
+	snprintf(want, sizeof want, "block %llu", (unsigned long long)b);
+	assert_err_has(want);
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	load_fails(&Q, needle);
+	pf_pool_close(&Q);
+	pf_pool_close(&P);
+}
+
+Test(pool, swapped_entries_refused)
+{
+	uint32_t a, b;
+	uint64_t blk[4];
+	two_files(&a, &b, blk);
+	open_rw(&P);
+	uint64_t t = P.blocks[blk[0]];
+	P.blocks[blk[0]] = P.blocks[blk[1]];
+	P.blocks[blk[1]] = t; /* without checks, a's blocks 0 and 1 would read each other's bytes */
+	uint32_t r, i;
+	cr_assert_eq(pf_pool_entry(&P, blk[0], &r, &i), PF_ENT_CORRUPT);
+	cr_assert_eq(pf_pool_entry(&P, blk[1], &r, &i), PF_ENT_CORRUPT);
+	pf_pool_close(&P);
+	entry_refused(blk[0] < blk[1] ? blk[0] : blk[1], "integrity check");
+	/* between two files */
+	open_rw(&P);
+	P.blocks[blk[0]] = ENT(&P, blk[0], a, 0);
+	P.blocks[blk[1]] = ENT(&P, blk[1], a, 1);
+	t = P.blocks[blk[2]];
+	P.blocks[blk[2]] = P.blocks[blk[3]];
+	P.blocks[blk[3]] = t;
+	pf_pool_close(&P);
+	entry_refused(blk[2] < blk[3] ? blk[2] : blk[3], "integrity check");
+}
+
+Test(pool, flipped_entry_bits_refused)
+{
+	uint32_t a, b;
+	uint64_t blk[4];
+	two_files(&a, &b, blk);
+	for (int bit = 0; bit < 64; bit += 3) {
+		open_rw(&P);
+		uint64_t good = ENT(&P, blk[1], a, 1);
+		P.blocks[blk[1]] = good ^ (1ULL << bit);
+		pf_pool_close(&P);
+		entry_refused(blk[1], bit == 63 ? "no format" : "integrity check");
+		open_rw(&P);
+		P.blocks[blk[1]] = good;
+		pf_pool_close(&P);
+	}
+	open_load(&P); /* restored */
+}
+
+Test(pool, block_index_near_the_top_refused)
+{
+	uint32_t a, b;
+	uint64_t blk[4];
+	two_files(&a, &b, blk);
+	/* the index field at its largest, the check left as it was */
+	open_rw(&P);
+	P.blocks[blk[2]] |= PF_MAX_FILE_BLOCKS - 1;
+	pf_pool_close(&P);
+	entry_refused(blk[2], "integrity check");
+	/* an index near 2^32 in format 1's encoding, in a format-2 pool */
+	open_rw(&P);
+	P.blocks[blk[2]] = PF_ENTRY1(a, 0xfffffff0u);
+	pf_pool_close(&P);
+	entry_refused(blk[2], "no format");
+}
+
+/* ---- the setters, handles and limits -------------------------------------------------------------------- */
+
+Test(pool, setters_encode_with_checks)
+{
+	open_load(&P);
+	uint32_t r = rec_new(&P, 7, 2, "/l/t-0/00000000000000000000.log");
+	pf_pool_rec_set_hi(&P, r, 9);
+	pf_pool_rec_set_flags(&P, r, PF_RECF_REAL_VALID | PF_RECF_UNLINKED);
+	pf_pool_rec_set_size(&P, r, 123456);
+	struct pf_rec_view v = RV(&P, r);
+	cr_assert(v.lo == 2 && v.hi == 9);
+	cr_assert_eq(v.flags, PF_RECF_REAL_VALID | PF_RECF_UNLINKED);
+	cr_assert_eq(v.size, 123456);
+	cr_assert_eq(pf_pool_rec_flags(&P, r), PF_RECF_REAL_VALID | PF_RECF_UNLINKED);
+	/* a window end beyond 32 bits: kept as the largest that fits (no block can be that high) */
+	pf_pool_rec_set_hi(&P, r, 1ULL << 40);
+	cr_assert_eq(RV(&P, r).hi, 0xFFFFFFFEULL);
+	pf_pool_rec_set_hi(&P, r, PF_HI_NONE);
+	cr_assert_eq(RV(&P, r).hi, PF_HI_NONE);
+	pf_pool_rec_set_lo(&P, r, PF_HI_NONE);
+	cr_assert_eq(RV(&P, r).lo, PF_HI_NONE);
+	/* a size that does not fit 48 bits, or none: not maintained */
+	pf_pool_rec_set_size(&P, r, 1ULL << 50);
+	cr_assert_eq(RV(&P, r).size, PF_SIZE_NONE);
+	pf_pool_rec_set_size(&P, r, PF_SIZE_NONE);
+	cr_assert_eq(RV(&P, r).size, PF_SIZE_NONE);
+	/* each setter is one word: the others still hold after a reload */
+	pf_pool_rec_set_lo(&P, r, 3);
+	reopen_load(&P);
+	v = RV(&P, r);
+	cr_assert(v.lo == 3 && v.hi == PF_HI_NONE && v.flags == (PF_RECF_REAL_VALID | PF_RECF_UNLINKED));
+	/* a damaged flags word reads as no flags: never a false claim that the real copy is valid */
+	P.recs[r].flags_w ^= 1ULL << 45;
+	cr_assert_eq(pf_pool_rec_flags(&P, r), 0);
+	cr_assert_eq(pf_pool_rec_state(&P, r), PF_REC_LIVE);
+	P.recs[r].state_w ^= 1;
+	cr_assert_eq(pf_pool_rec_state(&P, r), PF_REC_BAD);
+}
+
+Test(pool, record_handle_is_part_of_the_identity)
+{
+	open_load(&P);
+	struct pf_rec_handle h = { .type = 0x81, .bytes = 12 };
+	for (int i = 0; i < 12; i++)
+		h.h[i] = (unsigned char)(i * 17 + 3);
+	int64_t r = pf_pool_rec_alloc_handle(&P, 42, 1700000000, 5, 0, "/l/t-0/00000000000000000000.log", &h);
+	cr_assert_geq(r, 0);
+	struct pf_rec_view v = RV(&P, (uint32_t)r);
+	cr_assert_eq(v.handle_type, 0x81);
+	cr_assert_eq(v.handle_bytes, 12);
+	cr_assert_eq(memcmp(v.handle, h.h, 12), 0);
+	/* too long: refused, nothing allocated */
+	struct pf_rec_handle big = { .type = 1, .bytes = PF_HANDLE_MAX + 1 };
+	uint64_t nfree = P.nfree_recs;
+	errno = 0;
+	cr_assert_eq(pf_pool_rec_alloc_handle(&P, 43, 1, 1, 0, "/x", &big), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(P.nfree_recs, nfree);
+	/* a window starting beyond what an entry addresses: no record (the file stays on the slow tier) */
+	errno = 0;
+	cr_assert_eq(pf_pool_rec_alloc(&P, 44, 1, 1, PF_MAX_FILE_BLOCKS, "/y"), -1);
+	cr_assert_eq(errno, EFBIG);
+	/* a handle byte changed: the identity no longer holds */
+	P.recs[r].handle[3] ^= 1;
+	pf_pool_close(&P);
+	open_rw(&P);
+	load_fails(&P, "identity");
+}
+
+Test(pool, publishing_an_index_beyond_the_format_stops_the_process)
+{
+	open_load(&P);
+	uint32_t r = rec_new(&P, 1, 0, "/a");
+	int64_t b = pf_pool_block_reserve(&P, -1);
+	cr_assert_geq(b, 0);
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		pf_pool_block_publish(&P, (uint64_t)b, r, (uint32_t)PF_MAX_FILE_BLOCKS);
+		_exit(0);
+	}
+	close(pfd[1]);
+	char msg[1024];
+	ssize_t n = read(pfd[0], msg, sizeof msg - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "publishing an unrepresentable index did not stop the process");
+	cr_assert(strstr(msg, "cannot hold block") != NULL, "message: %s", msg);
+	cr_assert_eq(P.blocks[b], PF_BLOCK_RESERVED, "the entry was written anyway");
+}
+
+/* ---- format 1 (every earlier release's pools): read, upgraded in place, crash-safely ------------------- */
+
+/* The pool file turned into a format-1 pool of the same geometry, with empty tables. */
+static struct pf_pool_header v1h;
+static void v1_make(void)
+{
+	make_pool();
+	file_read_header(&v1h);
+	v1h.version = 1;
+	v1h.format = 0;
+	v1h.upgrade = 0;
+	v1h.next_seq = 1;
+	v1h.checksum = header_sum(&v1h);
+	file_write_header(&v1h);
+	size_t n = (size_t)(v1h.data_off - v1h.rec_off);
+	char *zero = calloc(1, n);
+	cr_assert_not_null(zero);
+	file_write(poolfile, (off_t)v1h.rec_off, zero, n);
+	free(zero);
+}
+
+static void v1_rec(uint32_t r, uint64_t state, uint64_t ino, uint64_t lo, uint64_t hi, uint64_t flags, const char *path)
+{
+	struct pf_pool_record_v1 x;
+	memset(&x, 0, sizeof x);
+	x.state = state;
+	x.ino = ino;
+	x.btime_sec = 1700000000 + (int64_t)ino;
+	x.btime_nsec = ino * 7;
+	x.lo = lo;
+	x.hi = hi;
+	x.seq = v1h.next_seq++;
+	x.size_hint = ino * 1000;
+	x.flags = flags;
+	size_t n = strlen(path);
+	if (n > PF_PATH_MAX_REC) /* as the earlier release did: the tail */
+		path += n - PF_PATH_MAX_REC, n = PF_PATH_MAX_REC;
+	memcpy(x.path, path, n);
+	x.path_len = (uint32_t)n;
+	x.path_sum = pf_fnv1a(x.path, n);
+	file_write(poolfile, (off_t)(v1h.rec_off + r * PF_RECORD_SIZE), &x, sizeof x);
+	file_write(poolfile, offsetof(struct pf_pool_header, next_seq), &v1h.next_seq, 8);
+}
+
+static void v1_ent(uint64_t phys, uint64_t e)
+{
+	file_write(poolfile, (off_t)(v1h.blk_off + phys * 8), &e, 8);
+}
+
+/* Block phys of the v1 scenario holds these bytes (a pattern of its own). */
+static void v1_data(uint64_t phys)
+{
+	static char buf[BS];
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (char)(phys * 131 + i * 7 + 1);
+	file_write(poolfile, (off_t)(v1h.data_off + phys * BS), buf, sizeof buf);
+}
+
+static int v1_data_ok(const struct pf_pool *p, uint64_t phys)
+{
+	const char *b = pf_pool_block_ptr(p, phys);
+	for (size_t i = 0; i < BS; i++)
+		if (b[i] != (char)(phys * 131 + i * 7 + 1))
+			return 0;
+	return 1;
+}
+
+static char longpath[300];
+
+/* Records: 0 all in the pool; 2 window [2, 5) with stale copies below and above and a long path; 3 dying;
+ * 4 an unfinished promotion; 6 no blocks, a window end beyond 32 bits. Block 9 reserved. */
+static void v1_scenario(void)
+{
+	v1_make();
+	memset(longpath, 0, sizeof longpath);
+	strcpy(longpath, "/");
+	while (strlen(longpath) < 200)
+		strcat(longpath, "a-long-directory/");
+	strcat(longpath, "orders-7/00000000000000000042.log");
+	v1_rec(0, PF_REC_LIVE, 100, 0, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
+	v1_rec(2, PF_REC_LIVE, 200, 2, 5, PF_RECF_REAL_VALID, longpath);
+	v1_rec(3, PF_REC_DYING, 300, 0, PF_HI_NONE, 0, "/l/t-3/00000000000000000000.log");
+	v1_rec(4, PF_REC_LIVE, 400, PF_HI_NONE, PF_HI_NONE, 0, "/l/t-4/00000000000000000000.log");
+	v1_rec(6, PF_REC_LIVE, 600, 0, 1ULL << 40, 0, "/l/t-6/00000000000000000000.log");
+	static const struct {
+		uint64_t phys;
+		uint32_t rec, idx;
+	} ents[] = { { 3, 0, 0 }, { 4, 0, 1 }, { 10, 0, 2 }, { 0, 2, 1 }, { 1, 2, 2 }, { 5, 2, 4 }, { 6, 2, 7 },
+		     { 7, 3, 0 }, { 8, 4, 0 } };
+	for (size_t k = 0; k < sizeof ents / sizeof ents[0]; k++) {
+		v1_ent(ents[k].phys, PF_ENTRY1(ents[k].rec, ents[k].idx));
+		v1_data(ents[k].phys);
+	}
+	v1_ent(9, PF_BLOCK_RESERVED);
+}
+
+/* What recovery must deliver from the v1 scenario, whatever format it is in by now (load_ok done). */
+static void v1_check_delivered(const struct pf_pool *p)
+{
+	cr_assert_eq(ngot, 4, "delivered %d records, want 4", ngot);
+	const struct loaded *l0 = got_rec(0), *l2 = got_rec(2), *l4 = got_rec(4), *l6 = got_rec(6);
+	cr_assert(l0 && l2 && l4 && l6, "a live record was not delivered");
+	cr_assert_null(got_rec(3), "a dying record was delivered");
+	cr_assert(!l0->broken && !l2->broken && !l4->broken && !l6->broken);
+	cr_assert_eq(l0->len, 3);
+	cr_assert(l0->map[0] == 4 && l0->map[1] == 5 && l0->map[2] == 11);
+	cr_assert_eq(l2->len, 5);
+	cr_assert(l2->map[0] == 0 && l2->map[1] == 0 && l2->map[2] == 2 && l2->map[3] == 0 && l2->map[4] == 6,
+		  "record 2's map: stale blocks delivered or resident ones lost");
+	cr_assert_eq(l4->len, 0);
+	cr_assert_eq(l6->len, 0);
+	for (uint64_t phys = 0; phys <= 10; phys++)
+		if (phys != 2 && phys != 9)
+			cr_assert(v1_data_ok(p, phys), "the bytes of block %llu changed", (unsigned long long)phys);
+}
+
+/* The records after the upgrade: every field of the format-1 record, in format 2. */
+static void v1_check_records(const struct pf_pool *p)
+{
+	static const struct {
+		uint32_t r;
+		uint64_t ino, lo, hi, flags, seq;
+	} want[] = { { 0, 100, 0, PF_HI_NONE, 0, 1 },
+		     { 2, 200, 2, 5, PF_RECF_REAL_VALID, 2 },
+		     { 4, 400, PF_HI_NONE, PF_HI_NONE, 0, 4 },
+		     { 6, 600, 0, 0xFFFFFFFEULL, 0, 5 } };
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		struct pf_rec_view v = RV(p, want[k].r);
+		cr_assert_eq(v.state, PF_REC_LIVE);
+		cr_assert_eq(v.ino, want[k].ino);
+		cr_assert_eq(v.btime_sec, 1700000000 + (int64_t)want[k].ino);
+		cr_assert_eq(v.btime_nsec, want[k].ino * 7);
+		cr_assert_eq(v.lo, want[k].lo, "record %u: lo %llu", want[k].r, (unsigned long long)v.lo);
+		cr_assert_eq(v.hi, want[k].hi, "record %u: hi %llu", want[k].r, (unsigned long long)v.hi);
+		cr_assert_eq(v.flags, want[k].flags);
+		cr_assert_eq(v.seq, want[k].seq);
+		cr_assert_eq(v.size_hint, want[k].ino * 1000);
+	}
+	char path[PF_PATH_MAX_REC + 1];
+	cr_assert_eq(pf_pool_rec_path_at(p, 0, path), 1);
+	cr_assert_str_eq(path, "/l/t-0/00000000000000000000.log");
+	cr_assert_eq(pf_pool_rec_path_at(p, 2, path), 1);
+	size_t n = strlen(longpath), m = p->hdr->format == PF_FORMAT_2 ? PF_REC2_PATH_CAP : PF_PATH_MAX_REC;
+	cr_assert_str_eq(path, longpath + n - (n > m ? m : n), "the path hint's tail was not kept");
+}
+
+Test(pool, format1_pool_is_read_then_upgraded_in_place)
+{
+	v1_scenario();
+	/* read-only (a tool while an earlier release's broker runs): format 1 as it is, nothing written */
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	cr_assert_eq(pf_pool_format(&Q), 1);
+	cr_assert_eq(pf_pool_rec_state(&Q, 3), PF_REC_DYING);
+	char path[PF_PATH_MAX_REC + 1];
+	cr_assert_eq(pf_pool_rec_path_at(&Q, 2, path), 1);
+	cr_assert_str_eq(path, longpath + strlen(longpath) - PF_PATH_MAX_REC, "format 1's hint holds 160 bytes");
+	uint32_t r, i;
+	cr_assert_eq(pf_pool_entry(&Q, 5, &r, &i), PF_ENT_OWNED);
+	cr_assert(r == 2 && i == 4);
+	E.msg[0] = '\0';
+	cr_assert_eq(pf_pool_load(&Q, collect, NULL, &E), 0, "%s", E.msg);
+	v1_check_delivered(&Q);
+	pf_pool_close(&Q);
+	reset_got();
+	struct pf_pool_header h;
+	file_read_header(&h);
+	cr_assert_eq(h.format, 0, "a read-only load changed the format");
+	/* the writer: upgraded at load, before recovery */
+	open_rw(&P);
+	cr_assert_eq(pf_pool_format(&P), 1);
+	load_ok(&P);
+	cr_assert_eq(pf_pool_format(&P), 2);
+	cr_assert_eq(P.hdr->version, 1, "the checksummed version changed");
+	cr_assert_eq(P.hdr->checksum, header_sum(P.hdr));
+	cr_assert_eq(P.hdr->format, PF_FORMAT_2);
+	v1_check_delivered(&P);
+	v1_check_records(&P);
+	cr_assert_eq(STATE(&P, 3), PF_REC_FREE);
+	for (uint64_t b = 0; b < P.nblocks; b++) {
+		uint64_t e = P.blocks[b];
+		cr_assert(e == PF_BLOCK_FREE || (e & PF_E2_OWNED), "entry %llu is still in format 1", (unsigned long long)b);
+	}
+	cr_assert_eq(P.blocks[9], PF_BLOCK_FREE);
+	cr_assert_eq(P.blocks[0], PF_BLOCK_FREE, "a stale copy survived");
+	cr_assert_eq(P.blocks[6], PF_BLOCK_FREE, "a stale copy survived");
+	cr_assert_eq(P.nfree, P.nblocks - 5);
+	/* it stays upgraded, and keeps working */
+	uint32_t n = rec_new(&P, 900, 0, "/l/t-9/00000000000000000000.log");
+	give(&P, n, 0, -1);
+	reopen_load(&P);
+	cr_assert_eq(ngot, 5);
+	cr_assert_eq(P.hdr->next_seq, 7);
+	cr_assert_eq(RV(&P, n).seq, 6, "a seq was given twice");
+	v1_check_records(&P);
+}
+
+static const char *const upgrade_points[] = { "pool.upgrade.scratch", "pool.upgrade.mark", "pool.upgrade.record",
+					      "pool.upgrade.done", "pool.upgrade.entry", "pool.upgrade.format" };
+
+/* In a child: open and load with PAFKA_FAULT=point:n. Returns 1 when the child was killed there, 0 when it
+ * finished (the point is hit fewer than n times). */
+static int killed_at(const char *point, int n)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char v[128];
+		snprintf(v, sizeof v, "%s:%d", point, n);
+		setenv("PAFKA_FAULT", v, 1);
+		pf_fault_init();
+		struct pf_pool c;
+		struct pf_err e = { "" };
+		if (pf_pool_open(&c, 0, pooldir, POOL_SIZE, 0.5, BS, 0, &e) < 0 || pf_pool_load(&c, collect, NULL, &e) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(!(WIFEXITED(st) && WEXITSTATUS(st) == 3), "the child could not upgrade the pool");
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+Test(pool, upgrade_killed_at_every_step_completes_with_every_byte)
+{
+	int hit[sizeof upgrade_points / sizeof upgrade_points[0]] = { 0 };
+	for (size_t k = 0; k < sizeof upgrade_points / sizeof upgrade_points[0]; k++)
+		for (int n = 1; n <= 12; n++) {
+			unit_rmtree(pooldir);
+			v1_scenario();
+			if (!killed_at(upgrade_points[k], n))
+				break;
+			hit[k]++;
+			/* mid-upgrade: a reader sees every record as it was */
+			reset_got();
+			open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+			E.msg[0] = '\0';
+			cr_assert_eq(pf_pool_load(&Q, collect, NULL, &E), 0, "%s:%d, read-only: %s", upgrade_points[k], n, E.msg);
+			v1_check_delivered(&Q);
+			pf_pool_close(&Q);
+			/* the next writer finishes the upgrade: every record and every byte */
+			reset_got();
+			open_load(&P);
+			cr_assert_eq(pf_pool_format(&P), 2, "%s:%d: not upgraded", upgrade_points[k], n);
+			v1_check_delivered(&P);
+			v1_check_records(&P);
+			pf_pool_close(&P);
+			reset_got();
+		}
+	for (size_t k = 0; k < sizeof upgrade_points / sizeof upgrade_points[0]; k++)
+		cr_assert_gt(hit[k], 0, "the upgrade never reached %s", upgrade_points[k]);
+	cr_assert_geq(hit[0], 4, "every record in use (4 live, 1 dying) goes through the copy");
+}
+
+/* The pool's metadata (header and tables), to show a refused upgrade changed nothing. */
+static char *meta_copy(size_t *n)
+{
+	*n = (size_t)v1h.data_off;
+	char *m = malloc(*n);
+	cr_assert_not_null(m);
+	int fd = open(poolfile, O_RDONLY);
+	cr_assert_eq(pread(fd, m, *n, 0), (ssize_t)*n);
+	close(fd);
+	return m;
+}
+
+static void upgrade_refused(const char *needle)
+{
+	size_t n;
+	char *before = meta_copy(&n);
+	open_rw(&P);
+	memset(E.msg, 0, sizeof E.msg);
+	cr_assert_neq(pf_pool_load(&P, collect, NULL, &E), 0, "a pool format 2 cannot hold was upgraded ('%s')", needle);
+	assert_one_line(E.msg);
+	assert_err_has(needle);
+	cr_assert_eq(ngot, 0, "pf_pool_load delivered records of a pool it refused");
+	pf_pool_close(&P);
+	char *after = meta_copy(&n);
+	cr_assert_eq(memcmp(before, after, n), 0, "a refused upgrade changed the pool");
+	free(before);
+	free(after);
+	/* fsck's read-only check says the same */
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	struct pf_err e = { "" };
+	cr_assert_eq(pf_pool_upgrade_check(&Q, &e), -1);
+	cr_assert(strstr(e.msg, needle) != NULL, "'%s' lacks '%s'", e.msg, needle);
+	pf_pool_close(&Q);
+}
+
+Test(pool, upgrade_refuses_what_format_2_cannot_hold)
+{
+	/* a resident block beyond 2^27 blocks of its file */
+	v1_make();
+	v1_rec(0, PF_REC_LIVE, 100, 0, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
+	v1_ent(1, PF_ENTRY1(0, 0));
+	v1_ent(2, PF_ENTRY1(0, PF_MAX_FILE_BLOCKS + 5));
+	upgrade_refused("beyond what pool format 2 addresses");
+	/* the same block outside the window is stale: converted to free, the rest kept */
+	v1_rec(0, PF_REC_LIVE, 100, 0, 10, 0, "/l/t-0/00000000000000000000.log");
+	open_load(&P);
+	cr_assert_eq(P.blocks[2], PF_BLOCK_FREE);
+	cr_assert_eq(P.blocks[1], ENT(&P, 1, 0, 0));
+	pf_pool_close(&P);
+	reset_got();
+	/* a window start beyond 32 bits */
+	unit_rmtree(pooldir);
+	v1_make();
+	v1_rec(0, PF_REC_LIVE, 100, 1ULL << 33, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
+	upgrade_refused("beyond what pool format 2 holds");
+	/* a state no release writes */
+	unit_rmtree(pooldir);
+	v1_make();
+	v1_rec(1, 7, 100, 0, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
+	upgrade_refused("invalid state");
+	/* entries naming a free record or none of the table: upgraded, still naming them (with valid
+	 * checks), then refused by recovery as the earlier release did */
+	unit_rmtree(pooldir);
+	v1_make();
+	v1_rec(0, PF_REC_LIVE, 100, 0, PF_HI_NONE, 0, "/l/t-0/00000000000000000000.log");
+	v1_ent(4, PF_ENTRY1(1, 0));
+	open_rw(&P);
+	load_fails(&P, "block 4 belongs to record 1, which is not in use");
+	cr_assert_eq(pf_pool_format(&P), 2);
+	cr_assert_eq(P.blocks[4], ENT(&P, 4, 1, 0));
+	P.blocks[4] = PF_BLOCK_FREE;
+	pf_pool_close(&P);
+	open_rw(&P);
+	load_ok(&P);
+	pf_pool_close(&P);
+	reset_got();
+	unit_rmtree(pooldir);
+	v1_make();
+	v1_ent(5, PF_ENTRY1(1ULL << 30, 7));
+	v1_ent(6, 77); /* a record half of 0 */
+	open_rw(&P);
+	load_fails(&P, "not in use");
+	uint32_t r, i;
+	cr_assert_eq(pf_pool_entry(&P, 5, &r, &i), PF_ENT_CORRUPT);
+	cr_assert_eq(pf_pool_entry(&P, 6, &r, &i), PF_ENT_CORRUPT);
+	cr_assert(P.blocks[5] & PF_E2_OWNED && P.blocks[6] & PF_E2_OWNED, "left in format 1");
+}
+
+Test(pool, upgrade_resumes_a_torn_record_from_its_copy)
+{
+	/* The state a power cut in the middle of rewriting record 2 leaves: its format-1 copy in the header,
+	 * the word saying "record 2 is being rewritten", and the record itself half old, half new. */
+	v1_scenario();
+	struct pf_pool_record_v1 old;
+	int fd = open(poolfile, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &old, sizeof old, (off_t)(v1h.rec_off + 2 * PF_RECORD_SIZE)), (ssize_t)sizeof old);
+	cr_assert_eq(pwrite(fd, &old, sizeof old, offsetof(struct pf_pool_header, upgrade_rec)), (ssize_t)sizeof old);
+	uint64_t word = 2 * (2 + 1);
+	cr_assert_eq(pwrite(fd, &word, 8, offsetof(struct pf_pool_header, upgrade)), 8);
+	unsigned char torn[PF_RECORD_SIZE];
+	memcpy(torn, &old, sizeof torn);
+	for (size_t i = 0; i < sizeof torn / 2; i++)
+		torn[i] = (unsigned char)(0xa5 ^ i);
+	torn[7] |= 0x80; /* a state word of format 2's shape */
+	cr_assert_eq(pwrite(fd, torn, sizeof torn, (off_t)(v1h.rec_off + 2 * PF_RECORD_SIZE)), (ssize_t)sizeof torn);
+	close(fd);
+	/* a reader takes record 2 from the copy */
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	struct pf_rec_view v;
+	cr_assert_eq(pf_pool_rec_decode(&Q, 2, &v), 0);
+	cr_assert(v.ino == 200 && v.lo == 2 && v.hi == 5 && v.format == 1);
+	E.msg[0] = '\0';
+	cr_assert_eq(pf_pool_load(&Q, collect, NULL, &E), 0, "%s", E.msg);
+	v1_check_delivered(&Q);
+	pf_pool_close(&Q);
+	reset_got();
+	/* the writer rewrites it from the copy */
+	open_load(&P);
+	cr_assert_eq(pf_pool_format(&P), 2);
+	v1_check_delivered(&P);
+	v1_check_records(&P);
+	pf_pool_close(&P);
+	/* a copy that is not a format-1 record in use: refused, nothing guessed */
+	unit_rmtree(pooldir);
+	reset_got();
+	v1_scenario();
+	fd = open(poolfile, O_RDWR);
+	cr_assert_eq(pwrite(fd, &word, 8, offsetof(struct pf_pool_header, upgrade)), 8);
+	close(fd);
+	open_in(&Q, pooldir, 0, BS, PF_POOL_RDONLY);
+	cr_assert_eq(pf_pool_rec_decode(&Q, 2, &v), -1, "a reader trusted an empty copy");
+	cr_assert_neq(v.state, PF_REC_FREE);
+	pf_pool_close(&Q);
+	upgrade_refused("damaged");
 }
