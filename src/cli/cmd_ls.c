@@ -29,7 +29,10 @@ static const struct cli_syntax syntax = {
 		 "(missing: a pool record whose file is not in the log dirs; damaged: its record fails its integrity\n"
 		 "checks, see 'pafka fsck'); SIZE the logical size in bytes; BLOCKS the\n"
 		 "pool blocks held; EXTENTS runs FILEBLOCKS@POOLBLOCKS (e.g. 0-15@32-47), '-' when none. PATH may be a\n"
-		 "segment file, a partition directory or a log dir; default: every managed log dir.\n",
+		 "segment file, a partition directory or a log dir; default: every managed log dir. A file whose pool\n"
+		 "window closed because the pool was full is marked '(spilled ...)': its appends go to the slow tier\n"
+		 "until migration readmits its tail. --json adds window_start (bytes below it are the slow tier's)\n"
+		 "and appends (pool or slow).\n",
 	.json = 1,
 	.operands = CLI_ANY,
 };
@@ -86,6 +89,26 @@ static void extents_json(struct json *j, const struct cli_rec *cr)
 	json_end_arr(j);
 }
 
+/* The record's window is closed: the pool was full when the file grew past it. */
+static int spilled(const struct cli_rec *cr)
+{
+	return cr && !cr->broken && cr->r.lo != PF_HI_NONE && cr->r.hi != PF_HI_NONE;
+}
+
+/* Where the file's pool window starts (bytes below it were moved to, or always were in, the real file)
+ * and where new appends go. */
+static void window_json(struct json *j, const struct cli_rec *cr, const struct cli_view *v)
+{
+	if (!cr || cr->broken || cr->r.lo == PF_HI_NONE) {
+		json_null(j, "window_start");
+		json_null(j, "appends"); /* no record (a next append may take one), damaged, or being promoted */
+		return;
+	}
+	uint64_t start = cr->r.lo <= UINT64_MAX / v->pool.bsize ? cr->r.lo * v->pool.bsize : UINT64_MAX;
+	json_u64(j, "window_start", start);
+	json_str(j, "appends", spilled(cr) ? "slow" : "pool");
+}
+
 static void show(struct ls *l, const char *path, uint64_t size, const struct cli_rec *cr, const struct cli_view *v)
 {
 	uint64_t pb, sb;
@@ -110,13 +133,14 @@ static void show(struct ls *l, const char *path, uint64_t size, const struct cli
 			json_null(&l->j, "record");
 			json_null(&l->j, "inode");
 		}
+		window_json(&l->j, cr, v);
 		extents_json(&l->j, cr);
 		json_end_obj(&l->j);
 		return;
 	}
 	printf("%-7s %12llu %6llu ", tier, (unsigned long long)size, (unsigned long long)(cr ? cr->nblocks : 0));
 	extents_text(cr);
-	printf(" %s\n", path);
+	printf(" %s%s\n", path, spilled(cr) ? " (spilled: appends go to the slow tier until readmitted)" : "");
 }
 
 static const struct cli_rec *find_rec(const struct ls *l, const struct cli_file *f, const struct cli_view **vout)

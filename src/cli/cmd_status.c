@@ -214,8 +214,15 @@ static void json_live(struct json *j, const struct pf_pool_live *l)
 	json_u64(j, "bytes_demoted", l->bytes_demoted);
 	json_u64(j, "bytes_promoted", l->bytes_promoted);
 	json_dbl(j, "migration_seconds", (double)l->migration_ns / 1e9);
+	json_u64(j, "head_demotions", l->head_demotions);
+	json_u64(j, "readmissions", l->readmissions);
 	json_u64(j, "spills", l->spills);
 	json_u64(j, "errors", l->errors);
+	uint64_t w = l->bytes_written[0] + l->bytes_written[1];
+	if (w)
+		json_dbl(j, "written_pool_ratio", (double)l->bytes_written[0] / (double)w);
+	else
+		json_null(j, "written_pool_ratio");
 	const char *names[3] = { "bytes_written", "bytes_read", "bytes_sent" };
 	const uint64_t *vals[3] = { l->bytes_written, l->bytes_read, l->bytes_sent };
 	for (int i = 0; i < 3; i++) {
@@ -334,8 +341,15 @@ static void print_text(struct status *s, int verbose)
 		       (unsigned long long)l->promotions, cli_human(l->bytes_promoted, b2, sizeof b2),
 		       (unsigned long long)l->migration_failures, (unsigned long long)l->migration_aborts,
 		       (double)l->migration_ns / 1e9);
-		printf("  written     pool %s, slow %s\n", cli_human(l->bytes_written[0], b1, sizeof b1),
+		printf("  active      %llu head demotions (cold heads of active segments to the slow tier), "
+		       "%llu readmissions (spilled tails back to the pool)\n",
+		       (unsigned long long)l->head_demotions, (unsigned long long)l->readmissions);
+		uint64_t w = l->bytes_written[0] + l->bytes_written[1];
+		printf("  written     pool %s, slow %s", cli_human(l->bytes_written[0], b1, sizeof b1),
 		       cli_human(l->bytes_written[1], b2, sizeof b2));
+		if (w)
+			printf(" (%.1f%% to the pool)", 100.0 * (double)l->bytes_written[0] / (double)w);
+		printf("\n");
 		printf("  read        pool %s, slow %s; sent pool %s, slow %s\n", cli_human(l->bytes_read[0], b1, sizeof b1),
 		       cli_human(l->bytes_read[1], b2, sizeof b2), cli_human(l->bytes_sent[0], b3, sizeof b3),
 		       cli_human(l->bytes_sent[1], b1, sizeof b1));

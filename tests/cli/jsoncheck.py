@@ -14,7 +14,8 @@ WRITER = {"in_use": bool, "pid": (int, type(None)), "pid_alive": bool, "heartbea
 MIGRATION = {"state": str, "pause_requested": bool, "drain_requested": bool, "migrating": bool, "paused": bool,
              "draining": bool, "backlog_bytes": int}
 COUNTERS = {"demotions": int, "promotions": int, "migration_failures": int, "migration_aborts": int,
-            "bytes_demoted": int, "bytes_promoted": int, "migration_seconds": NUM, "spills": int, "errors": int,
+            "bytes_demoted": int, "bytes_promoted": int, "migration_seconds": NUM, "head_demotions": int,
+            "readmissions": int, "spills": int, "errors": int, "written_pool_ratio": (int, float, type(None)),
             "bytes_written": dict, "bytes_read": dict, "bytes_sent": dict}
 TIER = {"files": int, "bytes": int}
 PART = {"log_dir": str, "partition": str, "files": int, "bytes": int, "pool_files": int, "pool_bytes": int,

@@ -13,7 +13,7 @@ run_rc 0 "$PAFKA" ls
 [ "$(wc -l <"$OUT")" = 3 ] || fail "ls: expected 3 files"
 out_has "^pool +300000 +5 0-4@[0-9]+-[0-9]+ $L/t-0/$SEG0\$"
 out_has "^pool +70000 +2 [0-9@,-]+ $L/t-0/$SEG1\$"
-out_has "^mixed +1500000 +[0-9]+ [0-9@,-]+ $L/u-1/$SEG0\$"
+out_has "^mixed +1500000 +[0-9]+ [0-9@,-]+ $L/u-1/$SEG0 \(spilled: appends go to the slow tier until readmitted\)\$"
 out_lacks 'index'
 run_rc 0 "$PAFKA" ls "$L/t-0"
 [ "$(wc -l <"$OUT")" = 2 ] || fail "ls DIR: expected 2 files"
@@ -30,10 +30,12 @@ python3 -m json.tool "$OUT" >/dev/null || fail "ls --json is not JSON"
 	fail "ls --json: extents cover the pool blocks"
 [ "$(json 'd["errors"] == [] and all(isinstance(f["inode"], int) and f["pool"] == "'"$POOL"'" for f in d["files"])')" = True ] ||
 	fail "ls --json: inode and pool of each file, no errors"
+[ "$(json '[(f["appends"], f["window_start"]) for f in sorted(d["files"], key=lambda f: f["path"])]')" = \
+	"[('pool', 0), ('pool', 0), ('slow', 0)]" ] || fail "ls --json: where appends go and where the windows start"
 run_rc 1 "$PAFKA" ls --json "$L/nothing" "$L/t-0/$SEG1"
 [ "$(json '[f["path"] for f in d["files"]]')" = "['$L/t-0/$SEG1']" ] || fail "ls --json PATH: the file that exists"
 [ "$(json 'len(d["errors"]) == 1 and d["errors"][0].startswith("'"$L/nothing"': ")')" = True ] || fail "ls --json: the error"
-pass "ls: tiers, sizes, blocks, extents, paths, --json"
+pass "ls: tiers, sizes, blocks, extents, paths, spilled files, --json"
 
 # status: text
 run_rc 0 "$PAFKA" status
@@ -42,6 +44,8 @@ out_has '^  capacity +[0-9.]+ [KMG]iB \([0-9]+ blocks of 64.0 KiB\)'
 out_has '^  writer +none'
 out_has '^  migration +stopped'
 out_has '^  spills +[1-9]'
+out_has '^  active +0 head demotions .*, 0 readmissions '
+out_has '^  written +pool [0-9.]+ [KM]iB, slow [0-9.]+ [KM]iB \([0-9]+\.[0-9]% to the pool\)$'
 out_has '^  pool +3 files'
 out_has '^  slow +1 files'
 run_rc 0 "$PAFKA" status -v
@@ -59,6 +63,8 @@ python3 "$top_src/tests/cli/jsoncheck.py" "$OUT" verbose || fail "status --json 
 [ "$(json 'd["pools"][0]["used_blocks"] * 65536 >= d["tiers"]["pool"]["bytes"]')" = True ] || fail "json: used"
 [ "$(json 'd["pools"][0]["writer"]["in_use"]')" = False ] || fail "json: no writer"
 [ "$(json 'len(d["partitions"])')" = 2 ] || fail "json: 2 partitions"
+[ "$(json '[abs(c["written_pool_ratio"] - w["pool"] / (w["pool"] + w["slow"])) < 1e-5 and 0 < c["written_pool_ratio"] < 1 and c["head_demotions"] == 0 and c["readmissions"] == 0 for c in [d["pools"][0]["counters"]] for w in [c["bytes_written"]]][0]')" = True ] ||
+	fail "json: written_pool_ratio, head_demotions, readmissions"
 run_rc 0 "$PAFKA" status --json
 [ "$(json '"partitions" in d')" = False ] || fail "json: partitions only with -v"
 pass "status --json: shape and values"
@@ -71,7 +77,7 @@ for m in pafka_pool_capacity_bytes pafka_pool_used_bytes pafka_pool_free_bytes '
 	'pafka_migrations_total{direction="demote",result="completed"}' \
 	'pafka_migrations_total{direction="promote",result="completed"}' 'pafka_migration_bytes_total{direction="demote"}' \
 	pafka_migration_seconds_total pafka_migration_backlog_bytes pafka_spills_total pafka_errors_total \
-	pafka_migration_paused; do
+	pafka_migration_paused pafka_head_demotions_total pafka_readmissions_total pafka_bytes_written_pool_ratio; do
 	grep -qF "$m" "$OUT" || fail "prometheus: no $m"
 done
 grep -q '^pafka_tier_files{tier="pool"} 3$' "$OUT" || fail "prometheus: pool files"
