@@ -14,7 +14,9 @@
 #   QS_DIR    broker directory on disk: server.properties, logs/, applogs/ (default /var/tmp/pafka-quickstart)
 #   QS_POOL_DIR          pool directory (default /dev/shm/pafka-quickstart)
 #   PAFKA_STORAGE_TIERS_FIRST_SIZES  pool size (default 256M: smaller than the data, so both tiers show)
-#   QS_RECORDS, QS_RECORD_SIZE, QS_PARTITIONS, QS_SEGMENT_BYTES   the workload (default 400000 x 1024 B, 3, 32 MiB)
+#   QS_RECORDS, QS_RECORD_SIZE, QS_PARTITIONS, QS_SEGMENT_BYTES   the workload (default 800000 x 1024 B, 3, and
+#                        Kafka's own default segment size, 1 GiB: every segment stays active, and migration
+#                        keeps each one's newest bytes in the pool by moving its cold head to the disk)
 #   QS_SKIP_APT=1   do not run apt-get
 #   QS_NO_SHIM=1    do not build or preload libpafka (the same broker, all on disk: a baseline)
 #   QS_KEEP=1       keep the log dir and the pool afterwards (default: removed)
@@ -27,7 +29,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${QS_BUILD_DIR:-$ROOT/build-quickstart}
 QS=${QS_DIR:-/var/tmp/pafka-quickstart}
 POOLDIR=${QS_POOL_DIR:-/dev/shm/pafka-quickstart}
-RECORDS=${QS_RECORDS:-400000}
+RECORDS=${QS_RECORDS:-800000}
 RECORD_SIZE=${QS_RECORD_SIZE:-1024}
 PARTITIONS=${QS_PARTITIONS:-3}
 NO_SHIM=${QS_NO_SHIM:-0}
@@ -94,7 +96,7 @@ mkdir -p "$POOLDIR"
 export PAFKA_LOG_CHANNEL_TYPE=${PAFKA_LOG_CHANNEL_TYPE:-tiered} # newest segments in the pool, older ones migrate down
 export PAFKA_STORAGE_TIERS_FIRST_PATHS="$POOLDIR"
 export PAFKA_STORAGE_TIERS_FIRST_SIZES=${PAFKA_STORAGE_TIERS_FIRST_SIZES:-256M}
-KAFKA_SEGMENT_BYTES=${QS_SEGMENT_BYTES:-33554432}
+KAFKA_SEGMENT_BYTES=${QS_SEGMENT_BYTES:-1073741824} # Kafka's default log.segment.bytes
 kafka_config "$QS"
 kafka_format
 KAFKA_PRELOAD=$LIB
@@ -131,14 +133,14 @@ while IFS=' ' read -r size blocks path; do
 	inpool=$((size - alloc))
 	if [ "$size" -eq 0 ]; then
 		tier="(empty)"
-	elif [ $((alloc * 4)) -le "$size" ]; then
+	elif [ $((alloc * 100)) -le "$size" ]; then
 		tier=pool
 		pool_n=$((pool_n + 1))
-	elif [ $((inpool * 4)) -le "$size" ]; then
+	elif [ "$inpool" -lt 1048576 ]; then
 		tier="slow tier"
 		slow_n=$((slow_n + 1))
 	else
-		tier="pool + slow tier"
+		tier="split: $((inpool * 100 / size))% in the pool"
 		mixed_n=$((mixed_n + 1))
 	fi
 	pool_b=$((pool_b + inpool))
@@ -149,6 +151,19 @@ echo "segments in the pool: $pool_n, on the slow tier: $slow_n, split: $mixed_n;
 	"bytes in the pool: $((pool_b / 1048576)) MiB, on the slow tier (disk): $((slow_b / 1048576)) MiB"
 if [ -n "$LIB" ] && [ -f "$POOLDIR/pafka.pool" ]; then
 	python3 "$ROOT/tests/kafka/poolcheck.py" "$POOLDIR" "$QS/logs" 2>/dev/null | grep '^# pool' | sed 's/^# //' || true
+	# a split segment: which part is in the pool (pafka ls --json: its pool window starts at window_start)
+	"$BUILD/pafka" ls --json --config "$KAFKA_PROPS" 2>/dev/null | python3 -c '
+import json, sys
+for f in json.load(sys.stdin)["files"]:
+    if f["tier"] == "mixed" and f["window_start"] is not None:
+        print("%s: bytes from %d on are in the pool (the newest %d MiB), appends go to the %s"
+              % (f["path"].split("/logs/")[-1], f["window_start"], (f["size"] - f["window_start"]) >> 20, f["appends"]))
+' || true
+fi
+
+if [ -n "$LIB" ] && [ -x "$BUILD/pafka" ]; then
+	step "where the appends went (pafka status: the shim's counters)"
+	"$BUILD/pafka" status --config "$KAFKA_PROPS" | grep -E '^  (threshold|moved|written|spills) ' || true
 fi
 
 step "clean shutdown"

@@ -108,6 +108,8 @@ struct pf_file_info {
 	uint64_t win_lo;        /* pool files: the window [win_lo, win_hi) in blocks, win_hi UINT64_MAX when */
 	uint64_t win_hi;        /* open at the end (not spilled) */
 	uint64_t full_blocks;   /* blocks entirely below the end of file (0 when the size is unknown) */
+	uint64_t head_born;     /* when the first pool block of its window was written (see block_born;
+				   larger is newer), UINT64_MAX when the window holds none */
 };
 /* Every file migration may move (known path, not pinned to the slow tier, not unlinked or .deleted).
  * A file whose lock is busy right now is left out of this round. Returns 0 (*out malloc'd, *n entries)

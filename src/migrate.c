@@ -55,6 +55,7 @@ static void candidate(const struct pf_file_info *v, struct pf_cand *c, uint64_t 
 	c->win_lo = v->win_lo;
 	c->win_hi = v->win_hi == UINT64_MAX ? PF_POLICY_NO_HI : v->win_hi;
 	c->full_blocks = v->full_blocks;
+	c->head_born = v->head_born;
 }
 
 /* Choose one move and claim its file; PF_MOVE_NONE when idle. birth gets the file's birth time, count the

@@ -55,14 +55,16 @@ enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c
 			if (!c[i].in_pool || c[i].sealed || c[i].busy || c[i].blocks == 0)
 				continue;
 			uint64_t h = pf_policy_cold_head(&c[i], keep, &from);
-			if (h > 0 && (best < 0 || c[i].age < c[best].age)) {
+			if (h > 0 && (best < 0 || c[i].head_born < c[best].head_born ||
+				      (c[i].head_born == c[best].head_born && c[i].age < c[best].age))) {
 				best = i;
 				head = h;
 			}
 		}
 		if (best >= 0) {
+			uint64_t batch = limit / 32 > used - limit ? limit / 32 : used - limit;
 			*which = best;
-			*count = head;
+			*count = head < batch ? head : batch; /* batch >= used - limit >= 1 */
 			return PF_MOVE_DEMOTE_HEAD;
 		}
 		return PF_MOVE_NONE;

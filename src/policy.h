@@ -15,8 +15,11 @@
  * The order of moves (one per call):
  *   above the limit (used > limit), the oldest bytes go first:
  *     1. DEMOTE the oldest sealed pool file (all of it);
- *     2. else DEMOTE_HEAD: the cold head of the oldest active pool file that has one (its blocks up to its
- *        kept tail move to the real file; its tail stays in the pool and keeps taking appends);
+ *     2. else DEMOTE_HEAD: the oldest cold head, by when its first block was written (head_born, then age):
+ *        order is per block range, not per file. At most max(limit / 32, used - limit) blocks of it move
+ *        at once (at least one), so the heads of segments written side by side go down interleaved, the
+ *        oldest range first; the blocks move to the real file, the tail stays in the pool and keeps
+ *        taking appends;
  *     3. else nothing (only kept tails are left).
  *   at or below the limit:
  *     1. READMIT: an active file whose window closed because the pool was full (it spilled) moves its pool
@@ -49,6 +52,8 @@ struct pf_cand {
 	uint64_t win_lo;        /* first block of the window */
 	uint64_t win_hi;        /* end of the window, PF_POLICY_NO_HI when open (not spilled) */
 	uint64_t full_blocks;   /* blocks entirely below the end of file */
+	uint64_t head_born;     /* when the first pool block of its window was written, comparable across
+				   files (larger = newer; equal for blocks found at start: age decides) */
 };
 
 struct pf_policy {

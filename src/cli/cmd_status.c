@@ -336,14 +336,13 @@ static void print_text(struct status *s, int verbose)
 			       l->writer_pid ? "; the last one did not close it cleanly" : "");
 		}
 		printf("  migration   %s, backlog %s\n", migration_state(s->c, v), cli_human(l->backlog_bytes, b1, sizeof b1));
-		printf("  moved       %llu demotions (%s), %llu promotions (%s), %llu failed, %llu aborted, %.1f s\n",
-		       (unsigned long long)l->demotions, cli_human(l->bytes_demoted, b1, sizeof b1),
-		       (unsigned long long)l->promotions, cli_human(l->bytes_promoted, b2, sizeof b2),
+		printf("  moved       %llu demotions, %llu head demotions (%s down), %llu promotions (%s up), "
+		       "%llu readmissions, %llu failed, %llu aborted, %.1f s\n",
+		       (unsigned long long)l->demotions, (unsigned long long)l->head_demotions,
+		       cli_human(l->bytes_demoted, b1, sizeof b1), (unsigned long long)l->promotions,
+		       cli_human(l->bytes_promoted, b2, sizeof b2), (unsigned long long)l->readmissions,
 		       (unsigned long long)l->migration_failures, (unsigned long long)l->migration_aborts,
 		       (double)l->migration_ns / 1e9);
-		printf("  active      %llu head demotions (cold heads of active segments to the slow tier), "
-		       "%llu readmissions (spilled tails back to the pool)\n",
-		       (unsigned long long)l->head_demotions, (unsigned long long)l->readmissions);
 		uint64_t w = l->bytes_written[0] + l->bytes_written[1];
 		printf("  written     pool %s, slow %s", cli_human(l->bytes_written[0], b1, sizeof b1),
 		       cli_human(l->bytes_written[1], b2, sizeof b2));

@@ -81,6 +81,9 @@ struct pf_file {
 	int64_t rec;            /* record index in pool, -1: no pool bytes (plain file) */
 	uint32_t *map;          /* map[i] = physical block + 1 of file block i, 0 = none */
 	uint64_t maplen;
+	uint64_t *born;         /* born[i]: when pool block i was written, in the process-wide order of block
+				   writes (placement.c); 0 (oldest) past bornlen, or for blocks found at start */
+	uint64_t bornlen;
 	uint64_t lo, hi;        /* copies of the record's placement window */
 	uint64_t size;          /* logical size == the real file's size (valid while open) */
 	int size_known;
@@ -174,6 +177,11 @@ static inline void set_rec(struct pf_file *f, int64_t rec)
 /* The longest run from pos (up to end) that lives in one place; *ptr gets the pool address of SEG_POOL. */
 enum seg_kind seg_at(const struct pf_file *f, uint64_t pos, uint64_t end, uint64_t *len, char **ptr);
 int map_grow(struct pf_file *f, uint64_t b);
+/* When file block b was written to the pool, in the order of all block writes of this process (larger is
+ * newer; 0 for a block found at start, which is older than any written since). Migration moves the oldest
+ * block ranges first. Write lock held for block_born_now, any lock for block_born. */
+void block_born_now(struct pf_file *f, uint64_t b);
+uint64_t block_born(const struct pf_file *f, uint64_t b);
 /* The file's bytes or size are about to change (write lock held). */
 void file_changing(struct pf_file *f);
 /* The file handle of fd (name_to_handle_at), kept in a new record so that recovery can tell whether a

@@ -12,7 +12,8 @@
  *  - spill: the window end `hi` moves down over unowned blocks only, so no pool byte is ever hidden; if
  *    that is impossible the whole file is first copied to the real file (materialised, moves.c, by io.c).
  *
- * Owns: a file's map and window, under its write lock. May call: iovcur.c, tier.h, pool.h, fault.h, log.h,
+ * Owns: a file's map, window and block birth order (born[], under its write lock; the process-wide
+ * counter of block writes, atomic). May call: iovcur.c, tier.h, pool.h, fault.h, log.h,
  * sys.h, real.h.
  */
 #define _GNU_SOURCE
@@ -81,6 +82,28 @@ int map_grow(struct pf_file *f, uint64_t b)
 
 /* The file's bytes or size are about to change (write lock held): a copy being migrated is now stale,
  * and so is a slow-tier copy kept from a promotion. */
+/* The order of block writes: the only state placement.c owns. */
+static uint64_t births;
+
+void block_born_now(struct pf_file *f, uint64_t b)
+{
+	if (b >= f->bornlen) {
+		uint64_t n = pf_max64(pf_max64(b + 1, f->maplen), f->bornlen * 2);
+		uint64_t *v = realloc(f->born, n * sizeof *v);
+		if (!v)
+			return; /* it counts as old: only the order of migration suffers */
+		memset(v + f->bornlen, 0, (n - f->bornlen) * sizeof *v);
+		f->born = v;
+		f->bornlen = n;
+	}
+	f->born[b] = __atomic_add_fetch(&births, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t block_born(const struct pf_file *f, uint64_t b)
+{
+	return b < f->bornlen ? f->born[b] : 0;
+}
+
 void file_changing(struct pf_file *f)
 {
 	f->gen++;
@@ -116,6 +139,9 @@ static void placement_clear(struct pf_file *f)
 	free(f->map);
 	f->map = NULL;
 	f->maplen = 0;
+	free(f->born);
+	f->born = NULL;
+	f->bornlen = 0;
 	set_rec(f, -1);
 	f->lo = 0;
 	f->hi = PF_HI_NONE;
@@ -211,6 +237,7 @@ int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, st
 	cur_copy_out(c, base + boff, n, f->pool);
 	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
 	f->map[b] = (uint32_t)ph + 1;
+	block_born_now(f, b);
 	return 1;
 }
 

@@ -81,6 +81,7 @@ static void file_free(struct pf_file *f)
 	pthread_rwlock_destroy(&f->lock);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f->map);
+	free(f->born);
 	free(f);
 }
 
@@ -570,6 +571,12 @@ static void collect(struct pf_file *f, void *arg)
 		c->win_lo = f->lo;
 		c->win_hi = f->hi;
 		c->full_blocks = f->size_known ? f->size >> f->pool->bshift : 0;
+		c->head_born = UINT64_MAX;
+		for (uint64_t i = f->lo; i < f->maplen && i < c->full_blocks; i++)
+			if (f->map[i]) {
+				c->head_born = block_born(f, i);
+				break;
+			}
 	}
 	pthread_rwlock_unlock(&f->lock);
 	f->refs++;

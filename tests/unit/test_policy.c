@@ -4,8 +4,9 @@
  *
  * The rules under test (policy.h): with limit = threshold x capacity (in blocks, rounded down),
  *   used > limit : demote the OLDEST (smallest age) sealed, non-busy pool file holding blocks; else the
- *                  cold head (the fully written window blocks below the kept tail) of the OLDEST active,
- *                  non-busy pool file that has one; else nothing;
+ *                  OLDEST cold head (the fully written window blocks below the kept tail) of an active,
+ *                  non-busy pool file, by when its first block was written (head_born, then age), at
+ *                  most max(limit / 32, used - limit) blocks of it; else nothing;
  *   used < limit : readmit the NEWEST active, non-busy pool file whose window was closed by a spill;
  *   used <= limit: promote the NEWEST (largest age) sealed, non-busy, non-empty slow-tier file born after
  *                  the boundary, only if used + its blocks <= limit; if it does not fit nothing is promoted
@@ -508,4 +509,93 @@ Test(policy_next, simulation_of_appends_keeps_the_pool_at_the_limit_with_every_t
 	for (int i = 0; i < 4; i++)
 		cr_expect_geq(c[i].blocks, keep, "segment %d keeps its tail (%llu >= %llu)", i,
 			      (unsigned long long)c[i].blocks, (unsigned long long)keep);
+}
+
+Test(policy_next, heads_go_down_by_the_age_of_their_blocks_not_of_their_files)
+{
+	/* file 0 is the older file, but file 1's first head block was written first (it was readmitted, or
+	 * its head moved less far): per block range, file 1's head is the oldest */
+	struct pf_cand c[2] = { active_file(1, 0, 40, 40), active_file(2, 0, 40, 40) };
+	c[0].head_born = 500;
+	c[1].head_born = 100;
+	int w;
+	uint64_t count;
+	cr_expect_eq(pf_policy_next(&POL, c, 2, 51, 100, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(w, 1, "the head written first");
+	c[1].head_born = 500;
+	cr_expect_eq(pf_policy_next(&POL, c, 2, 51, 100, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(w, 0, "the same birth: the older file");
+}
+
+Test(policy_next, a_head_goes_down_in_batches_unless_far_above_the_limit)
+{
+	struct pf_cand c[1] = { active_file(1, 0, 400, 400) };
+	struct pf_policy pol = { 0.5, 1, 16 };
+	int w;
+	uint64_t count;
+	/* limit 500 of 1000: batches of 500 / 32 = 15 blocks when just above it */
+	cr_expect_eq(pf_policy_next(&pol, c, 1, 501, 1000, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(count, 15, "one batch, not the whole cold head of 384");
+	cr_expect_eq(pf_policy_next(&pol, c, 1, 600, 1000, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(count, 100, "100 above the limit: all of it at once");
+	cr_expect_eq(pf_policy_next(&pol, c, 1, 900, 1000, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(count, 384, "never more than the cold head (400 full blocks, 16 kept)");
+	cr_expect_eq(pf_policy_next(&pol, c, 1, 2, 3, 0, &w, &count), PF_MOVE_DEMOTE_HEAD);
+	cr_expect_eq(count, 1, "a tiny limit: one block at least");
+}
+
+Test(policy_next, simulation_of_uneven_writers_keeps_the_newest_blocks_in_the_pool)
+{
+	/* 3 active segments written at rates 1:2:5 blocks per round into a pool of 256 blocks, limit 128.
+	 * Every block gets a birth number; a file's head_born is the birth of its first window block. After
+	 * each round the policy runs to quiescence. At the end the pool must hold (about) the newest blocks of
+	 * all files together, beyond each one's kept tail: no block demoted is newer than a block kept outside
+	 * the tails by more than one batch (4 blocks of the 8 written per round), whatever the files'
+	 * creation order. */
+	enum { NF = 3, MAXB = 4096 };
+	static uint64_t born[NF][MAXB];
+	const int rate[NF] = { 1, 2, 5 };
+	struct pf_cand c[NF];
+	for (int i = 0; i < NF; i++)
+		c[i] = active_file((uint64_t)i + 1, 0, 0, 0);
+	uint64_t used = 0, clock = 0, newest_demoted = 0;
+	struct pf_policy pol = { 0.5, 1, 1000 };
+	for (int round = 0; round < 400; round++) {
+		for (int f = 0; f < NF; f++)
+			for (int k = 0; k < rate[f]; k++) {
+				cr_assert_lt(c[f].full_blocks, MAXB);
+				cr_assert_lt(used, 256, "round %d: the pool is full", round);
+				born[f][c[f].full_blocks++] = ++clock;
+				c[f].blocks++;
+				used++;
+			}
+		for (int f = 0; f < NF; f++)
+			c[f].head_born = c[f].win_lo < c[f].full_blocks ? born[f][c[f].win_lo] : UINT64_MAX;
+		int w, moves = 0;
+		uint64_t count;
+		enum pf_move mv;
+		while ((mv = pf_policy_next(&pol, c, NF, used, 256, 0, &w, &count)) != PF_MOVE_NONE) {
+			cr_assert_lt(++moves, 50, "the policy does not settle in round %d", round);
+			cr_assert_eq(mv, PF_MOVE_DEMOTE_HEAD);
+			for (uint64_t b = c[w].win_lo; b < c[w].win_lo + count; b++)
+				if (born[w][b] > newest_demoted)
+					newest_demoted = born[w][b];
+			c[w].win_lo += count;
+			c[w].blocks -= count;
+			used -= count;
+			c[w].head_born = c[w].win_lo < c[w].full_blocks ? born[w][c[w].win_lo] : UINT64_MAX;
+		}
+	}
+	cr_expect_leq(used, 128, "settled at the limit");
+	/* the oldest block still in the pool outside the kept tails (each active segment keeps its newest
+	 * `keep` blocks whatever their age), against the newest one demoted */
+	uint64_t keep = pf_policy_tail_keep(&pol, 256, NF), oldest_kept = UINT64_MAX;
+	for (int f = 0; f < NF; f++)
+		if (c[f].full_blocks > keep && c[f].win_lo < c[f].full_blocks - keep && born[f][c[f].win_lo] < oldest_kept)
+			oldest_kept = born[f][c[f].win_lo];
+	cr_expect_lt(newest_demoted, oldest_kept + 4 * 8,
+		     "a block newer than the oldest kept one by more than a batch went down (demoted %llu, kept %llu)",
+		     (unsigned long long)newest_demoted, (unsigned long long)oldest_kept);
+	/* the slowest writer keeps its share of recent blocks: about its rate's share of the limit */
+	cr_expect_geq(c[0].blocks, 128 / 8 - 4, "the slow writer's recent blocks stay (%llu)", (unsigned long long)c[0].blocks);
 }
