@@ -94,6 +94,9 @@ static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *coun
 	return mv;
 }
 
+/* What a move did, for the log: "demoted PATH (N bytes)" and "promoted ..." are read by tools and tests. */
+static const char *const move_done[] = { "none", "demoted", "promoted", "demoted the cold head of",
+					  "readmitted the tail of" };
 static const char *const move_names[] = { "none", "demote", "promote", "head demote", "readmit" };
 
 /* Count and log the outcome of a move. */
@@ -114,7 +117,7 @@ static void account(enum pf_move mv, struct pf_file *f, int r, const struct pf_m
 	if (r < 0)
 		pf_log(PF_LOG_WARN, "migration (%s) of %s failed: %s; will retry", move_names[mv], path, strerror(e));
 	else if (r == 0)
-		pf_log(PF_LOG_DEBUG, "%s %s (%llu bytes)", move_names[mv], path, (unsigned long long)ctx->bytes);
+		pf_log(PF_LOG_DEBUG, "%s %s (%llu bytes)", move_done[mv], path, (unsigned long long)ctx->bytes);
 }
 
 int pf_migrate_step(void)

@@ -69,15 +69,14 @@ enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c
 		}
 		return PF_MOVE_NONE;
 	}
-	if (used < limit) {
-		for (int i = 0; i < n; i++)
-			if (c[i].in_pool && !c[i].sealed && !c[i].busy && c[i].win_hi != PF_POLICY_NO_HI &&
-			    (best < 0 || c[i].age > c[best].age))
-				best = i;
-		if (best >= 0) {
-			*which = best;
-			return PF_MOVE_READMIT;
-		}
+	/* at or below the limit: a readmission frees blocks before it takes any, so the limit itself is room */
+	for (int i = 0; i < n; i++)
+		if (c[i].in_pool && !c[i].sealed && !c[i].busy && c[i].win_hi != PF_POLICY_NO_HI &&
+		    (best < 0 || c[i].age > c[best].age))
+			best = i;
+	if (best >= 0) {
+		*which = best;
+		return PF_MOVE_READMIT;
 	}
 	if (!pol->promote)
 		return PF_MOVE_NONE;

@@ -21,10 +21,10 @@
  *        oldest range first; the blocks move to the real file, the tail stays in the pool and keeps
  *        taking appends;
  *     3. else nothing (only kept tails are left).
- *   at or below the limit:
+ *   at or below the limit (exactly at it too: head demotion stops there):
  *     1. READMIT: an active file whose window closed because the pool was full (it spilled) moves its pool
  *        part down and opens a new window at its end, so its next appends go to the pool again (the newest
- *        such file first);
+ *        such file first); it frees blocks before its appends take any;
  *     2. PROMOTE the newest sealed slow-tier file born after the newest file ever demoted, if it fits under
  *        the limit (as before: an older file never jumps the queue; pafka.migrate.promote=false disables);
  *     3. else nothing.

@@ -6,6 +6,8 @@
 # used blocks are at or below the threshold, checks that old segments were demoted (no pool blocks, fully
 # allocated in the log dir) while the newest are pool-resident (sparse), reads everything back, restarts
 # the broker cleanly, reads everything again from the start and verifies every record.
+# Then (E2E_MIGRATE_BIG=0 skips it) Kafka's default 1 GiB segments: head demotion and readmission of the
+# active segments, see below.
 # Then (E2E_MIGRATE_PMEM_SPILL=0 skips it) log.channel.type=pmem with a 32M pool and 80 MB: the full pool
 # sends the rest to the slow tier, every record reads back.
 # Then (E2E_MIGRATE_SPILL=0 skips it) a broker with migration throttled to 8 MB/s: the producer
@@ -91,6 +93,72 @@ tiers_ok b mig restart
 used_pool_check b restart
 no_errors b
 e2e_stop_all 60
+
+# ---- Kafka's default segment size (1 GiB): no segment of topic "big" ever seals, so only head demotion
+# (the cold head of an active segment moves to the log dir, its newest blocks stay) keeps room in the pool.
+# Migration is paused (pafka pause) while the first 128 MB go in, so the pool fills and every active segment
+# spills; after `pafka resume` the cold heads go down and the spilled tails are readmitted, without any new
+# write. Then 16 MB more must land in the pool (it has room for them whatever migration does meanwhile),
+# except the rest of each readmitted segment's partly written block. Every record is verified, also after
+# a restart.
+if [ "${E2E_MIGRATE_BIG:-1}" = 1 ]; then
+	E2E_SEGMENT_BYTES=1073741824 e2e_config g 1 ""
+	e2e_shim g tiered 64M PAFKA_STORAGE_MIGRATE_THRESHOLD=$THR PAFKA_PAFKA_MIGRATE_IDLE_MS=600000 \
+		PAFKA_PAFKA_LOG_LEVEL=debug
+	E2E_ENV[g]=${E2E_ENV[g]//PAFKA_PAFKA_/PAFKA_}
+	e2e_format g || die "format g"
+	e2e_start g || die "broker g start (tiered, 1 GiB segments)"
+	topic g big 3 || die "create topic big"
+	G1=$((${E2E_MIGRATE_BIG_MB:-128} * 1024 * 1024 / 4100)) G2=$((16 * 1024 * 1024 / 4100))
+	py gen 0 "$G1" 71 2000 6000 >"$E2E_WORK/big.1.in"
+	py gen "$G1" "$G2" 72 2000 6000 >"$E2E_WORK/big.2.in"
+	gpaused() { "$E2E_PAFKA" status --json --pool "${E2E_POOL[g]}" 2>/dev/null |
+		python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["pools"][0]["migration"]["paused"] else 1)'; }
+	expect "[g] pafka pause" "$E2E_PAFKA" pause --pool "${E2E_POOL[g]}"
+	poll "[g] the broker acknowledged the pause" 60 gpaused
+	expect "[g] kcat produced $G1 records (${E2E_MIGRATE_BIG_MB:-128} MB) with migration paused" \
+		produce g big "$E2E_WORK/big.1.in"
+	s=$(pool_summary g)
+	echo "# [g] paused: $s"
+	expect "[g] the pool filled and the active segments spilled (spills=$(kv spills "$s"), used $(kv used "$s") of $(kv nblocks "$s"))" \
+		test "$(kv spills "$s")" -gt 0
+	expect "[g] pafka resume" "$E2E_PAFKA" resume --pool "${E2E_POOL[g]}"
+	read -r _ GNB _ < <(py pool used "${E2E_POOL[g]}")
+	GLIMIT=$(awk -v n="$GNB" -v t=$THR 'BEGIN { printf "%d", n * t }')
+	gsettled() {
+		local s
+		s=$(pool_summary g)
+		[ "$(kv used "$s")" -le "$GLIMIT" ] && [ "$(kv readmissions "$s")" -ge 3 ]
+	}
+	poll "[g] cold heads demoted and the spilled tails of big's 3 segments readmitted (used <= $GLIMIT blocks)" 240 gsettled
+	s=$(pool_summary g)
+	echo "# [g] settled: $s"
+	expect "[g] heads of active segments were demoted (head_demotions=$(kv head_demotions "$s")), no whole segment (demotions=$(kv demotions "$s"))" \
+		test "$(kv head_demotions "$s")" -gt 0 -a "$(kv demotions "$s")" = 0
+	wp0=$(kv bytes_written_pool "$s") ws0=$(kv bytes_written_slow "$s") r0=$(kv readmissions "$s")
+	expect "[g] kcat produced $G2 more records (16 MB)" produce g big "$E2E_WORK/big.2.in"
+	s=$(pool_summary g)
+	wp=$(($(kv bytes_written_pool "$s") - wp0)) ws=$(($(kv bytes_written_slow "$s") - ws0))
+	expect "[g] after readmission the appends went to the pool: $wp bytes to the pool, $ws to the slow tier (at most the rest of one block per readmitted segment: $r0 x 1 MiB)" \
+		test "$wp" -gt $((15 * 1024 * 1024)) -a "$ws" -le $((r0 * 1048576))
+	"$E2E_PAFKA" ls --json --pool "${E2E_POOL[g]}" >"$E2E_WORK/big.ls.json" 2>"$E2E_WORK/big.ls.err"
+	bad=$(python3 -c 'import json,sys
+fs = [f for f in json.load(open(sys.argv[1]))["files"] if "/big-" in f["path"]]
+print(len(fs), " ".join(f["path"] for f in fs if f["appends"] != "pool" or not f["window_start"] or f["pool_bytes"] == 0))' \
+		"$E2E_WORK/big.ls.json")
+	expect "[g] each of big's 3 segments has its head on disk and its tail in the pool, taking appends (pafka ls: $bad)" \
+		test "$bad" = "3 "
+	consume g big "$E2E_WORK/big.1.out" || notok "[g] consume big"
+	run_check "g big" py verify $((G1 + G2)) 3 <"$E2E_WORK/big.1.out"
+	expect "[g] clean stop" e2e_stop g
+	e2e_start g || die "broker g restart"
+	consume g big "$E2E_WORK/big.2.out" || notok "[g] consume big after restart"
+	run_check "g big after restart" py verify $((G1 + G2)) 3 <"$E2E_WORK/big.2.out"
+	expect "[g] big after the restart is identical to before" same_records "$E2E_WORK/big.1.out" "$E2E_WORK/big.2.out"
+	used_pool_check g "g restart"
+	no_errors g
+	e2e_stop_all 60
+fi
 
 # ---- log.channel.type=pmem (no migration) with a pool smaller than the data: once it is full, new
 # segments go to the slow tier (spill) and everything still reads back

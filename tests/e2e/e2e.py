@@ -467,7 +467,8 @@ def pool_files_once(pooldir, logdirs):
          f"existing_blocks={existing} missing_blocks={allrec - existing} missing_recs={missing_recs} " +
          " ".join(f"{k}={v}" for k, v in tot.items()) + " " +
          " ".join(f"{k}={pool['live'][k]}" for k in ("writer_pid", "demotions", "promotions", "spills",
-                                                     "migration_failures", "errors")))
+                                                     "migration_failures", "errors", "head_demotions",
+                                                     "readmissions", "bytes_written_pool", "bytes_written_slow")))
     return out, s, allrec - existing
 
 

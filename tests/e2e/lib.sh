@@ -415,7 +415,7 @@ sys.exit(0 if any("org/apache/kafka/tools/DumpLogSegments.class" in zipfile.ZipF
 # case_begin NAME: the standard start of a case script (prerequisites, cleanup trap)
 case_begin() {
 	E2E_CASE=$1
-	: "${E2E_WORK:?run tests/e2e/run.sh}" "${E2E_SHM:?}" "${E2E_LIB:?}" "${E2E_TOOL_CP:?}" "${KAFKA_LIBS:?}"
+	: "${E2E_WORK:?run tests/e2e/run.sh}" "${E2E_SHM:?}" "${E2E_LIB:?}" "${E2E_PAFKA:?}" "${E2E_TOOL_CP:?}" "${KAFKA_LIBS:?}"
 	: "${E2E_PIDS:=$E2E_WORK/pids}" "${E2E_KEEPDIR:=$E2E_WORK/keep}"
 	note "case $E2E_CASE: Kafka $KAFKA_VERSION, $(java -version 2>&1 | head -n1), pools on $E2E_SHM (tmpfs standing in for PMem)"
 	trap case_finish EXIT

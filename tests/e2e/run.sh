@@ -40,6 +40,7 @@
 #                shim?"; the pool checks then fail by design)
 #   sizes: E2E_PRODUCE_RECORDS, E2E_RETENTION_RECORDS, E2E_DELETE_RECORDS, E2E_RESTART_RECORDS,
 #   E2E_RESTART_CRASH_RECORDS, E2E_MIGRATE_MB, E2E_MIGRATE_SPILL=0, E2E_MIGRATE_PMEM_SPILL=0,
+#   E2E_MIGRATE_BIG=0 (skips the 1 GiB-segment part of migrate), E2E_MIGRATE_BIG_MB,
 #   E2E_CLUSTER_RECORDS, E2E_CLUSTER_RATE, E2E_AB_RECORDS
 #   PAFKA_TEST_LIB (default <build>/.libs/libpafka.so; copied at start so a rebuild does not disturb a run),
 #   KAFKA_VERSION, KAFKA_HOME, PAFKA_CACHE (see tests/kafka/kafka.sh); KAFKA_VERSION=3.9.2 runs every case
@@ -112,7 +113,9 @@ export KAFKA_LIBS KAFKA_VERSION PAFKA_CACHE
 RUN=$(mktemp -d "${TMPDIR:-/var/tmp}/pafka-e2e.XXXXXX") || { echo "FAIL: mktemp"; exit 1; }
 SHM=$(mktemp -d /dev/shm/pafka-e2e.XXXXXX) || { echo "FAIL: mktemp /dev/shm"; exit 1; }
 cp "$LIB" "$RUN/libpafka.so" || { echo "FAIL: copying $LIB"; exit 1; }
-export E2E_LIB="$RUN/libpafka.so" E2E_PIDS="$RUN/pids"
+# the pafka command of the same build (pause/resume, ls), copied too
+cp "$BUILD/pafka" "$RUN/pafka" 2>/dev/null || { echo "FAIL: no $BUILD/pafka next to $LIB (build first)"; exit 1; }
+export E2E_LIB="$RUN/libpafka.so" E2E_PAFKA="$RUN/pafka" E2E_PIDS="$RUN/pids"
 : >"$E2E_PIDS"
 note "library: $LIB (copied to $E2E_LIB, sha256 $(sha256sum "$E2E_LIB" | cut -c1-16))"
 note "scratch: $RUN (log dirs), $SHM (pools: tmpfs standing in for PMem)"

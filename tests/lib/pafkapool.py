@@ -48,7 +48,8 @@ LIVE_OFF = 112
 LIVE = struct.Struct("<32Q")
 LIVE_NAMES = ("writer_pid heartbeat_ms state demotions promotions migration_failures migration_aborts "
               "bytes_demoted bytes_promoted migration_ns spills bytes_written_pool bytes_written_slow "
-              "bytes_read_pool bytes_read_slow bytes_sent_pool bytes_sent_slow backlog_bytes errors").split()
+              "bytes_read_pool bytes_read_slow bytes_sent_pool bytes_sent_slow backlog_bytes errors "
+              "demote_boundary_ns head_demotions readmissions").split()
 # the mutable format word, the upgrade's progress word and its copy of the record being rewritten
 FORMAT_OFF, UPGRADE_OFF, UPGRADE_REC_OFF = 368, 376, 432
 # struct pf_pool_record (format 2) and struct pf_pool_record_v1 (format 1)

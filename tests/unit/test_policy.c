@@ -7,7 +7,7 @@
  *                  OLDEST cold head (the fully written window blocks below the kept tail) of an active,
  *                  non-busy pool file, by when its first block was written (head_born, then age), at
  *                  most max(limit / 32, used - limit) blocks of it; else nothing;
- *   used < limit : readmit the NEWEST active, non-busy pool file whose window was closed by a spill;
+ *   used <= limit: readmit the NEWEST active, non-busy pool file whose window was closed by a spill;
  *   used <= limit: promote the NEWEST (largest age) sealed, non-busy, non-empty slow-tier file born after
  *                  the boundary, only if used + its blocks <= limit; if it does not fit nothing is promoted
  *                  (an older, smaller file never jumps the queue);
@@ -467,7 +467,9 @@ Test(policy_next, readmit_the_newest_spilled_active_file_below_the_limit)
 	uint64_t count;
 	cr_expect_eq(pf_policy_next(&POL, c, 3, 30, 100, 0, &w, &count), PF_MOVE_READMIT);
 	cr_expect_eq(w, 1, "the newest spilled one");
-	cr_expect_eq(pf_policy_next(&POL, c, 3, 50, 100, 0, &w, &count), PF_MOVE_NONE, "at the limit: no room");
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 50, 100, 0, &w, &count), PF_MOVE_READMIT,
+		     "exactly at the limit, where head demotion stops: readmitted");
+	cr_expect_eq(pf_policy_next(&POL, c, 3, 51, 100, 0, &w, &count), PF_MOVE_DEMOTE, "above it: demotion first");
 	c[1].sealed = 1;
 	c[0].busy = 1;
 	cr_expect_eq(pf_policy_next(&POL, c, 3, 30, 100, 0, &w, &count), PF_MOVE_NONE,
