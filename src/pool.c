@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -471,6 +472,50 @@ void pf_pool_zero(const struct pf_pool *p, void *dst, size_t n)
 		pmem_memset_persist(dst, 0, n);
 	else
 		memset(dst, 0, n);
+}
+
+void pf_pool_copy_nodrain(const struct pf_pool *p, void *dst, const void *src, size_t n)
+{
+	if (p->is_pmem)
+		pmem_memcpy_nodrain(dst, src, n);
+	else
+		memcpy(dst, src, n);
+}
+
+void pf_pool_zero_nodrain(const struct pf_pool *p, void *dst, size_t n)
+{
+	if (p->is_pmem)
+		pmem_memset_nodrain(dst, 0, n);
+	else
+		memset(dst, 0, n);
+}
+
+void pf_pool_drain(const struct pf_pool *p)
+{
+	if (p->is_pmem)
+		pmem_drain();
+}
+
+int pf_pool_volatile(const struct pf_pool *p)
+{
+	struct statfs fs;
+	return fstatfs(p->fd, &fs) == 0 && (fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == 0x858458f6 /* RAMFS_MAGIC */);
+}
+
+int pf_pool_rec_sync(const struct pf_pool *p, uint32_t r)
+{
+	if (p->is_pmem || p->readonly || r >= p->nrecords)
+		return 0;
+	return pf_pool_sync(p, &p->recs[r], sizeof p->recs[r]);
+}
+
+int pf_pool_entries_sync(const struct pf_pool *p, uint64_t phys, uint64_t n)
+{
+	if (p->is_pmem || p->readonly || phys >= p->nblocks || n == 0)
+		return 0;
+	if (n > p->nblocks - phys)
+		n = p->nblocks - phys;
+	return pf_pool_sync(p, &p->blocks[phys], (size_t)(n * sizeof p->blocks[0]));
 }
 
 /* ---------------------------------------------------------------- words */
@@ -1139,6 +1184,7 @@ static void rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_
 	writing(p);
 	struct pf_pool_record *rec = &p->recs[r];
 	store64(p, &rec->state_w, word32(p, r, PF_CK_STATE, PF_REC_DYING)); /* commit point: no pool bytes */
+	pf_pool_rec_sync(p, r); /* durable before its blocks can be reused, on a non-PMem fast tier too */
 	PF_FAULT("pool.rec.dying");
 	uint64_t n = 0;
 	for (uint64_t i = 0; i < (scan ? p->nblocks : maplen); i++) {

@@ -179,6 +179,18 @@ int pf_pool_sync_meta(const struct pf_pool *p);
 /* Copy into the pool: non-temporal + drained on PMem, plain memcpy elsewhere. */
 void pf_pool_copy(const struct pf_pool *p, void *dst, const void *src, size_t n);
 void pf_pool_zero(const struct pf_pool *p, void *dst, size_t n);
+/* The same without the drain: on PMem the stores are flushed (non-temporal) but not yet ordered; one
+ * pf_pool_drain makes every one before it durable, before a commit point publishes them. */
+void pf_pool_copy_nodrain(const struct pf_pool *p, void *dst, const void *src, size_t n);
+void pf_pool_zero_nodrain(const struct pf_pool *p, void *dst, size_t n);
+void pf_pool_drain(const struct pf_pool *p);
+/* Make record r's words durable now (a no-op on PMem, where each word was persisted as it was stored). */
+int pf_pool_rec_sync(const struct pf_pool *p, uint32_t r);
+/* Make the block-table entries of physical blocks [phys, phys + n) durable now (no-op on PMem). */
+int pf_pool_entries_sync(const struct pf_pool *p, uint64_t phys, uint64_t n);
+
+/* Does the pool live in memory that a reboot clears (tmpfs, ramfs)? */
+int pf_pool_volatile(const struct pf_pool *p);
 
 /* Count LIVE records and used blocks by reading the tables (tools, tests, file-mode safety check). */
 void pf_pool_usage(const struct pf_pool *p, uint64_t *live_records, uint64_t *used_blocks);

@@ -254,7 +254,10 @@ static void activate_locked(void)
 	pf_log(PF_LOG_INFO, "active%s (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
 	       pf_tier_readonly() ? ", read-only: another process holds the pool" : "",
 	       cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_tier_npools(), p0->path,
-	       p0->is_pmem ? "persistent memory" : "not persistent memory: msync on fsync", (unsigned long long)files,
+	       p0->is_pmem ? "persistent memory: a write is durable when it returns"
+	       : pf_pool_volatile(p0) ? "tmpfs, not persistent memory: msync on fsync, and the pool does not survive a "
+					"reboot, after which the log dirs' .pafka-pools marker refuses to start without it"
+				      : "not persistent memory: msync on fsync", (unsigned long long)files,
 	       (unsigned long long)blocks);
 	__atomic_store_n(&pf_state, PF_ST_ACTIVE, __ATOMIC_RELEASE);
 }

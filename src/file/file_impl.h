@@ -14,6 +14,8 @@
  *   moves.c      moving bytes between the tiers: materialise, demote, promote
  *   pathops.c    path operations on managed names: unlink, rename, truncate, directory renames
  *   orphans.c    records whose file is gone, found at activation
+ *   durable.c    what an fsync must make durable: the durable size in the record, the dirty ranges, and
+ *                whether the real file needs its own fsync
  *
  * LOCKING (every lock in the shim, in the order they may be taken; never take an earlier one while
  * holding a later one):
@@ -23,6 +25,8 @@
  *                        migration/metrics views do.
  *   3. f->pos_lock       serialises the operations of one file that use the kernel file offset (read,
  *                        write at the offset, O_APPEND writes, sendfile without an offset).
+ *   3b. f->sync_lock     one fsync of the file at a time (durable.c); taken before f->lock, and held across
+ *                        the real fsync, which runs without f->lock so that appends never wait for a disk.
  *   4. f->lock           (rwlock) the file's bytes, size and placement: readers share it, writes,
  *                        truncates and placement changes take it exclusively. A migration copies under the
  *                        read lock one block at a time and commits under the write lock.
@@ -90,7 +94,17 @@ struct pf_file {
 	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
 	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
 	int broken;             /* its pool record fails its integrity check: every data call answers EIO */
-	int dirty;              /* pool bytes written since the last sync */
+	/* What the next fsync must make durable (durable.c). The ranges change under the write lock, or under
+	 * the read lock together with sync_lock (a sync taking them); real_gen/real_synced are atomic. */
+	pthread_mutex_t sync_lock; /* one sync of the file at a time */
+	uint64_t dirty_lo, dirty_hi; /* pool bytes written since the last sync: file offsets [lo, hi) */
+	uint64_t ent_lo, ent_hi;     /* file blocks whose block-table entries were published since */
+	int rec_dirty;               /* the record's words (size, window) changed since */
+	uint64_t size_w;             /* the durable size last stored in the record (PF_SIZE_NONE: none) */
+	uint64_t real_gen;           /* changes the real file needs its own fsync for (bytes written to it, a
+					shrink, its creation): counted up; real_synced is the count the last
+					real fsync covered */
+	uint64_t real_synced;
 	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
 	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
 	/* A head move's lease (moves.c): blocks [lease_lo, lease_hi) are being copied to the real file without
@@ -204,8 +218,29 @@ int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, st
  * the window end moved down to b, 1 when pool blocks lie beyond b, so the whole file must first be
  * materialised (moves.c), which the caller does. */
 int spill(struct pf_file *f, uint64_t b);
-/* Persist the file's pool bytes and the tables (fsync). Read or write lock held. */
-int file_sync_pool(struct pf_file *f);
+
+/* ---- durable.c (see its top comment for the contract) */
+void durable_init(struct pf_file *f);
+/* Pool bytes [off, off + n) / the entry of file block b changed: the next sync persists them (msync path
+ * only; on PMem they were persisted as they were stored). Write lock held. */
+void dirty_bytes(struct pf_file *f, uint64_t off, uint64_t n);
+void dirty_entry(struct pf_file *f, uint64_t b);
+/* The real file changed in a way only its own fsync makes durable (bytes written to it, a shrink). */
+void real_changed(struct pf_file *f);
+/* Commit point: the record's durable size becomes size (write lock held; a file without a record, a
+ * damaged one, or a process that is not the pools' writer: nothing). */
+void size_commit(struct pf_file *f, uint64_t size);
+/* The record is gone (placement.c): nothing left to persist in it. */
+void size_forget(struct pf_file *f);
+/* Persist what changed in the pool since the last sync (write lock, or read lock with sync_lock).
+ * -1 with EIO. */
+int durable_sync_locked(struct pf_file *f);
+/* The real fsync (or fdatasync), only when the real file changed since the last one. */
+int durable_real_sync(struct pf_file *f, int fd, int datasync);
+/* fsync/fdatasync of a managed file: the pool part, then the real file when it needs it. */
+int durable_fsync(struct pf_file *f, int fd, int datasync);
+/* At activation, for a record's file found at path: make the real file exactly the durable size long. */
+void durable_restore(struct pf_file *f, const char *path);
 /* Read-only attacher: rebuild the file's placement from the shared tables (before a read), and check it
  * still holds for [pos, end) (after it). */
 void ro_refresh(struct pf_file *f, int fd);

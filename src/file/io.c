@@ -184,9 +184,13 @@ static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t p
 		if (f->rec < 0 || b < f->lo || b >= f->hi) {
 			uint64_t lim = f->rec >= 0 && b < f->lo ? pf_min64(end, blk_start(f, f->lo)) : end;
 			uint64_t want;
+			if (lim > f->size)
+				size_commit(f, lim); /* before the bytes can reach the disk (write_publish corrects a
+							short write) */
 			ssize_t w = cur_real_io(c, rfd, 1, lim - p, p, &want);
 			if (w < 0)
 				return done ? (ssize_t)done : -1;
+			real_changed(f);
 			done += (uint64_t)w;
 			pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_SLOW, (uint64_t)w);
 			if (p + (uint64_t)w > f->size)
@@ -199,6 +203,7 @@ static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t p
 		uint64_t n = pf_min64(total - done, f->pool->bsize - boff);
 		if (b < f->maplen && f->map[b]) {
 			cur_copy_out(c, pf_pool_block_ptr(f->pool, f->map[b] - 1) + boff, n, f->pool);
+			dirty_bytes(f, p, n);
 		} else {
 			int r = write_new_block(f, b, boff, n, c);
 			if (r == 0 && spill(f, b) != 0 && materialise(f) < 0)
@@ -209,9 +214,10 @@ static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t p
 				continue; /* now on the slow tier: the loop writes it there */
 		}
 		pf_stat_add(PF_STAT_BYTES_WRITTEN, PF_TIER_POOL, n);
-		f->dirty = 1;
 		done += n;
 	}
+	if (f->rec >= 0)
+		pf_pool_drain(f->pool); /* on PMem the written bytes are durable from here on */
 	return (ssize_t)done;
 }
 
@@ -222,6 +228,7 @@ static int write_publish(struct pf_file *f, int fd, uint64_t pos, uint64_t done)
 {
 	PF_FAULT("file.write.copied");
 	uint64_t size_before = f->size;
+	size_commit(f, pf_max64(f->size, pos + done)); /* the bytes are in, durable on PMem: now the size */
 	if (publish_size(f, fd, pos + done) < 0)
 		return -1;
 	if (f->size == size_before && done > 0) {
@@ -348,7 +355,7 @@ again:
 	if (fpos)
 		REAL(lseek)(fd, (off_t)(pos + (uint64_t)ret), SEEK_SET);
 	if (((o->flags & (O_SYNC | O_DSYNC)) || (rwf & (RWF_SYNC | RWF_DSYNC))) &&
-	    (file_sync_pool(f) < 0 || REAL(fdatasync)(fd) < 0))
+	    (durable_sync_locked(f) < 0 || durable_real_sync(f, fd, 1) < 0))
 		ret = -1;
 out:
 	pthread_rwlock_unlock(&f->lock);
@@ -424,13 +431,18 @@ int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), voi
 	file_changing(f);
 	if (f->rec >= 0 && len > f->size)
 		zero_owned(f, f->size, len); /* before the new size makes stale bytes visible */
-	if (do_real(arg) < 0)
+	size_commit(f, len); /* before the real file changes: recovery makes the real file this long */
+	if (do_real(arg) < 0) {
+		int e = errno;
+		size_commit(f, f->size); /* it did not change */
+		errno = e;
 		return -1;
-	PF_FAULT("file.truncate.real");
-	if (f->rec >= 0 && len < f->size) {
-		map_free_blocks_from(f, (len + f->pool->bsize - 1) >> f->pool->bshift);
-		f->dirty = 1;
 	}
+	PF_FAULT("file.truncate.real");
+	if (len < f->size)
+		real_changed(f); /* a shrink on disk is durable only through the real file's own fsync */
+	if (f->rec >= 0 && len < f->size)
+		map_free_blocks_from(f, (len + f->pool->bsize - 1) >> f->pool->bshift);
 	f->size = len;
 	return 0;
 }
@@ -484,8 +496,12 @@ static int fallocate_zero(struct pf_file *f, int fd, int mode, uint64_t off, uin
 				f->map[b] = 0;
 			}
 	}
-	if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > f->size)
+	if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > f->size) {
 		f->size = end;
+		size_commit(f, end);
+	}
+	if (r == 0)
+		real_changed(f); /* the kernel zeroed or punched the real file too */
 	return r;
 }
 
@@ -501,8 +517,10 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 	if (f->rec < 0) {
 		file_changing(f);
 		r = REAL(fallocate64)(fd, mode, off, len);
-		if (r == 0)
+		if (r == 0) {
 			refresh_size(f, fd);
+			real_changed(f);
+		}
 		goto out;
 	}
 	if (off < 0 || len <= 0) {
@@ -538,8 +556,10 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 	} else {
 		/* collapse/insert range shift bytes: let the kernel do it on a plain file */
 		r = materialise(f);
-		if (r == 0 && (r = REAL(fallocate64)(fd, mode, off, len)) == 0)
+		if (r == 0 && (r = REAL(fallocate64)(fd, mode, off, len)) == 0) {
 			refresh_size(f, fd);
+			real_changed(f);
+		}
 	}
 out:
 	pthread_rwlock_unlock(&f->lock);
@@ -548,32 +568,29 @@ out:
 
 /* ---------------------------------------------------------------- sync */
 
-/* Persist the file's pool bytes (read lock); -1 with EIO if that failed (or its metadata is broken). */
-static int sync_pool(struct pf_file *f)
-{
-	if (f->broken) {
-		errno = EIO;
-		return -1;
-	}
-	pthread_rwlock_rdlock(&f->lock);
-	int r = file_sync_pool(f);
-	pthread_rwlock_unlock(&f->lock);
-	if (r < 0)
-		errno = EIO;
-	return r;
-}
-
 static int io_fsync(struct pf_ofd *o, int fd, int datasync)
 {
-	if (sync_pool(o->file) < 0)
-		return -1;
-	return datasync ? REAL(fdatasync)(fd) : REAL(fsync)(fd);
+	return durable_fsync(o->file, fd, datasync);
 }
 
+/* sync_file_range starts (or waits for) writeback of a range and promises nothing about metadata: the
+ * pool part is persisted (what changed since the last sync), the kernel does the real file's part. */
 static int io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flags)
 {
-	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && n >= 0 && sync_pool(o->file) < 0)
-		return -1;
+	struct pf_file *f = o->file;
+	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && n >= 0) {
+		if (f->broken) {
+			errno = EIO;
+			return -1;
+		}
+		pthread_mutex_lock(&f->sync_lock);
+		pthread_rwlock_rdlock(&f->lock);
+		int r = durable_sync_locked(f);
+		pthread_rwlock_unlock(&f->lock);
+		pthread_mutex_unlock(&f->sync_lock);
+		if (r < 0)
+			return -1;
+	}
 	return REAL(sync_file_range)(fd, off, n, flags);
 }
 

@@ -49,7 +49,7 @@ void cur_copy_out(struct cur *c, char *dst, uint64_t n, const struct pf_pool *p)
 		size_t k;
 		const char *src = next_piece(c, n, &k);
 		if (p)
-			pf_pool_copy(p, dst, src, k);
+			pf_pool_copy_nodrain(p, dst, src, k); /* the caller drains before it publishes */
 		else
 			memcpy(dst, src, k);
 		dst += k;

@@ -326,9 +326,11 @@ static int promote_commit(struct pf_file *f, struct pf_pool *p, int64_t r, uint6
 	}
 	pf_pool_rec_set_flags(p, (uint32_t)r, pf_pool_rec_flags(p, (uint32_t)r) | PF_RECF_REAL_VALID);
 	PF_FAULT("promote.valid");
-	pf_pool_rec_set_lo(p, (uint32_t)r, 0); /* commit point: the pool copy is the file's */
-	f->lo = 0;
 	f->size = f->size_known ? f->size : size;
+	size_commit(f, f->size); /* ignored by recovery until lo commits */
+	pf_pool_rec_set_lo(p, (uint32_t)r, 0); /* commit point: the pool copy is the file's */
+	pf_pool_rec_sync(p, (uint32_t)r);
+	f->lo = 0;
 	pthread_rwlock_unlock(&f->lock);
 	PF_FAULT("promote.committed");
 	return 0;
@@ -431,6 +433,7 @@ static int move_head(struct pf_file *f, uint64_t count, int whole_window, struct
 	pthread_rwlock_wrlock(&f->lock);
 	if (r == 0 && !f->lease_cancel && f->rec == rec && f->lo == lo) {
 		pf_pool_rec_set_lo(f->pool, (uint32_t)rec, end); /* commit point: [lo, end) is the real file's */
+		pf_pool_rec_sync(f->pool, (uint32_t)rec); /* durable before its blocks can be reused (msync path) */
 		PF_FAULT("head.committed");
 		f->lo = end;
 		for (uint64_t i = lo; i < end && i < f->maplen; i++)
@@ -484,6 +487,7 @@ int pf_file_readmit(struct pf_file *f, struct pf_move_ctx *ctx)
 		pf_pool_rec_set_lo(f->pool, (uint32_t)f->rec, tail); /* empty window [tail, hi): all real */
 		PF_FAULT("readmit.moved");
 		pf_pool_rec_set_hi(f->pool, (uint32_t)f->rec, PF_HI_NONE); /* commit point: appends from tail on */
+		pf_pool_rec_sync(f->pool, (uint32_t)f->rec);
 		PF_FAULT("readmit.opened");
 		f->lo = tail;
 		f->hi = PF_HI_NONE;

@@ -178,8 +178,10 @@ static void reap(struct pf_file *f, void *arg)
 		return;
 	struct statx stx;
 	if (f->path[0] == '/' && REAL(statx)(AT_FDCWD, f->path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) == 0 &&
-	    key_matches(&stx, &f->key))
+	    key_matches(&stx, &f->key)) {
+		durable_restore(f, f->path);
 		return;
+	}
 	if (!s->done)
 		scan_managed_dirs(s);
 	for (size_t i = 0; i < s->n; i++)
@@ -187,6 +189,7 @@ static void reap(struct pf_file *f, void *arg)
 			pthread_rwlock_wrlock(&f->lock);
 			snprintf(f->path, sizeof f->path, "%s", s->v[i].path);
 			pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, s->v[i].path);
+			durable_restore(f, f->path);
 			pthread_rwlock_unlock(&f->lock);
 			return;
 		}

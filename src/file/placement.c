@@ -142,6 +142,7 @@ static void placement_clear(struct pf_file *f)
 	free(f->born);
 	f->born = NULL;
 	f->bornlen = 0;
+	size_forget(f);
 	set_rec(f, -1);
 	f->lo = 0;
 	f->hi = PF_HI_NONE;
@@ -165,8 +166,8 @@ void zero_owned(struct pf_file *f, uint64_t from, uint64_t to)
 			continue;
 		uint64_t s = pf_max64(from, blk_start(f, b)), t = pf_min64(to, blk_start(f, b + 1));
 		pf_pool_zero(f->pool, pf_pool_block_ptr(f->pool, f->map[b] - 1) + (s - blk_start(f, b)), t - s);
+		dirty_bytes(f, s, t - s);
 	}
-	f->dirty = 1;
 }
 
 static int has_owned_from(const struct pf_file *f, uint64_t b)
@@ -214,6 +215,7 @@ int ensure_record(struct pf_file *f)
 	set_rec(f, r);
 	f->lo = lo;
 	f->hi = PF_HI_NONE;
+	size_commit(f, f->size); /* from now on the record says how long the file is */
 	return 1;
 }
 
@@ -230,14 +232,19 @@ int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, st
 	char *base = pf_pool_block_ptr(f->pool, (uint64_t)ph);
 	uint64_t bs = f->pool->bsize, start = blk_start(f, b);
 	if (boff)
-		pf_pool_zero(f->pool, base, boff); /* a hole inside the file, or past its end: zeros */
-	uint64_t tail = boff + n;
-	if (tail < bs && start + tail < f->size)
-		pf_pool_zero(f->pool, base + tail, pf_min64(bs, f->size - start) - tail);
+		pf_pool_zero_nodrain(f->pool, base, boff); /* a hole inside the file, or past its end: zeros */
+	uint64_t tail = boff + n, end = tail;
+	if (tail < bs && start + tail < f->size) {
+		end = pf_min64(bs, f->size - start);
+		pf_pool_zero_nodrain(f->pool, base + tail, end - tail);
+	}
 	cur_copy_out(c, base + boff, n, f->pool);
+	pf_pool_drain(f->pool); /* the block's bytes are durable before its entry names them */
 	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
 	f->map[b] = (uint32_t)ph + 1;
 	block_born_now(f, b);
+	dirty_bytes(f, start, end);
+	dirty_entry(f, b);
 	return 1;
 }
 
@@ -252,25 +259,6 @@ int spill(struct pf_file *f, uint64_t b)
 	pf_stat_add(PF_STAT_SPILLS, PF_TIER_NONE, 1);
 	PF_FAULT("file.spill");
 	return 0;
-}
-
-int file_sync_pool(struct pf_file *f)
-{
-	if (f->rec < 0 || !__atomic_exchange_n(&f->dirty, 0, __ATOMIC_ACQ_REL))
-		return 0;
-	for (uint64_t i = 0; i < f->maplen;) {
-		if (!f->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i + 1;
-		while (j < f->maplen && f->map[j] == f->map[j - 1] + 1)
-			j++;
-		if (pf_pool_sync(f->pool, pf_pool_block_ptr(f->pool, f->map[i] - 1), (j - i) << f->pool->bshift) < 0)
-			return -1;
-		i = j;
-	}
-	return pf_pool_sync_meta(f->pool);
 }
 
 /* ---------------------------------------------------------------- read-only attach */

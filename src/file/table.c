@@ -51,6 +51,7 @@ static void fork_child(void)
 	{
 		pthread_rwlock_init(&f->lock, NULL);
 		pthread_mutex_init(&f->pos_lock, NULL);
+		pthread_mutex_init(&f->sync_lock, NULL);
 	}
 	pthread_mutex_unlock(&files_lock);
 }
@@ -73,6 +74,7 @@ static struct pf_file *file_new(const struct pf_key *k)
 	__atomic_store_n(&learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->pos_lock, NULL);
+	durable_init(f);
 	return f;
 }
 
@@ -80,6 +82,7 @@ static void file_free(struct pf_file *f)
 {
 	pthread_rwlock_destroy(&f->lock);
 	pthread_mutex_destroy(&f->pos_lock);
+	pthread_mutex_destroy(&f->sync_lock);
 	free(f->map);
 	free(f->born);
 	free(f);
@@ -310,6 +313,7 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	f->size = REAL(fstat)(fd, &st) == 0 ? (uint64_t)st.st_size : stx.stx_size;
 	f->size_known = 1;
 	trim_beyond_size(f);
+	size_commit(f, f->size); /* an O_TRUNC open cut it: so is its durable size */
 	snprintf(f->path, sizeof f->path, "%s", abspath);
 	if (f->rec >= 0 && pf_tier_is_writer())
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
