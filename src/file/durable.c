@@ -232,7 +232,7 @@ void durable_restore(struct pf_file *f, const char *path)
 			       "%s: its size on disk was %llu, its durable size in the pool %llu: %s (%s)", path,
 			       (unsigned long long)stx.stx_size, (unsigned long long)v.size,
 			       stx.stx_size < v.size ? "extended to it" : "cut to it",
-			       stx.stx_size < v.size ? "the disk had not caught up with the pool when the machine stopped"
+			       stx.stx_size < v.size ? "the file on disk had not caught up with the pool when the process or the machine stopped"
 						     : "a change that never returned");
 		else
 			pf_log(PF_LOG_ERROR, "%s: its size on disk is %llu but its durable size in the pool is %llu, and it "
