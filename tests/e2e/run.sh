@@ -20,6 +20,8 @@
 #   txn        transactional producer, aborted + committed transactions, read_committed consumer  (1)
 #   restart    clean stop/start; SIGKILL during an acks=all produce, restart: every acked record there
 #              (broker with log.preallocate=true)                                               (2)
+#   flush      flush.messages=1, SIGKILL during an acks=all produce, the active segments' log-dir files
+#              cut to 0 bytes (their size is durable in the pool); every acked record there     (2)
 #   migrate    log.channel.type=tiered, 64M pool, 3x that much data: demotion, restart, read all  (3)
 #   cluster    3-node KRaft cluster, RF 3, min.insync.replicas 2, one broker SIGKILLed and restarted
 #              during an acks=all produce; no acked record lost; the three replicas converge (each
@@ -29,7 +31,7 @@
 #
 # Environment:
 #   E2E_CASES    cases to run (default: all above; "1" = produce retention compact delete txn, "2" =
-#                restart, "3" = migrate, "4" = cluster, "6" = ab)
+#                restart flush, "3" = migrate, "4" = cluster, "6" = ab)
 #   E2E_JDKS     JAVA_HOMEs to run under (default: /usr/lib/jvm/java-17-openjdk-amd64 and the newest
 #                /usr/lib/jvm/temurin-*); a missing one is reported and skipped
 #   E2E_CASES_<LABEL>  cases for one JDK only (LABEL as printed, e.g. E2E_CASES_temurin25="1 2 3")
@@ -39,7 +41,7 @@
 #   E2E_NO_SHIM=1  run every broker without the preload (diagnosis only: "does this failure need the
 #                shim?"; the pool checks then fail by design)
 #   sizes: E2E_PRODUCE_RECORDS, E2E_RETENTION_RECORDS, E2E_DELETE_RECORDS, E2E_RESTART_RECORDS,
-#   E2E_RESTART_CRASH_RECORDS, E2E_MIGRATE_MB, E2E_MIGRATE_SPILL=0, E2E_MIGRATE_PMEM_SPILL=0,
+#   E2E_RESTART_CRASH_RECORDS, E2E_FLUSH_RECORDS, E2E_FLUSH_RATE, E2E_MIGRATE_MB, E2E_MIGRATE_SPILL=0, E2E_MIGRATE_PMEM_SPILL=0,
 #   E2E_MIGRATE_BIG=0 (skips the 1 GiB-segment part of migrate), E2E_MIGRATE_BIG_MB,
 #   E2E_CLUSTER_RECORDS, E2E_CLUSTER_RATE, E2E_AB_RECORDS
 #   PAFKA_TEST_LIB (default <build>/.libs/libpafka.so; copied at start so a rebuild does not disturb a run),
@@ -54,7 +56,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib.sh"
 pf_locate "$HERE"
 T0=$SECONDS
-ALL_CASES="produce retention compact delete txn restart migrate cluster ab"
+ALL_CASES="produce retention compact delete txn restart flush migrate cluster ab"
 
 skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 77; }
 note() { printf '# [%4ds] %s\n' $((SECONDS - T0)) "$*"; }
@@ -168,7 +170,7 @@ expand_cases() {
 	for c in $*; do
 		case $c in
 		1) out+=" produce retention compact delete txn" ;;
-		2) out+=" restart" ;;
+		2) out+=" restart flush" ;;
 		3) out+=" migrate" ;;
 		4) out+=" cluster" ;;
 		6 | file) out+=" ab" ;;
