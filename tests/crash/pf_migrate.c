@@ -22,7 +22,9 @@
  *                 being demoted (rate limited so copies overlap writes): no byte lost.
  *   during-promote  writes, overwrites and truncations of a sealed slow-tier file while it is being promoted
  *                 (rate limited): the promotion gives up, no byte lost.
- *   idle          a lone segment (no newer one) is demoted only after pafka.migrate.idle.ms without writes.
+ *   idle          a lone segment (no newer one) is demoted whole only after pafka.migrate.idle.ms without
+ *                 writes, while appends to another partition keep the pool over the threshold (before that,
+ *                 only its cold head may move).
  *   kill          SIGKILL a writer while migration runs (the child says so through a pipe), restart and
  *                 kill again during the resumed migration, then restart and verify every byte and size.
  *   head          active segments appended round-robin (paced like a broker's ingest) through a small pool
@@ -409,7 +411,8 @@ static int role_order(int argc, char **argv)
 			dem_blocks += OBLOCKS[i];
 		}
 	}
-	struct pf_pool_live after = P.h.live;
+	struct pf_pool_live after;
+	LIVE_WAIT(after, after.demotions - before.demotions >= (uint64_t)ndem);
 	CHECK_EQ(after.demotions - before.demotions, ndem);
 	CHECK_EQ(after.migration_aborts - before.migration_aborts, 0);
 	CHECK_EQ(cl_pool_used(&P), total_blocks - dem_blocks);
@@ -854,6 +857,9 @@ static int role_during(int argc, char **argv)
 	static struct seg v[2];
 	seg_init(&v[0], "dur-0", 0, 10500001, 400);
 	seg_init(&v[1], "dur-0", 100000, 65537, 401);
+	/* nothing moves until the newer segment exists: while dur-0 is the active segment and over the threshold,
+	 * migration would move its cold head instead (head-truncate covers writes during head moves) */
+	pause_on();
 	seg_open(&v[0], O_RDWR | O_CREAT | O_TRUNC);
 	seg_write_all(&v[0]);
 	struct during d;
@@ -869,6 +875,7 @@ static int role_during(int argc, char **argv)
 	/* a newer segment seals it: demotion starts while the writer goes on */
 	seg_open(&v[1], O_RDWR | O_CREAT | O_TRUNC);
 	seg_write_all(&v[1]);
+	pause_off();
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, during_writer, &d) == 0);
 	CHECK(pthread_join(t, NULL) == 0);
@@ -893,6 +900,8 @@ static int role_during(int argc, char **argv)
 	free(m.e);
 	check_real_child(NULL, NULL);
 	uint64_t aborts = after.migration_aborts - before.migration_aborts;
+	CHECKF(after.head_demotions == before.head_demotions, "%llu head moves: the sealed file must be demoted whole",
+	       (unsigned long long)(after.head_demotions - before.head_demotions));
 	printf("during: %d writes/truncations (%d fdatasyncs) on a sealed %.1f MiB file while it was being demoted "
 	       "(%d of them right after the copy showed progress); %llu demotion attempts aborted by a change, %llu "
 	       "demotions committed; settled %lld ms after the writer stopped with %llu of its blocks in the pool%s; every "
@@ -1226,33 +1235,64 @@ static void readers_join(struct reader *r, int nr, uint64_t *bytes, uint64_t *pa
 
 /* ================================================================ idle */
 
+/* A lone segment (no newer one in its partition) under the threshold, then appends to a segment of another
+ * partition (paced at a broker's rate) that keep the pool going over it: while the lone segment is active
+ * only its cold head may move (policy.h); once it has had no write for pafka.migrate.idle.ms it is sealed,
+ * and the next time the pool is over the threshold it is demoted whole, before any head. */
+#define IRATE (8.0 * PFTEST_MIB)
+
 static int role_idle(int argc, char **argv)
 {
 	long long idle = cl_env_ll("PAFKA_MIGRATE_IDLE_MS", -1);
 	if (idle <= 0)
 		pftest_skip("PAFKA_MIGRATE_IDLE_MS must be set to a small value for this scenario");
-	static struct seg v[1];
-	seg_init(&v[0], "idle-0", 0, 9000007, 500); /* 138 blocks: over the threshold, alone in its partition */
+	static struct seg v[2];
+	seg_init(&v[0], "idle-0", 0, 3900007, 500); /* 60 blocks: under the threshold, alone in its partition */
+	seg_init(&v[1], "idle-1", 0, 400 * BS, 501); /* the busy segment of another partition (at most this much) */
 	seg_open(&v[0], O_RDWR | O_CREAT | O_TRUNC);
 	seg_write_all(&v[0]);
 	int64_t t_last = cl_now_ms();
+	struct cl_key k0 = key_of_seg(&v[0]);
+	seg_open(&v[1], O_RDWR | O_CREAT | O_TRUNC);
 	struct cl_pool P;
+	CHECK(cl_pool_load(&P) == 0);
+	CHECKF(blocks_of(v[0].size) < cl_limit(P.nblocks), "scenario: %s must be under the threshold (%llu blocks)", v[0].rel,
+	       (unsigned long long)cl_limit(P.nblocks));
+	cl_pool_free(&P);
+	STEP("idle: append to %s until %s leaves the pool", v[1].rel, v[0].rel);
+	int64_t t1 = cl_now_ms(), t_gone = -1;
+	uint64_t head_lo = 0; /* how far its head had moved before it was demoted whole */
+	while (t_gone < 0) {
+		CHECKF(v[1].written < v[1].size && cl_now_ms() - t1 < SETTLE_MS,
+		       "%s still in the pool after %llu bytes were appended to %s over %lld ms (idle.ms=%lld): a lone segment "
+		       "without writes must be sealed and demoted whole when the pool goes over the threshold",
+		       v[0].rel, (unsigned long long)v[1].written, v[1].rel, (long long)(cl_now_ms() - t1), idle);
+		seg_chunk(&v[1]);
+		struct win w = win_now(&k0);
+		if (w.rec < 0)
+			t_gone = cl_now_ms();
+		else if (w.lo > head_lo)
+			head_lo = w.lo;
+		while ((double)v[1].written > IRATE * (double)(cl_now_ms() - t1) / 1000.0)
+			cl_nap_ms(2);
+	}
+	v[1].size = v[1].written;
 	memset(&P, 0, sizeof P);
 	long long ms = settle(&P, "idle segment");
 	char p[PATH_MAX];
 	CHECKF(cl_find_rec_path(&P, cl_abs(p, v[0].rel)) < 0, "%s still in the pool", v[0].rel);
-	long long after = cl_now_ms() - t_last;
+	long long after = t_gone - t_last;
 	/* the shim's idle clock started with the last write (coarse clock): half the idle time is a safe floor */
 	CHECKF(after >= idle / 2, "demoted %lld ms after the last write, before pafka.migrate.idle.ms=%lld elapsed", after,
 	       idle);
-	check_all(v, 1);
-	save_manifest(v, 1);
+	check_all(v, 2);
+	save_manifest(v, 2);
 	check_real_child("--strict", "--dense");
-	printf("idle: a lone segment (no newer one) was demoted %lld ms after its last write (idle.ms=%lld, settled in "
-	       "%lld ms)\n",
-	       after, idle, ms);
+	printf("idle: a lone segment (no newer one) was demoted whole %lld ms after its last write (idle.ms=%lld; its head "
+	       "had moved up to block %llu before), while %.1f MiB were appended to another partition; settled in %lld ms\n",
+	       after, idle, (unsigned long long)head_lo, (double)v[1].size / PFTEST_MIB, ms);
 	cl_pool_free(&P);
-	close_segs(v, 1);
+	close_segs(v, 2);
 	return 0;
 }
 
