@@ -1517,6 +1517,11 @@ static int role_head(int argc, char **argv)
 	}
 	CHECK(pthread_join(wt, NULL) == 0);
 	double secs = (double)(cl_now_ms() - t0) / 1000.0;
+	double mean = samples ? (double)sum_used / (double)samples : 0.0;
+	/* near the threshold: on average closer to it than to a full pool */
+	CHECKF(mean <= (double)limit + (double)(nblocks - limit) / 2,
+	       "usage averaged %.0f blocks while appending (threshold %llu, pool %llu): migration lagged far behind", mean,
+	       (unsigned long long)limit, (unsigned long long)nblocks);
 	long long ms = settle(&P, "after the appends");
 	pause_on(); /* freeze the placement for the checks */
 	CHECK(cl_poll(&P, cond_quiet, NULL, SETTLE_MS) >= 0);
@@ -1573,8 +1578,8 @@ static int role_head(int argc, char **argv)
 	       "(%llu passes during the writes)\n",
 	       HP, (double)total / PFTEST_MIB, secs, HRATE / PFTEST_MIB, (unsigned long long)nblocks,
 	       (unsigned long long)limit, (unsigned long long)keep,
-	       (unsigned long long)(L.head_demotions - before.head_demotions), (unsigned long long)max_used,
-	       samples ? (double)sum_used / (double)samples : 0.0, (unsigned long long)used, ms, HREADERS,
+	       (unsigned long long)(L.head_demotions - before.head_demotions), (unsigned long long)max_used, mean,
+	       (unsigned long long)used, ms, HREADERS,
 	       (double)rbytes / PFTEST_MIB, (unsigned long long)rduring);
 	cl_pool_free(&P);
 	close_segs(v, HP);
