@@ -200,15 +200,15 @@ static void build_script(void)
 	phase('H');
 	/* H: an active segment that spills (one append larger than the whole pool): migration moves its pool part
 	 * down (a head move) and readmits it (a new window at its end, 62 blocks in) */
-	CREATE(13, "pf5/00000000000000000000.log");
-	APPEND(13, 4000037, 1000);
-	WAIT_WINDOW(13, 62);
+	CREATE(15, "pf5/00000000000000000000.log");
+	APPEND(15, 4000037, 1000);
+	WAIT_WINDOW(15, 62);
 	phase('I');
 	/* I: its next appends go to the pool again (30 blocks: over the threshold whatever else the pool holds,
 	 * 59 blocks at most with it), so the cold head of the active segment moves down while its tail stays */
-	APPEND(13, 2000003, 1001);
-	WAIT_WINDOW(13, 63);
-	FSYNC(13);
+	APPEND(15, 2000003, 1001);
+	WAIT_WINDOW(15, 63);
+	FSYNC(15);
 }
 
 static void model_init(void)
