@@ -4,7 +4,7 @@
   analyze.py RESULTS_DIR [--no-plots]
 
 Reads RESULTS_DIR/meta.tsv, runs.csv, anomalies.tsv and raw/r<REP>-<VARIANT>/ (events.csv, the stamped
-ProducerPerformance / ConsumerPerformance outputs, samples.csv, cgroup.tsv, verify.txt) and writes:
+ProducerPerformance / ConsumerPerformance outputs, samples.csv, cgroup.tsv, verify.txt, s5-recent.tsv) and writes:
   results.csv     one row per (rep, variant, metric): every figure of every run
   timeseries.csv  producer throughput/latency per progress line (1 s), time from the scenario's start
   samples.csv     pool fill, migration, slow-tier device and memory cgroup per sample, per scenario
@@ -67,6 +67,26 @@ METRICS = {
     "s3_slow_read_mb": ("MiB", "", "S3 slow-tier device reads while loaded"),
     "s4_mbps": ("MiB/s", "high", "S4 produce with flush.messages=1"),
     "s4_avg_latency_ms": ("ms", "low", "S4 average produce latency"),
+    "s5_mbps": ("MiB/s", "high", "S5 sustained produce, more partitions than fit the pool (steady part)"),
+    "s5_p50_ms": ("ms", "low", "S5 produce latency p50"),
+    "s5_p99_ms": ("ms", "low", "S5 produce latency p99"),
+    "s5_p999_ms": ("ms", "low", "S5 produce latency p99.9"),
+    "s5_secs": ("s", "low", "S5 produce wall time (incl. tool start)"),
+    "s5_recent_mbps": ("MiB/s", "high", "S5 read of the newest data right after the produce (kcat)"),
+    "s5_recent_secs": ("s", "low", "S5 read of the newest data: wall time (incl. kcat's connection)"),
+    "s5_pool_write_pct": ("%", "high", "S5 share of produced bytes written to the pool"),
+    "s5_pool_write_2nd_pct": ("%", "high", "S5 share of produced bytes written to the pool, second half of the produce"),
+    "s5_recent_from_pool_pct": ("%", "high", "S5 share of the newest-data read served from the pool"),
+    "s5_head_demotions": ("", "", "S5 head demotions (cold heads of active segments moved to the slow tier)"),
+    "s5_readmissions": ("", "", "S5 readmissions (spilled segments given a new pool window at their end)"),
+    "s5_spills": ("", "", "S5 spills (writes sent to the slow tier because the pool was full)"),
+    "s5_demoted_mb": ("MiB", "", "S5 bytes demoted to the slow tier"),
+    "s5_demote_mbs": ("MiB/s", "", "S5 demotion rate, average over the produce"),
+    "s5_pool_peak_mb": ("MiB", "", "S5 peak pool fill"),
+    "s5_pool_end_mb": ("MiB", "", "S5 pool fill when the produce ended"),
+    "s5_slow_write_mb": ("MiB", "", "S5 slow-tier device writes"),
+    "s5_broker_cpu": ("cores", "", "S5 produce: broker CPU"),
+    "s5_other_cpu": ("cores", "", "S5 produce: CPU of other processes on the machine"),
     "s1_acks1_broker_cpu": ("cores", "", "S1 acks=1: broker CPU"),
     "s1_acks1_other_cpu": ("cores", "", "S1 acks=1: CPU of other processes on the machine"),
     "s1_acks1_mib_per_cpu_s": ("MiB/CPU-s", "high", "S1 acks=1: MiB per broker CPU-second"),
@@ -92,7 +112,7 @@ for _k in [k for k in METRICS if k.startswith("s2_")]:
     METRICS["s2slow_" + _k[3:]] = (_u, _b, "S2slow" + _d[2:])
 HEADLINE = ["s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s2_burst_p99_ms", "s2_burst_p999_ms",
             "s2slow_burst_mbps", "s2slow_burst_p99_ms", "s3_idle_p99_ms", "s3_loaded_p99_ms",
-            "s3_p99_loaded_over_idle", "s3_consumer_mbps", "s4_mbps"]
+            "s3_p99_loaded_over_idle", "s3_consumer_mbps", "s4_mbps", "s5_mbps", "s5_p99_ms", "s5_recent_mbps"]
 PAIRS = [("shim", "vanilla"), ("shim", "ceiling"), ("inert", "vanilla")]
 
 
@@ -172,6 +192,26 @@ def delta(rows, key, t0, t1):
     if len(sel) < 2:
         return None
     return sel[-1][key] - sel[0][key]
+
+
+def delta_around(rows, key, t0, t1):
+    """A cumulative counter's change from the last sample at or before t0 to the first at or after t1 (covers
+    the whole window, unlike delta, at the cost of up to one sample interval on each side)."""
+    sel = [r for r in rows if r.get(key) is not None]
+    a = [r for r in sel if r["epoch"] <= t0]
+    b = [r for r in sel if r["epoch"] >= t1]
+    if not a or not b:
+        return None
+    return b[0][key] - a[-1][key]
+
+
+def share(rows, keys_a, keys_b, t0, t1):
+    """100 * (delta of keys_a) / (delta of keys_a + keys_b) over [t0, t1] (delta_around), or None."""
+    da = [delta_around(rows, k, t0, t1) for k in keys_a]
+    db = [delta_around(rows, k, t0, t1) for k in keys_b]
+    if any(x is None for x in da + db) or sum(da) + sum(db) <= 0:
+        return None
+    return 100.0 * sum(da) / (sum(da) + sum(db))
 
 
 def rates(rows, key):
@@ -420,6 +460,58 @@ def main():
             if cen and mib:
                 for c in ("fsync", "msync", "ftruncate"):
                     put(f"s4_{c}_per_mib", cen.get(c, 0) / mib)
+        # S5: 1 GiB segments, sustained produce of several times the pool, then a read of the newest data
+        if ("s5", "start") in ev:
+            t0 = ev[("s5", "start")]
+            pe = ev.get(("s5", "produce-end"))
+            t1 = ev.get(("s5", "end"), pe or t0 + 1e9)
+            _, summ, steady = series("s5", os.path.join(raw, "s5.out"), t0, "producer")
+            st = steady or summ
+            if st:
+                put("s5_mbps", st["mbps"])
+                put("s5_p50_ms", st["p50"])
+                put("s5_p99_ms", st["p99"])
+                put("s5_p999_ms", st["p999"])
+            if pe:
+                put("s5_secs", pe - t0)
+                br, ot, _ = cpu_window(samples, t0, pe, nproc)
+                put("s5_broker_cpu", br)
+                put("s5_other_cpu", ot)
+                # the application's writes by the tier they landed on (the shim's counters), whole produce and
+                # its second half (once the pool has filled to the threshold and migration has to keep up)
+                put("s5_pool_write_pct", share(samples, ["bytes_written_pool"], ["bytes_written_slow"], t0, pe))
+                put("s5_pool_write_2nd_pct", share(samples, ["bytes_written_pool"], ["bytes_written_slow"],
+                                                   (t0 + pe) / 2, pe))
+                d = delta_around(samples, "bytes_demoted", t0, pe)
+                put("s5_demote_mbs", d / 1048576 / (pe - t0) if d is not None and pe > t0 else None)
+                end_used = [s["pool_used_blocks"] * s["pool_block_size"] / 1048576 for s in samples
+                            if s.get("pool_used_blocks") is not None and s["epoch"] >= pe]
+                put("s5_pool_end_mb", end_used[0] if end_used else None)
+            for k in ("head_demotions", "readmissions", "spills"):
+                put(f"s5_{k}", delta_around(samples, k, t0, t1))
+            d = delta_around(samples, "bytes_demoted", t0, t1)
+            put("s5_demoted_mb", d / 1048576 if d is not None else None)
+            used = [s["pool_used_blocks"] * s["pool_block_size"] / 1048576 for s in samples
+                    if s.get("pool_used_blocks") is not None and t0 <= s["epoch"] <= t1]
+            put("s5_pool_peak_mb", max(used) if used else None)
+            d = delta(samples, "dev_write_bytes", t0, t1)
+            put("s5_slow_write_mb", d / 1048576 if d is not None else None)
+            rc = {}
+            try:
+                with open(os.path.join(raw, "s5-recent.tsv")) as f:
+                    rc = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+            except OSError:
+                pass
+            secs, nb = fnum(rc.get("secs")), fnum(rc.get("bytes"))
+            # a figure only for a read that returned exactly the records asked (run.sh records the rest as anomalies)
+            if rc.get("status") == "0" and not rc.get("problems") and rc.get("records") == rc.get("records_asked") \
+                    and secs and nb:
+                put("s5_recent_mbps", nb / 1048576 / secs)
+                put("s5_recent_secs", secs)
+                rs, re_ = ev.get(("s5", "recent-start")), ev.get(("s5", "recent-end"))
+                if rs and re_:
+                    put("s5_recent_from_pool_pct", share(samples, ["bytes_read_pool", "bytes_sent_pool"],
+                                                         ["bytes_read_slow", "bytes_sent_slow"], rs, re_))
         # cgroup
         try:
             with open(os.path.join(raw, "cgroup.tsv")) as f:
@@ -440,7 +532,7 @@ def main():
             for t, name in spans:
                 if t <= s["epoch"] <= ends.get(name, 1e18):
                     scn, t0 = name, t
-            dem = pro = rd = wr = None
+            dem = pro = rd = wr = wp = ws = None
             if prev and s["epoch"] > prev["epoch"]:
                 dt = s["epoch"] - prev["epoch"]
 
@@ -449,6 +541,7 @@ def main():
                         return None
                     return round((s[key] - prev[key]) / dt / 1048576, 2)
                 dem, pro, rd, wr = rt("bytes_demoted"), rt("bytes_promoted"), rt("dev_read_bytes"), rt("dev_write_bytes")
+                wp, ws = rt("bytes_written_pool"), rt("bytes_written_slow")
             used = (s["pool_used_blocks"] * s["pool_block_size"] / 1048576
                     if s.get("pool_used_blocks") is not None else None)
             pmb = (s["pool_blocks"] * s["pool_block_size"] / 1048576 if s.get("pool_blocks") is not None else None)
@@ -457,7 +550,8 @@ def main():
                              "" if dem is None else dem, "" if pro is None else pro, "" if rd is None else rd,
                              "" if wr is None else wr,
                              "" if s.get("memcg_usage") is None else round(s["memcg_usage"] / 1048576, 1),
-                             "" if s.get("bytes_demoted") is None else round(s["bytes_demoted"] / 1048576, 1)])
+                             "" if s.get("bytes_demoted") is None else round(s["bytes_demoted"] / 1048576, 1),
+                             "" if wp is None else wp, "" if ws is None else ws])
             prev = s
         # verify + shim lines
         note = {}
@@ -528,14 +622,14 @@ def main():
 
     goals = []
 
-    def goal(name, val, ok_fn, lim, detail=""):
+    def goal(name, val, ok_fn, lim, detail="", nd=2):
         if val is None:
             goals.append(dict(goal=name, measured="n/a", verdict="not measured", detail=detail))
             return
         v = val["ratio"] if isinstance(val, dict) else val
         rng = ""
         if isinstance(val, dict) and val.get("per_rep_min") is not None and val["n"] > 1:
-            rng = f" (per repetition {fmt(val['per_rep_min'], 2)}..{fmt(val['per_rep_max'], 2)})"
+            rng = f" (per repetition {fmt(val['per_rep_min'], nd)}..{fmt(val['per_rep_max'], nd)})"
             lo, hi = val["per_rep_min"], val["per_rep_max"]
             if ok_fn(lo) != ok_fn(hi):
                 verdict = "not resolved (repetitions on both sides)"
@@ -543,7 +637,14 @@ def main():
                 verdict = "met" if ok_fn(v) else "not met"
         else:
             verdict = "met" if ok_fn(v) else "not met"
-        goals.append(dict(goal=name, measured=f"{fmt(v, 2)}{rng}", verdict=verdict, detail=detail))
+        goals.append(dict(goal=name, measured=f"{fmt(v, nd)}{rng}", verdict=verdict, detail=detail))
+
+    def of_shim(k):
+        """The shim's per-repetition values of metric k as a goal() value (median, min, max), or None."""
+        vals = list(by.get(k, {}).get("shim", {}).values())
+        if not vals:
+            return None
+        return dict(ratio=statistics.median(vals), per_rep_min=min(vals), per_rep_max=max(vals), n=len(vals))
 
     slow_mib = (fnum(meta.get("s2slow_bps")) or 0) / 1048576
     for b in BURSTS:
@@ -561,13 +662,31 @@ def main():
         goal("S3 shim producer p99 with catch-up consumer <= 1.2x idle", d, lambda x: x <= 1.2, 1.2)
     else:
         goal("S3 shim producer p99 with catch-up consumer <= 1.2x idle", None, None, 1.2)
-    for k in ("s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s2slow_burst_mbps", "s4_mbps"):
+    for k in ("s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s2slow_burst_mbps", "s4_mbps", "s5_mbps"):
         r = R(k, "inert", "vanilla")
-        if r is None and k == "s2slow_burst_mbps":
+        if r is None and k in ("s2slow_burst_mbps", "s5_mbps"):
             continue
         # cost <= 1.01x: throughput inert >= vanilla / 1.01
         goal(f"inert preload costs <= 1.01x vanilla ({METRICS[k][2]}: inert/vanilla >= 0.990)", r,
              lambda x: x >= 1 / 1.01, 0.99)
+    if any(k[0].startswith("s5_") for k in agg):
+        # did the slow tier keep up with demotion? a spill means the pool was full when a write came
+        sp = by.get("s5_spills", {}).get("shim", {})
+        spilled = sorted(r for r, x in sp.items() if x)
+        kept = ("no spill in any repetition: demotion kept up" if sp and not spilled else
+                f"spills in repetition(s) {', '.join(map(str, spilled))}: the pool filled, demotion did not keep up"
+                if spilled else "spills not measured")
+        d = of_shim("s5_pool_write_pct")
+        goal(f"S5 ({meta.get('s5_segment_mb')} MiB segments, more partitions than fit the pool): >= 90 % of the produced bytes written to "
+             "the pool once migration keeps up (shim, % of the whole produce)", d, lambda x: x >= 90, 90,
+             detail=(f"second half of the produce {fmt(of_shim('s5_pool_write_2nd_pct')['ratio'], 1)} %; "
+                     if of_shim("s5_pool_write_2nd_pct") else "") + kept, nd=1)
+        goal("S5 throughput shim >= 0.9x ceiling when the slow tier keeps up with demotion",
+             R("s5_mbps", "shim", "ceiling"), lambda x: x >= 0.9, 0.9, detail=kept)
+        if spilled:  # the condition of both S5 goals did not hold in those repetitions
+            for g in goals[-2:]:
+                if g["verdict"] != "not measured":
+                    g["verdict"] += " (condition not met: the slow tier did not keep up)"
     ib = by.get("inert_cost_bound_pct", {}).get("inert", {})
     if ib:
         vals = list(ib.values())
@@ -588,7 +707,8 @@ def main():
     wcsv("timeseries.csv", ["rep", "variant", "scenario", "t_s", "mib_per_s", "avg_latency_ms", "max_latency_ms", "source"],
          ts_rows)
     wcsv("samples.csv", ["rep", "variant", "scenario", "t_s", "epoch", "pool_used_mib", "pool_mib", "demote_mib_s",
-                         "promote_mib_s", "slow_read_mib_s", "slow_write_mib_s", "memcg_mib", "demoted_mib_total"],
+                         "promote_mib_s", "slow_read_mib_s", "slow_write_mib_s", "memcg_mib", "demoted_mib_total",
+                         "written_pool_mib_s", "written_slow_mib_s"],
          smp_rows)
     wcsv("summary.csv", ["metric", "variant", "median", "min", "max", "n", "unit"], summary)
     wcsv("ratios.csv", ["metric", "pair", "ratio_of_medians", "per_rep_median", "per_rep_min", "per_rep_max", "n"], ratios)
@@ -641,6 +761,9 @@ def main():
              + (f"S2slow: the S2 burst again with the slow tier lowered to "
                 f"{(fnum(meta.get('s2slow_bps')) or 0) / 1048576:g} MiB/s for its duration (after the log dir was "
                 "written back and the pool had settled); " if meta.get("s2slow_bps") else "") +
+             (f"S5: {meta.get('s5_mb')} MiB at full speed (acks=1) into {meta.get('s5_partitions')} partitions with "
+              f"{meta.get('s5_segment_mb')} MiB segments, then the newest {meta.get('s5_recent_mb')} MiB read back; "
+              if meta.get("s5_mb") else "") +
              f"{meta.get('reps')} repetition(s); run took {int(fnum(meta.get('duration_s')) or 0) // 60} min")
     L.append("- MiB/s = 2^20 bytes per second (the Kafka tools' \"MB\"). Medians over repetitions, [min..max] below "
              "each; ratios are ratio of medians, with the range of per-repetition ratios")
@@ -674,7 +797,8 @@ def main():
     L.append("| goal | measured | verdict |")
     L.append("|---|---|---|")
     for g in goals:
-        L.append(f"| {g['goal']} | {g['measured']} | {g['verdict']} |")
+        det = f"; {g['detail']}" if g.get("detail") else ""
+        L.append(f"| {g['goal']} | {g['measured']}{det} | {g['verdict']} |")
     L.append("")
     def table(keys):
         """A metric-per-row table of medians [min..max] per variant (rows nobody measured left out)."""
@@ -692,15 +816,42 @@ def main():
             L.append(f"| {METRICS[k][2]}{unit} | " + " | ".join(cells) + " |")
         L.append("")
 
-    L.append("## S2 pool and migration (shim), slow-tier writes")
+    s2_keys = [f"{b}_{m}" for b in BURSTS for m in ("burst_secs", "burst_p50_ms", "low_p99_ms", "pool_peak_mb",
+                                                     "pool_end_mb", "demoted_mb", "demote_peak_mbs", "spills",
+                                                     "slow_write_mb")] + ["s3_slow_read_mb", "mem_peak_mb",
+                                                                          "mem_shmem_end_mb"]
+    L.append("## S2 pool and migration (shim), slow-tier writes" if any(k.startswith("s2") and (k, v) in agg
+                                                                        for k in s2_keys for v in present)
+             else "## Memory")
     L.append("")
-    table([f"{b}_{m}" for b in BURSTS for m in ("burst_secs", "burst_p50_ms", "low_p99_ms", "pool_peak_mb",
-                                                "pool_end_mb", "demoted_mb", "demote_peak_mbs", "spills",
-                                                "slow_write_mb")] + ["s3_slow_read_mb", "mem_peak_mb",
-                                                                     "mem_shmem_end_mb"])
+    table(s2_keys)
+    s5_keys = ["s5_secs", "s5_p50_ms", "s5_p999_ms", "s5_pool_write_pct", "s5_pool_write_2nd_pct", "s5_head_demotions",
+               "s5_readmissions", "s5_spills", "s5_demoted_mb", "s5_demote_mbs", "s5_pool_peak_mb", "s5_pool_end_mb",
+               "s5_slow_write_mb", "s5_recent_secs", "s5_recent_from_pool_pct"]
+    if any((k, v) in agg for k in s5_keys for v in present):
+        pool_mb = fnum(meta.get("pool_mb"))
+        s5_mb = fnum(meta.get("s5_mb"))
+        L.append(f"## S5: Kafka's default segments ({meta.get('s5_segment_mb')} MiB) on more partitions than fit the pool")
+        L.append("")
+        L.append(f"One topic, {meta.get('s5_partitions')} partitions, segment.bytes {meta.get('s5_segment_mb')} MiB (a "
+                 f"topic-level override; the broker's log.segment.bytes stays {meta.get('segment_mb')} MiB for the other "
+                 f"scenarios). {meta.get('s5_mb')} MiB produced at full speed with acks=1"
+                 + (f", {s5_mb / pool_mb:.1f}x the pool ({meta.get('pool_mb')} MiB on tmpfs standing in for PMem, "
+                    f"threshold {meta.get('threshold')})" if pool_mb and s5_mb else "")
+                 + ": every partition stays in its first segment, which never seals, so the shim can only make room "
+                 "by demoting the cold heads of active segments (their newest blocks stay in the pool), and readmits a "
+                 "segment whose pool window closed because the pool was full. The pool share counts the broker's "
+                 "writes by the tier they landed on (the shim's bytes_written_pool and bytes_written_slow, from the "
+                 "pool header, per 1 s sample). Then, right after the produce, the newest "
+                 f"{meta.get('s5_recent_mb')} MiB (the same number of records from every partition) is read with one "
+                 "kcat run (a relative offset from each partition's end), timed from its start to its exit; the "
+                 "share served from the pool counts the shim's read and sendfile bytes in that window.")
+        L.append("")
+        table(s5_keys)
     cpu_keys = [k for k in ("s1_acks1_broker_cpu", "s1_acks1_mib_per_cpu_s", "s1_acks1_other_cpu", "s2_burst_broker_cpu",
                              "s2_burst_mib_per_cpu_s", "s2_burst_other_cpu", "s2slow_burst_broker_cpu",
-                             "s2slow_burst_mib_per_cpu_s", "s3_loaded_other_cpu", "s4_broker_cpu")
+                             "s2slow_burst_mib_per_cpu_s", "s3_loaded_other_cpu", "s4_broker_cpu", "s5_broker_cpu",
+                             "s5_other_cpu")
                 if any((k, v) in agg for v in present)]
     if cpu_keys:
         L.append(f"## CPU (nproc = {nproc}): the broker's cost per MiB, and the noise")
@@ -898,37 +1049,86 @@ def make_plots(res, meta, ts_rows, smp_rows, agg):
             if plot_a or plot_b:
                 run_gp(f"{b}-pool", sc)
 
+    # S5: throughput over time (median over repetitions per second), pool fill and where the writes landed
+    s5 = median_series(ts_rows, lambda r: r[2] == "s5" and r[7] == "producer")
+    if s5:
+        sc = term.format(h=500) + "set output 's5-throughput.png'\n" \
+            f"set title 'S5 sustained produce ({meta.get('s5_mb')} MiB, {meta.get('s5_partitions')} partitions, " \
+            f"{meta.get('s5_segment_mb')} MiB segments, acks=1): median over repetitions ({FAST})'\n" \
+            "set grid\nset key outside right\nset ylabel 'MiB/s (acked)'\nset xlabel 'seconds since the producer started'\n" \
+            f"set yrange [0:*]\nplot {lines_for('s5-tput', s5)}\n"
+        run_gp("s5-throughput", sc)
+    s5s = [r for r in smp_rows if r[2] == "s5" and r[3] != "" and r[1] == "shim" and r[5] != ""]
+    if s5s:
+        plot_a, plot_b = [], []
+        pool_mib = None
+        for rep in sorted({r[0] for r in s5s}):
+            fn = f"s5-pool-r{rep}.dat"
+            with open(os.path.join(pd, fn), "w") as f:
+                for r in s5s:
+                    if r[0] != rep:
+                        continue
+                    f.write(" ".join(str(x) if x != "" else "NaN" for x in (r[3], r[5], r[13], r[14], r[7])) + "\n")
+                    pool_mib = r[6] or pool_mib
+            plot_a.append(f"'{fn}' using 1:2 with lines lw 2 title 'pool used, shim rep {rep}'")
+            plot_b.append(f"'{fn}' using 1:3 with lines lw 2 title 'writes landing in the pool, rep {rep}'")
+            plot_b.append(f"'{fn}' using 1:4 with lines lw 2 title 'writes landing on the slow tier (spilled), rep {rep}'")
+            plot_b.append(f"'{fn}' using 1:5 with lines lw 1 dt 2 title 'demotion to the slow tier, rep {rep}'")
+        thr = fnum(meta.get("threshold"))
+        if pool_mib:
+            plot_a.append(f"{pool_mib} with lines dt 3 lc rgb 'black' title 'pool size'")
+            if thr and thr > 0:
+                plot_a.append(f"{float(pool_mib) * thr} with lines dt 2 lc rgb 'gray' title 'migration threshold'")
+        sc = term.format(h=800) + "set output 's5-pool.png'\nset multiplot layout 2,1 title " \
+            f"'S5: pool fill and where the writes landed (pool: {meta.get('pool_mb')} MiB on tmpfs as PMem " \
+            f"stand-in; slow tier {int(fnum(meta.get('hdd_bps')) or 0) >> 20} MiB/s, {meta.get('hdd_iops')} IOPS)'\n" \
+            "set grid\nset key outside right\nset xlabel 'seconds since S5 started (the produce, then the read of the newest data)'\n" \
+            "set yrange [0:*]\n" \
+            "set title 'pool used (MiB)'\nset ylabel 'MiB'\nplot " + ", ".join(plot_a) + "\n" \
+            "set title 'the broker writes by the tier they landed on, and demotion (MiB/s, per sample)'\n" \
+            "set ylabel 'MiB/s'\nplot " + ", ".join(plot_b) + "\nunset multiplot\n"
+        run_gp("s5-pool", sc)
+
     # latency percentiles: S2 burst p50/p99/p99.9 and S3 p99 idle vs loaded
-    have = [v for v in VARIANTS if ("s2_burst_p99_ms", v) in agg or ("s3_idle_p99_ms", v) in agg]
+    have = [v for v in VARIANTS if ("s2_burst_p99_ms", v) in agg or ("s3_idle_p99_ms", v) in agg
+            or ("s5_p99_ms", v) in agg]
     if have:
         with open(os.path.join(pd, "latency.dat"), "w") as f:
-            f.write("# variant s2p50 s2p99 s2p999 s3idle s3loaded\n")
+            f.write("# variant s2p50 s2p99 s2p999 s3idle s3loaded s5p50 s5p99 s5p999\n")
             for v in have:
                 def g(k):
                     a = agg.get((k, v))
                     return f"{a['median']:.3f}" if a else "NaN"
                 f.write(f"\"{SHORT[v]}\" {g('s2_burst_p50_ms')} {g('s2_burst_p99_ms')} {g('s2_burst_p999_ms')} "
-                        f"{g('s3_idle_p99_ms')} {g('s3_loaded_p99_ms')}\n")
-        sc = term.format(h=500) + "set output 'latency.png'\nset multiplot layout 1,2 title " \
+                        f"{g('s3_idle_p99_ms')} {g('s3_loaded_p99_ms')} {g('s5_p50_ms')} {g('s5_p99_ms')} "
+                        f"{g('s5_p999_ms')}\n")
+        # one panel per scenario that has figures (a subset run leaves the others out)
+        panels = [(k, t, p) for k, t, p in (
+            ("s2_burst_p99_ms", "S2 burst (full speed, acks=1)",
+             "plot 'latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'"),
+            ("s3_idle_p99_ms", "S3 producer p99: idle vs catch-up consumer running",
+             "plot 'latency.dat' using 5:xtic(1) title 'idle', '' using 6 title 'with catch-up consumer'"),
+            ("s5_p99_ms", f"S5 sustained produce, {meta.get('s5_segment_mb')} MiB segments (acks=1)",
+             "plot 'latency.dat' using 7:xtic(1) title 'p50', '' using 8 title 'p99', '' using 9 title 'p99.9'"))
+            if any((k, v) in agg for v in have)]
+        sc = term.format(h=500) + f"set output 'latency.png'\nset multiplot layout 1,{len(panels)} title " \
             f"'Produce latency percentiles, medians over repetitions ({FAST})'\n" \
             "set style data histogram\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n" \
             "set grid ytics\nset logscale y\nset ylabel 'ms (log scale)'\nset key top left\nset yrange [0.5:*]\n" \
             f"set xrange [-0.6:{len(have) - 0.4}]\n" \
-            "set title 'S2 burst (full speed, acks=1)'\n" \
-            "plot 'latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'\n" \
-            "set title 'S3 producer p99: idle vs catch-up consumer running'\n" \
-            "plot 'latency.dat' using 5:xtic(1) title 'idle', '' using 6 title 'with catch-up consumer'\n" \
+            + "".join(f"set title '{t}'\n{p}\n" for _, t, p in panels) + \
             "unset multiplot\n"
         run_gp("latency", sc)
 
     # overview: throughput per scenario, median with min..max
     ks = [k for k in ("s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s2slow_burst_mbps", "s3_consumer_mbps",
-                      "s4_mbps")
+                      "s4_mbps", "s5_mbps", "s5_recent_mbps")
           if any((k, v) in agg for v in VARIANTS)]
     vs = [v for v in VARIANTS if any((k, v) in agg for k in ks)]
     if ks and vs:
         names = {"s1_acks1_mbps": "S1 acks=1", "s1_acksall_mbps": "S1 acks=all", "s2_burst_mbps": "S2 burst", "s2slow_burst_mbps": "S2slow burst",
-                 "s3_consumer_mbps": "S3 consumer", "s4_mbps": "S4 flush=1"}
+                 "s3_consumer_mbps": "S3 consumer", "s4_mbps": "S4 flush=1", "s5_mbps": "S5 produce",
+                 "s5_recent_mbps": "S5 newest read"}
         with open(os.path.join(pd, "overview.dat"), "w") as f:
             for k in ks:
                 row = [f"\"{names[k]}\""]

@@ -30,13 +30,17 @@
 #   HDD: with only 2 cores the CPU caps every variant near the default 150 MiB/s, so the default point
 #   cannot show a disk-bound burst; this second point can);
 #   S3 catch-up consumer over older data while a fixed-rate producer runs, against the same producer idle;
-#   S4 flush.messages=1 (the topic-level form of log.flush.interval.messages=1).
+#   S4 flush.messages=1 (the topic-level form of log.flush.interval.messages=1);
+#   S5 Kafka's default 1 GiB segments (a topic-level segment.bytes) on more partitions than fit in the pool as
+#   whole segments, produced at full speed for several times the pool size: the segments stay active (never
+#   sealed), so the shim keeps their newest bytes in the pool by demoting their cold heads; then the newest
+#   BENCH_S5_RECENT_MB of the topic is read back (kcat, a relative offset from every partition's end).
 #
 # Environment (all optional; sizes in MiB unless stated):
 #   BENCH_QUICK=1          small smoke preset (every knob below can still be set)
 #   BENCH_REPS             repetitions of every variant (3; quick 1)
 #   BENCH_VARIANTS         subset/order, comma list of vanilla,shim,ceiling,inert (all four)
-#   BENCH_SCENARIOS        subset, comma list of s1,s2,s2slow,s3,s4 (all)
+#   BENCH_SCENARIOS        subset, comma list of s1,s2,s2slow,s3,s4,s5 (all)
 #   BENCH_HDD_BPS          slow-tier bytes/s, read and write, K/M/G suffixes = 2^10.. (150M)
 #   BENCH_HDD_IOPS         slow-tier I/Os per second, read and write (200)
 #   BENCH_MEM_MB           broker memory cgroup limit incl. page cache (1536); ceiling: + BENCH_CEIL_MB
@@ -51,6 +55,11 @@
 #   BENCH_S3_OLD_MB        S3 older data read by the catch-up consumer (1024; quick 256)
 #   BENCH_S3_RATE_MBS / BENCH_S3_SECS      S3 producer rate and duration per phase (16 / 8; quick 8 / 4)
 #   BENCH_S4_SECS          S4 produce duration (6; quick 4)
+#   BENCH_S5_MB            S5 volume produced at full speed (3 x BENCH_POOL_MB: 4608; quick 1536). A volume, not a
+#                          duration: ProducerPerformance prints its latency percentiles only when it completes
+#                          its record count, and a known volume keeps the ceiling's tmpfs log dir within its budget
+#   BENCH_S5_PARTITIONS    S5 partitions (6)   BENCH_S5_SEGMENT_MB  S5 topic's segment.bytes (1024, Kafka's default)
+#   BENCH_S5_RECENT_MB     S5 newest data read back after the produce, in total over the partitions (256; quick 64)
 #   BENCH_VERIFY_RECORDS   self-checking records produced first and verified last (20000; quick 5000)
 #   BENCH_WARMUP_MB        unmeasured full-speed produce right after the broker starts (JIT) (256; quick 64)
 #   BENCH_CEIL_MB          tmpfs budget of the ceiling's log dir, added to its memory limit (6144; quick 3072)
@@ -90,7 +99,7 @@ quick=${BENCH_QUICK:-0}
 q() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 reps=${BENCH_REPS:-$(q 3 1)}
 variants=${BENCH_VARIANTS:-vanilla,shim,ceiling,inert}
-scenarios=${BENCH_SCENARIOS:-s1,s2,s2slow,s3,s4}
+scenarios=${BENCH_SCENARIOS:-s1,s2,s2slow,s3,s4,s5}
 hdd_bps_s=${BENCH_HDD_BPS:-150M}
 hdd_iops=${BENCH_HDD_IOPS:-200}
 mem_mb=${BENCH_MEM_MB:-1536}
@@ -109,6 +118,10 @@ s3_old_mb=${BENCH_S3_OLD_MB:-$(q 1024 256)}
 s3_rate_mbs=${BENCH_S3_RATE_MBS:-$(q 16 8)}
 s3_secs=${BENCH_S3_SECS:-$(q 8 4)}
 s4_secs=${BENCH_S4_SECS:-$(q 6 4)}
+s5_mb=${BENCH_S5_MB:-$((3 * pool_mb))}
+s5_parts=${BENCH_S5_PARTITIONS:-6}
+s5_seg_mb=${BENCH_S5_SEGMENT_MB:-1024}
+s5_recent_mb=${BENCH_S5_RECENT_MB:-$(q 256 64)}
 verify_n=${BENCH_VERIFY_RECORDS:-$(q 20000 5000)}
 warmup_mb=${BENCH_WARMUP_MB:-$(q 256 64)}
 ceil_mb=${BENCH_CEIL_MB:-$(q 6144 3072)}
@@ -124,6 +137,7 @@ num() { case $2 in '' | *[!0-9]*) die "$1 must be a whole number (got '$2')" ;; 
 for v in reps:$reps hdd_iops:$hdd_iops mem_mb:$mem_mb heap_mb:$heap_mb pool_mb:$pool_mb seg_mb:$seg_mb \
 	parts:$parts rsize:$rsize s1_secs:$s1_secs s2_burst_mb:$s2_burst_mb s2_low_mbs:$s2_low_mbs \
 	s2_low_secs:$s2_low_secs s3_old_mb:$s3_old_mb s3_rate_mbs:$s3_rate_mbs s3_secs:$s3_secs s4_secs:$s4_secs \
+	s5_mb:$s5_mb s5_parts:$s5_parts s5_seg_mb:$s5_seg_mb s5_recent_mb:$s5_recent_mb \
 	verify_n:$verify_n warmup_mb:$warmup_mb ceil_mb:$ceil_mb slow_gb:$slow_gb jstack_s:$jstack_s; do
 	num "${v%%:*}" "${v#*:}"
 done
@@ -140,9 +154,18 @@ hdd_bps=$(bytes BENCH_HDD_BPS "$hdd_bps_s") || exit 1
 s2slow_bps=$(bytes BENCH_S2_SLOW_BPS "$s2slow_bps_s") || exit 1
 [ "$hdd_bps" -gt 0 ] && [ "$s2slow_bps" -gt 0 ] || die "BENCH_HDD_BPS and BENCH_S2_SLOW_BPS must be > 0"
 for v in ${variants//,/ }; do case $v in vanilla | shim | ceiling | inert) ;; *) die "BENCH_VARIANTS: unknown variant '$v'" ;; esac; done
-for s in ${scenarios//,/ }; do case $s in s1 | s2 | s2slow | s3 | s4) ;; *) die "BENCH_SCENARIOS: unknown scenario '$s'" ;; esac; done
+for s in ${scenarios//,/ }; do case $s in s1 | s2 | s2slow | s3 | s4 | s5) ;; *) die "BENCH_SCENARIOS: unknown scenario '$s'" ;; esac; done
 has_scn() { case ",$scenarios," in *",$1,"*) return 0 ;; esac; return 1; }
 [ "$s2_burst_mb" -lt "$pool_mb" ] || echo "bench/ab/run.sh: note: BENCH_S2_BURST_MB ($s2_burst_mb) does not fit the pool ($pool_mb)" >&2
+if has_scn s5; then
+	[ "$s5_parts" -ge 1 ] && [ "$s5_seg_mb" -ge 1 ] || die "BENCH_S5_PARTITIONS and BENCH_S5_SEGMENT_MB must be >= 1"
+	[ "$s5_recent_mb" -lt "$s5_mb" ] || die "BENCH_S5_RECENT_MB ($s5_recent_mb) must be less than BENCH_S5_MB ($s5_mb)"
+	case ",$variants," in *,ceiling,*) [ $((s5_mb + 512)) -le "$ceil_mb" ] ||
+		die "BENCH_S5_MB ($s5_mb) does not fit the ceiling's tmpfs log dir budget BENCH_CEIL_MB ($ceil_mb) with 512 MiB to spare" ;; esac
+	[ $((s5_mb + 2048)) -le $((slow_gb << 10)) ] || die "BENCH_S5_MB ($s5_mb) does not fit the slow tier (BENCH_SLOW_GB $slow_gb) with 2 GiB to spare"
+	[ $((s5_mb / s5_parts)) -lt "$s5_seg_mb" ] || echo "bench/ab/run.sh: note: BENCH_S5_MB / BENCH_S5_PARTITIONS ($((s5_mb / s5_parts)) MiB) reaches BENCH_S5_SEGMENT_MB ($s5_seg_mb): S5's segments roll (sealed segments are demoted whole)" >&2
+	[ "$s5_mb" -gt "$pool_mb" ] || echo "bench/ab/run.sh: note: BENCH_S5_MB ($s5_mb) fits the pool ($pool_mb): S5 then shows no head demotion" >&2
+fi
 [ $((heap_mb + 256)) -lt "$mem_mb" ] || die "BENCH_MEM_MB ($mem_mb) must exceed BENCH_HEAP_MB ($heap_mb) by more than 256"
 
 # Only our own settings reach the shim: drop any PAFKA_* setting inherited from the caller's shell.
@@ -324,7 +347,8 @@ m mem_limit_mb "$mem_mb"; m heap_mb "$heap_mb"; m ceil_tmpfs_mb "$ceil_mb"; m po
 m segment_mb "$seg_mb"; m partitions "$parts"; m record_size "$rsize"; m reps "$reps"; m quick "$quick"
 m variants "$variants"; m scenarios "$scenarios"; m s1_secs "$s1_secs"; m s2_burst_mb "$s2_burst_mb"
 m s2_low_mbs "$s2_low_mbs"; m s2_low_secs "$s2_low_secs"; m s3_old_mb "$s3_old_mb"; m s3_rate_mbs "$s3_rate_mbs"
-m s3_secs "$s3_secs"; m s4_secs "$s4_secs"; m verify_records "$verify_n"; m sample_s "$sample_s"; m warmup_mb "$warmup_mb"
+m s3_secs "$s3_secs"; m s4_secs "$s4_secs"; m s5_mb "$s5_mb"; m s5_partitions "$s5_parts"; m s5_segment_mb "$s5_seg_mb"
+m s5_recent_mb "$s5_recent_mb"; m verify_records "$verify_n"; m sample_s "$sample_s"; m warmup_mb "$warmup_mb"
 
 # ------------------------------------------------------------------ call census (the inert goal)
 # What the inert shim costs cannot be read off throughput on a shared 2-core machine (the repetitions
@@ -406,9 +430,9 @@ prod_t() {
 	[ "$st" = 0 ] || [ "$st" = 124 ] || anomaly "ProducerPerformance $(basename "$o") exited with status $st: $(tail -n 2 "$o" | cut -d' ' -f2- | tr '\n' ' ')"
 	[ "$(grep -c ' records sent' "$o")" -ge 2 ] || anomaly "$(basename "$o"): fewer than 2 progress lines (stall?)"
 }
-topic_create() { # TOPIC [--config k=v]
-	local t=$1; shift
-	kafka_topic_create "$t" "$parts" "$@" 2>>"$raw/errors.txt" || { anomaly "creating topic $t failed"; return 1; }
+topic_create() { # TOPIC PARTITIONS [--config k=v]
+	local t=$1 n=$2; shift 2
+	kafka_topic_create "$t" "$n" "$@" 2>>"$raw/errors.txt" || { anomaly "creating topic $t failed"; return 1; }
 }
 # topic_delete TOPIC...: delete (one tool run), and wait until their directories (incl. -delete renames) are gone.
 topic_delete() {
@@ -547,6 +571,53 @@ run_s4() {
 	broker_ok s4 || return 1
 	pending_delete="$pending_delete s4"
 }
+# S5: Kafka's default segment size on more partitions than fit in the pool as whole segments. The topic gets
+# its own segment.bytes (the broker's log.segment.bytes stays for the other scenarios), BENCH_S5_MB is produced
+# at full speed (acks=1; several times the pool, under one segment per partition, so every segment stays
+# active: only head demotion can make room in the pool), then the newest BENCH_S5_RECENT_MB of the topic is read
+# back at once, the same share from every partition: what a consumer that keeps up reads next.
+run_s5() {
+	local n warm per tmo t1 t2 st got
+	n=$(mb2rec "$s5_mb"); warm=$((n / 10)); per=$(($(mb2rec "$s5_recent_mb") / s5_parts))
+	settle # a clean slate: the previous scenario's writeback and migration do not eat into this one
+	topic_create s5 "$s5_parts" --config segment.bytes=$((s5_seg_mb << 20)) || return 1
+	ev s5 start
+	prod_n "$raw/s5.out" s5 "$n" -1 1 $((60 + s5_mb / 4)) "$warm"
+	ev s5 produce-end
+	broker_ok s5 || return 1
+	# every partition from PER records before its end to its end; '%p %o %S': partition, offset, value bytes
+	tmo=$((60 + s5_recent_mb / 4))
+	ev s5 recent-start
+	t1=$EPOCHREALTIME
+	LD_PRELOAD='' timeout "$tmo" kcat -C -b "$KAFKA_BOOTSTRAP" -t s5 -o "-$per" -e -q -f '%p %o %S\n' \
+		-X fetch.wait.max.ms=100 >"$work/s5-recent.txt" 2>>"$raw/errors.txt"
+	st=$?
+	t2=$EPOCHREALTIME
+	ev s5 recent-end
+	# the produced count (acknowledged records) is every partition's end offset summed (the topic is new)
+	got=$(sed -n 's/^[0-9.]* \([0-9]*\) records sent, .*99th.*/\1/p' "$raw/s5.out" | head -n1)
+	awk -v per="$per" -v parts="$s5_parts" -v produced="${got:-}" -v st="$st" -v t1="$t1" -v t2="$t2" '
+		{ o = $2 + 0; n[$1]++; b += $3; if (!($1 in lo) || o < lo[$1]) lo[$1] = o; if (!($1 in hi) || o > hi[$1]) hi[$1] = o }
+		END {
+			bad = ""; np = 0; ends = 0
+			for (p in n) {
+				np++; ends += hi[p] + 1
+				if (n[p] != per) bad = bad sprintf(" partition %s: %d records (asked %d);", p, n[p], per)
+				else if (hi[p] - lo[p] + 1 != per) bad = bad sprintf(" partition %s: offsets %d..%d are not %d consecutive ones;", p, lo[p], hi[p], per)
+			}
+			if (np != parts) bad = bad sprintf(" %d partitions read of %d;", np, parts)
+			if (produced != "" && ends != produced) bad = bad sprintf(" end offsets sum to %d, the producer had %d acknowledged;", ends, produced)
+			printf "status\t%s\nrecords\t%d\nrecords_asked\t%d\nbytes\t%d\nsecs\t%.6f\npartitions\t%d\nend_offsets_sum\t%d\nproduced\t%s\nproblems\t%s\n", st, NR, per * parts, b, t2 - t1, np, ends, produced, bad
+		}' "$work/s5-recent.txt" >"$raw/s5-recent.tsv"
+	rm -f "$work/s5-recent.txt"
+	[ "$st" = 0 ] || anomaly "S5: kcat reading the newest records exited with status $st$([ "$st" = 124 ] && echo ' (timeout)'): $(tail -n 2 "$raw/errors.txt" | tr '\n' ' ')"
+	local problems
+	problems=$(sed -n 's/^problems\t//p' "$raw/s5-recent.tsv")
+	[ -z "$problems" ] || anomaly "S5: the newest records read back are not what was asked:$problems"
+	ev s5 end
+	broker_ok s5 || return 1
+	pending_delete="$pending_delete s5"
+}
 
 # ------------------------------------------------------------------ one broker run
 run_variant() {
@@ -637,9 +708,11 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 		bg_pids="$bg_pids $jpid"
 	fi
 	# Topics are created by their first producer (auto.create.topics.enable, num.partitions), except s4,
-	# which needs its flush.messages=1 (created while the self-checking records are produced).
+	# which needs its flush.messages=1 (created while the self-checking records are produced), and s5 (its
+	# segment.bytes and partitions), created when S5 starts: its empty segments would otherwise be active
+	# segments during S1..S4, and the shim shares the room it keeps for active segments' tails among them.
 	local cpid=
-	if has_scn s4; then topic_create s4 --config flush.messages=1 & cpid=$!; fi
+	if has_scn s4; then topic_create s4 "$parts" --config flush.messages=1 & cpid=$!; fi
 	# self-checking records first: they are the oldest data, demoted first under the shim, checked last
 	python3 "$top/tests/kafka/records.py" gen 0 "$verify_n" "$rep" |
 		kafka_produce verify 2>>"$raw/errors.txt" || anomaly "producing the verify records failed"
@@ -653,7 +726,7 @@ os.rmdir(d)' "$logdir" >"$raw/pool-create.out" 2>&1 || { anomaly "pool creation 
 	pending_delete=''
 	has_scn s1 || pending_delete=s1
 	local s
-	for s in s1 s2 s2slow s3 s4; do
+	for s in s1 s2 s2slow s3 s4 s5; do
 		has_scn "$s" || continue
 		kafka_alive || break
 		# the previous scenario's topics go first, so each scenario starts with an empty pool

@@ -8,9 +8,12 @@
 Columns: epoch (s, wall clock), then
   pool_used_blocks, pool_blocks, pool_block_size   used blocks of POOLDIR/pafka.pool (non-zero block-table
                                                    entries, as tests/kafka/poolcheck.py counts them)
-  demoted_bytes, promoted_bytes, demotions, promotions, spills, bytes_written_pool, bytes_written_slow,
-  bytes_read_pool, bytes_read_slow, bytes_sent_pool, bytes_sent_slow, backlog_bytes, writer_pid
-                                                   the pool header's live statistics (cumulative counters)
+  bytes_demoted, bytes_promoted, demotions, promotions, spills, bytes_written_pool, bytes_written_slow,
+  bytes_read_pool, bytes_read_slow, bytes_sent_pool, bytes_sent_slow, backlog_bytes, writer_pid,
+  head_demotions, readmissions                     the pool header's live statistics (cumulative counters;
+                                                   bytes_written_* are the application's writes by the tier
+                                                   they landed on; spills counts writes sent to the slow
+                                                   tier because the pool was full)
   dev_read_bytes, dev_write_bytes, dev_reads, dev_writes   /sys/block/loopN/stat (cumulative; the slow tier)
   memcg_usage, memcg_cache, memcg_rss, memcg_shmem, memcg_dirty, memcg_writeback   the broker's memory cgroup
   proc_rchar, proc_wchar                           /proc/PID/io of the broker (rchar includes the produce requests
@@ -39,7 +42,7 @@ import pafkapool as pp  # noqa: E402
 
 LIVE_COLS = ["bytes_demoted", "bytes_promoted", "demotions", "promotions", "spills", "bytes_written_pool",
              "bytes_written_slow", "bytes_read_pool", "bytes_read_slow", "bytes_sent_pool", "bytes_sent_slow",
-             "backlog_bytes", "writer_pid"]
+             "backlog_bytes", "writer_pid", "head_demotions", "readmissions"]
 COLS = (["epoch", "pool_used_blocks", "pool_blocks", "pool_block_size"] + LIVE_COLS +
         ["dev_read_bytes", "dev_write_bytes", "dev_reads", "dev_writes",
          "memcg_usage", "memcg_cache", "memcg_rss", "memcg_shmem", "memcg_dirty", "memcg_writeback",

@@ -107,9 +107,9 @@ struct pf_file {
 	uint64_t real_synced;
 	uint64_t gen;           /* bumped by every change of bytes or size: a migration copy checks it */
 	int64_t last_write_ms;  /* monotonic ms of the last change (sealing by idleness) */
-	/* A head move's lease (moves.c): blocks [lease_lo, lease_hi) are being copied to the real file without
-	 * the file's lock. Appends above never wait; an operation that would change or free those blocks
-	 * cancels the lease and waits for the mover to let go (at most one block copy). Under f->lock. */
+	/* A head move's lease (moves.c): file bytes [lease_lo, lease_hi) (whole blocks) are being copied to the
+	 * real file without the file's lock. Appends above never wait; an operation that would change or free
+	 * those blocks cancels the lease and waits for the mover to let go (at most one block copy). Under f->lock. */
 	uint64_t lease_lo, lease_hi;
 	int lease_active, lease_cancel;
 	char path[4096];        /* last known absolute path */
@@ -259,7 +259,7 @@ int offset_of(int fd, uint64_t *pos);
 int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg);
 
 /* ---- moves.c */
-/* With f->lock held for writing: if a head move's lease overlaps [lo, hi), cancel it and wait until the
+/* With f->lock held for writing: if a head move's lease overlaps file bytes [lo, hi), cancel it and wait until the
  * mover lets go. Returns 1 if it waited (f->lock was let go meanwhile: the caller looks at the file
  * again), 0 if there was nothing to wait for. */
 int lease_clear_locked(struct pf_file *f, uint64_t lo, uint64_t hi);

@@ -422,8 +422,8 @@ static int move_head(struct pf_file *f, uint64_t count, int whole_window, struct
 		pthread_rwlock_unlock(&f->lock);
 		goto done;
 	}
-	f->lease_lo = lo;
-	f->lease_hi = end;
+	f->lease_lo = lo * bs; /* in bytes, as the writers that clear it see the file */
+	f->lease_hi = end * bs;
 	f->lease_cancel = 0;
 	__atomic_store_n(&f->lease_active, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&f->lock);

@@ -634,6 +634,32 @@ static inline void cl_real_layout_(const char *file, int line, const struct cl_p
 	close(fd);
 }
 
+/*
+ * lseek(SEEK_DATA or SEEK_HOLE) on the log-dir file with raw system calls, so even a process under the shim
+ * sees the real file as the kernel has it (used to see a migration's copy under way). Returns the offset, or
+ * -1 for ENXIO (no data at or after off, or off past the end).
+ */
+static inline long long cl_raw_seek(const char *path, uint64_t off, int whence)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	CHECKF(fd >= 0, "raw open %s", path);
+	long long r = (long long)syscall(SYS_lseek, fd, (off_t)off, whence);
+	int e = errno;
+	syscall(SYS_close, fd);
+	CHECKF(r >= 0 || e == ENXIO, "raw lseek(%llu, %s) on %s", (unsigned long long)off,
+	       whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE", path);
+	return r;
+}
+
+/* How many bytes of data the log-dir file holds from off on, up to its first hole (0 if off is in a hole). */
+static inline uint64_t cl_raw_data_from(const char *path, uint64_t off)
+{
+	if (cl_raw_seek(path, off, SEEK_DATA) != (long long)off)
+		return 0;
+	long long h = cl_raw_seek(path, off, SEEK_HOLE);
+	return h > (long long)off ? (uint64_t)h - off : 0;
+}
+
 /* Compare a file read through whatever is preloaded (the shim, if any) with the expected bytes. */
 #define cl_check_content(path, size, fn, arg) cl_check_content_(__FILE__, __LINE__, path, size, fn, arg)
 static inline void cl_check_content_(const char *file, int line, const char *path, uint64_t size, cl_expect_fn fn,

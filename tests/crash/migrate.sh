@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/crash/migrate.sh - migration under LD_PRELOAD=libpafka.so (log.channel.type=tiered): demotion, pause
 # and policy order, rate limit, no ping-pong (the promotion boundary, also across a restart), promotion,
-# writes during a demotion and during a promotion, idle sealing, SIGKILL during migration.
+# writes during a demotion and during a promotion, idle sealing, SIGKILL during migration; the cold heads of
+# active segments (head: appends and readers while heads move; head-truncate: a pwrite and a truncate win over
+# a head move), the readmission of a spilled segment (readmit), SIGKILL during both (head-kill, readmit-kill).
 # Each scenario gets a fresh log dir and pool (tests/lib.sh) and runs tests/crash/pf_migrate ROLE... under the
 # shim (see pf_migrate.c for what each role asserts); then a restart with log.channel.type=pmem checks every
 # size and byte (check-shim), a process without the shim checks the log-dir files and the pool's tables
@@ -85,6 +87,30 @@ if [ -z "$sel" ] || want during-promote; then
 fi
 if [ -z "$sel" ] || want idle; then t0=$(date +%s); run_scenario idle PAFKA_MIGRATE_IDLE_MS=400 -- idle; fi
 if [ -z "$sel" ] || want kill; then t0=$(date +%s); run_scenario kill PAFKA_MIGRATE_RATE_BYTES=2M -- kill; fi
+# the cold heads of active segments and the readmission of a spilled one (small pools, a small kept tail)
+if [ -z "$sel" ] || want head; then
+	t0=$(date +%s)
+	run_scenario head PAFKA_STORAGE_TIERS_FIRST_SIZES=8M PAFKA_MIGRATE_TAIL_KEEP=128K -- head
+fi
+if [ -z "$sel" ] || want head-truncate; then
+	t0=$(date +%s)
+	run_scenario head-truncate PAFKA_STORAGE_TIERS_FIRST_SIZES=4M PAFKA_MIGRATE_TAIL_KEEP=128K \
+		PAFKA_MIGRATE_RATE_BYTES=768K -- head-truncate
+fi
+if [ -z "$sel" ] || want readmit; then
+	t0=$(date +%s)
+	run_scenario readmit PAFKA_STORAGE_TIERS_FIRST_SIZES=4M PAFKA_MIGRATE_TAIL_KEEP=128K -- readmit
+fi
+if [ -z "$sel" ] || want head-kill; then
+	t0=$(date +%s)
+	run_scenario head-kill PAFKA_STORAGE_TIERS_FIRST_SIZES=4M PAFKA_MIGRATE_TAIL_KEEP=128K \
+		PAFKA_MIGRATE_RATE_BYTES=512K -- head-kill
+fi
+if [ -z "$sel" ] || want readmit-kill; then
+	t0=$(date +%s)
+	run_scenario readmit-kill PAFKA_STORAGE_TIERS_FIRST_SIZES=4M PAFKA_MIGRATE_TAIL_KEEP=128K \
+		PAFKA_MIGRATE_RATE_BYTES=512K -- readmit-kill
+fi
 
 echo
 echo "migration scenarios ($(($(date +%s) - t_all0))s):"

@@ -14,9 +14,11 @@
  *           record and block allocation, growth (appends, ftruncate up, writes past the end), truncation,
  *           fsync, demotion, a write that fills the pool (spill), mmap (materialisation), rename (.deleted,
  *           the cleaner's .cleaned -> .swap -> .log), unlink of an open and of a closed file, truncation to
- *           zero. START > 0 continues in a new process (a restarted broker) from the start of a phase, so a
- *           kill at the first hit of a point can land in every phase. Before each operation it appends "B <i>" to a journal outside the log dir, after it
- *           "E <i>"; "DONE" at the end. The shim kills the process at the n-th hit of the point.
+ *           zero, and an active segment that spills, has its pool part moved down and is readmitted, then has
+ *           its cold head moved down (head moves and readmissions change no byte). START > 0 continues in a
+ *           new process (a restarted broker) from the start of a phase, so a kill at the first hit of a point
+ *           can land in every phase. Before each operation it appends "B <i>" to a journal outside the log
+ *           dir, after it "E <i>"; "DONE" at the end. The shim kills the process at the n-th hit of the point.
  *   verify  (under the shim, log.channel.type=pmem: recovery, no migration) replays the script up to the
  *           last finished operation and checks every file:
  *             - a file untouched by the operation in flight must have exactly the size and bytes the
@@ -31,7 +33,8 @@
  *                   with zeros;
  *                 unlink: present with the old bytes, or absent;
  *                 rename: under exactly one of the two names, with the old bytes;
- *                 close, fsync, mmap, open, the waits: no change;
+ *                 close, fsync, mmap, open, the waits (for migration: promotions, settling, a window): no
+ *                   change;
  *             - no other file exists in the log dir.
  *           It then saves the accepted contents as the manifest for check-real / cleanup / check-empty.
  *   plus the generic roles of crashlib.h (check-shim, check-real, cleanup, check-empty).
@@ -53,10 +56,11 @@ enum op_type {
 	OP_MMAP,
 	OP_WAIT_PROMOTED,
 	OP_WAIT_SETTLED,
+	OP_WAIT_WINDOW,
 };
 
 static const char *const op_names[] = { "open",  "create", "append", "pwrite", "truncate", "fsync",
-					"unlink", "rename", "close", "mmap", "wait-promoted", "wait-settled" };
+					"unlink", "rename", "close", "mmap", "wait-promoted", "wait-settled", "wait-window" };
 
 struct op {
 	enum op_type type;
@@ -83,8 +87,8 @@ static struct slot S[NSLOTS];
 static struct op OPS[128];
 static int NOPS;
 /* where each phase of the script starts (a restarted workload may begin there) */
-static int PHASE[8];
-static char PHASE_NAME[8];
+static int PHASE[16];
+static char PHASE_NAME[16];
 static int NPHASES;
 
 static void phase(char name)
@@ -135,6 +139,8 @@ static void add(enum op_type t, int slot, uint64_t off, uint64_t len, uint32_t s
 #define MMAP(s) add(OP_MMAP, s, 0, 0, 0, NULL)
 #define WAIT_PROMOTED(n) add(OP_WAIT_PROMOTED, -1, 0, n, 0, NULL)
 #define WAIT_SETTLED() add(OP_WAIT_SETTLED, -1, 0, 0, 0, NULL)
+/* until the slot's window starts at block lo or later and is open at the end (not spilled) */
+#define WAIT_WINDOW(s, lo) add(OP_WAIT_WINDOW, s, lo, 0, 0, NULL)
 
 /* The script (sizes for a pool of 59 blocks of 64 KiB, threshold 0.5: 29 blocks). */
 static void build_script(void)
@@ -208,6 +214,18 @@ static void build_script(void)
 	APPEND(10, 100000, 971);
 	FSYNC(10);
 	WAIT_SETTLED();
+	phase('H');
+	/* H: an active segment that spills (one append larger than the whole pool): migration moves its pool part
+	 * down (a head move) and readmits it (a new window at its end, 62 blocks in) */
+	CREATE(15, "pf5/00000000000000000000.log");
+	APPEND(15, 4000037, 1000);
+	WAIT_WINDOW(15, 62);
+	phase('I');
+	/* I: its next appends go to the pool again (30 blocks: over the threshold whatever else the pool holds,
+	 * 59 blocks at most with it), so the cold head of the active segment moves down while its tail stays */
+	APPEND(15, 2000003, 1001);
+	WAIT_WINDOW(15, 63);
+	FSYNC(15);
 }
 
 static void model_init(void)
@@ -313,6 +331,7 @@ static void apply(const struct op *o, int real)
 		break;
 	case OP_WAIT_PROMOTED:
 	case OP_WAIT_SETTLED:
+	case OP_WAIT_WINDOW:
 		break;
 	}
 }
@@ -325,6 +344,20 @@ static int cond_promoted(const struct cl_pool *p, void *arg)
 	for (uint64_t r = 0; r < p->nrecords; r++)
 		n += p->recs[r].state == PF_REC_LIVE && (p->recs[r].flags & PF_RECF_REAL_VALID) && p->recs[r].lo == 0;
 	return n >= want && cl_pool_quiet(p);
+}
+
+struct window_want {
+	struct cl_key key;
+	uint64_t lo;
+};
+
+/* The file's window starts at want->lo or later and is open at the end; no move half done. */
+static int cond_window(const struct cl_pool *p, void *arg)
+{
+	const struct window_want *w = arg;
+	int64_t r = cl_find_rec(p, &w->key);
+	return r >= 0 && p->recs[r].lo >= w->lo && p->recs[r].lo != PF_HI_NONE && p->recs[r].hi == PF_HI_NONE &&
+	       cl_pool_quiet(p);
 }
 
 static void jprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -364,11 +397,17 @@ static int role_work(int argc, char **argv)
 	for (int i = start; i < stop; i++) {
 		jprintf(j, "B %d\n", i);
 		const struct op *o = &OPS[i];
-		if (o->type == OP_WAIT_PROMOTED || o->type == OP_WAIT_SETTLED) {
+		if (o->type == OP_WAIT_PROMOTED || o->type == OP_WAIT_SETTLED || o->type == OP_WAIT_WINDOW) {
 			struct cl_pool P;
 			memset(&P, 0, sizeof P);
 			uint64_t want = o->len;
+			struct window_want ww = { .lo = o->off };
+			if (o->type == OP_WAIT_WINDOW) {
+				char p[PATH_MAX];
+				CHECK(cl_key_of(cl_abs(p, S[o->slot].rel), &ww.key) == 0);
+			}
 			long long ms = o->type == OP_WAIT_PROMOTED ? cl_poll(&P, cond_promoted, &want, 10000)
+				       : o->type == OP_WAIT_WINDOW ? cl_poll(&P, cond_window, &ww, 10000)
 								   : cl_poll(&P, cl_cond_settled, NULL, 10000);
 			if (ms < 0) {
 				timeouts++;
@@ -390,9 +429,10 @@ static int role_work(int argc, char **argv)
 	if (stop < NOPS)
 		return 0;
 	struct pf_pool_live L = cl_live_stats();
-	printf("work: %d operations done; live stats: %llu demotions, %llu promotions, %llu spills, %llu aborts, %llu "
-	       "failures; %d waits timed out\n",
-	       NOPS, (unsigned long long)L.demotions, (unsigned long long)L.promotions, (unsigned long long)L.spills,
+	printf("work: %d operations done; live stats: %llu demotions, %llu promotions, %llu head demotions, %llu "
+	       "readmissions, %llu spills, %llu aborts, %llu failures; %d waits timed out\n",
+	       NOPS, (unsigned long long)L.demotions, (unsigned long long)L.promotions,
+	       (unsigned long long)L.head_demotions, (unsigned long long)L.readmissions, (unsigned long long)L.spills,
 	       (unsigned long long)L.migration_aborts, (unsigned long long)L.migration_failures, timeouts);
 	return 0;
 }

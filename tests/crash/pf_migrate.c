@@ -22,9 +22,26 @@
  *                 being demoted (rate limited so copies overlap writes): no byte lost.
  *   during-promote  writes, overwrites and truncations of a sealed slow-tier file while it is being promoted
  *                 (rate limited): the promotion gives up, no byte lost.
- *   idle          a lone segment (no newer one) is demoted only after pafka.migrate.idle.ms without writes.
+ *   idle          a lone segment (no newer one) is demoted whole only after pafka.migrate.idle.ms without
+ *                 writes, while appends to another partition keep the pool over the threshold (before that,
+ *                 only its cold head may move).
  *   kill          SIGKILL a writer while migration runs (the child says so through a pipe), restart and
  *                 kill again during the resumed migration, then restart and verify every byte and size.
+ *   head          active segments appended round-robin (paced like a broker's ingest) through a small pool
+ *                 while readers read them whole: every byte right at all times, no append fails or spills
+ *                 (every byte goes to the pool), the pool never fills, head_demotions grows, and afterwards
+ *                 every segment's head is data in its log-dir file and its tail (at least the kept tail) the
+ *                 pool's, the log-dir file a hole there.
+ *   head-truncate a pwrite into a block a head move has already copied, and a truncate into the part of a
+ *                 head a move has not copied yet (rate limited moves): the pwrite and the truncate win, the
+ *                 moves give up, bytes and sizes (every stat variant, another process) are the kernel's.
+ *   readmit       an active segment spills (the pool full of other segments, migration paused); the others
+ *                 are deleted and migration resumes: it is readmitted (readmissions, a window open at its
+ *                 end) and its next blocks go to the pool (bytes_written to each tier exact); a reader
+ *                 checks it throughout.
+ *   head-kill     SIGKILL during a head move's copy, restart (recovery checked: bytes, no block leaked or
+ *                 owned twice), SIGKILL right after a head move committed in the restarted process, restart.
+ *   readmit-kill  the same during a readmission's copy, and after appends past the readmission.
  * Every scenario leaves $PAFKA_TEST_DIR/manifest for the generic roles (crashlib.h): check-shim,
  * check-real, cleanup, check-empty, which the driver runs after a restart.
  */
@@ -183,6 +200,19 @@ static long long settle(struct cl_pool *P, const char *what)
 	       (unsigned long long)P->nblocks);
 	return ms;
 }
+
+/* The live statistics count a move after its commit, which the pool's tables show first: read them until
+ * cond holds (at most 5 s), then the caller checks cond. */
+#define LIVE_WAIT(L, cond) \
+	do { \
+		int64_t t0_ = cl_now_ms(); \
+		for (;;) { \
+			(L) = cl_live_stats(); \
+			if ((cond) || cl_now_ms() - t0_ > 5000) \
+				break; \
+			cl_nap_ms(2); \
+		} \
+	} while (0)
 
 /* ================================================================ demote */
 
@@ -381,7 +411,8 @@ static int role_order(int argc, char **argv)
 			dem_blocks += OBLOCKS[i];
 		}
 	}
-	struct pf_pool_live after = P.h.live;
+	struct pf_pool_live after;
+	LIVE_WAIT(after, after.demotions - before.demotions >= (uint64_t)ndem);
 	CHECK_EQ(after.demotions - before.demotions, ndem);
 	CHECK_EQ(after.migration_aborts - before.migration_aborts, 0);
 	CHECK_EQ(cl_pool_used(&P), total_blocks - dem_blocks);
@@ -826,6 +857,9 @@ static int role_during(int argc, char **argv)
 	static struct seg v[2];
 	seg_init(&v[0], "dur-0", 0, 10500001, 400);
 	seg_init(&v[1], "dur-0", 100000, 65537, 401);
+	/* nothing moves until the newer segment exists: while dur-0 is the active segment and over the threshold,
+	 * migration would move its cold head instead (head-truncate covers writes during head moves) */
+	pause_on();
 	seg_open(&v[0], O_RDWR | O_CREAT | O_TRUNC);
 	seg_write_all(&v[0]);
 	struct during d;
@@ -841,6 +875,7 @@ static int role_during(int argc, char **argv)
 	/* a newer segment seals it: demotion starts while the writer goes on */
 	seg_open(&v[1], O_RDWR | O_CREAT | O_TRUNC);
 	seg_write_all(&v[1]);
+	pause_off();
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, during_writer, &d) == 0);
 	CHECK(pthread_join(t, NULL) == 0);
@@ -865,6 +900,8 @@ static int role_during(int argc, char **argv)
 	free(m.e);
 	check_real_child(NULL, NULL);
 	uint64_t aborts = after.migration_aborts - before.migration_aborts;
+	CHECKF(after.head_demotions == before.head_demotions, "%llu head moves: the sealed file must be demoted whole",
+	       (unsigned long long)(after.head_demotions - before.head_demotions));
 	printf("during: %d writes/truncations (%d fdatasyncs) on a sealed %.1f MiB file while it was being demoted "
 	       "(%d of them right after the copy showed progress); %llu demotion attempts aborted by a change, %llu "
 	       "demotions committed; settled %lld ms after the writer stopped with %llu of its blocks in the pool%s; every "
@@ -988,35 +1025,274 @@ static int role_dprom(int argc, char **argv)
 	return 0;
 }
 
+/* ================================================================ head moves and readmission: shared */
+
+/* The tail every active segment keeps in the pool, in blocks, as the policy computes it (policy.h). */
+static uint64_t kept_tail(uint64_t limit, int active)
+{
+	uint64_t keep = (uint64_t)cl_env_size("PAFKA_MIGRATE_TAIL_KEEP", 64LL << 20) / BS;
+	uint64_t share = limit / (2 * (uint64_t)(active > 0 ? active : 1));
+	if (share < keep)
+		keep = share;
+	return keep > 0 ? keep : 1;
+}
+
+struct win {
+	int64_t rec;          /* LIVE record, or -1 */
+	uint64_t lo, hi;      /* its window */
+	uint64_t owned;       /* blocks it owns inside the window */
+};
+
+static void win_of(const struct cl_pool *P, const struct cl_key *k, struct win *w)
+{
+	w->rec = cl_find_rec(P, k);
+	w->lo = w->rec >= 0 ? P->recs[w->rec].lo : 0;
+	w->hi = w->rec >= 0 ? P->recs[w->rec].hi : 0;
+	w->owned = cl_rec_blocks(P, w->rec);
+}
+
+static struct win win_now(const struct cl_key *k)
+{
+	struct cl_pool P;
+	memset(&P, 0, sizeof P);
+	struct win w;
+	CHECK(cl_pool_load(&P) == 0);
+	win_of(&P, k, &w);
+	cl_pool_free(&P);
+	return w;
+}
+
+static struct cl_key key_of_seg(const struct seg *s)
+{
+	char p[PATH_MAX];
+	struct cl_key k;
+	CHECKF(cl_key_of(cl_abs(p, s->rel), &k) == 0, "statx %s", s->rel);
+	return k;
+}
+
+/* Append chunks (as seg_chunk does) until the segment holds upto bytes; its target size stays (a reader
+ * thread may be reading it). */
+static void seg_write_upto(struct seg *s, uint64_t upto)
+{
+	CHECK(upto <= s->size);
+	while (s->written < upto) {
+		size_t len = (size_t)(s->k * 7919 % 300000) + 1 + (size_t)s->k * 13;
+		s->k++;
+		if (len > upto - s->written)
+			len = (size_t)(upto - s->written);
+		uint8_t *b = pftest_patbuf(s->written, len, s->seed);
+		STEP("append %zu to %s at %llu", len, s->rel, (unsigned long long)s->written);
+		pftest_write_all(s->fd, b, len);
+		pftest_free(b);
+		s->written += len;
+	}
+}
+
+/* The expected contents of the bytes written so far. */
+static void seg_shadow(const struct seg *s, struct pftest_shadow *sh)
+{
+	memset(sh, 0, sizeof *sh);
+	pftest_shadow_pat(sh, 0, s->written, s->seed);
+}
+
+/*
+ * A head move (or a readmission's move) of the file with key k is copying: its window still starts at
+ * first_lo and hi is still hi0 (the move has not committed), while the log-dir file already holds at least
+ * min bytes of data from byte first_lo * BS on (the copy, made with raw system calls' view). Polls every
+ * millisecond for at most 20 s; fails if the move committed before it was seen copying. Returns the bytes
+ * of data seen.
+ */
+static uint64_t wait_copying(const struct cl_key *k, const char *rel, uint64_t first_lo, uint64_t hi0, uint64_t min)
+{
+	char p[PATH_MAX];
+	cl_abs(p, rel);
+	int64_t t0 = cl_now_ms();
+	for (;;) {
+		struct win w = win_now(k);
+		CHECKF(w.rec >= 0 && w.lo == first_lo && w.hi == hi0,
+		       "%s: the move committed (window now [%llu, %llu), was [%llu, %llu)) before it was seen copying: the "
+		       "rate limit (pafka.migrate.rate.bytes) should keep it going for about a second",
+		       rel, (unsigned long long)w.lo, (unsigned long long)w.hi, (unsigned long long)first_lo,
+		       (unsigned long long)hi0);
+		uint64_t d = cl_raw_data_from(p, first_lo * BS);
+		if (d >= min)
+			return d;
+		CHECKF(cl_now_ms() - t0 < 20000, "%s: no move copying its blocks from %llu within 20 s (%llu bytes of data there)",
+		       rel, (unsigned long long)first_lo, (unsigned long long)d);
+		cl_nap_ms(1);
+	}
+}
+
+struct win_want {
+	struct cl_key key;
+	uint64_t min_lo; /* the window starts at or past this block */
+	int open;        /* 1: and it is open at the end (hi = none) */
+};
+
+static int cond_window(const struct cl_pool *p, void *arg)
+{
+	const struct win_want *ww = arg;
+	struct win w;
+	win_of(p, &ww->key, &w);
+	return w.rec >= 0 && w.lo >= ww->min_lo && w.lo != PF_HI_NONE && (!ww->open || w.hi == PF_HI_NONE) &&
+	       cl_pool_quiet(p);
+}
+
+/* Segments from the manifest's pattern entries (the kill scenarios' restarts). */
+static int segs_from_manifest(struct seg *v, int max)
+{
+	struct cl_manifest m;
+	cl_manifest_load(&m);
+	CHECK(m.n <= max);
+	for (int i = 0; i < m.n; i++) {
+		CHECKF(!m.e[i].is_copy, "manifest entry %s is not a pattern", m.e[i].rel);
+		seg_init(&v[i], "", 0, m.e[i].size, m.e[i].seed);
+		pftest_fmt(v[i].rel, sizeof v[i].rel, "%s", m.e[i].rel);
+		v[i].written = v[i].size;
+	}
+	int n = m.n;
+	cl_manifest_free(&m);
+	return n;
+}
+
+/* Readers that read whole files over and over through their own descriptors while others append to them
+ * and migration moves their blocks: every byte up to the size fstat gives must be the pattern. */
+struct reader {
+	const struct seg *v; /* rel, seed and (target) size only: the writer changes nothing else a reader reads */
+	int n;
+	const int *stop;     /* set (atomically) when the writes are done: one more pass, then return */
+	uint64_t bytes, passes, passes_during;
+	pthread_t t;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	int fds[8];
+	CHECK(r->n <= 8);
+	for (int i = 0; i < r->n; i++) {
+		char p[PATH_MAX];
+		fds[i] = open(cl_abs(p, r->v[i].rel), O_RDONLY | O_CLOEXEC);
+		CHECKF(fds[i] >= 0, "reader: open %s", r->v[i].rel);
+	}
+	const size_t chunk = 256 << 10;
+	uint8_t *got = pftest_xmalloc(chunk), *exp = pftest_xmalloc(chunk);
+	for (;;) {
+		int last = __atomic_load_n(r->stop, __ATOMIC_ACQUIRE);
+		for (int i = 0; i < r->n; i++) {
+			struct stat st;
+			CHECK(fstat(fds[i], &st) == 0);
+			uint64_t size = (uint64_t)st.st_size;
+			CHECKF(size <= r->v[i].size, "reader: %s has %llu bytes, more than the %llu ever written", r->v[i].rel,
+			       (unsigned long long)size, (unsigned long long)r->v[i].size);
+			for (uint64_t off = 0; off < size; off += chunk) {
+				size_t n = size - off < chunk ? (size_t)(size - off) : chunk;
+				ssize_t got_n = pread(fds[i], got, n, (off_t)off);
+				CHECKF(got_n == (ssize_t)n, "reader: pread(%zu at %llu) of %s (size %llu) returned %zd", n,
+				       (unsigned long long)off, r->v[i].rel, (unsigned long long)size, got_n);
+				pftest_fill(exp, off, n, r->v[i].seed);
+				if (memcmp(got, exp, n) != 0) {
+					char what[600];
+					cl_fmt(what, sizeof what, "concurrent reader of %s (size %llu)", r->v[i].rel,
+					       (unsigned long long)size);
+					pftest_cmp(what, got, exp, n, off);
+				}
+			}
+			r->bytes += size;
+		}
+		r->passes++;
+		if (last)
+			break;
+		r->passes_during++;
+	}
+	pftest_free(got);
+	pftest_free(exp);
+	for (int i = 0; i < r->n; i++)
+		close(fds[i]);
+	return NULL;
+}
+
+static void readers_start(struct reader *r, int nr, const struct seg *v, int n, const int *stop)
+{
+	for (int i = 0; i < nr; i++) {
+		memset(&r[i], 0, sizeof r[i]);
+		r[i].v = v;
+		r[i].n = n;
+		r[i].stop = stop;
+		CHECK(pthread_create(&r[i].t, NULL, reader_main, &r[i]) == 0);
+	}
+}
+
+static void readers_join(struct reader *r, int nr, uint64_t *bytes, uint64_t *passes_during)
+{
+	*bytes = *passes_during = 0;
+	for (int i = 0; i < nr; i++) {
+		CHECK(pthread_join(r[i].t, NULL) == 0);
+		*bytes += r[i].bytes;
+		*passes_during += r[i].passes_during;
+	}
+}
+
 /* ================================================================ idle */
+
+/* A lone segment (no newer one in its partition) under the threshold, then appends to a segment of another
+ * partition (paced at a broker's rate) that keep the pool going over it: while the lone segment is active
+ * only its cold head may move (policy.h); once it has had no write for pafka.migrate.idle.ms it is sealed,
+ * and the next time the pool is over the threshold it is demoted whole, before any head. */
+#define IRATE (8.0 * PFTEST_MIB)
 
 static int role_idle(int argc, char **argv)
 {
 	long long idle = cl_env_ll("PAFKA_MIGRATE_IDLE_MS", -1);
 	if (idle <= 0)
 		pftest_skip("PAFKA_MIGRATE_IDLE_MS must be set to a small value for this scenario");
-	static struct seg v[1];
-	seg_init(&v[0], "idle-0", 0, 9000007, 500); /* 138 blocks: over the threshold, alone in its partition */
+	static struct seg v[2];
+	seg_init(&v[0], "idle-0", 0, 3900007, 500); /* 60 blocks: under the threshold, alone in its partition */
+	seg_init(&v[1], "idle-1", 0, 400 * BS, 501); /* the busy segment of another partition (at most this much) */
 	seg_open(&v[0], O_RDWR | O_CREAT | O_TRUNC);
 	seg_write_all(&v[0]);
 	int64_t t_last = cl_now_ms();
+	struct cl_key k0 = key_of_seg(&v[0]);
+	seg_open(&v[1], O_RDWR | O_CREAT | O_TRUNC);
 	struct cl_pool P;
+	CHECK(cl_pool_load(&P) == 0);
+	CHECKF(blocks_of(v[0].size) < cl_limit(P.nblocks), "scenario: %s must be under the threshold (%llu blocks)", v[0].rel,
+	       (unsigned long long)cl_limit(P.nblocks));
+	cl_pool_free(&P);
+	STEP("idle: append to %s until %s leaves the pool", v[1].rel, v[0].rel);
+	int64_t t1 = cl_now_ms(), t_gone = -1;
+	uint64_t head_lo = 0; /* how far its head had moved before it was demoted whole */
+	while (t_gone < 0) {
+		CHECKF(v[1].written < v[1].size && cl_now_ms() - t1 < SETTLE_MS,
+		       "%s still in the pool after %llu bytes were appended to %s over %lld ms (idle.ms=%lld): a lone segment "
+		       "without writes must be sealed and demoted whole when the pool goes over the threshold",
+		       v[0].rel, (unsigned long long)v[1].written, v[1].rel, (long long)(cl_now_ms() - t1), idle);
+		seg_chunk(&v[1]);
+		struct win w = win_now(&k0);
+		if (w.rec < 0)
+			t_gone = cl_now_ms();
+		else if (w.lo > head_lo)
+			head_lo = w.lo;
+		while ((double)v[1].written > IRATE * (double)(cl_now_ms() - t1) / 1000.0)
+			cl_nap_ms(2);
+	}
+	v[1].size = v[1].written;
 	memset(&P, 0, sizeof P);
 	long long ms = settle(&P, "idle segment");
 	char p[PATH_MAX];
 	CHECKF(cl_find_rec_path(&P, cl_abs(p, v[0].rel)) < 0, "%s still in the pool", v[0].rel);
-	long long after = cl_now_ms() - t_last;
+	long long after = t_gone - t_last;
 	/* the shim's idle clock started with the last write (coarse clock): half the idle time is a safe floor */
 	CHECKF(after >= idle / 2, "demoted %lld ms after the last write, before pafka.migrate.idle.ms=%lld elapsed", after,
 	       idle);
-	check_all(v, 1);
-	save_manifest(v, 1);
+	check_all(v, 2);
+	save_manifest(v, 2);
 	check_real_child("--strict", "--dense");
-	printf("idle: a lone segment (no newer one) was demoted %lld ms after its last write (idle.ms=%lld, settled in "
-	       "%lld ms)\n",
-	       after, idle, ms);
+	printf("idle: a lone segment (no newer one) was demoted whole %lld ms after its last write (idle.ms=%lld; its head "
+	       "had moved up to block %llu before), while %.1f MiB were appended to another partition; settled in %lld ms\n",
+	       after, idle, (unsigned long long)head_lo, (double)v[1].size / PFTEST_MIB, ms);
 	cl_pool_free(&P);
-	close_segs(v, 1);
+	close_segs(v, 2);
 	return 0;
 }
 
@@ -1105,6 +1381,7 @@ static int role_kill_verify(int argc, char **argv)
 	check_all(v, n);
 	struct cl_pool P;
 	memset(&P, 0, sizeof P);
+	memset(&P, 0, sizeof P);
 	long long ms = settle(&P, "after the second restart");
 	check_all(v, n);
 	printf("kill-verify: every byte and size right after two kills during migration; settled %lld ms after the "
@@ -1152,10 +1429,656 @@ static int role_kill(int argc, char **argv)
 	return 0;
 }
 
+/* ================================================================ head */
+
+#define HP 4          /* active segments, one per partition */
+#define HREADERS 2
+#define HRATE (8.0 * PFTEST_MIB) /* bytes per second appended: a broker's ingest, paced by the clock */
+
+struct head_writer {
+	struct seg *v;
+	int n;
+	int done;
+	uint64_t total;
+};
+
+static void *head_writer_main(void *arg)
+{
+	struct head_writer *w = arg;
+	int64_t t0 = cl_now_ms();
+	for (int more = 1; more;) {
+		more = 0;
+		for (int i = 0; i < w->n; i++) {
+			uint64_t before = w->v[i].written;
+			size_t len = (size_t)(w->v[i].k * 7919 % 300000) + 1 + (size_t)w->v[i].k * 13;
+			w->v[i].k++;
+			if (len > w->v[i].size - w->v[i].written)
+				len = (size_t)(w->v[i].size - w->v[i].written);
+			if (len == 0)
+				continue;
+			uint8_t *b = pftest_patbuf(w->v[i].written, len, w->v[i].seed);
+			pftest_write_all(w->v[i].fd, b, len); /* a failed append fails the test */
+			pftest_free(b);
+			w->v[i].written += len;
+			w->total += w->v[i].written - before;
+			more |= w->v[i].written < w->v[i].size;
+			/* pace the producer (this is its rate, not a wait for the shim) */
+			while ((double)w->total > HRATE * (double)(cl_now_ms() - t0) / 1000.0)
+				cl_nap_ms(2);
+		}
+	}
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int role_head(int argc, char **argv)
+{
+	static struct seg v[HP];
+	for (int p = 0; p < HP; p++) {
+		char part[64];
+		pftest_fmt(part, sizeof part, "head-%d", p);
+		seg_init(&v[p], part, 0, 72 * BS - 4999 - (uint64_t)p * 1237, (uint32_t)(1100 + p));
+		seg_open(&v[p], O_RDWR | O_CREAT | O_TRUNC); /* activates the shim: the pool exists from here on */
+	}
+	struct cl_pool P;
+	CHECK(cl_pool_load(&P) == 0);
+	uint64_t nblocks = P.nblocks, limit = cl_limit(nblocks), keep = kept_tail(limit, HP), total = 0;
+	for (int p = 0; p < HP; p++) {
+		/* a segment whose head never moved would hold more than the threshold by itself */
+		CHECKF(v[p].size / BS > limit, "scenario: %s (%llu blocks) must be larger than the threshold (%llu blocks)",
+		       v[p].rel, (unsigned long long)(v[p].size / BS), (unsigned long long)limit);
+		total += v[p].size;
+	}
+	CHECKF(total > nblocks * BS, "scenario: %llu bytes must not fit in the pool (%llu blocks)",
+	       (unsigned long long)total, (unsigned long long)nblocks);
+	struct pf_pool_live before = P.h.live;
+	cl_pool_free(&P);
+
+	STEP("head: appends, readers and migration under way");
+	struct head_writer w = { v, HP, 0, 0 };
+	struct reader rd[HREADERS];
+	pthread_t wt;
+	int64_t t0 = cl_now_ms();
+	CHECK(pthread_create(&wt, NULL, head_writer_main, &w) == 0);
+	readers_start(rd, HREADERS, v, HP, &w.done);
+	/* while it runs: the pool never fills (a full pool would send appends to the slow tier) */
+	uint64_t max_used = 0, samples = 0, sum_used = 0;
+	while (!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE)) {
+		CHECK(cl_pool_load(&P) == 0);
+		uint64_t u = cl_pool_used(&P);
+		cl_pool_free(&P);
+		max_used = u > max_used ? u : max_used;
+		sum_used += u;
+		samples++;
+		CHECKF(u < nblocks, "the pool is full (%llu of %llu blocks) while active segments are appended at %.0f MiB/s: "
+				    "migration did not keep the pool at its threshold (%llu)",
+		       (unsigned long long)u, (unsigned long long)nblocks, HRATE / PFTEST_MIB, (unsigned long long)limit);
+		cl_nap_ms(20);
+	}
+	CHECK(pthread_join(wt, NULL) == 0);
+	double secs = (double)(cl_now_ms() - t0) / 1000.0;
+	double mean = samples ? (double)sum_used / (double)samples : 0.0;
+	/* near the threshold: on average closer to it than to a full pool */
+	CHECKF(mean <= (double)limit + (double)(nblocks - limit) / 2,
+	       "usage averaged %.0f blocks while appending (threshold %llu, pool %llu): migration lagged far behind", mean,
+	       (unsigned long long)limit, (unsigned long long)nblocks);
+	long long ms = settle(&P, "after the appends");
+	pause_on(); /* freeze the placement for the checks */
+	CHECK(cl_poll(&P, cond_quiet, NULL, SETTLE_MS) >= 0);
+	uint64_t rbytes, rduring;
+	readers_join(rd, HREADERS, &rbytes, &rduring);
+	struct pf_pool_live L;
+	LIVE_WAIT(L, L.head_demotions - before.head_demotions >= HP);
+	uint64_t used = cl_pool_used(&P), tails = 0;
+	CHECKF(L.head_demotions - before.head_demotions >= HP,
+	       "%llu head demotions (live stats), expected at least one per active segment (%d)",
+	       (unsigned long long)(L.head_demotions - before.head_demotions), HP);
+	CHECKF(L.spills == before.spills, "%llu appends spilled to the slow tier", (unsigned long long)(L.spills - before.spills));
+	CHECKF(L.bytes_written[1] == before.bytes_written[1] && L.bytes_written[0] - before.bytes_written[0] == total,
+	       "of %llu bytes appended, %llu went to the pool and %llu to the slow tier: all must go to the pool",
+	       (unsigned long long)total, (unsigned long long)(L.bytes_written[0] - before.bytes_written[0]),
+	       (unsigned long long)(L.bytes_written[1] - before.bytes_written[1]));
+	CHECKF(L.migration_failures == before.migration_failures, "%llu migration failures",
+	       (unsigned long long)(L.migration_failures - before.migration_failures));
+	CHECKF(L.demotions == before.demotions, "%llu whole-file demotions of active segments",
+	       (unsigned long long)(L.demotions - before.demotions));
+	for (int p = 0; p < HP; p++) {
+		struct cl_key k = key_of_seg(&v[p]);
+		struct win wn;
+		win_of(&P, &k, &wn);
+		uint64_t full = v[p].size / BS, nb = blocks_of(v[p].size);
+		CHECKF(wn.rec >= 0, "%s (active) has no pool record: it was demoted whole", v[p].rel);
+		CHECKF(wn.hi == PF_HI_NONE, "%s: its window closed at block %llu (it spilled)", v[p].rel,
+		       (unsigned long long)wn.hi);
+		CHECKF(wn.lo >= 1 && wn.lo + keep <= full,
+		       "%s: window starts at block %llu; its head must have moved (>= 1) and its kept tail of %llu blocks "
+		       "stayed (<= %llu)",
+		       v[p].rel, (unsigned long long)wn.lo, (unsigned long long)keep, (unsigned long long)(full - keep));
+		CHECKF(wn.owned == nb - wn.lo, "%s: %llu of its %llu tail blocks [%llu, %llu) are in the pool", v[p].rel,
+		       (unsigned long long)wn.owned, (unsigned long long)(nb - wn.lo), (unsigned long long)wn.lo,
+		       (unsigned long long)nb);
+		/* the head is data in the log-dir file, the tail holes there (check-real --strict below: block by block) */
+		CHECKF(k.blocks512 * 512 >= wn.lo * BS && k.blocks512 * 512 < wn.lo * BS + (nb - wn.lo) * BS / 2,
+		       "%s: %llu bytes allocated in the log-dir file, expected the head's %llu and (almost) nothing of the "
+		       "pool-resident tail",
+		       v[p].rel, (unsigned long long)k.blocks512 * 512, (unsigned long long)(wn.lo * BS));
+		tails += nb - wn.lo;
+	}
+	CHECKF(used == tails && used <= limit, "used %llu blocks, the tails hold %llu, limit %llu", (unsigned long long)used,
+	       (unsigned long long)tails, (unsigned long long)limit);
+	CHECKF(rduring >= HREADERS, "the readers finished only %llu passes while the writes and moves went on",
+	       (unsigned long long)rduring);
+	check_all(v, HP);
+	save_manifest(v, HP);
+	check_real_child("--strict", NULL);
+	pause_off();
+	printf("head: %d active segments, %.1f MiB appended round-robin in %.1f s (paced at %.0f MiB/s) through a pool of "
+	       "%llu blocks (limit %llu, kept tail %llu blocks each): %llu head demotions, 0 spills, every byte to the "
+	       "pool; usage peaked at %llu blocks (mean %.0f), settled at %llu in %lld ms; %d readers checked %.1f MiB "
+	       "(%llu passes during the writes)\n",
+	       HP, (double)total / PFTEST_MIB, secs, HRATE / PFTEST_MIB, (unsigned long long)nblocks,
+	       (unsigned long long)limit, (unsigned long long)keep,
+	       (unsigned long long)(L.head_demotions - before.head_demotions), (unsigned long long)max_used, mean,
+	       (unsigned long long)used, ms, HREADERS,
+	       (double)rbytes / PFTEST_MIB, (unsigned long long)rduring);
+	cl_pool_free(&P);
+	close_segs(v, HP);
+	return 0;
+}
+
+/* ================================================================ head-truncate */
+
+/* X and Y, one active segment each in its own partition: over the threshold together, so the head of X and
+ * then the head of Y move (rate limited, so each copy takes about a second). A pwrite into a block of X's
+ * head the move has already copied, and a truncate into the part of Y's head it has not copied yet: both
+ * must win over the move, which gives up (and may retry later). */
+static int role_head_truncate(int argc, char **argv)
+{
+	static struct seg v[2];
+	seg_init(&v[0], "htr-0", 0, 20 * BS - 1001, 1200);
+	seg_init(&v[1], "htr-1", 0, 30 * BS - 777, 1201);
+	for (int i = 0; i < 2; i++) {
+		seg_open(&v[i], O_RDWR | O_CREAT | O_TRUNC);
+		seg_write_all(&v[i]);
+	}
+	char px[PATH_MAX], py[PATH_MAX];
+	cl_abs(px, v[0].rel);
+	cl_abs(py, v[1].rel);
+	struct cl_key kx = key_of_seg(&v[0]), ky = key_of_seg(&v[1]);
+	struct pftest_shadow sx, sy;
+	seg_shadow(&v[0], &sx);
+	seg_shadow(&v[1], &sy);
+	struct cl_pool P;
+	CHECK(cl_pool_load(&P) == 0);
+	uint64_t limit = cl_limit(P.nblocks), keep = kept_tail(limit, 2);
+	CHECKF(blocks_of(v[0].size) + blocks_of(v[1].size) > limit &&
+		       blocks_of(v[0].size) + blocks_of(v[1].size) < P.nblocks &&
+		       blocks_of(v[1].size) + keep + 1 > limit,
+	       "scenario: the two segments must be over the threshold (%llu) together, fit in the pool (%llu) and stay "
+	       "over it with only X's tail",
+	       (unsigned long long)limit, (unsigned long long)P.nblocks);
+	struct pf_pool_live before = P.h.live;
+	cl_pool_free(&P);
+
+	/* 1. pwrite into block 1 of X while its head move is copying, after the copy went past it */
+	STEP("head-truncate: wait for the head move of %s", v[0].rel);
+	uint64_t copied_x = wait_copying(&kx, v[0].rel, 0, PF_HI_NONE, 2 * BS);
+	uint64_t woff = BS + 123, wlen = 1000;
+	uint8_t *b = pftest_patbuf(woff, wlen, 1210);
+	STEP("head-truncate: pwrite %llu at %llu into %s", (unsigned long long)wlen, (unsigned long long)woff, v[0].rel);
+	pftest_pwrite_all(v[0].fd, b, wlen, (off_t)woff);
+	pftest_shadow_write(&sx, woff, b, wlen);
+	pftest_free(b);
+	pftest_check_fd(v[0].fd, &sx, "X right after the pwrite into its head");
+	STEP("head-truncate: wait for X's head to be moved");
+	struct win_want want_x = { kx, 1, 1 };
+	CHECKF(cl_poll(&P, cond_window, &want_x, SETTLE_MS) >= 0, "the head of %s was never moved", v[0].rel);
+	struct win wx;
+	win_of(&P, &kx, &wx);
+	cl_pool_free(&P);
+	pftest_check_fd(v[0].fd, &sx, "X after its head move (a pwrite landed in a block the move had copied)");
+	pftest_check_path(px, &sx);
+	struct pf_pool_live mid = cl_live_stats();
+	CHECKF(mid.migration_aborts > before.migration_aborts,
+	       "a pwrite into block 1 of %s while its head move was copying (the log-dir file held %llu bytes of the copy, "
+	       "window [0, none) right after the write) did not make the move give up (%llu aborts)",
+	       v[0].rel, (unsigned long long)copied_x, (unsigned long long)mid.migration_aborts);
+
+	/* 2. truncate Y into the part of its head the move has not copied yet */
+	STEP("head-truncate: wait for the head move of %s", v[1].rel);
+	uint64_t copied_y = wait_copying(&ky, v[1].rel, 0, PF_HI_NONE, BS);
+	uint64_t head_end = v[1].size / BS - keep, cut = copied_y / BS + 2;
+	if (cut > head_end - 1)
+		cut = head_end - 1;
+	uint64_t len = cut * BS + 4321;
+	STEP("head-truncate: truncate %s from %llu to %llu", v[1].rel, (unsigned long long)v[1].size, (unsigned long long)len);
+	OK(ftruncate(v[1].fd, (off_t)len));
+	pftest_shadow_truncate(&sy, len);
+	pftest_check_sizes(v[1].fd, py, (long long)len);
+	STEP("head-truncate: wait for the move of Y to end");
+	int64_t t0 = cl_now_ms();
+	for (;;) {
+		struct pf_pool_live l = cl_live_stats();
+		struct win wy = win_now(&ky);
+		if (l.migration_aborts > mid.migration_aborts || (wy.rec >= 0 && wy.lo > 0))
+			break;
+		CHECKF(cl_now_ms() - t0 < SETTLE_MS, "the head move of %s neither gave up nor committed within %d ms", v[1].rel,
+		       SETTLE_MS);
+		cl_nap_ms(CL_POLL_MS);
+	}
+	pause_on();
+	CHECK(cl_poll(&P, cond_quiet, NULL, SETTLE_MS) >= 0);
+	struct win wy;
+	win_of(&P, &ky, &wy);
+	struct pf_pool_live after = P.h.live;
+	cl_pool_free(&P);
+	pftest_check_sizes(v[1].fd, py, (long long)len);
+	pftest_check_fd(v[1].fd, &sy, "Y after a truncate into its head during its move");
+	pftest_check_path(py, &sy);
+	CHECKF(after.migration_aborts > mid.migration_aborts,
+	       "a truncate of %s to %llu (inside its head, past the %llu bytes the move had copied) did not make the move "
+	       "give up; its window now starts at block %llu",
+	       v[1].rel, (unsigned long long)len, (unsigned long long)copied_y, (unsigned long long)wy.lo);
+	CHECKF(wy.rec >= 0 && wy.lo <= blocks_of(len), "%s: window starts at block %llu, past its end (%llu bytes)", v[1].rel,
+	       (unsigned long long)wy.lo, (unsigned long long)len);
+	struct cl_manifest m;
+	memset(&m, 0, sizeof m);
+	cl_manifest_copy(&m, v[0].rel, sx.b, sx.size);
+	cl_manifest_copy(&m, v[1].rel, sy.b, sy.size);
+	cl_manifest_save(&m);
+	free(m.e);
+	check_real_child(NULL, NULL);
+	pause_off();
+	printf("head-truncate: a pwrite into block 1 of X while its head move had copied %llu bytes, and a truncate of Y to "
+	       "%llu while its move had copied %llu: both moves gave up (%llu aborts), X's head moved later (window from "
+	       "block %llu), Y's window starts at %llu; bytes and sizes as the kernel gives them\n",
+	       (unsigned long long)copied_x, (unsigned long long)len, (unsigned long long)copied_y,
+	       (unsigned long long)(after.migration_aborts - before.migration_aborts), (unsigned long long)wx.lo,
+	       (unsigned long long)wy.lo);
+	pftest_shadow_free(&sx);
+	pftest_shadow_free(&sy);
+	close_segs(v, 2);
+	return 0;
+}
+
+/* ================================================================ readmit */
+
+/*
+ * With migration paused: two fillers (active segments of other partitions), then S (already open, empty)
+ * appended past what the pool has free, so it spills: its window closes at hi0 and the rest goes to the log
+ * dir. Then the fillers are deleted (close, unlink, as Kafka does), leaving S's pool part under the
+ * threshold. Migration stays paused; *hi0_out gets S's window end.
+ */
+static void readmit_fill(struct seg *f, struct seg *s, uint64_t *hi0_out)
+{
+	pause_on();
+	seg_init(&f[0], "rmf-0", 0, 20 * BS - 3, 1300);
+	seg_init(&f[1], "rmf-1", 0, 20 * BS - 5, 1301);
+	for (int i = 0; i < 2; i++) {
+		seg_open(&f[i], O_RDWR | O_CREAT | O_TRUNC);
+		seg_write_all(&f[i]);
+	}
+	struct cl_pool P;
+	CHECK(cl_pool_load(&P) == 0);
+	uint64_t used = cl_pool_used(&P), nb = P.nblocks, limit = cl_limit(nb);
+	CHECKF(used > limit && nb - used + 2 < limit, "scenario: the fillers hold %llu of %llu blocks (limit %llu)",
+	       (unsigned long long)used, (unsigned long long)nb, (unsigned long long)limit);
+	struct pf_pool_live before = P.h.live;
+	cl_pool_free(&P);
+	/* S: 10 blocks more than the pool has free */
+	seg_write_upto(s, (nb - used + 10) * BS + 12345);
+	struct cl_key k = key_of_seg(s);
+	struct win w = win_now(&k);
+	struct pf_pool_live L = cl_live_stats();
+	CHECKF(L.spills > before.spills && w.rec >= 0 && w.hi != PF_HI_NONE && w.hi <= nb - used,
+	       "%s was meant to spill (the pool is full): %llu spills, window [%llu, %llu)", s->rel,
+	       (unsigned long long)(L.spills - before.spills), (unsigned long long)w.lo, (unsigned long long)w.hi);
+	CHECKF(L.bytes_written[1] > before.bytes_written[1], "no byte of %s went to the slow tier", s->rel);
+	*hi0_out = w.hi;
+	for (int i = 0; i < 2; i++) {
+		char p[PATH_MAX];
+		STEP("delete %s", f[i].rel);
+		OK(close(f[i].fd));
+		f[i].fd = -1;
+		OK(unlink(cl_abs(p, f[i].rel)));
+	}
+	CHECK(cl_pool_load(&P) == 0);
+	CHECKF(cl_pool_used(&P) == w.owned && w.owned < limit,
+	       "after deleting the fillers: %llu used blocks, %s owns %llu, limit %llu", (unsigned long long)cl_pool_used(&P),
+	       s->rel, (unsigned long long)w.owned, (unsigned long long)limit);
+	cl_pool_free(&P);
+}
+
+static int role_readmit(int argc, char **argv)
+{
+	static struct seg f[2], s[1];
+	seg_init(&s[0], "rms-0", 0, 200 * BS, 1310); /* (the most a reader may ever see) */
+	seg_open(&s[0], O_RDWR | O_CREAT | O_TRUNC);
+	int stop = 0;
+	struct reader rd[1];
+	readers_start(rd, 1, s, 1, &stop);
+	uint64_t hi0;
+	readmit_fill(f, &s[0], &hi0);
+	uint64_t s1 = s[0].written;
+	struct cl_key k = key_of_seg(&s[0]);
+	struct pftest_shadow sh;
+	seg_shadow(&s[0], &sh);
+	pftest_check_fd(s[0].fd, &sh, "S after it spilled");
+	struct pf_pool_live before = cl_live_stats();
+
+	STEP("readmit: resume migration, wait for the readmission of %s", s[0].rel);
+	pause_off();
+	struct cl_pool P;
+	memset(&P, 0, sizeof P);
+	struct win_want want = { k, blocks_of(s1), 1 };
+	long long ms = cl_poll(&P, cond_window, &want, SETTLE_MS);
+	struct win w1;
+	win_of(&P, &k, &w1);
+	CHECKF(ms >= 0, "%s (%llu bytes, spilled at block %llu) was not readmitted within %d ms: window [%llu, %llu), %llu "
+			"readmissions, %llu used blocks of limit %llu",
+	       s[0].rel, (unsigned long long)s1, (unsigned long long)hi0, SETTLE_MS, (unsigned long long)w1.lo,
+	       (unsigned long long)w1.hi, (unsigned long long)(P.h.live.readmissions - before.readmissions),
+	       (unsigned long long)cl_pool_used(&P), (unsigned long long)cl_limit(P.nblocks));
+	cl_pool_free(&P);
+	struct pf_pool_live L1;
+	LIVE_WAIT(L1, L1.readmissions - before.readmissions >= 1);
+	CHECKF(L1.readmissions - before.readmissions == 1, "%llu readmissions (live stats), expected 1",
+	       (unsigned long long)(L1.readmissions - before.readmissions));
+	CHECKF(w1.lo == blocks_of(s1) && w1.owned == 0, "%s readmitted with window [%llu, none) and %llu blocks, expected "
+							"[%llu, none) and none",
+	       s[0].rel, (unsigned long long)w1.lo, (unsigned long long)w1.owned, (unsigned long long)blocks_of(s1));
+	pftest_check_fd(s[0].fd, &sh, "S after its readmission");
+
+	/* the next appends: what lies past the new window's start goes to the pool */
+	STEP("readmit: append to %s", s[0].rel);
+	seg_write_upto(&s[0], s1 + 10 * BS + 777);
+	uint64_t s2 = s[0].written;
+	pftest_shadow_free(&sh);
+	seg_shadow(&s[0], &sh);
+	pftest_check_fd(s[0].fd, &sh, "S after appends past its readmission");
+	struct win w2 = win_now(&k);
+	struct pf_pool_live L2 = cl_live_stats();
+	uint64_t to_pool = s2 - w1.lo * BS, to_slow = w1.lo * BS - s1;
+	CHECKF(L2.bytes_written[0] - L1.bytes_written[0] == to_pool && L2.bytes_written[1] - L1.bytes_written[1] == to_slow,
+	       "appends of %llu bytes after the readmission: %llu to the pool (expected %llu, from block %llu on), %llu to the "
+	       "slow tier (expected %llu, the rest of the block below the window)",
+	       (unsigned long long)(s2 - s1), (unsigned long long)(L2.bytes_written[0] - L1.bytes_written[0]),
+	       (unsigned long long)to_pool, (unsigned long long)w1.lo,
+	       (unsigned long long)(L2.bytes_written[1] - L1.bytes_written[1]), (unsigned long long)to_slow);
+	CHECKF(L2.spills == L1.spills, "%llu spills after the readmission", (unsigned long long)(L2.spills - L1.spills));
+	CHECKF(w2.rec >= 0 && w2.hi == PF_HI_NONE && w2.owned == blocks_of(s2) - w2.lo && w2.owned >= 10,
+	       "%s after the appends: window [%llu, %llu), %llu blocks in the pool, expected every block from %llu to %llu",
+	       s[0].rel, (unsigned long long)w2.lo, (unsigned long long)w2.hi, (unsigned long long)w2.owned,
+	       (unsigned long long)w2.lo, (unsigned long long)blocks_of(s2));
+
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	uint64_t rbytes, rduring;
+	readers_join(rd, 1, &rbytes, &rduring);
+	CHECKF(rduring >= 2, "the reader finished only %llu passes during the test", (unsigned long long)rduring);
+	pause_on();
+	CHECK(cl_poll(&P, cond_quiet, NULL, SETTLE_MS) >= 0);
+	cl_pool_free(&P);
+	s[0].size = s2;
+	check_all(s, 1);
+	save_manifest(s, 1);
+	check_real_child("--strict", NULL);
+	pause_off();
+	printf("readmit: %s spilled at block %llu (%llu bytes written, the pool full of other segments); after they were "
+	       "deleted it was readmitted in %lld ms (window [%llu, none)); %llu more bytes: %llu to the pool, %llu to the "
+	       "block below the window; a reader checked %.1f MiB in %llu passes\n",
+	       s[0].rel, (unsigned long long)hi0, (unsigned long long)s1, ms, (unsigned long long)w1.lo,
+	       (unsigned long long)(s2 - s1), (unsigned long long)to_pool, (unsigned long long)to_slow,
+	       (double)rbytes / PFTEST_MIB, (unsigned long long)rduring);
+	pftest_shadow_free(&sh);
+	close_segs(s, 1);
+	return 0;
+}
+
+/* ================================================================ head-kill, readmit-kill */
+
+/* After a SIGKILL: a restart without migration recovers the pool and must read every byte (check-shim), and
+ * a process without the shim must find the recovered pool consistent: no block leaked or owned twice. */
+static void check_after_kill(const char *what)
+{
+	const char *env[] = { "PAFKA_LOG_CHANNEL_TYPE=pmem", NULL };
+	pid_t pid = pftest_spawn_self("check-shim", NULL, env, 0, NULL, NULL);
+	pftest_wait_ok(pid, what);
+	const char *args[] = { "--consistent", NULL };
+	pid = pftest_spawn_self("check-real", args, NULL, PFTEST_NO_PRELOAD, NULL, NULL);
+	pftest_wait_ok(pid, what);
+}
+
+/* Run child role (round n) with the write end of a pipe, wait until it says a move is under way, SIGKILL it. */
+static void run_and_kill(const char *role, const char *const env[])
+{
+	int pfd[2];
+	CHECK(pipe2(pfd, O_CLOEXEC) == 0);
+	char fdarg[16];
+	pftest_fmt(fdarg, sizeof fdarg, "%d", pfd[1]);
+	pftest_inherit(pfd[1], 1);
+	const char *args[] = { fdarg, NULL };
+	pid_t pid = pftest_spawn_self(role, args, env, 0, NULL, NULL);
+	close(pfd[1]);
+	char c = 0;
+	STEP("%s: wait for the child's signal", role);
+	if (read(pfd[0], &c, 1) != 1) {
+		int rc = pftest_wait(pid);
+		CHECKF(0, "%s: the child exited (%d) before the move was under way", role, rc);
+	}
+	CHECK(kill(pid, SIGKILL) == 0);
+	int rc = pftest_wait(pid);
+	CHECKF(rc == 128 + SIGKILL, "%s: child ended with %d, not SIGKILL", role, rc);
+	close(pfd[0]);
+}
+
+static void hk_plan(struct seg *v)
+{
+	seg_init(&v[0], "hk-0", 0, 30 * BS - 2221, 1400); /* over the threshold alone: its head moves */
+	seg_init(&v[1], "hk-1", 0, 5 * BS - 77, 1401);
+}
+
+/* child, round 1: write, tell the parent once the head move of hk-0 is copying (not committed), block. */
+static int role_head_kill_child1(int argc, char **argv)
+{
+	CHECKF(argc > 2, "head-kill-child1 needs the write end of the parent's pipe");
+	int wfd = atoi(argv[2]);
+	static struct seg v[2];
+	hk_plan(v);
+	for (int i = 0; i < 2; i++) {
+		seg_open(&v[i], O_RDWR | O_CREAT | O_TRUNC);
+		seg_write_all(&v[i]);
+	}
+	struct cl_key k = key_of_seg(&v[0]);
+	STEP("head-kill-child1: wait for the head move");
+	wait_copying(&k, v[0].rel, 0, PF_HI_NONE, BS);
+	say(wfd, 'M');
+	for (;;)
+		pause();
+}
+
+/* child, round 2 (no rate limit): restart, read everything, tell the parent once a head move committed. */
+static int role_head_kill_child2(int argc, char **argv)
+{
+	CHECKF(argc > 2, "head-kill-child2 needs the write end of the parent's pipe");
+	int wfd = atoi(argv[2]);
+	static struct seg v[2];
+	hk_plan(v);
+	uint64_t h0 = cl_live_stats().head_demotions;
+	for (int i = 0; i < 2; i++)
+		seg_open(&v[i], O_RDWR); /* activates the shim: recovery, then migration resumes */
+	check_all(v, 2);
+	STEP("head-kill-child2: wait for a head move to commit");
+	int64_t t0 = cl_now_ms();
+	while (cl_live_stats().head_demotions == h0) {
+		CHECKF(cl_now_ms() - t0 < 20000, "no head move committed within 20 s of the restart");
+		cl_nap_ms(1);
+	}
+	say(wfd, 'M');
+	for (;;)
+		pause();
+}
+
+static int role_head_kill_verify(int argc, char **argv)
+{
+	static struct seg v[2];
+	hk_plan(v);
+	for (int i = 0; i < 2; i++)
+		seg_open(&v[i], O_RDWR); /* the restarted broker opens its segments */
+	check_all(v, 2);
+	struct cl_key k = key_of_seg(&v[0]);
+	struct cl_pool P;
+	memset(&P, 0, sizeof P);
+	struct win_want want = { k, 1, 1 };
+	long long ms = cl_poll(&P, cond_window, &want, SETTLE_MS);
+	CHECKF(ms >= 0, "%s: its head was not moved after the restarts", v[0].rel);
+	struct win w;
+	win_of(&P, &k, &w);
+	CHECKF(w.owned == blocks_of(v[0].size) - w.lo, "%s: %llu blocks of its tail [%llu, %llu) in the pool", v[0].rel,
+	       (unsigned long long)w.owned, (unsigned long long)w.lo, (unsigned long long)blocks_of(v[0].size));
+	check_all(v, 2);
+	printf("head-kill-verify: every byte and size right after kills during a head move and right after one; the head "
+	       "of %s is in the log dir (window from block %llu), its tail in the pool\n",
+	       v[0].rel, (unsigned long long)w.lo);
+	cl_pool_free(&P);
+	close_segs(v, 2);
+	return 0;
+}
+
+static void print_kill_state(const char *what, const struct cl_key *k, const char *rel)
+{
+	struct cl_pool P;
+	CHECK(cl_pool_load(&P) == 0);
+	struct win w;
+	win_of(&P, k, &w);
+	char p[PATH_MAX];
+	printf("%s: SIGKILLed with %llu used blocks, %llu LIVE records, %s; %s: window [%llu, %s), %llu blocks in the "
+	       "pool, %llu bytes of data at the start of its log-dir file\n",
+	       what, (unsigned long long)cl_pool_used(&P), (unsigned long long)cl_pool_live(&P),
+	       cl_pool_quiet(&P) ? "no move half done" : "a move half done", rel, (unsigned long long)w.lo,
+	       w.hi == PF_HI_NONE ? "none" : "spilled", (unsigned long long)w.owned,
+	       (unsigned long long)cl_raw_data_from(cl_abs(p, rel), 0));
+	cl_pool_free(&P);
+}
+
+static int role_head_kill(int argc, char **argv)
+{
+	static struct seg v[2];
+	hk_plan(v);
+	for (int i = 0; i < 2; i++)
+		v[i].written = v[i].size;
+	save_manifest(v, 2);
+	run_and_kill("head-kill-child1", NULL);
+	struct cl_key k = key_of_seg(&v[0]);
+	struct win w = win_now(&k);
+	print_kill_state("head-kill round 1", &k, v[0].rel);
+	CHECKF(w.rec >= 0 && w.lo == 0, "round 1: the head move was meant to be killed before its commit, window starts at %llu",
+	       (unsigned long long)w.lo);
+	check_after_kill("restart after a kill during a head move");
+	const char *env2[] = { "PAFKA_MIGRATE_RATE_BYTES", NULL }; /* no rate limit: the move finishes at once */
+	run_and_kill("head-kill-child2", env2);
+	print_kill_state("head-kill round 2", &k, v[0].rel);
+	check_after_kill("restart after a kill right after a head move");
+	pid_t pid = pftest_spawn_self("head-kill-verify", NULL, NULL, 0, NULL, NULL);
+	pftest_wait_ok(pid, "restart after the kills");
+	return 0;
+}
+
+/* readmit-kill, round 1: S spills, the fillers go, the manifest is written, migration resumes (rate limited):
+ * tell the parent once the readmission is copying S's pool part (the window still closed), block. */
+static int role_readmit_kill_child1(int argc, char **argv)
+{
+	CHECKF(argc > 2, "readmit-kill-child1 needs the write end of the parent's pipe");
+	int wfd = atoi(argv[2]);
+	static struct seg f[2], s[1];
+	seg_init(&s[0], "rmk-0", 0, 200 * BS, 1320);
+	seg_open(&s[0], O_RDWR | O_CREAT | O_TRUNC);
+	uint64_t hi0;
+	readmit_fill(f, &s[0], &hi0);
+	s[0].size = s[0].written;
+	save_manifest(s, 1);
+	struct cl_key k = key_of_seg(&s[0]);
+	pause_off();
+	STEP("readmit-kill-child1: wait for the readmission to copy");
+	wait_copying(&k, s[0].rel, 0, hi0, BS);
+	say(wfd, 'M');
+	for (;;)
+		pause();
+}
+
+/* round 2 (no rate limit): restart, read, wait for the readmission, append past it (the manifest first says
+ * so), then tell the parent. */
+static int role_readmit_kill_child2(int argc, char **argv)
+{
+	CHECKF(argc > 2, "readmit-kill-child2 needs the write end of the parent's pipe");
+	int wfd = atoi(argv[2]);
+	static struct seg s[1];
+	CHECK(segs_from_manifest(s, 1) == 1);
+	uint64_t r0 = cl_live_stats().readmissions;
+	seg_open(&s[0], O_RDWR);
+	OK(lseek(s[0].fd, 0, SEEK_END));
+	check_all(s, 1);
+	struct cl_key k = key_of_seg(&s[0]);
+	struct cl_pool P;
+	memset(&P, 0, sizeof P);
+	struct win_want want = { k, blocks_of(s[0].size), 1 };
+	CHECKF(cl_poll(&P, cond_window, &want, SETTLE_MS) >= 0, "%s was not readmitted after the restart", s[0].rel);
+	cl_pool_free(&P);
+	struct pf_pool_live L;
+	LIVE_WAIT(L, L.readmissions > r0);
+	CHECKF(L.readmissions > r0, "readmitted, but the readmissions counter stayed at %llu", (unsigned long long)r0);
+	s[0].size += 5 * BS + 99;
+	seg_write_all(&s[0]);
+	save_manifest(s, 1); /* before the signal: the kill comes after it */
+	struct win w = win_now(&k);
+	CHECKF(w.owned >= 5, "%s: appends after its readmission left %llu blocks in the pool", s[0].rel,
+	       (unsigned long long)w.owned);
+	check_all(s, 1);
+	say(wfd, 'M');
+	for (;;)
+		pause();
+}
+
+static int role_readmit_kill_verify(int argc, char **argv)
+{
+	static struct seg s[1];
+	CHECK(segs_from_manifest(s, 1) == 1);
+	seg_open(&s[0], O_RDWR);
+	check_all(s, 1);
+	struct cl_key k = key_of_seg(&s[0]);
+	struct win w = win_now(&k);
+	CHECKF(w.rec >= 0 && w.hi == PF_HI_NONE && w.owned == blocks_of(s[0].size) - w.lo,
+	       "%s: window [%llu, %s) with %llu blocks in the pool, expected an open window holding its last blocks",
+	       s[0].rel, (unsigned long long)w.lo, w.hi == PF_HI_NONE ? "none" : "spilled", (unsigned long long)w.owned);
+	printf("readmit-kill-verify: every byte and size right after kills during a readmission and after appends past "
+	       "it; %s's window is [%llu, none)\n",
+	       s[0].rel, (unsigned long long)w.lo);
+	close_segs(s, 1);
+	return 0;
+}
+
+static int role_readmit_kill(int argc, char **argv)
+{
+	run_and_kill("readmit-kill-child1", NULL);
+	static struct seg s[1];
+	CHECK(segs_from_manifest(s, 1) == 1);
+	struct cl_key k = key_of_seg(&s[0]);
+	struct win w = win_now(&k);
+	print_kill_state("readmit-kill round 1", &k, s[0].rel);
+	CHECKF(w.rec >= 0 && w.hi != PF_HI_NONE, "round 1: the readmission was meant to be killed before its window opened");
+	check_after_kill("restart after a kill during a readmission");
+	const char *env2[] = { "PAFKA_MIGRATE_RATE_BYTES", NULL };
+	run_and_kill("readmit-kill-child2", env2);
+	print_kill_state("readmit-kill round 2", &k, s[0].rel);
+	check_after_kill("restart after a kill after a readmission");
+	pid_t pid = pftest_spawn_self("readmit-kill-verify", NULL, NULL, 0, NULL, NULL);
+	pftest_wait_ok(pid, "restart after the kills");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	/* promote-prep and kill also run without the shim: the first writes plain files, the second only
-	 * spawns its children (under the shim) and kills them */
+	/* promote-prep and the kill roles also run without the shim: the first writes plain files, the others
+	 * only spawn their children (under the shim) and kill them */
 	static const struct cl_role roles[] = {
 		{ "demote", role_demote, 1 },
 		{ "order", role_order, 1 },
@@ -1171,6 +2094,17 @@ int main(int argc, char **argv)
 		{ "kill-child1", role_kill_child1, 1 },
 		{ "kill-child2", role_kill_child2, 1 },
 		{ "kill-verify", role_kill_verify, 1 },
+		{ "head", role_head, 1 },
+		{ "head-truncate", role_head_truncate, 1 },
+		{ "readmit", role_readmit, 1 },
+		{ "head-kill", role_head_kill, 0 },
+		{ "head-kill-child1", role_head_kill_child1, 1 },
+		{ "head-kill-child2", role_head_kill_child2, 1 },
+		{ "head-kill-verify", role_head_kill_verify, 1 },
+		{ "readmit-kill", role_readmit_kill, 0 },
+		{ "readmit-kill-child1", role_readmit_kill_child1, 1 },
+		{ "readmit-kill-child2", role_readmit_kill_child2, 1 },
+		{ "readmit-kill-verify", role_readmit_kill_verify, 1 },
 	};
 	return cl_main(argc, argv, roles, sizeof roles / sizeof roles[0]);
 }

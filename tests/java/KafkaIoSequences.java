@@ -48,6 +48,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -425,99 +426,72 @@ public class KafkaIoSequences {
 		return Long.parseLong(f[0]) * Long.parseLong(f[1]);
 	}
 
-	static final long PF_POOL_MAGIC = 0x314c4f4f504b4650L;
-
+	/**
+	 * The pool as tests/lib/pafkapool.py (the tests' one reader of the pool layout, which knows every format)
+	 * summarises it: "pool BLOCK_SIZE NBLOCKS USED RESERVED UNOWNED", then "rec INDEX STATE INO BLOCKS PATH"
+	 * per record in use.
+	 */
 	static final class Pool {
-		long blockSize, nblocks, nrecords, recOff, blkOff;
-		long[] entries;
-		long[] recState, recIno;
-		String[] recPath;
+		long blockSize, nblocks, usedBlocks, reserved, unowned;
+		final Map<Integer, long[]> recs = new TreeMap<>(); // index -> {state, ino, blocks}
+		final Map<Integer, String> paths = new TreeMap<>();
 
 		long used() {
-			long u = 0;
-			for (long e : entries)
-				if (e != 0)
-					u++;
-			return u;
+			return usedBlocks;
 		}
 
 		long usedBy(int rec) {
-			long u = 0;
-			for (long e : entries)
-				if (e != 0 && (int) ((e >>> 32) - 1) == rec)
-					u++;
-			return u;
+			long[] r = recs.get(rec);
+			return r == null ? 0 : r[2];
 		}
 
 		int liveRecordOf(long ino) {
-			for (int r = 0; r < nrecords; r++)
-				if (recState[r] == 1 && recIno[r] == ino)
-					return r;
+			for (Map.Entry<Integer, long[]> e : recs.entrySet())
+				if (e.getValue()[0] == 1 && e.getValue()[1] == ino)
+					return e.getKey();
 			return -1;
 		}
 
 		String usedSummary() {
 			StringBuilder sb = new StringBuilder();
-			for (int r = 0; r < nrecords; r++) {
-				long u = usedBy(r);
-				if (u != 0 || recState[r] != 0)
-					sb.append(String.format(" [rec %d state=%d ino=%d blocks=%d path=%s]", r, recState[r], recIno[r], u,
-							recPath[r]));
-			}
-			long reserved = 0, orphans = 0;
-			for (long e : entries) {
-				if (e == -1L)
-					reserved++;
-				else if (e != 0 && ((e >>> 32) - 1 >= nrecords || recState[(int) ((e >>> 32) - 1)] == 0))
-					orphans++;
-			}
+			for (Map.Entry<Integer, long[]> e : recs.entrySet())
+				sb.append(String.format(" [rec %d state=%d ino=%d blocks=%d path=%s]", e.getKey(), e.getValue()[0],
+						e.getValue()[1], e.getValue()[2], paths.get(e.getKey())));
 			if (reserved != 0)
 				sb.append(" [").append(reserved).append(" blocks RESERVED]");
-			if (orphans != 0)
-				sb.append(" [").append(orphans).append(" blocks owned by no record]");
+			if (unowned != 0)
+				sb.append(" [").append(unowned).append(" blocks owned by no record]");
 			return sb.length() == 0 ? " (no records)" : sb.toString();
 		}
 	}
 
-	static Pool readPool() throws IOException {
+	static Pool readPool() throws Exception {
 		check(Files.exists(poolFile), "pool file %s does not exist", poolFile);
-		try (RandomAccessFile raf = new RandomAccessFile(poolFile.toFile(), "r")) {
-			byte[] h = new byte[4096];
-			raf.readFully(h);
-			ByteBuffer hb = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
-			check(hb.getLong(0) == PF_POOL_MAGIC, "pool %s: bad magic 0x%x", poolFile, hb.getLong(0));
-			Pool p = new Pool();
-			p.blockSize = hb.getLong(40);
-			p.nblocks = hb.getLong(48);
-			p.nrecords = hb.getLong(56);
-			p.recOff = hb.getLong(64);
-			p.blkOff = hb.getLong(72);
-			check(p.nblocks > 0 && p.nblocks < (1L << 28) && p.nrecords >= 0 && p.nrecords < (1L << 24),
-					"pool header implausible: nblocks=%d nrecords=%d", p.nblocks, p.nrecords);
-			byte[] t = new byte[(int) (p.nblocks * 8)];
-			raf.seek(p.blkOff);
-			raf.readFully(t);
-			ByteBuffer tb = ByteBuffer.wrap(t).order(ByteOrder.LITTLE_ENDIAN);
-			p.entries = new long[(int) p.nblocks];
-			for (int i = 0; i < p.nblocks; i++)
-				p.entries[i] = tb.getLong(i * 8);
-			byte[] rt = new byte[(int) (p.nrecords * 256)];
-			raf.seek(p.recOff);
-			raf.readFully(rt);
-			ByteBuffer rb = ByteBuffer.wrap(rt).order(ByteOrder.LITTLE_ENDIAN);
-			int nr = (int) p.nrecords;
-			p.recState = new long[nr];
-			p.recIno = new long[nr];
-			p.recPath = new String[nr];
-			for (int r = 0; r < nr; r++) {
-				int o = r * 256;
-				p.recState[r] = rb.getLong(o);
-				p.recIno[r] = rb.getLong(o + 8);
-				int pl = Math.min(160, Math.max(0, rb.getInt(o + 80)));
-				p.recPath[r] = new String(rt, o + 88, pl, StandardCharsets.UTF_8);
+		String top = System.getenv().getOrDefault("PAFKA_TOP_SRCDIR", ".");
+		ProcessBuilder pb = new ProcessBuilder("python3", Paths.get(top, "tests", "lib", "pafkapool.py").toString(),
+				"summary", poolFile.toString());
+		pb.environment().remove("LD_PRELOAD"); // the reader must not attach to the pool itself
+		pb.redirectErrorStream(true);
+		Process pr = pb.start();
+		String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		check(pr.waitFor() == 0, "pafkapool.py summary %s failed: %s", poolFile, out.trim());
+		Pool p = new Pool();
+		for (String line : out.split("\n")) {
+			String[] f = line.split(" ", 6);
+			if (f[0].equals("pool") && f.length == 6) {
+				p.blockSize = Long.parseLong(f[1]);
+				p.nblocks = Long.parseLong(f[2]);
+				p.usedBlocks = Long.parseLong(f[3]);
+				p.reserved = Long.parseLong(f[4]);
+				p.unowned = Long.parseLong(f[5]);
+			} else if (f[0].equals("rec") && f.length >= 5) {
+				int r = Integer.parseInt(f[1]);
+				p.recs.put(r, new long[] { Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]) });
+				p.paths.put(r, f.length == 6 ? f[5] : "");
 			}
-			return p;
 		}
+		check(p.nblocks > 0, "pafkapool.py summary %s: no pool line in: %s", poolFile, out.trim());
+		return p;
 	}
 
 	/** Shim only: the managed file s (>= 4 MiB written) is pool-resident, its log-dir file sparse. */
@@ -577,7 +551,7 @@ public class KafkaIoSequences {
 		info("pool block table empty " + when + (ms > 50 ? " (after " + ms + " ms)" : ""));
 	}
 
-	static long poolUsed() throws IOException {
+	static long poolUsed() throws Exception {
 		return readPool().used();
 	}
 

@@ -18,6 +18,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=${PAFKA_TOP_SRCDIR:-$(cd "$here/../.." && pwd)}
+export PAFKA_TOP_SRCDIR=$top # the JVM finds tests/lib/pafkapool.py through it
 . "$top/tests/lib.sh"
 src=$here/KafkaIoSequences.java
 lib=${PAFKA_TEST_LIB:-$top/build/.libs/libpafka.so}
