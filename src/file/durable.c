@@ -208,6 +208,23 @@ int durable_fsync(struct pf_file *f, int fd, int datasync)
 
 /* ---------------------------------------------------------------- recovery */
 
+/* The size recovery gives a file whose record says v->size and whose real file holds disk bytes. Growth
+ * past the real file's end is only right where the pool holds the bytes (inside the window): bytes that
+ * belonged to the real file (below the window, or past its end after a spill) and are not there never
+ * became durable (the real fsync that covers them also makes its size durable), so the file ends where
+ * they start, as the kernel's own file would after a power loss. */
+static uint64_t restore_target(const struct pf_file *f, const struct pf_rec_view *v, uint64_t disk)
+{
+	if (disk >= v->size)
+		return v->size; /* a shrink or growth that never returned: the record is right */
+	uint64_t bs = f->pool->bsize;
+	uint64_t wlo = v->lo == PF_HI_NONE || v->lo > UINT64_MAX / bs ? UINT64_MAX : v->lo * bs;
+	uint64_t whi = v->hi == PF_HI_NONE || v->hi > UINT64_MAX / bs ? UINT64_MAX : v->hi * bs;
+	if (disk < wlo)
+		return disk; /* the gap starts in the real file's part */
+	return v->size > whi ? pf_max64(disk, whi) : v->size;
+}
+
 void durable_restore(struct pf_file *f, const char *path)
 {
 	if (f->rec < 0 || f->broken || !pf_tier_is_writer())
@@ -226,18 +243,29 @@ void durable_restore(struct pf_file *f, const char *path)
 		errno = e;
 		return; /* not ours after all (the scan raced a rename): opening it will trim by the real size */
 	}
-	if (stx.stx_size != v.size) {
-		if (REAL(ftruncate64)(fd, (off64_t)v.size) == 0)
-			pf_log(stx.stx_size < v.size ? PF_LOG_INFO : PF_LOG_WARN,
+	uint64_t target = restore_target(f, &v, stx.stx_size);
+	if (target != v.size) {
+		pf_log(PF_LOG_WARN,
+		       "%s: its durable size in the pool is %llu, but bytes from %llu on were the disk's and it holds "
+		       "%llu: they never became durable there (no fsync reached them), so the file keeps %llu bytes, as "
+		       "without the shim",
+		       path, (unsigned long long)v.size, (unsigned long long)target, (unsigned long long)stx.stx_size,
+		       (unsigned long long)target);
+		size_commit(f, target);
+	}
+	if (stx.stx_size != target) {
+		if (REAL(ftruncate64)(fd, (off64_t)target) == 0)
+			pf_log(stx.stx_size < target ? PF_LOG_INFO : PF_LOG_WARN,
 			       "%s: its size on disk was %llu, its durable size in the pool %llu: %s (%s)", path,
-			       (unsigned long long)stx.stx_size, (unsigned long long)v.size,
-			       stx.stx_size < v.size ? "extended to it" : "cut to it",
-			       stx.stx_size < v.size ? "the file on disk had not caught up with the pool when the process or the machine stopped"
-						     : "a change that never returned");
+			       (unsigned long long)stx.stx_size, (unsigned long long)target,
+			       stx.stx_size < target ? "extended to it" : "cut to it",
+			       stx.stx_size < target
+				       ? "the file on disk had not caught up with the pool when the process or the machine stopped"
+				       : "a change that never returned");
 		else
 			pf_log(PF_LOG_ERROR, "%s: its size on disk is %llu but its durable size in the pool is %llu, and it "
 					     "cannot be changed: %s; the next open trims to the disk's size",
-			       path, (unsigned long long)stx.stx_size, (unsigned long long)v.size, strerror(errno));
+			       path, (unsigned long long)stx.stx_size, (unsigned long long)target, strerror(errno));
 	}
 	REAL(close)(fd);
 	errno = e;

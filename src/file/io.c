@@ -184,9 +184,9 @@ static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t p
 		if (f->rec < 0 || b < f->lo || b >= f->hi) {
 			uint64_t lim = f->rec >= 0 && b < f->lo ? pf_min64(end, blk_start(f, f->lo)) : end;
 			uint64_t want;
-			if (lim > f->size)
-				size_commit(f, lim); /* before the bytes can reach the disk (write_publish corrects a
-							short write) */
+			/* the size is committed after the bytes (write_publish): a crash in between leaves the real
+			 * file longer than its durable size, and recovery cuts it back, as for a write that never
+			 * returned; committed first, recovery would extend the file over bytes never written */
 			ssize_t w = cur_real_io(c, rfd, 1, lim - p, p, &want);
 			if (w < 0)
 				return done ? (ssize_t)done : -1;

@@ -11,8 +11,12 @@
  * Then a verifier under the shim must see, for every segment, at least every byte of every write that
  * returned (at most one more write, the one the kill interrupted), each byte the one written there, the
  * same size through every stat variant and in another process without the shim, and the real file
- * re-extended to it. Rounds alternate between the msync path and libpmem's flush path
- * (PMEM_IS_PMEM_FORCE=1). Seeded (PFTEST_SEED, printed); only meaningful with the shim, skips without it.
+ * re-extended to it. Rounds take turns: the msync path, libpmem's flush path (PMEM_IS_PMEM_FORCE=1), and
+ * a pool too small for the segments (a log dir and a 4 MiB pool of their own), so that they spill: there
+ * the slow tier holds bytes of its own, the power loss cuts to the last fsync (all an fsync promises for
+ * them), and the verifier must see at least every fsynced byte and never a zero where a byte was written
+ * (recovery must not extend a file over disk bytes that never became durable). Seeded (PFTEST_SEED,
+ * printed); only meaningful with the shim, skips without it.
  */
 #include "pftest.h"
 
@@ -32,12 +36,20 @@ static uint32_t rnd(uint64_t *s)
 	return (uint32_t)(*s >> 33);
 }
 
+/* In the managed log dir of this process (PAFKA_LOG_DIRS: the spill rounds have their own). */
 static void seg_path(char *buf, int round, int i)
 {
-	char dir[64];
-	pftest_fmt(dir, sizeof dir, "pl%d-%d", round, i);
-	pftest_mpath(buf, dir, PFTEST_SEG0);
+	const char *logs = getenv("PAFKA_LOG_DIRS");
+	CHECK(logs && *logs && !strchr(logs, ','));
+	char dir[PATH_MAX];
+	pftest_fmt(dir, sizeof dir, "%s/pl%d-%d", logs, round, i);
+	if (mkdir(dir, 0755) != 0)
+		CHECKF(errno == EEXIST, "mkdir %s", dir);
+	pftest_fmt(buf, PATH_MAX, "%s/%s", dir, PFTEST_SEG0);
 }
+
+enum mode { MODE_MSYNC, MODE_PMEM, MODE_SPILL };
+static const char *const mode_names[] = { "msync path", "libpmem flush path", "spilling, msync path" };
 
 /* The writer: appends until killed. Each segment's bytes are pattern seed 700 + segment at their offset. */
 static int role_writer(int argc, char **argv)
@@ -73,7 +85,7 @@ static int role_writer(int argc, char **argv)
 /* The verifier: every segment holds at least want[i] bytes, at most one more write, all of them right. */
 static int role_verify(int argc, char **argv)
 {
-	CHECK(argc == 3 + NSEG);
+	CHECK(argc == 3 + 2 * NSEG);
 	int round = atoi(argv[2]);
 	for (int i = 0; i < NSEG; i++) {
 		uint64_t want = strtoull(argv[3 + i], NULL, 10);
@@ -81,12 +93,12 @@ static int role_verify(int argc, char **argv)
 		seg_path(p, round, i);
 		int fd = OK(open(p, O_RDONLY));
 		long long size = pftest_fsize(fd);
-		STEP("round %d: %s holds %lld bytes; the writes that returned made it %llu", round, p, size,
-		     (unsigned long long)want);
-		CHECKF(size >= (long long)want, "%s: %lld bytes after the power loss, but writes that returned made it %llu",
+		STEP("round %d: %s holds %lld bytes; it must keep %llu", round, p, size, (unsigned long long)want);
+		CHECKF(size >= (long long)want, "%s: %lld bytes after the power loss, but the writes it must keep made it %llu",
 		       p, size, (unsigned long long)want);
-		CHECKF(size <= (long long)(want + MAXW), "%s: %lld bytes, more than one write past the %llu acknowledged", p,
-		       size, (unsigned long long)want);
+		uint64_t acked = strtoull(argv[3 + NSEG + i], NULL, 10);
+		CHECKF(size <= (long long)(acked + MAXW), "%s: %lld bytes, more than one write past the %llu acknowledged", p,
+		       size, (unsigned long long)acked);
 		struct pftest_shadow sh = { 0 };
 		pftest_shadow_pat(&sh, 0, (uint64_t)size, 700 + (uint32_t)i);
 		pftest_check_fd(fd, &sh, "a segment after a kill and the slow tier's power loss");
@@ -105,9 +117,28 @@ static long long raw_size(const char *path)
 	return (long long)st.st_size;
 }
 
-static void round_run(int round, uint64_t seed, int pmem)
+static void round_run(int round, uint64_t seed, enum mode mode)
 {
-	const char *env[] = { pmem ? "PMEM_IS_PMEM_FORCE=1" : "PMEM_IS_PMEM_FORCE", NULL };
+	static char logs[PATH_MAX + 32], pool[PATH_MAX + 32];
+	const char *env[5] = { mode == MODE_PMEM ? "PMEM_IS_PMEM_FORCE=1" : "PMEM_IS_PMEM_FORCE", NULL };
+	if (mode == MODE_SPILL) {
+		/* a log dir and a 4 MiB pool of their own (the main pool is too big to fill, and its log dir's
+		 * marker names it) */
+		pftest_fmt(logs, sizeof logs, "PAFKA_LOG_DIRS=%s/spill-logs", pftest_dir());
+		pftest_fmt(pool, sizeof pool, "PAFKA_STORAGE_TIERS_FIRST_PATHS=%s/spill-pool", getenv("PAFKA_TEST_POOLDIR"));
+		if (mkdir(strchr(logs, '=') + 1, 0755) != 0)
+			CHECK(errno == EEXIST);
+		if (mkdir(strchr(pool, '=') + 1, 0755) != 0)
+			CHECK(errno == EEXIST);
+		env[1] = logs;
+		env[2] = pool;
+		env[3] = "PAFKA_STORAGE_TIERS_FIRST_SIZES=4M";
+		CHECK(setenv("PAFKA_LOG_DIRS", strchr(logs, '=') + 1, 1) == 0); /* seg_path here */
+	} else {
+		char d[PATH_MAX];
+		pftest_fmt(d, sizeof d, "%s/logs", pftest_dir());
+		CHECK(setenv("PAFKA_LOG_DIRS", d, 1) == 0);
+	}
 	int pp[2];
 	CHECK(pipe2(pp, O_CLOEXEC) == 0);
 	pftest_inherit(pp[1], 1);
@@ -119,8 +150,9 @@ static void round_run(int round, uint64_t seed, int pmem)
 	close(pp[1]);
 
 	uint64_t s = seed ^ 0x9e3779b97f4a7c15ULL;
-	unsigned stop = 40 + rnd(&s) % 160; /* notes to read before the kill */
-	uint64_t acked[NSEG] = { 0 }, first_sync[NSEG] = { 0 };
+	/* notes to read before the kill (a spill round writes at least twice the pool: about 35 KB a write) */
+	unsigned stop = mode == MODE_SPILL ? 300 + rnd(&s) % 100 : 40 + rnd(&s) % 160;
+	uint64_t acked[NSEG] = { 0 }, first_sync[NSEG] = { 0 }, last_sync[NSEG] = { 0 };
 	int synced[NSEG] = { 0 };
 	for (unsigned k = 0; k < stop; k++) {
 		struct note n;
@@ -129,7 +161,9 @@ static void round_run(int round, uint64_t seed, int pmem)
 		if (n.type == 'W')
 			acked[n.seg] = n.size;
 		else if (!synced[n.seg]++)
-			first_sync[n.seg] = n.size;
+			first_sync[n.seg] = last_sync[n.seg] = n.size;
+		else
+			last_sync[n.seg] = n.size;
 	}
 	CHECK(kill(pid, SIGKILL) == 0);
 	CHECK_EQ(pftest_wait(pid), 128 + SIGKILL);
@@ -139,41 +173,59 @@ static void round_run(int round, uint64_t seed, int pmem)
 		if (n.type == 'W')
 			acked[n.seg] = n.size;
 		else if (!synced[n.seg]++)
-			first_sync[n.seg] = n.size;
+			first_sync[n.seg] = last_sync[n.seg] = n.size;
+		else
+			last_sync[n.seg] = n.size;
 	close(pp[0]);
+	if (mode == MODE_SPILL)
+		CHECKF(acked[0] + acked[1] + acked[2] > 8 * PFTEST_MIB,
+		       "the spill round wrote %llu bytes, not more than twice its 4 MiB pool",
+		       (unsigned long long)(acked[0] + acked[1] + acked[2]));
 
-	char a_want[NSEG][32];
+	char a_want[NSEG][32], a_acked[NSEG][32];
 	for (int i = 0; i < NSEG; i++) {
 		char p[PATH_MAX];
 		seg_path(p, round, i);
 		long long now = raw_size(p);
 		CHECKF(now >= (long long)acked[i], "%s: the real file holds %lld bytes before the power loss, %llu acknowledged",
 		       p, now, (unsigned long long)acked[i]);
+		/* what the file must keep: every write that returned while all its bytes are in the pool; with a
+		 * slow-tier part, what its last fsync made durable */
+		uint64_t want = mode == MODE_SPILL ? last_sync[i] : acked[i];
 		if (synced[i]) {
-			/* the slow tier keeps its size at the first fsync at least, anything up to now */
-			long long cut = (long long)first_sync[i] + (long long)(rnd(&s) % ((uint64_t)(now - (long long)first_sync[i]) + 1));
+			/* the slow tier keeps the size its file had at its first fsync at least (its last, when the
+			 * slow tier holds bytes of its own), anything up to now */
+			uint64_t lo = mode == MODE_SPILL ? last_sync[i] : first_sync[i];
+			long long cut = (long long)lo + (long long)(rnd(&s) % ((uint64_t)(now - (long long)lo) + 1));
 			if (rnd(&s) % 2)
-				cut = (long long)first_sync[i];
-			STEP("round %d (%s): the power loss cuts %s from %lld to %lld bytes (first fsync at %llu, %llu acked)",
-			     round, pmem ? "libpmem flush path" : "msync path", p, now, cut, (unsigned long long)first_sync[i],
-			     (unsigned long long)acked[i]);
+				cut = (long long)lo;
+			STEP("round %d (%s): the power loss cuts %s from %lld to %lld bytes (first fsync at %llu, last at %llu, "
+			     "%llu acked)",
+			     round, mode_names[mode], p, now, cut, (unsigned long long)first_sync[i],
+			     (unsigned long long)last_sync[i], (unsigned long long)acked[i]);
 			CHECK(syscall(SYS_truncate, p, (off_t)cut) == 0);
 		}
-		pftest_fmt(a_want[i], sizeof a_want[i], "%llu", (unsigned long long)acked[i]);
+		pftest_fmt(a_want[i], sizeof a_want[i], "%llu", (unsigned long long)want);
+		pftest_fmt(a_acked[i], sizeof a_acked[i], "%llu", (unsigned long long)acked[i]);
 	}
-	pid = pftest_spawn_self("verify", (const char *const[]){ a_round, a_want[0], a_want[1], a_want[2], NULL }, env, 0,
-				NULL, NULL);
+	pid = pftest_spawn_self("verify",
+				(const char *const[]){ a_round, a_want[0], a_want[1], a_want[2], a_acked[0], a_acked[1],
+						       a_acked[2], NULL },
+				env, 0, NULL, NULL);
 	pftest_wait_ok(pid, "verify");
-	for (int i = 0; i < NSEG; i++) {
-		char p[PATH_MAX];
-		seg_path(p, round, i);
-		CHECKF(raw_size(p) >= (long long)acked[i], "%s: recovery left the real file at %lld bytes, %llu acknowledged",
-		       p, raw_size(p), (unsigned long long)acked[i]);
-	}
-	printf("round %d (%s, seed %llu): killed after %u notes; acknowledged %llu/%llu/%llu bytes, all there after the "
-	       "power loss\n",
-	       round, pmem ? "PMEM_IS_PMEM_FORCE=1" : "msync", (unsigned long long)seed, stop,
-	       (unsigned long long)acked[0], (unsigned long long)acked[1], (unsigned long long)acked[2]);
+	if (mode != MODE_SPILL)
+		for (int i = 0; i < NSEG; i++) {
+			char p[PATH_MAX];
+			seg_path(p, round, i);
+			CHECKF(raw_size(p) >= (long long)acked[i],
+			       "%s: recovery left the real file at %lld bytes, %llu acknowledged", p, raw_size(p),
+			       (unsigned long long)acked[i]);
+		}
+	printf("round %d (%s, seed %llu): killed after %u notes; acknowledged %llu/%llu/%llu bytes, last fsynced "
+	       "%llu/%llu/%llu; every byte it must keep is there after the power loss\n",
+	       round, mode_names[mode], (unsigned long long)seed, stop, (unsigned long long)acked[0],
+	       (unsigned long long)acked[1], (unsigned long long)acked[2], (unsigned long long)last_sync[0],
+	       (unsigned long long)last_sync[1], (unsigned long long)last_sync[2]);
 }
 
 int main(int argc, char **argv)
@@ -191,7 +243,7 @@ int main(int argc, char **argv)
 	uint64_t seed = e && *e ? strtoull(e, NULL, 10) : (uint64_t)time(NULL);
 	printf("seed %llu (PFTEST_SEED=%llu reruns it)\n", (unsigned long long)seed, (unsigned long long)seed);
 	for (int r = 0; r < ROUNDS; r++)
-		round_run(r, seed + (uint64_t)r, r % 2);
+		round_run(r, seed + (uint64_t)r, (enum mode)(r % 3));
 	printf("PASS\n");
 	return 0;
 }
