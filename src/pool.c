@@ -618,6 +618,7 @@ const char *pf_rec_bad_str(uint32_t bad, char *buf, size_t n)
 		{ PF_RW_HI, "window end (hi)" },
 		{ PF_RW_FLAGS, "flags word" },
 		{ PF_RW_SIZE, "durable size word" },
+		{ PF_RW_SYNCED, "fsynced size word" },
 	};
 	size_t k = 0;
 	int first = 1;
@@ -727,6 +728,37 @@ void pf_pool_rec_set_size(struct pf_pool *p, uint32_t r, uint64_t size)
 	writing(p);
 	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_size_word(p->salt, r, ld64(&p->recs[r].seq), size);
 	store64(p, &p->recs[r].size_w, w);
+}
+
+void pf_pool_rec_set_synced(struct pf_pool *p, uint32_t r, uint64_t size)
+{
+	writing(p);
+	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_sizeck_word(p->salt, r, ld64(&p->recs[r].seq), PF_CK_SYNCED, size);
+	store64(p, &p->recs[r].synced_w, w);
+}
+
+int pf_pool_note_boot(struct pf_pool *p, const uint64_t boot[2])
+{
+	uint64_t *w = p->hdr->writer_boot;
+	int same = (boot[0] | boot[1]) != 0 && ld64(&w[0]) == boot[0] && ld64(&w[1]) == boot[1];
+	p->rebooted = !same && ld64(&p->hdr->writer_clean) != 1;
+	if (!p->readonly) {
+		put64(&w[0], boot[0]);
+		put64(&w[1], boot[1]);
+		put64(&p->hdr->writer_clean, 0);
+		pf_pool_sync(p, w, 3 * sizeof w[0]); /* writer_boot and writer_clean are adjacent */
+	}
+	return p->rebooted;
+}
+
+void pf_pool_mark_clean(struct pf_pool *p)
+{
+	if (p->readonly)
+		return;
+	if (!p->is_pmem && pf_pool_sync(p, p->base, p->len) < 0)
+		return; /* not all of it is durable: the next start after a reboot trusts fsynced sizes only */
+	put64(&p->hdr->writer_clean, 1);
+	pf_pool_sync(p, &p->hdr->writer_clean, sizeof p->hdr->writer_clean);
 }
 
 enum pf_entry_kind pf_pool_entry(const struct pf_pool *p, uint64_t phys, uint32_t *rec, uint32_t *idx)
@@ -1162,6 +1194,7 @@ int64_t pf_pool_rec_alloc_handle(struct pf_pool *p, uint64_t ino, int64_t btime_
 	put64(&rec->hi_w, pf_rec_word32(p->salt, r, seq, PF_CK_HI, pf_win32(PF_HI_NONE)));
 	put64(&rec->flags_w, pf_rec_word32(p->salt, r, seq, PF_CK_FLAGS, 0));
 	put64(&rec->size_w, 0);
+	put64(&rec->synced_w, 0);
 	put64(&rec->size_hint, 0);
 	pf_pool_rec_set_path(p, r, path);
 	pf_pool_commit(p, rec, sizeof *rec);

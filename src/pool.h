@@ -43,6 +43,7 @@ struct pf_pool {
 	uint64_t cursor;        /* next-fit scan position */
 	uint32_t *free_recs;    /* stack of free record indexes */
 	uint64_t nfree_recs;
+	int rebooted;           /* the machine may have restarted since the last writer, which did not exit cleanly */
 };
 
 /* pf_pool_open's flags. 0 (or the old readonly argument's 1) keeps every caller's meaning. */
@@ -145,6 +146,14 @@ void pf_pool_rec_set_flags(struct pf_pool *p, uint32_t r, uint64_t flags);
 void pf_pool_rec_set_size_hint(struct pf_pool *p, uint32_t r, uint64_t size);
 /* The durable logical size (size_w): PF_SIZE_NONE or a size >= 2^48 stores "not maintained". */
 void pf_pool_rec_set_size(struct pf_pool *p, uint32_t r, uint64_t size);
+/* The size at the last fsync whose bytes were persisted (synced_w), the same encoding. */
+void pf_pool_rec_set_synced(struct pf_pool *p, uint32_t r, uint64_t size);
+/* The writer records its kernel boot id (boot: 0, 0 when unknown) in the header and persists it; sets and
+ * returns p->rebooted: whether the machine may have restarted since the pool's last writer wrote to it. */
+int pf_pool_note_boot(struct pf_pool *p, const uint64_t boot[2]);
+/* A clean exit of the writer: persist the whole pool, then say so in the header (the next writer then
+ * trusts every durable size even after a reboot). */
+void pf_pool_mark_clean(struct pf_pool *p);
 
 /* ---- block-table entries (enum pf_entry_kind is in pool_format.h) */
 /* Decode the entry of physical block phys (atomic acquire load): for PF_ENT_OWNED, *rec and *idx get the

@@ -30,7 +30,8 @@
  *   record words  state_w, lo_w, hi_w, flags_w: bit 63 | check (31 bits, 32..62) | 32-bit value (lo/hi
  *                 0xFFFFFFFF = PF_HI_NONE); the check covers the salt, the record index, the word and the
  *                 record's seq. state_w FREE is 0. size_w: bit 63 | check (15 bits) | 48-bit size, 0 = not
- *                 maintained. ident_sum: a 64-bit check of the salt, the record index, ino, btime, seq and
+ *                 maintained. synced_w: the same, with a check of its own: the size at the file's last fsync
+ *                 on a non-PMem pool, stored after the bytes it covers were persisted (0 = not maintained). ident_sum: a 64-bit check of the salt, the record index, ino, btime, seq and
  *                 the file handle, written before the record goes LIVE and never changed while it is.
  * A record whose words fail but whose ident_sum holds belongs to a known file, which must then be refused
  * (EIO); anything whose owner cannot be known stops the writer ("run 'pafka fsck'").
@@ -118,7 +119,11 @@ struct pf_pool_header {
 	uint64_t format;       /* PF_FORMAT_2 once every record and entry is in format 2; 0 in format-1 pools */
 	uint64_t upgrade;      /* format 1 only: 2(r+1) while record r is rewritten from upgrade_rec, 2(r+1) + 1
 				  once it is; 0 before the first. Meaningless once format is 2. */
-	uint64_t reserved2[6];
+	uint64_t writer_boot[2]; /* the kernel boot id (/proc/sys/kernel/random/boot_id) of the last writer, 0 when
+				    unknown: unchecked, a mismatch only makes recovery trust fsynced sizes alone */
+	uint64_t writer_clean;   /* 1: the last writer exited cleanly after persisting the whole pool; 0 while a
+				    writer runs */
+	uint64_t reserved2[3];
 	uint64_t upgrade_rec[PF_RECORD_SIZE / 8]; /* the format-1 copy of the record being rewritten */
 };
 
@@ -157,7 +162,7 @@ struct pf_pool_record {
 	uint64_t path_sum;     /* FNV-1a 64 of path[0..path_len); a mismatch means "path unknown" */
 	uint32_t path_len;
 	char path[PF_REC2_PATH_CAP]; /* last known absolute path, or its tail (a hint; never trusted for data) */
-	uint64_t reserved;
+	uint64_t synced_w;     /* the size at the last fsync whose bytes were persisted (as size_w), 0 = none */
 };
 
 /* A record in format 1. */
@@ -223,7 +228,15 @@ static inline uint64_t pf_pool_salt(const uint8_t uuid[16])
 }
 
 /* The words of a record a check names. */
-enum pf_rec_word { PF_CK_STATE = 1, PF_CK_LO = 2, PF_CK_HI = 3, PF_CK_FLAGS = 4, PF_CK_SIZE = 5, PF_CK_IDENT = 6 };
+enum pf_rec_word {
+	PF_CK_STATE = 1,
+	PF_CK_LO = 2,
+	PF_CK_HI = 3,
+	PF_CK_FLAGS = 4,
+	PF_CK_SIZE = 5,
+	PF_CK_IDENT = 6,
+	PF_CK_SYNCED = 7
+};
 #define PF_CK_ENTRY 0x454e545259ULL /* "ENTRY": the what of a block entry's check */
 
 /* ---- block entries */
@@ -323,12 +336,18 @@ static inline uint64_t pf_win64(uint32_t v)
 }
 
 #define PF_SIZE_BITS 48
-static inline uint64_t pf_rec_size_word(uint64_t salt, uint32_t r, uint64_t seq, uint64_t size)
+/* A size word (size_w with PF_CK_SIZE, synced_w with PF_CK_SYNCED). */
+static inline uint64_t pf_rec_sizeck_word(uint64_t salt, uint32_t r, uint64_t seq, int which, uint64_t size)
 {
 	if (size >= (1ULL << PF_SIZE_BITS))
 		return 0; /* not representable: not maintained */
-	uint64_t c = pf_chk(salt, ((uint64_t)r << 8) | PF_CK_SIZE, seq, size) >> 49;
+	uint64_t c = pf_chk(salt, ((uint64_t)r << 8) | (uint64_t)which, seq, size) >> 49;
 	return PF_W_SET | (c << PF_SIZE_BITS) | size;
+}
+
+static inline uint64_t pf_rec_size_word(uint64_t salt, uint32_t r, uint64_t seq, uint64_t size)
+{
+	return pf_rec_sizeck_word(salt, r, seq, PF_CK_SIZE, size);
 }
 
 /* The identity check of record r. handle: PF_HANDLE_MAX bytes (unused ones zero). */
@@ -356,6 +375,7 @@ static inline uint64_t pf_rec_ident(uint64_t salt, uint32_t r, uint64_t ino, int
 #define PF_RW_HI 8u
 #define PF_RW_FLAGS 16u
 #define PF_RW_SIZE 32u
+#define PF_RW_SYNCED 64u
 
 struct pf_rec_view {
 	uint64_t state;         /* enum pf_rec_state (PF_REC_BAD when the state word fails its check) */
@@ -367,6 +387,7 @@ struct pf_rec_view {
 	uint64_t flags;         /* PF_RECF_* */
 	uint64_t size_hint;
 	uint64_t size;          /* durable logical size, PF_SIZE_NONE when not maintained */
+	uint64_t synced;        /* the size at the last fsync that persisted its bytes, PF_SIZE_NONE when none */
 	uint32_t handle_type, handle_bytes;
 	unsigned char handle[PF_HANDLE_MAX];
 	uint32_t bad;           /* PF_RW_* bits of the words that fail their checks: 0 when intact */
@@ -383,7 +404,7 @@ struct pf_rec_view {
 static inline int pf_rec_decode_words(uint64_t salt, int fmt2, uint32_t r, const uint64_t *w, struct pf_rec_view *out)
 {
 	memset(out, 0, sizeof *out);
-	out->size = PF_SIZE_NONE;
+	out->size = out->synced = PF_SIZE_NONE;
 	out->format = 2;
 	uint64_t s = w[0];
 	if (s == 0) {
@@ -447,6 +468,14 @@ static inline int pf_rec_decode_words(uint64_t salt, int fmt2, uint32_t r, const
 			out->size = v;
 		else
 			out->bad |= PF_RW_SIZE;
+	}
+	uint64_t sy = w[PF_RECW(synced_w)];
+	if (sy != 0) {
+		uint64_t v = sy & ((1ULL << PF_SIZE_BITS) - 1);
+		if (sy == pf_rec_sizeck_word(salt, r, seq, PF_CK_SYNCED, v))
+			out->synced = v;
+		else
+			out->bad |= PF_RW_SYNCED;
 	}
 	if (out->bad & PF_RW_IDENT)
 		return -1;

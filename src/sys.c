@@ -45,6 +45,30 @@ int pf_write_all(int fd, const void *buf, size_t n)
 	return write_all(fd, buf, n, 0, 0);
 }
 
+int pf_boot_id(uint64_t out[2])
+{
+	out[0] = out[1] = 0;
+	char *b;
+	size_t len;
+	if (pf_read_whole_file("/proc/sys/kernel/random/boot_id", &b, &len) < 0)
+		return -1;
+	int nd = 0;
+	for (size_t i = 0; i < len && nd < 32; i++) {
+		char c = b[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (v < 0)
+			continue; /* the dashes, the newline */
+		out[nd / 16] = (out[nd / 16] << 4) | (uint64_t)v;
+		nd++;
+	}
+	free(b);
+	if (nd != 32) {
+		out[0] = out[1] = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int pf_read_whole_file(const char *path, char **buf, size_t *len)
 {
 	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC);

@@ -30,6 +30,10 @@ int pf_write_all(int fd, const void *buf, size_t n);
  * or -1 with errno set. */
 int pf_read_whole_file(const char *path, char **buf, size_t *len);
 
+/* The kernel's boot id (/proc/sys/kernel/random/boot_id, 32 hex digits) as two words; 0, 0 and -1 when it
+ * cannot be read. */
+int pf_boot_id(uint64_t out[2]);
+
 /* fsync a directory by path (after a rename or create in it). Returns 0 or -1 with errno. */
 int pf_fsync_dir(const char *dir);
 

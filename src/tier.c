@@ -47,9 +47,13 @@ int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, int (*may
 		}
 		npools = i + 1;
 	}
+	uint64_t boot[2];
+	if (!readonly)
+		pf_boot_id(boot); /* 0, 0 when unknown: every pool then counts as rebooted */
 	for (int i = 0; i < npools && !readonly; i++) {
 		__atomic_store_n(&pools[i].hdr->live.writer_pid, (uint64_t)getpid(), __ATOMIC_RELAXED);
 		__atomic_store_n(&pools[i].hdr->live.state, 0, __ATOMIC_RELAXED);
+		pf_pool_note_boot(&pools[i], boot);
 	}
 	return 0;
 }
@@ -211,6 +215,8 @@ void pf_tier_mark_clean_exit(void)
 	if (not_writer)
 		return;
 	for (int i = 0; i < npools; i++)
-		if (__atomic_load_n(&pools[i].hdr->live.writer_pid, __ATOMIC_RELAXED) == (uint64_t)getpid())
+		if (__atomic_load_n(&pools[i].hdr->live.writer_pid, __ATOMIC_RELAXED) == (uint64_t)getpid()) {
+			pf_pool_mark_clean(&pools[i]);
 			__atomic_store_n(&pools[i].hdr->live.writer_pid, 0, __ATOMIC_RELAXED);
+		}
 }

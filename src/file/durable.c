@@ -13,6 +13,10 @@
  *  - Elsewhere (msync path: an NVMe/SSD file, or tmpfs) an fsync persists what changed since the last one:
  *    the dirty pool bytes, the block-table entries published since and the record, O(bytes dirtied) plus
  *    O(1) metadata, never the whole file or the whole metadata region.
+ *  - On a pool that is not persistent memory the record also keeps the size at the last fsync, stored after
+ *    the bytes it covers were persisted (synced_w): after a reboot (the kernel's boot id differs from the
+ *    pool's last writer's) the page cache may have written the record back before the data it covers, so
+ *    recovery then trusts only that size, as the kernel keeps only what fsync made durable.
  *  - The real file gets its own fsync only when something only it holds changed: bytes written to it (a
  *    spill, the head below the window), a shrink, or its creation (the first fsync after the file is
  *    learned makes its directory entry and inode durable). An fsync of a file whose dirty bytes are all in
@@ -42,7 +46,7 @@ void durable_init(struct pf_file *f)
 	pthread_mutex_init(&f->sync_lock, NULL);
 	f->dirty_lo = f->ent_lo = UINT64_MAX;
 	f->dirty_hi = f->ent_hi = 0;
-	f->size_w = PF_SIZE_NONE;
+	f->size_w = f->synced_sz = PF_SIZE_NONE;
 	f->real_gen = 1; /* the first fsync makes the real file itself durable */
 	f->real_synced = 0;
 }
@@ -79,12 +83,18 @@ void size_commit(struct pf_file *f, uint64_t size)
 	pf_pool_rec_set_size(f->pool, (uint32_t)f->rec, size); /* commit point: the file is this long */
 	f->size_w = size;
 	f->rec_dirty = 1;
+	if (f->synced_sz != PF_SIZE_NONE && size < f->synced_sz) {
+		/* a shrink frees pool blocks for reuse: the fsynced size must not reach past it, before any can be */
+		pf_pool_rec_set_synced(f->pool, (uint32_t)f->rec, size);
+		f->synced_sz = size;
+		pf_pool_rec_sync(f->pool, (uint32_t)f->rec);
+	}
 	PF_FAULT("file.size.committed");
 }
 
 void size_forget(struct pf_file *f)
 {
-	f->size_w = PF_SIZE_NONE;
+	f->size_w = f->synced_sz = PF_SIZE_NONE;
 	f->dirty_lo = f->ent_lo = UINT64_MAX;
 	f->dirty_hi = f->ent_hi = 0;
 	f->rec_dirty = 0;
@@ -141,6 +151,12 @@ static int persist_dirty(struct pf_file *f)
 		r |= persist_runs(f, lo >> p->bshift, ((hi - 1) >> p->bshift) + 1, lo, hi, 0);
 	if (elo < ehi)
 		r |= persist_runs(f, elo, ehi, 0, 0, 1);
+	if (r == 0 && f->size_w != PF_SIZE_NONE && f->size_w != f->synced_sz && !f->broken && pf_tier_is_writer()) {
+		/* every byte up to size_w is persisted now: so is the size, for recovery after a reboot */
+		pf_pool_rec_set_synced(p, (uint32_t)f->rec, f->size_w);
+		f->synced_sz = f->size_w;
+		rec = 1;
+	}
 	if (rec)
 		r |= pf_pool_rec_sync(p, (uint32_t)f->rec);
 	if (r < 0) {
@@ -213,16 +229,21 @@ int durable_fsync(struct pf_file *f, int fd, int datasync)
  * belonged to the real file (below the window, or past its end after a spill) and are not there never
  * became durable (the real fsync that covers them also makes its size durable), so the file ends where
  * they start, as the kernel's own file would after a power loss. */
-static uint64_t restore_target(const struct pf_file *f, const struct pf_rec_view *v, uint64_t disk)
+/* The byte offset where block b starts (UINT64_MAX for PF_HI_NONE or past 64 bits). */
+static uint64_t win_byte(const struct pf_file *f, uint64_t b)
 {
-	if (disk >= v->size)
-		return v->size; /* a shrink or growth that never returned: the record is right */
 	uint64_t bs = f->pool->bsize;
-	uint64_t wlo = v->lo == PF_HI_NONE || v->lo > UINT64_MAX / bs ? UINT64_MAX : v->lo * bs;
-	uint64_t whi = v->hi == PF_HI_NONE || v->hi > UINT64_MAX / bs ? UINT64_MAX : v->hi * bs;
+	return b == PF_HI_NONE || b > UINT64_MAX / bs ? UINT64_MAX : b * bs;
+}
+
+static uint64_t restore_target(const struct pf_file *f, const struct pf_rec_view *v, uint64_t size, uint64_t disk)
+{
+	if (disk >= size)
+		return size; /* a shrink or growth that never returned: the record is right */
+	uint64_t wlo = win_byte(f, v->lo), whi = win_byte(f, v->hi);
 	if (disk < wlo)
 		return disk; /* the gap starts in the real file's part */
-	return v->size > whi ? pf_max64(disk, whi) : v->size;
+	return size > whi ? pf_max64(disk, whi) : size;
 }
 
 void durable_restore(struct pf_file *f, const char *path)
@@ -233,6 +254,7 @@ void durable_restore(struct pf_file *f, const char *path)
 	if (pf_pool_rec_get(f->pool, (uint32_t)f->rec, &v) != 0 || v.size == PF_SIZE_NONE)
 		return; /* a record from before durable sizes: the real file's size is the truth */
 	f->size_w = v.size;
+	f->synced_sz = v.synced;
 	int e = errno;
 	int fd = REAL(open)(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct statx stx;
@@ -243,13 +265,28 @@ void durable_restore(struct pf_file *f, const char *path)
 		errno = e;
 		return; /* not ours after all (the scan raced a rename): opening it will trim by the real size */
 	}
-	uint64_t target = restore_target(f, &v, stx.stx_size);
-	if (target != v.size) {
+	uint64_t durable = v.size;
+	if (f->pool->rebooted && !f->pool->is_pmem) {
+		/* the machine restarted: of a pool in page cache only what an fsync persisted counts, and what the
+		 * disk holds below the window (the real file's own part, which its own fsync covered) */
+		uint64_t synced = v.synced == PF_SIZE_NONE ? 0 : v.synced;
+		durable = pf_min64(pf_max64(synced, pf_min64(stx.stx_size, win_byte(f, v.lo))), v.size);
+		if (durable != v.size) {
+			pf_log(PF_LOG_WARN,
+			       "%s: the machine restarted since the pool was last written and the pool is not persistent "
+			       "memory: only what fsync made durable counts, %llu of its %llu bytes%s",
+			       path, (unsigned long long)durable, (unsigned long long)v.size,
+			       v.synced == PF_SIZE_NONE ? " (it was never fsynced)" : "");
+			size_commit(f, durable);
+		}
+	}
+	uint64_t target = restore_target(f, &v, durable, stx.stx_size);
+	if (target != durable) {
 		pf_log(PF_LOG_WARN,
 		       "%s: its durable size in the pool is %llu, but bytes from %llu on were the disk's and it holds "
 		       "%llu: they never became durable there (no fsync reached them), so the file keeps %llu bytes, as "
 		       "without the shim",
-		       path, (unsigned long long)v.size, (unsigned long long)target, (unsigned long long)stx.stx_size,
+		       path, (unsigned long long)durable, (unsigned long long)target, (unsigned long long)stx.stx_size,
 		       (unsigned long long)target);
 		size_commit(f, target);
 	}

@@ -101,6 +101,7 @@ struct pf_file {
 	uint64_t ent_lo, ent_hi;     /* file blocks whose block-table entries were published since */
 	int rec_dirty;               /* the record's words (size, window) changed since */
 	uint64_t size_w;             /* the durable size last stored in the record (PF_SIZE_NONE: none) */
+	uint64_t synced_sz;          /* the size stored as fsynced in the record (non-PMem pools; NONE: none) */
 	uint64_t real_gen;           /* changes the real file needs its own fsync for (bytes written to it, a
 					shrink, its creation): counted up; real_synced is the count the last
 					real fsync covered */

@@ -1836,6 +1836,7 @@ Test(pool, flipped_bits_in_record_words_make_broken_records)
 		{ offsetof(struct pf_pool_record, lo_w), 63, "window start (lo)" },
 		{ offsetof(struct pf_pool_record, state_w), 1, "state" },
 		{ offsetof(struct pf_pool_record, size_w), 5, "durable size" },
+		{ offsetof(struct pf_pool_record, synced_w), 5, "fsynced size" },
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 		uint32_t a, b;
@@ -1975,6 +1976,16 @@ Test(pool, setters_encode_with_checks)
 	cr_assert_eq(RV(&P, r).size, PF_SIZE_NONE);
 	pf_pool_rec_set_size(&P, r, PF_SIZE_NONE);
 	cr_assert_eq(RV(&P, r).size, PF_SIZE_NONE);
+	/* the fsynced size: its own word and check (a size word copied into it fails) */
+	cr_assert_eq(RV(&P, r).synced, PF_SIZE_NONE);
+	pf_pool_rec_set_synced(&P, r, 4096);
+	pf_pool_rec_set_size(&P, r, 8192);
+	cr_assert(RV(&P, r).synced == 4096 && RV(&P, r).size == 8192);
+	P.recs[r].synced_w = P.recs[r].size_w;
+	struct pf_rec_view bad;
+	cr_assert(pf_pool_rec_decode(&P, r, &bad) != 0 && (bad.bad & PF_RW_SYNCED));
+	pf_pool_rec_set_synced(&P, r, PF_SIZE_NONE);
+	cr_assert_eq(RV(&P, r).synced, PF_SIZE_NONE);
 	/* each setter is one word: the others still hold after a reload */
 	pf_pool_rec_set_lo(&P, r, 3);
 	reopen_load(&P);
