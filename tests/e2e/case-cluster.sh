@@ -11,7 +11,7 @@
 # per-partition record count, offsets and content digest as each other and as the consumed records.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case_begin cluster
-N=${E2E_CLUSTER_RECORDS:-60000}
+N=${E2E_CLUSTER_RECORDS:-90000}
 RATE=${E2E_CLUSTER_RATE:-1500}
 E2E_BROKER_HEAP=${E2E_BROKER_HEAP:-512m}
 
