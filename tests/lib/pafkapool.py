@@ -58,7 +58,7 @@ REC1 = struct.Struct("<QQqQQQQQQQII160sQ")
 Record = collections.namedtuple("Record", "state ino btime_sec btime_nsec lo hi seq size_hint flags path_sum "
                                           "path_len path format ok bad")
 
-CK_STATE, CK_LO, CK_HI, CK_FLAGS, CK_SIZE, CK_IDENT = 1, 2, 3, 4, 5, 6
+CK_STATE, CK_LO, CK_HI, CK_FLAGS, CK_SIZE, CK_IDENT, CK_SYNCED = 1, 2, 3, 4, 5, 6, 7
 CK_ENTRY = 0x454E545259
 WORD32_NONE = 0xFFFFFFFF
 
@@ -138,7 +138,7 @@ def _win64(v):
 
 def _decode2(salt, r, raw):
     (state_w, ino, bsec, bnsec, seq, ident, lo_w, hi_w, flags_w, size_w, size_hint, htype, hbytes, handle,
-     path_sum, path_len, path, _r) = REC2.unpack(raw)
+     path_sum, path_len, path, synced_w) = REC2.unpack(raw)
     bad = []
     words = struct.unpack("<3Q", handle)
     h = chk(salt, (r << 8) | CK_IDENT, seq, ino)
@@ -153,9 +153,10 @@ def _decode2(salt, r, raw):
     for name, w, ck in (("lo", lo_w, CK_LO), ("hi", hi_w, CK_HI), ("flags", flags_w, CK_FLAGS)):
         if not w >> 63 or w != _word32(salt, r, seq, ck, w & 0xFFFFFFFF):
             bad.append(name)
-    if size_w and size_w != ((1 << 63) | ((chk(salt, (r << 8) | CK_SIZE, seq, size_w & ((1 << 48) - 1)) >> 49) << 48) |
-                             (size_w & ((1 << 48) - 1))):
-        bad.append("size")
+    for name, w, ck in (("size", size_w, CK_SIZE), ("synced", synced_w, CK_SYNCED)):
+        if w and w != ((1 << 63) | ((chk(salt, (r << 8) | ck, seq, w & ((1 << 48) - 1)) >> 49) << 48) |
+                       (w & ((1 << 48) - 1))):
+            bad.append(name)
     p = path[:path_len].decode("utf-8", "replace") if path_len <= REC2_PATH_CAP else ""
     return Record(REC_BAD if bad else st, ino, bsec, bnsec,
                   _win64(lo_w & 0xFFFFFFFF), _win64(hi_w & 0xFFFFFFFF), seq, size_hint, flags_w & 0xFFFFFFFF,
