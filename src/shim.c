@@ -255,8 +255,8 @@ static void activate_locked(void)
 	       pf_tier_readonly() ? ", read-only: another process holds the pool" : "",
 	       cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_tier_npools(), p0->path,
 	       p0->is_pmem ? "persistent memory: a write is durable when it returns"
-	       : pf_pool_volatile(p0) ? "tmpfs, not persistent memory: msync on fsync, and the pool does not survive a "
-					"reboot, after which the log dirs' .pafka-pools marker refuses to start without it"
+	       : pf_pool_volatile(p0) ? "tmpfs, not persistent memory: msync on fsync; a reboot clears the pool, and "
+					"the log dirs' .pafka-pools marker then stops the broker rather than serve zeros"
 				      : "not persistent memory: msync on fsync", (unsigned long long)files,
 	       (unsigned long long)blocks);
 	__atomic_store_n(&pf_state, PF_ST_ACTIVE, __ATOMIC_RELEASE);
