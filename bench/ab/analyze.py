@@ -116,6 +116,12 @@ HEADLINE = ["s1_acks1_mbps", "s1_acksall_mbps", "s2_burst_mbps", "s2_burst_p99_m
 PAIRS = [("shim", "vanilla"), ("shim", "ceiling"), ("inert", "vanilla")]
 
 
+
+def s5_speed(meta):
+    """S5's produce rate as the summary words it: full speed, or the BENCH_S5_RATE_MBS cap."""
+    r = str(meta.get("s5_rate_mbs") or "0")
+    return "full speed" if r in ("", "0") else f"{r} MiB/s (BENCH_S5_RATE_MBS)"
+
 def fnum(x):
     try:
         return float(x)
@@ -761,7 +767,7 @@ def main():
              + (f"S2slow: the S2 burst again with the slow tier lowered to "
                 f"{(fnum(meta.get('s2slow_bps')) or 0) / 1048576:g} MiB/s for its duration (after the log dir was "
                 "written back and the pool had settled); " if meta.get("s2slow_bps") else "") +
-             (f"S5: {meta.get('s5_mb')} MiB at full speed (acks=1) into {meta.get('s5_partitions')} partitions with "
+             (f"S5: {meta.get('s5_mb')} MiB at {s5_speed(meta)} (acks=1) into {meta.get('s5_partitions')} partitions with "
               f"{meta.get('s5_segment_mb')} MiB segments, then the newest {meta.get('s5_recent_mb')} MiB read back; "
               if meta.get("s5_mb") else "") +
              f"{meta.get('reps')} repetition(s); run took {int(fnum(meta.get('duration_s')) or 0) // 60} min")
@@ -835,7 +841,7 @@ def main():
         L.append("")
         L.append(f"One topic, {meta.get('s5_partitions')} partitions, segment.bytes {meta.get('s5_segment_mb')} MiB (a "
                  f"topic-level override; the broker's log.segment.bytes stays {meta.get('segment_mb')} MiB for the other "
-                 f"scenarios). {meta.get('s5_mb')} MiB produced at full speed with acks=1"
+                 f"scenarios). {meta.get('s5_mb')} MiB produced at {s5_speed(meta)} with acks=1"
                  + (f", {s5_mb / pool_mb:.1f}x the pool ({meta.get('pool_mb')} MiB on tmpfs standing in for PMem, "
                     f"threshold {meta.get('threshold')})" if pool_mb and s5_mb else "")
                  + ": every partition stays in its first segment, which never seals, so the shim can only make room "

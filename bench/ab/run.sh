@@ -60,6 +60,9 @@
 #                          its record count, and a known volume keeps the ceiling's tmpfs log dir within its budget
 #   BENCH_S5_PARTITIONS    S5 partitions (6)   BENCH_S5_SEGMENT_MB  S5 topic's segment.bytes (1024, Kafka's default)
 #   BENCH_S5_RECENT_MB     S5 newest data read back after the produce, in total over the partitions (256; quick 64)
+#   BENCH_S5_RATE_MBS      S5 produce rate cap in MiB/s (0: full speed, the default). Below the slow tier's
+#                          bandwidth (e.g. 100 with the default 150 MiB/s throttle) demotion can keep up, the
+#                          condition of both S5 goals
 #   BENCH_VERIFY_RECORDS   self-checking records produced first and verified last (20000; quick 5000)
 #   BENCH_WARMUP_MB        unmeasured full-speed produce right after the broker starts (JIT) (256; quick 64)
 #   BENCH_CEIL_MB          tmpfs budget of the ceiling's log dir, added to its memory limit (6144; quick 3072)
@@ -122,6 +125,7 @@ s5_mb=${BENCH_S5_MB:-$((3 * pool_mb))}
 s5_parts=${BENCH_S5_PARTITIONS:-6}
 s5_seg_mb=${BENCH_S5_SEGMENT_MB:-1024}
 s5_recent_mb=${BENCH_S5_RECENT_MB:-$(q 256 64)}
+s5_rate=${BENCH_S5_RATE_MBS:-0}
 verify_n=${BENCH_VERIFY_RECORDS:-$(q 20000 5000)}
 warmup_mb=${BENCH_WARMUP_MB:-$(q 256 64)}
 ceil_mb=${BENCH_CEIL_MB:-$(q 6144 3072)}
@@ -159,6 +163,7 @@ has_scn() { case ",$scenarios," in *",$1,"*) return 0 ;; esac; return 1; }
 [ "$s2_burst_mb" -lt "$pool_mb" ] || echo "bench/ab/run.sh: note: BENCH_S2_BURST_MB ($s2_burst_mb) does not fit the pool ($pool_mb)" >&2
 if has_scn s5; then
 	[ "$s5_parts" -ge 1 ] && [ "$s5_seg_mb" -ge 1 ] || die "BENCH_S5_PARTITIONS and BENCH_S5_SEGMENT_MB must be >= 1"
+	case $s5_rate in '' | *[!0-9]*) die "BENCH_S5_RATE_MBS ($s5_rate) must be a whole number of MiB/s (0: full speed)" ;; esac
 	[ "$s5_recent_mb" -lt "$s5_mb" ] || die "BENCH_S5_RECENT_MB ($s5_recent_mb) must be less than BENCH_S5_MB ($s5_mb)"
 	case ",$variants," in *,ceiling,*) [ $((s5_mb + 512)) -le "$ceil_mb" ] ||
 		die "BENCH_S5_MB ($s5_mb) does not fit the ceiling's tmpfs log dir budget BENCH_CEIL_MB ($ceil_mb) with 512 MiB to spare" ;; esac
@@ -348,7 +353,7 @@ m segment_mb "$seg_mb"; m partitions "$parts"; m record_size "$rsize"; m reps "$
 m variants "$variants"; m scenarios "$scenarios"; m s1_secs "$s1_secs"; m s2_burst_mb "$s2_burst_mb"
 m s2_low_mbs "$s2_low_mbs"; m s2_low_secs "$s2_low_secs"; m s3_old_mb "$s3_old_mb"; m s3_rate_mbs "$s3_rate_mbs"
 m s3_secs "$s3_secs"; m s4_secs "$s4_secs"; m s5_mb "$s5_mb"; m s5_partitions "$s5_parts"; m s5_segment_mb "$s5_seg_mb"
-m s5_recent_mb "$s5_recent_mb"; m verify_records "$verify_n"; m sample_s "$sample_s"; m warmup_mb "$warmup_mb"
+m s5_recent_mb "$s5_recent_mb"; m s5_rate_mbs "$s5_rate"; m verify_records "$verify_n"; m sample_s "$sample_s"; m warmup_mb "$warmup_mb"
 
 # ------------------------------------------------------------------ call census (the inert goal)
 # What the inert shim costs cannot be read off throughput on a shared 2-core machine (the repetitions
@@ -582,7 +587,9 @@ run_s5() {
 	settle # a clean slate: the previous scenario's writeback and migration do not eat into this one
 	topic_create s5 "$s5_parts" --config segment.bytes=$((s5_seg_mb << 20)) || return 1
 	ev s5 start
-	prod_n "$raw/s5.out" s5 "$n" -1 1 $((60 + s5_mb / 4)) "$warm"
+	local rate=-1
+	[ "$s5_rate" -gt 0 ] && rate=$(((s5_rate << 20) / rsize))
+	prod_n "$raw/s5.out" s5 "$n" "$rate" 1 $((60 + s5_mb / 4 + (s5_rate > 0 ? 2 * s5_mb / s5_rate : 0))) "$warm"
 	ev s5 produce-end
 	broker_ok s5 || return 1
 	# every partition from PER records before its end to its end; '%p %o %S': partition, offset, value bytes
