@@ -318,8 +318,10 @@ static void round_run(int round, uint64_t seed, enum mode mode)
 		self[k] = '\0';
 		*strrchr(self, '/') = '\0';
 		const char *cur = getenv("LD_PRELOAD");
-		pftest_fmt(pre, sizeof pre, "LD_PRELOAD=%s %s/.libs/libfakeboot.so", cur ? cur : "", self);
-		CHECKF(access(strchr(pre, ' ') + 1, R_OK) == 0, "%s is missing (make check builds it)", strchr(pre, ' ') + 1);
+		char fb[PATH_MAX + 32];
+		pftest_fmt(fb, sizeof fb, "%s/.libs/libfakeboot.so", self);
+		CHECKF(access(fb, R_OK) == 0, "%s is missing (make check builds it)", fb);
+		pftest_fmt(pre, sizeof pre, "LD_PRELOAD=%s %s", cur ? cur : "", fb);
 		pftest_fmt(fake, sizeof fake, "FAKEBOOT_ID=00000000-0000-4000-8000-%012llx", (unsigned long long)(seed & 0xffffffffffffULL));
 	}
 	const char *venv[8];
