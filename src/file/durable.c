@@ -205,16 +205,18 @@ int durable_real_sync(struct pf_file *f, int fd, int datasync)
 	return r;
 }
 
-int durable_fsync(struct pf_file *f, int fd, int datasync)
+int durable_sync_pool(struct pf_file *f)
 {
-	if (f->broken) {
-		errno = EIO;
-		return -1;
-	}
-	pthread_mutex_lock(&f->sync_lock);
 	pthread_rwlock_rdlock(&f->lock);
 	int r = durable_sync_locked(f);
 	pthread_rwlock_unlock(&f->lock);
+	return r;
+}
+
+int durable_fsync(struct pf_file *f, int fd, int datasync)
+{
+	pthread_mutex_lock(&f->sync_lock);
+	int r = durable_sync_pool(f);
 	PF_FAULT("file.sync.pool");
 	if (r == 0)
 		r = durable_real_sync(f, fd, datasync);

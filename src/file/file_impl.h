@@ -236,6 +236,8 @@ void size_forget(struct pf_file *f);
 /* Persist what changed in the pool since the last sync (write lock, or read lock with sync_lock).
  * -1 with EIO. */
 int durable_sync_locked(struct pf_file *f);
+/* The same, taking the read lock itself; the caller holds sync_lock (fsync, sync_file_range). */
+int durable_sync_pool(struct pf_file *f);
 /* The real fsync (or fdatasync), only when the real file changed since the last one. */
 int durable_real_sync(struct pf_file *f, int fd, int datasync);
 /* fsync/fdatasync of a managed file: the pool part, then the real file when it needs it. */

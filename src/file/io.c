@@ -579,14 +579,8 @@ static int io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned 
 {
 	struct pf_file *f = o->file;
 	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && n >= 0) {
-		if (f->broken) {
-			errno = EIO;
-			return -1;
-		}
 		pthread_mutex_lock(&f->sync_lock);
-		pthread_rwlock_rdlock(&f->lock);
-		int r = durable_sync_locked(f);
-		pthread_rwlock_unlock(&f->lock);
+		int r = durable_sync_pool(f);
 		pthread_mutex_unlock(&f->sync_lock);
 		if (r < 0)
 			return -1;
