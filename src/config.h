@@ -69,7 +69,7 @@ struct pf_config {
 	char *server_properties;           /* path of the server.properties that was read, or NULL */
 };
 
-#define PF_DEFAULT_PATTERN "^[0-9]{20}\\.log(\\.(cleaned|swap|deleted))?$"
+#define PF_DEFAULT_PATTERN "^[0-9]{20}\\.(log|index|timeindex)(\\.(cleaned|swap|deleted))?$"
 
 /* Fill cfg from all sources. environ is passed explicitly so tests can supply their own; cmdline is the
  * NUL-separated argv of the process (as in /proc/self/cmdline) of length cmdline_len, or NULL. Returns 0,

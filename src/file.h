@@ -67,6 +67,13 @@ int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flag
 /* Before the kernel maps the file or stdio takes it over: move its bytes to the real file and keep them
  * there, so the kernel's view is the file. Returns 0 or -1 with errno. */
 int pf_io_pin_real(struct pf_ofd *o, int fd);
+/* mapped.c: mmap of a managed descriptor (o), or a MAP_FIXED mmap of anything (o NULL) while mappings of
+ * pool blocks exist; munmap, msync, mremap while they exist (pf_io_maps_any, one atomic load). */
+int pf_io_maps_any(void);
+void *pf_io_mmap(struct pf_ofd *o, int fd, void *addr, size_t n, int prot, int flags, off64_t off);
+int pf_io_munmap(void *addr, size_t n);
+int pf_io_msync(void *addr, size_t n, int flags);
+void *pf_io_mremap(void *old, size_t olen, size_t nlen, int flags, void *naddr);
 
 /* ---- transfers (at least one end managed; the other may be anything) */
 ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count);

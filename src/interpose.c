@@ -854,11 +854,10 @@ EXPORT ssize_t splice(int in, off64_t *off_in, int out, off64_t *off_out, size_t
 
 EXPORT void *mmap64(void *addr, size_t n, int prot, int flags, int fd, off64_t off)
 {
-	if (LIKELY((flags & MAP_ANONYMOUS) || pf_fd_lookup(fd) == NULL))
+	struct pf_ofd *o = (flags & MAP_ANONYMOUS) ? NULL : pf_fd_lookup(fd);
+	if (LIKELY(!o && (!(flags & MAP_FIXED) || !pf_io_maps_any())))
 		return REAL(mmap64)(addr, n, prot, flags, fd, off);
-	if (pf_io_pin_real(pf_fd_lookup(fd), fd) < 0)
-		return MAP_FAILED;
-	return REAL(mmap64)(addr, n, prot, flags, fd, off);
+	return pf_io_mmap(o, fd, addr, n, prot, flags, off);
 }
 
 EXPORT void *mmap(void *addr, size_t n, int prot, int flags, int fd, off_t off)
@@ -868,13 +867,34 @@ EXPORT void *mmap(void *addr, size_t n, int prot, int flags, int fd, off_t off)
 
 EXPORT int munmap(void *addr, size_t n)
 {
-	return REAL(munmap)(addr, n);
+	if (LIKELY(!pf_io_maps_any()))
+		return REAL(munmap)(addr, n);
+	return pf_io_munmap(addr, n);
 }
 
 EXPORT int msync(void *addr, size_t n, int flags)
 {
-	return REAL(msync)(addr, n, flags);
+	if (LIKELY(!pf_io_maps_any()))
+		return REAL(msync)(addr, n, flags);
+	return pf_io_msync(addr, n, flags);
 }
+
+EXPORT void *mremap(void *old, size_t olen, size_t nlen, int flags, ...)
+{
+	void *naddr = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		naddr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (LIKELY(!pf_io_maps_any()))
+		return REAL(mremap)(old, olen, nlen, flags, naddr);
+	return pf_io_mremap(old, olen, nlen, flags, naddr);
+}
+
+/* the shim sets the mtime of a file stored into through a mapping of its pool blocks (mapped.c) */
+EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int fl) { return REAL(utimensat)(d, p, t, fl); }
 
 /* ---------------------------------------------------------------- stat family (pass-through) */
 

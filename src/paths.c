@@ -27,13 +27,18 @@ static size_t dirlens[PF_MAX_PATHS * 2];
 
 static int default_match(const char *n)
 {
+	static const struct {
+		const char *s;
+		size_t n;
+	} kinds[] = { { ".log", 4 }, { ".index", 6 }, { ".timeindex", 10 } };
 	for (int i = 0; i < 20; i++)
 		if (n[i] < '0' || n[i] > '9')
 			return 0;
-	if (strncmp(n + 20, ".log", 4) != 0)
-		return 0;
-	const char *s = n + 24;
-	return *s == '\0' || !strcmp(s, ".cleaned") || !strcmp(s, ".swap") || !strcmp(s, ".deleted");
+	const char *s = NULL;
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !s; k++)
+		if (!strncmp(n + 20, kinds[k].s, kinds[k].n))
+			s = n + 20 + kinds[k].n;
+	return s && (*s == '\0' || !strcmp(s, ".cleaned") || !strcmp(s, ".swap") || !strcmp(s, ".deleted"));
 }
 
 int pf_name_matches(const char *name)
@@ -47,29 +52,21 @@ int pf_path_name_matches(const char *path)
 {
 	if (use_regex)
 		return pf_name_matches(pf_basename(path));
-	size_t n = strlen(path), name;
+	size_t n = strlen(path);
 	/* The last byte alone turns away almost every other name (this runs on every open of the process):
-	 * ".log" ends in 'g', ".swap" in 'p', ".deleted" and ".cleaned" in 'd'. */
+	 * ".log" ends in 'g', ".index" and ".timeindex" (and ".txnindex") in 'x', ".swap" in 'p', ".deleted" and
+	 * ".cleaned" in 'd'. */
 	switch (n ? path[n - 1] : '\0') {
 	case 'g':
-		if (n < 24 || memcmp(path + n - 4, ".log", 4))
-			return 0;
-		name = 24;
-		break;
+	case 'x':
 	case 'p':
-		if (n < 29 || memcmp(path + n - 5, ".swap", 5))
-			return 0;
-		name = 29;
-		break;
 	case 'd':
-		if (n < 32 || (memcmp(path + n - 8, ".deleted", 8) && memcmp(path + n - 8, ".cleaned", 8)))
-			return 0;
-		name = 32;
 		break;
 	default:
 		return 0;
 	}
-	return (n == name || path[n - name - 1] == '/') && default_match(path + n - name);
+	const char *b = pf_basename(path);
+	return strlen(b) >= 24 && default_match(b);
 }
 
 const char *pf_basename(const char *path)

@@ -30,6 +30,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "config.h"
 #include "fault.h"
@@ -1210,6 +1211,66 @@ int64_t pf_pool_rec_alloc(struct pf_pool *p, uint64_t ino, int64_t btime_sec, ui
 	return pf_pool_rec_alloc_handle(p, ino, btime_sec, btime_nsec, lo, path, NULL);
 }
 
+/* ---------------------------------------------------------------- pins */
+
+struct pf_pin {
+	uint64_t phys;
+	uint64_t count;
+	int freed;
+	UT_hash_handle hh;
+};
+
+void pf_pool_block_pin(struct pf_pool *p, uint64_t phys)
+{
+	pthread_mutex_lock(&p->lock);
+	struct pf_pin *x;
+	HASH_FIND(hh, p->pins, &phys, sizeof phys, x);
+	if (!x) {
+		x = calloc(1, sizeof *x);
+		if (!x)
+			pf_die("out of memory pinning a pool block of a mapping");
+		x->phys = phys;
+		HASH_ADD(hh, p->pins, phys, sizeof x->phys, x);
+		__atomic_add_fetch(&p->npins, 1, __ATOMIC_RELEASE);
+	}
+	x->count++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pf_pool_block_unpin(struct pf_pool *p, uint64_t phys)
+{
+	pthread_mutex_lock(&p->lock);
+	struct pf_pin *x;
+	HASH_FIND(hh, p->pins, &phys, sizeof phys, x);
+	if (x && --x->count == 0) {
+		if (x->freed) {
+			store64(p, &p->blocks[phys], PF_BLOCK_FREE);
+			__atomic_add_fetch(&p->nfree, 1, __ATOMIC_RELAXED);
+		}
+		HASH_DEL(p->pins, x);
+		free(x);
+		__atomic_sub_fetch(&p->npins, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Block phys is being freed: if a mapping still shows it, keep it out of the free state (RESERVED, which
+ * recovery frees) until the last unpin, and say so. */
+static int defer_free(struct pf_pool *p, uint64_t phys)
+{
+	if (!__atomic_load_n(&p->npins, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	struct pf_pin *x;
+	HASH_FIND(hh, p->pins, &phys, sizeof phys, x);
+	if (x) {
+		x->freed = 1;
+		store64(p, &p->blocks[phys], PF_BLOCK_RESERVED);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return x != NULL;
+}
+
 /* Free record r: DYING, then its blocks (those of map, or with scan every block whose entry names r), then
  * FREE, each step committed. */
 static void rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_t maplen, int scan)
@@ -1232,6 +1293,8 @@ static void rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_
 		} else {
 			continue;
 		}
+		if (defer_free(p, b))
+			continue; /* a mapping still shows it: free at its last unpin */
 		store64(p, &p->blocks[b], PF_BLOCK_FREE);
 		PF_FAULT("pool.rec.clearing");
 		n++;
@@ -1314,6 +1377,8 @@ void pf_pool_block_publish(struct pf_pool *p, uint64_t phys, uint32_t rec, uint3
 
 void pf_pool_block_free(struct pf_pool *p, uint64_t phys)
 {
+	if (defer_free(p, phys))
+		return;
 	store64(p, &p->blocks[phys], PF_BLOCK_FREE);
 	PF_FAULT("pool.block.freed");
 	pthread_mutex_lock(&p->lock);

@@ -44,6 +44,8 @@ struct pf_pool {
 	uint32_t *free_recs;    /* stack of free record indexes */
 	uint64_t nfree_recs;
 	int rebooted;           /* the machine may have restarted since the last writer, which did not exit cleanly */
+	struct pf_pin *pins;    /* blocks an application mapping shows (under lock); npins counts them */
+	uint64_t npins;
 };
 
 /* pf_pool_open's flags. 0 (or the old readonly argument's 1) keeps every caller's meaning. */
@@ -170,6 +172,11 @@ int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t phys_hint);
 void pf_pool_block_publish(struct pf_pool *p, uint64_t phys, uint32_t rec, uint32_t idx);
 /* Release one block (entry cleared and committed). */
 void pf_pool_block_free(struct pf_pool *p, uint64_t phys);
+/* A mapping of this process shows block phys (pin), or no longer does (unpin). A pinned block that is
+ * freed (pf_pool_block_free, a record's free) is not reused until its last unpin: its entry stays RESERVED
+ * (recovery frees it, the mappings having died with the process). */
+void pf_pool_block_pin(struct pf_pool *p, uint64_t phys);
+void pf_pool_block_unpin(struct pf_pool *p, uint64_t phys);
 
 static inline uint64_t pf_pool_free_blocks(const struct pf_pool *p)
 {

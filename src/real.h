@@ -105,6 +105,8 @@ struct statx;
 	X(void *, mmap64, (void *addr, size_t n, int prot, int flags, int fd, off64_t off)) \
 	X(int, munmap, (void *addr, size_t n)) \
 	X(int, msync, (void *addr, size_t n, int flags)) \
+	X(void *, mremap, (void *old, size_t olen, size_t nlen, int flags, ...)) \
+	X(int, utimensat, (int dirfd, const char *path, const struct timespec t[2], int flags)) \
 	X(int, rename, (const char *from, const char *to)) \
 	X(int, renameat, (int fromfd, const char *from, int tofd, const char *to)) \
 	X(int, renameat2, (int fromfd, const char *from, int tofd, const char *to, unsigned int flags)) \

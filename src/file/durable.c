@@ -22,7 +22,11 @@
  *    learned makes its directory entry and inode durable). An fsync of a file whose dirty bytes are all in
  *    the pool never waits for the slow tier.
  *
- * Owns: the durability state of each file (struct pf_file's sync fields). May call: placement.c (the map),
+ *  - Stores through an application's mapping of pool blocks (mapped.c) are made durable by the kernel's
+ *    msync of that mapping (on DAX it flushes the dirty cache lines, elsewhere it writes the pages back);
+ *    an fsync of a mapped file runs it for each of the file's mappings, then persists the record.
+ *
+ * Owns: the durability state of each file (struct pf_file's sync fields). May call: maps.c, placement.c (the map),
  * pool.h, tier.h, fault.h, log.h, sys.h, real.h.
  */
 #define _GNU_SOURCE
@@ -207,6 +211,8 @@ int durable_real_sync(struct pf_file *f, int fd, int datasync)
 
 int durable_sync_pool(struct pf_file *f)
 {
+	if (maps_sync_file(f) < 0) /* stores through the application's mappings, which the shim never sees */
+		return -1;
 	pthread_rwlock_rdlock(&f->lock);
 	int r = durable_sync_locked(f);
 	pthread_rwlock_unlock(&f->lock);

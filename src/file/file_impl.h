@@ -14,6 +14,8 @@
  *   moves.c      moving bytes between the tiers: materialise, demote, promote
  *   pathops.c    path operations on managed names: unlink, rename, truncate, directory renames
  *   orphans.c    records whose file is gone, found at activation
+ *   maps.c       the application's mappings of pool blocks, by address, and their pins
+ *   mapped.c     mmap, munmap, msync and mremap of managed files: pool blocks mapped in place
  *   durable.c    what an fsync must make durable: the durable size in the record, the dirty ranges, and
  *                whether the real file needs its own fsync
  *
@@ -30,7 +32,10 @@
  *   4. f->lock           (rwlock) the file's bytes, size and placement: readers share it, writes,
  *                        truncates and placement changes take it exclusively. A migration copies under the
  *                        read lock one block at a time and commits under the write lock.
- *   5. pool->lock        (pool.c) the pool allocator's free lists and counters.
+ *   4b. maps_lock        (maps.c) the table of mappings of pool blocks; taken under f->lock (a shrink detaches
+ *                        mappings) or alone (munmap, msync, mmap), held across the real call that changes
+ *                        what it describes; never while taking f->lock, files_lock or sync_lock.
+ *   5. pool->lock        (pool.c) the pool allocator's free lists, counters and block pins.
  *   6. lease_lock        (moves.c) a head move's lease, with its condition: a canceller waits on it
  *                        after letting go of f->lock.
  *   leaves (take no other lock while held): rate_lock (rate.c, the migration token bucket),
@@ -79,6 +84,8 @@ struct pf_file {
 	int nopen;              /* open descriptions (struct pf_ofd) of this process */
 	int unlinked;           /* last link gone: free the pool record at the last close */
 	int migrating;          /* a migration thread owns a move of this file (files_lock) */
+	int nmaps;              /* mappings of its pool blocks (maps.c): changed under files_lock, read atomically;
+				   while any exists its blocks never move and the record stays */
 	pthread_rwlock_t lock;  /* data: readers share, writers/truncate/placement changes exclude */
 	pthread_mutex_t pos_lock; /* serialises operations that use the kernel file offset */
 	struct pf_pool *pool;
@@ -179,6 +186,40 @@ struct pf_fd_use {
 int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u);
 void pf_fd_use_end(struct pf_fd_use *u);
 
+/* A mapping of f's pool blocks now exists / is gone: it holds the file like an open description does. */
+void file_mapped(struct pf_file *f);
+void file_unmapped(struct pf_file *f);
+
+/* ---- maps.c (see its top comment) */
+struct pf_map;
+/* Any mapping recorded? One atomic load: the fast path of every munmap, msync and MAP_FIXED mmap. */
+int maps_any(void);
+/* maps_lock, for the interposer's munmap/mmap(MAP_FIXED)/mremap around the real call and the update. */
+void maps_lock_all(void);
+void maps_unlock_all(void);
+void maps_atfork_child(void);
+/* Record the mapping [addr, addr + len) of file blocks b0 .. b0 + n (physical blocks phys[]), pinning
+ * them. maps_lock held. -1 (out of memory): nothing recorded. */
+int maps_add_locked(struct pf_file *f, struct pf_pool *p, void *addr, size_t len, uint64_t b0, const uint64_t *phys,
+		    uint64_t n, int prot);
+/* [addr, addr + len) is no longer mapped: unpin what it showed; the files of records now gone are
+ * returned in *gone (malloc'd, the count returned) for file_unmapped. maps_lock held. */
+int maps_forget_locked(void *addr, size_t len, struct pf_file ***gone);
+/* Does a live record overlap [addr, addr + len)? maps_lock held. */
+int maps_overlap_locked(const void *addr, size_t len);
+/* f shrinks to file block first: its mappings show anonymous zero pages from there on and let go of those
+ * blocks, which can then be freed. f->lock held for writing. */
+void maps_cut_from(struct pf_file *f, uint64_t first);
+/* fsync of a mapped file: the kernel's msync of each of its writable mappings (stores made through them
+ * never pass through the shim). -1 with EIO. */
+int maps_sync_file(struct pf_file *f);
+/* msync: the records overlapping [addr, addr + len), each held (users) until maps_user_done, which
+ * returns 1 and the file in *gone when that was the last use of an unmapped record. */
+int maps_users(const void *addr, size_t len, struct pf_map ***out);
+struct pf_file *maps_user_file(const struct pf_map *m);
+int maps_user_writable(const struct pf_map *m);
+int maps_user_done(struct pf_map *m, struct pf_file **gone);
+
 /* ---- placement.c */
 enum seg_kind { SEG_REAL, SEG_POOL, SEG_ZERO };
 static inline uint64_t blk_start(const struct pf_file *f, uint64_t b)
@@ -207,6 +248,8 @@ int ensure_record(struct pf_file *f);
 /* Zero the pool bytes of [from, to). */
 void zero_owned(struct pf_file *f, uint64_t from, uint64_t to);
 void map_free_blocks_from(struct pf_file *f, uint64_t first);
+/* Give file block b (a hole inside the window) a pool block of zeros. 1 done, 0 the pool has none, -1 error. */
+int zero_new_block(struct pf_file *f, uint64_t b);
 /* Pool blocks past the size are leftovers (a write that never returned, an O_TRUNC open): free them. */
 void trim_beyond_size(struct pf_file *f);
 /* Free the record and every pool block of the file (commit point: DYING). Write lock held. */
@@ -236,7 +279,8 @@ void size_forget(struct pf_file *f);
 /* Persist what changed in the pool since the last sync (write lock, or read lock with sync_lock).
  * -1 with EIO. */
 int durable_sync_locked(struct pf_file *f);
-/* The same, taking the read lock itself; the caller holds sync_lock (fsync, sync_file_range). */
+/* The same, taking the read lock itself, after the kernel's msync of the file's mappings (maps.c); the
+ * caller holds sync_lock (fsync, sync_file_range, msync). */
 int durable_sync_pool(struct pf_file *f);
 /* The real fsync (or fdatasync), only when the real file changed since the last one. */
 int durable_real_sync(struct pf_file *f, int fd, int datasync);

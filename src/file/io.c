@@ -486,9 +486,11 @@ static int fallocate_zero(struct pf_file *f, int fd, int mode, uint64_t off, uin
 	int grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > f->size;
 	zero_owned(f, pf_min64(off, f->size), grows ? end : pf_min64(end, f->size));
 	int r = REAL(fallocate64)(fd, mode, (off64_t)off, (off64_t)(end - off));
-	if (r == 0 && (mode & FALLOC_FL_PUNCH_HOLE)) {
+	if (r == 0 && (mode & FALLOC_FL_PUNCH_HOLE) && !__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE)) {
 		/* Whole blocks inside the range become holes again, after the real file is punched there
-		 * (a window block without a pool block must read as zeros in the real file too). */
+		 * (a window block without a pool block must read as zeros in the real file too). A mapped
+		 * file keeps its zeroed blocks: the mapping shows them, and a store through it must land in
+		 * the file, as with the kernel. */
 		for (uint64_t b = (off + f->pool->bsize - 1) >> f->pool->bshift; blk_start(f, b + 1) <= end && b < f->maplen;
 		     b++)
 			if (f->map[b]) {

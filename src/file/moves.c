@@ -69,6 +69,12 @@ int materialise(struct pf_file *f)
 		errno = EIO;
 		return -1;
 	}
+	if (__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE)) {
+		/* a mapping shows its pool blocks: they stay the file's until it goes (the write that needed
+		 * this fails as on a full disk) */
+		errno = ENOSPC;
+		return -1;
+	}
 	while (lease_clear_locked(f, 0, UINT64_MAX))
 		if (f->rec < 0)
 			return 0;
@@ -237,7 +243,7 @@ int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 	}
 	PF_FAULT("demote.synced");
 	pthread_rwlock_wrlock(&f->lock);
-	if (f->gen == gen && f->rec == rec) {
+	if (f->gen == gen && f->rec == rec && !__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE)) {
 		file_drop_record(f); /* commit point (DYING), then the blocks are freed */
 		ret = 0;
 	}
@@ -431,7 +437,7 @@ static int move_head(struct pf_file *f, uint64_t count, int whole_window, struct
 	int r = copy_leased(f, fd, lo, end, size, ctx);
 
 	pthread_rwlock_wrlock(&f->lock);
-	if (r == 0 && !f->lease_cancel && f->rec == rec && f->lo == lo) {
+	if (r == 0 && !f->lease_cancel && f->rec == rec && f->lo == lo && !__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE)) {
 		pf_pool_rec_set_lo(f->pool, (uint32_t)rec, end); /* commit point: [lo, end) is the real file's */
 		pf_pool_rec_sync(f->pool, (uint32_t)rec); /* durable before its blocks can be reused (msync path) */
 		PF_FAULT("head.committed");

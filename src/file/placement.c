@@ -119,6 +119,7 @@ void map_free_blocks_from(struct pf_file *f, uint64_t first)
 {
 	if (!pf_tier_is_writer())
 		return; /* only the pool's writer (the parent) changes its tables */
+	maps_cut_from(f, first); /* no mapping of this process reaches them any more */
 	for (uint64_t i = first; i < f->maplen; i++)
 		if (f->map[i]) {
 			pf_pool_block_free(f->pool, f->map[i] - 1);
@@ -244,6 +245,26 @@ int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, st
 	f->map[b] = (uint32_t)ph + 1;
 	block_born_now(f, b);
 	dirty_bytes(f, start, end);
+	dirty_entry(f, b);
+	return 1;
+}
+
+int zero_new_block(struct pf_file *f, uint64_t b)
+{
+	if (b >= PF_MAX_FILE_BLOCKS)
+		return 0;
+	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
+	if (map_grow(f, b) < 0)
+		return -1;
+	int64_t ph = pf_tier_writable() ? pf_pool_block_reserve(f->pool, hint) : -1;
+	if (ph < 0)
+		return 0;
+	/* all of it, past the end of file too: a mapping shows the whole block */
+	pf_pool_zero(f->pool, pf_pool_block_ptr(f->pool, (uint64_t)ph), f->pool->bsize);
+	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
+	f->map[b] = (uint32_t)ph + 1;
+	block_born_now(f, b);
+	dirty_bytes(f, blk_start(f, b), f->pool->bsize);
 	dirty_entry(f, b);
 	return 1;
 }

@@ -34,10 +34,12 @@ static int64_t learned_ms;
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&files_lock);
+	maps_lock_all();
 }
 
 static void fork_parent(void)
 {
+	maps_unlock_all();
 	pthread_mutex_unlock(&files_lock);
 }
 
@@ -53,6 +55,7 @@ static void fork_child(void)
 		pthread_mutex_init(&f->pos_lock, NULL);
 		pthread_mutex_init(&f->sync_lock, NULL);
 	}
+	maps_atfork_child();
 	pthread_mutex_unlock(&files_lock);
 }
 
@@ -106,7 +109,7 @@ void file_put(struct pf_file *f)
  * either no pool bytes, or no name left (its bytes are garbage once the last descriptor is gone). */
 static void evict_locked(struct pf_file *f)
 {
-	if (f->nopen > 0 || !f->hh.tbl || f->migrating)
+	if (f->nopen > 0 || f->nmaps > 0 || !f->hh.tbl || f->migrating)
 		return; /* a move in progress: pf_file_release looks again */
 	if (__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE) >= 0 && !f->unlinked)
 		return;
@@ -120,6 +123,23 @@ static void evict_locked(struct pf_file *f)
 	HASH_DEL(files, f);
 	f->hh.tbl = NULL;
 	unref_locked(f);
+}
+
+void file_mapped(struct pf_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	__atomic_add_fetch(&f->nmaps, 1, __ATOMIC_ACQ_REL);
+	f->refs++;
+	pthread_mutex_unlock(&files_lock);
+}
+
+void file_unmapped(struct pf_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	__atomic_sub_fetch(&f->nmaps, 1, __ATOMIC_ACQ_REL);
+	evict_locked(f);
+	unref_locked(f);
+	pthread_mutex_unlock(&files_lock);
 }
 
 void file_unlinked(struct pf_file *f)
@@ -563,7 +583,7 @@ static void collect(struct pf_file *f, void *arg)
 	c->dir_hash = pf_fnv1a(f->path, (uint64_t)(slash - f->path));
 	c->base_offset = base_offset(f->path);
 	c->in_pool = f->rec >= 0;
-	c->busy = f->migrating;
+	c->busy = f->migrating || __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE); /* mapped: its blocks stay */
 	c->birth_ns = (uint64_t)f->key.btime_sec * 1000000000ULL + f->key.btime_nsec;
 	c->size = f->size_known ? f->size : 0;
 	c->last_write_ms = f->last_write_ms;
@@ -614,7 +634,7 @@ int pf_file_claim(struct pf_file *f)
 {
 	int ok = 0;
 	pthread_mutex_lock(&files_lock);
-	if (f->hh.tbl && !f->migrating && !f->unlinked) {
+	if (f->hh.tbl && !f->migrating && !f->unlinked && !f->nmaps) {
 		f->migrating = 1;
 		f->refs++;
 		ok = 1;
@@ -639,8 +659,9 @@ struct pooled {
 static void find_pooled(struct pf_file *f, void *arg)
 {
 	struct pooled *a = arg;
-	if (a->f || f->migrating || pthread_rwlock_tryrdlock(&f->lock) != 0)
-		return;
+	if (a->f || f->migrating || __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE) ||
+	    pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return; /* (a mapped file moves once its mappings are gone) */
 	if (f->rec >= 0 && f->path[0] && !f->broken) {
 		f->migrating = 1;
 		f->refs++;

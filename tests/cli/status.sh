@@ -6,7 +6,7 @@
 cli_env 2M # about 27 blocks of 64 KiB
 
 run_rc 0 shimmed "$W" w "$L/t-0/$SEG0" 300000 1 w "$L/t-0/$SEG1" 70000 2 w "$L/u-1/$SEG0" 1500000 3
-echo plain >"$L/t-0/00000000000000000000.index"
+echo plain >"$L/t-0/00000000000000000000.snapshot"
 
 # ls: tiers, sizes, blocks, extents
 run_rc 0 "$PAFKA" ls
@@ -14,12 +14,12 @@ run_rc 0 "$PAFKA" ls
 out_has "^pool +300000 +5 0-4@[0-9]+-[0-9]+ $L/t-0/$SEG0\$"
 out_has "^pool +70000 +2 [0-9@,-]+ $L/t-0/$SEG1\$"
 out_has "^mixed +1500000 +[0-9]+ [0-9@,-]+ $L/u-1/$SEG0 \(spilled: appends go to the slow tier until readmitted\)\$"
-out_lacks 'index'
+out_lacks 'snapshot'
 run_rc 0 "$PAFKA" ls "$L/t-0"
 [ "$(wc -l <"$OUT")" = 2 ] || fail "ls DIR: expected 2 files"
 run_rc 0 "$PAFKA" ls "$L/u-1/$SEG0"
 out_has "^mixed "
-run_rc 1 "$PAFKA" ls "$L/t-0/00000000000000000000.index"
+run_rc 1 "$PAFKA" ls "$L/t-0/00000000000000000000.snapshot"
 err_has 'not a managed segment file'
 run_rc 1 "$PAFKA" ls "$L/nothing"
 run_rc 0 "$PAFKA" ls --json

@@ -189,7 +189,8 @@ static void build_script(void)
 	APPEND(10, 20000, 970);
 	WAIT_SETTLED();
 	phase('E');
-	/* E: a mapping moves the file's bytes to the log dir (materialise) */
+	/* E: a shared mapping of the pool blocks, then a private mapping moves the file's bytes to the log dir
+	 * (materialise) */
 	CREATE(11, "pf3/00000000000000000000.log");
 	APPEND(11, 200000, 980);
 	MMAP(11);
@@ -323,10 +324,16 @@ static void apply(const struct op *o, int real)
 		break;
 	case OP_MMAP:
 		if (real) {
+			/* a shared mapping is served from the pool blocks; a private one moves the bytes to the
+			 * log dir (materialise) */
 			void *m = mmap(NULL, s->sh.size, PROT_READ, MAP_SHARED, s->fd, 0);
 			CHECK(m != MAP_FAILED);
-			pftest_cmp("mapping", m, s->sh.b, s->sh.size, 0);
+			pftest_cmp("shared mapping", m, s->sh.b, s->sh.size, 0);
 			OK(munmap(m, s->sh.size));
+			void *q = mmap(NULL, s->sh.size, PROT_READ, MAP_PRIVATE, s->fd, 0);
+			CHECK(q != MAP_FAILED);
+			pftest_cmp("private mapping", q, s->sh.b, s->sh.size, 0);
+			OK(munmap(q, s->sh.size));
 		}
 		break;
 	case OP_WAIT_PROMOTED:

@@ -368,7 +368,7 @@ def consumed_digest(topic):
 
 
 # ------------------------------------------------------------------------------------------- the pool
-SEG = re.compile(r"^[0-9]{20}\.log(\.(cleaned|swap|deleted))?$")
+SEG = re.compile(r"^[0-9]{20}\.(log|index|timeindex)(\.(cleaned|swap|deleted))?$")  # the shim's default pattern
 
 
 def read_pool(pooldir):

@@ -32,7 +32,7 @@ static int child_inert(void)
 	int fd = OK(open(pftest_ppath(p, "x", "file.bin"), O_RDWR | O_CREAT, 0644));
 	pftest_write_all(fd, "abc", 3);
 	CHECK(close(fd) == 0);
-	fd = OK(open(pftest_mpath(p, "topic-0", "00000000000000000000.index"), O_RDWR | O_CREAT, 0644));
+	fd = OK(open(pftest_mpath(p, "topic-0", "00000000000000000000.snapshot"), O_RDWR | O_CREAT, 0644));
 	pftest_write_all(fd, "abc", 3);
 	CHECK(close(fd) == 0);
 	struct stat st;

@@ -2,7 +2,7 @@
  * t_inert: a process under the shim that never touches a managed segment stays inert: it does not create
  * $PAFKA_TEST_POOLDIR/pafka.pool and has exactly one thread (/proc/self/task). Child A works on files
  * outside the log dir (including a file with a segment's name, the unmanaged twin); child B works on the
- * non-segment files of a partition directory (.index, .timeindex, .txnindex, .snapshot, checkpoints,
+ * non-segment files of a partition directory (.txnindex, .snapshot, checkpoints,
  * partition.metadata, look-alike names), lists the directory and stats missing segment names. Both do the
  * whole range of calls: open/creat/read/write/pread/pwrite/vectors/lseek/stat family/truncate/fallocate/
  * mmap/sendfile/copy_file_range/splice/dup/fcntl/rename/unlink/fsync and fork+exec. The parent itself stays
@@ -135,13 +135,12 @@ static int child_outside(void)
 
 static int child_logdir(void)
 {
-	static const char *names[] = { "00000000000000000000.index", "00000000000000000000.timeindex",
-				       "00000000000000000000.txnindex", "00000000000000000000.snapshot",
+	static const char *names[] = { "00000000000000000000.txnindex", "00000000000000000000.snapshot",
 				       "leader-epoch-checkpoint", "partition.metadata", "0000000000000000000.log",
 				       "000000000000000000000.log", "00000000000000000000.log.tmp",
 				       "00000000000000000000.LOG", "x00000000000000000000.log", "00000000000000000000.logs",
-				       "00000000000000000000.index.cleaned", "00000000000000000000.index.swap",
-				       "00000000000000000000.timeindex.deleted", NULL };
+				       "00000000000000000000.indexx", "00000000000000000000.txnindex.swap",
+				       "00000000000000000000.snapshot.deleted", NULL };
 	char p[PATH_MAX];
 	for (int i = 0; names[i]; i++)
 		exercise(pftest_mpath(p, "topic-0", names[i]));
@@ -187,7 +186,7 @@ int main(int argc, char **argv)
 	STEP("parent: stat of the files");
 	char p[PATH_MAX];
 	struct stat st;
-	CHECK(stat(pftest_mpath(p, "topic-0", "00000000000000000000.index"), &st) == 0);
+	CHECK(stat(pftest_mpath(p, "topic-0", "00000000000000000000.snapshot"), &st) == 0);
 	no_pool("parent at end");
 	one_thread("parent at end");
 	printf("PASS\n");

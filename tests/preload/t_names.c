@@ -1,8 +1,8 @@
 /*
- * t_names: which files are segments. Every segment name Kafka uses (<20 digits>.log, .log.cleaned,
- * .log.swap, .log.deleted) in partition directories of every shape (plain, dotted and underscored topics,
+ * t_names: which files are segments. Every segment name Kafka uses (<20 digits>.log, .index and
+ * .timeindex, each also with .cleaned, .swap or .deleted) in partition directories of every shape (plain, dotted and underscored topics,
  * __consumer_offsets-49, -delete and -future directories) must read back exactly and, with the shim, keep
- * its bytes in the pool (sparse log-dir file, pool use grows). Every other file in the log dir (indexes,
+ * its bytes in the pool (sparse log-dir file, pool use grows). Every other file in the log dir (.txnindex,
  * snapshots, checkpoints, look-alike names with 19 or 21 digits, other suffixes or case) and a segment name
  * outside the log dir must read back exactly and never use the pool (its bytes are in the kernel file).
  */
@@ -35,10 +35,11 @@ int main(int argc, char **argv)
 				      "topic-3.fedcba9876543210fedcba9876543210-future", NULL };
 	static const char *segs[] = { "00000000000000000000.log", "00000000000000001234.log.cleaned",
 				      "00000000000000001234.log.swap", "09223372036854775807.log.deleted",
-				      "00000000000000000007.log", NULL };
-	static const char *others[] = { "00000000000000000000.index", "00000000000000000000.timeindex",
-					"00000000000000000000.txnindex", "00000000000000000000.snapshot",
-					"00000000000000000000.index.swap", "leader-epoch-checkpoint", "partition.metadata",
+				      "00000000000000000007.log", "00000000000000000000.index",
+				      "00000000000000000000.timeindex", "00000000000000000000.index.swap",
+				      "00000000000000001234.timeindex.deleted", NULL };
+	static const char *others[] = { "00000000000000000000.txnindex", "00000000000000000000.snapshot",
+					"00000000000000000000.indexx", "leader-epoch-checkpoint", "partition.metadata",
 					"0000000000000000000.log", "000000000000000000000.log", "00000000000000000000.log.tmp",
 					"00000000000000000000.LOG", "x00000000000000000000.log", "00000000000000000000.logx",
 					"00000000000000000000.log.cleanedx", "0000000000000000000a.log", NULL };

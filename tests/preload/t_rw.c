@@ -186,12 +186,12 @@ int main(int argc, char **argv)
 	STEP("unmanaged files never use the pool");
 	{
 		char idx[PATH_MAX];
-		pftest_mpath(idx, "topic-0", "00000000000000000000.index");
+		pftest_mpath(idx, "topic-0", "00000000000000000000.snapshot");
 		int fd = OK(open(idx, O_RDWR | O_CREAT, 0644));
 		uint8_t *b = pftest_patbuf(0, 1 << 20, 50);
 		pftest_write_all(fd, b, 1 << 20);
 		CHECK(pread(fd, t.bm, 1 << 20, 0) == 1 << 20);
-		pftest_cmp("index read back", t.bm, b, 1 << 20, 0);
+		pftest_cmp("snapshot read back", t.bm, b, 1 << 20, 0);
 		CHECK(fsync(fd) == 0);
 		CHECK(close(fd) == 0);
 		pftest_check_kernel_resident(idx, 1 << 20);

@@ -120,16 +120,20 @@ static const char *const good_names[] = {
 	"12345678901234567890.log",
 	"99999999999999999999.log.deleted",
 	"00000000000000123456.log",
+	"00000000000000000000.index",
+	"00000000000000000000.timeindex",
+	"00000000000000000000.index.deleted",
+	"00000000000000000042.timeindex.swap",
 };
 
 static const char *const bad_names[] = {
 	"",
 	".log",
-	"00000000000000000000.index",
-	"00000000000000000000.timeindex",
 	"00000000000000000000.txnindex",
 	"00000000000000000000.snapshot",
-	"00000000000000000000.index.deleted",
+	"00000000000000000000.index.foo",
+	"00000000000000000000.indexx",
+	"00000000000000000000.timeindex.",
 	"00000000000000000000.log.foo",
 	"00000000000000000000.log.",
 	"00000000000000000000.logx",
@@ -174,7 +178,7 @@ static void agrees_with_default_regex(void)
 	regex_t re;
 	cr_assert_eq(regcomp(&re, PF_DEFAULT_PATTERN, REG_EXTENDED | REG_NOSUB), 0);
 	static const char *const suffixes[] = { "",	    ".log",	 ".log.deleted", ".log.cleaned",
-						".log.swap", ".log.swp", ".log.",	 ".index",
+						".log.swap", ".log.swp", ".log.",	 ".index", ".timeindex", ".txnindex", ".index.swap", ".indexx",
 						".log.del",  "x.log",	 ".log.cleaned.x" };
 	static const char *const stems[] = { "00000000000000000000", "0000000000000000000", "000000000000000000000",
 					     "1234567890123456789x", "", "99999999999999999999" };
@@ -471,8 +475,10 @@ Test(paths, managed_combines_name_and_depth)
 	cr_assert(pf_path_managed("/data/kafka/t-0/00000000000000000000.log"));
 	cr_assert(pf_path_managed("/data/kafka/t-0/00000000000000000000.log.deleted"));
 	cr_assert(pf_path_managed("/data/kafka/t-0/00000000000000000000.log.swap"));
-	cr_assert_not(pf_path_managed("/data/kafka/t-0/00000000000000000000.index"));
-	cr_assert_not(pf_path_managed("/data/kafka/t-0/00000000000000000000.timeindex"));
+	cr_assert(pf_path_managed("/data/kafka/t-0/00000000000000000000.index"));
+	cr_assert(pf_path_managed("/data/kafka/t-0/00000000000000000000.timeindex"));
+	cr_assert_not(pf_path_managed("/data/kafka/t-0/00000000000000000000.txnindex"));
+	cr_assert_not(pf_path_managed("/data/kafka/t-0/00000000000000000000.snapshot"));
 	cr_assert_not(pf_path_managed("/data/kafka/00000000000000000000.log"));
 	cr_assert_not(pf_path_managed("/data/other/t-0/00000000000000000000.log"));
 	cr_assert_not(pf_path_managed("/data/kafka/t-0/x/00000000000000000000.log"));
@@ -633,6 +639,6 @@ Test(paths, normalised_path_then_decision)
 	cr_assert_not(pf_path_managed(abs), "'%s'", abs);
 	cr_assert_eq(pf_path_absolute(AT_FDCWD, "x/00000000000000000000.log", abs, sizeof abs), 0);
 	cr_assert_not(pf_path_managed(abs), "'%s'", abs);
-	cr_assert_eq(pf_path_absolute(AT_FDCWD, "00000000000000000000.index", abs, sizeof abs), 0);
+	cr_assert_eq(pf_path_absolute(AT_FDCWD, "00000000000000000000.snapshot", abs, sizeof abs), 0);
 	cr_assert_not(pf_path_managed(abs), "'%s'", abs);
 }

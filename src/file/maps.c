@@ -1,0 +1,264 @@
+/*
+ * maps.c - the shared mappings of pool blocks this process holds on behalf of the application (mapped.c
+ * makes them): where each one is, which file and which pool blocks it shows, and the pins that keep those
+ * blocks from being reused while any address of this process can reach them.
+ *
+ * An application's mmap of a pool-resident file is served by mapping the file's pool blocks, one run of
+ * physically consecutive blocks per MAP_FIXED call, into a range reserved first. munmap and msync carry no
+ * descriptor (Kafka closes the index file right after mapping it), so the table is keyed by address.
+ * While any record exists every munmap, msync, mremap and MAP_FIXED mmap of the process looks here; when
+ * none does they cost one atomic load.
+ *
+ * A munmap and the table update happen under maps_lock together, so an address the kernel hands out again
+ * can never be mistaken for the mapping it used to hold.
+ *
+ * Owns: the mapping table and maps_lock (4b in file_impl.h's order: only pool->lock, for the pins, is
+ * taken while it is held; it is held across the real munmap/mmap/msync calls that change or sync what it
+ * describes). May call: pool.h, real.h,
+ * sys.h, log.h.
+ */
+#define _GNU_SOURCE
+#include "file_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "real.h"
+#include "sys.h"
+
+struct pf_map {
+	uintptr_t addr;         /* the mapping's first byte (page aligned) */
+	size_t len;             /* its length, a whole number of pages */
+	struct pf_file *f;      /* held (nmaps, refs) until the record is dropped */
+	struct pf_pool *pool;
+	uint64_t b0;            /* the file block at addr */
+	uint64_t n;             /* blocks shown */
+	uint64_t *phys;         /* phys[i]: the pinned pool block at file block b0 + i, PF_MAP_NONE: let go */
+	uint64_t live;          /* blocks still pinned */
+	int users;              /* msyncs using the record right now */
+	int dead;               /* unmapped: dropped when the last user is done */
+	int prot;
+};
+
+#define PF_MAP_NONE UINT64_MAX
+
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pf_map **maps;
+static int nmaps_, capmaps;
+static int any_; /* nmaps_ != 0, read without the lock */
+
+int maps_any(void)
+{
+	return __atomic_load_n(&any_, __ATOMIC_ACQUIRE);
+}
+
+void maps_lock_all(void)
+{
+	pthread_mutex_lock(&maps_lock);
+}
+
+void maps_unlock_all(void)
+{
+	pthread_mutex_unlock(&maps_lock);
+}
+
+void maps_atfork_child(void)
+{
+	pthread_mutex_init(&maps_lock, NULL);
+}
+
+static uint64_t blk_len(const struct pf_map *m, uint64_t i, uintptr_t *start)
+{
+	uint64_t bs = m->pool->bsize;
+	*start = m->addr + i * bs;
+	uint64_t end = pf_min64((i + 1) * bs, m->len);
+	return end - i * bs;
+}
+
+int maps_add_locked(struct pf_file *f, struct pf_pool *p, void *addr, size_t len, uint64_t b0, const uint64_t *phys,
+		    uint64_t n, int prot)
+{
+	if (nmaps_ == capmaps) {
+		int c = capmaps ? capmaps * 2 : 16;
+		struct pf_map **t = realloc(maps, (size_t)c * sizeof *t);
+		if (!t)
+			return -1;
+		maps = t;
+		capmaps = c;
+	}
+	struct pf_map *m = calloc(1, sizeof *m);
+	uint64_t *ph = malloc(n * sizeof *ph);
+	if (!m || !ph) {
+		free(m);
+		free(ph);
+		return -1;
+	}
+	memcpy(ph, phys, n * sizeof *ph);
+	*m = (struct pf_map){ .addr = (uintptr_t)addr, .len = len, .f = f, .pool = p, .b0 = b0, .n = n, .phys = ph,
+			      .live = n, .prot = prot };
+	for (uint64_t i = 0; i < n; i++)
+		pf_pool_block_pin(p, ph[i]);
+	maps[nmaps_++] = m;
+	__atomic_store_n(&any_, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void let_go(struct pf_map *m, uint64_t i)
+{
+	if (m->phys[i] == PF_MAP_NONE)
+		return;
+	pf_pool_block_unpin(m->pool, m->phys[i]);
+	m->phys[i] = PF_MAP_NONE;
+	m->live--;
+}
+
+/* Remove record k (maps_lock held); its file goes to gone[] for the caller to release. */
+static void drop_at(int k, struct pf_file **gone, int *ngone)
+{
+	struct pf_map *m = maps[k];
+	for (uint64_t i = 0; i < m->n; i++)
+		let_go(m, i);
+	gone[(*ngone)++] = m->f;
+	free(m->phys);
+	free(m);
+	maps[k] = maps[--nmaps_];
+	if (nmaps_ == 0)
+		__atomic_store_n(&any_, 0, __ATOMIC_RELEASE);
+}
+
+int maps_forget_locked(void *addr, size_t len, struct pf_file ***gone)
+{
+	uintptr_t a = (uintptr_t)addr, e = a + len, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	e = e < a || e > UINTPTR_MAX - pg ? UINTPTR_MAX : (e + pg - 1) / pg * pg; /* the kernel unmaps whole pages */
+	int ngone = 0;
+	*gone = NULL;
+	for (int k = 0; k < nmaps_; k++) {
+		struct pf_map *m = maps[k];
+		if (m->addr >= e || m->addr + m->len <= a)
+			continue;
+		for (uint64_t i = 0; i < m->n; i++) {
+			uintptr_t s;
+			uint64_t l = blk_len(m, i, &s);
+			if (s >= a && s + l <= e)
+				let_go(m, i); /* wholly unmapped: nothing of this process reaches the block through m */
+		}
+		if (m->live == 0 && !m->dead)
+			m->dead = 1;
+	}
+	for (int k = 0; k < nmaps_;) {
+		if (maps[k]->dead && maps[k]->users == 0) {
+			if (!*gone && !(*gone = malloc((size_t)nmaps_ * sizeof **gone)))
+				return ngone; /* out of memory: the records stay, and with them the pins (safe) */
+			drop_at(k, *gone, &ngone);
+			continue;
+		}
+		k++;
+	}
+	return ngone;
+}
+
+int maps_overlap_locked(const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, e = a + len;
+	for (int k = 0; k < nmaps_; k++)
+		if (!maps[k]->dead && maps[k]->addr < e && maps[k]->addr + maps[k]->len > a)
+			return 1;
+	return 0;
+}
+
+void maps_cut_from(struct pf_file *f, uint64_t first)
+{
+	if (!__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&maps_lock);
+	for (int k = 0; k < nmaps_; k++) {
+		struct pf_map *m = maps[k];
+		if (m->f != f || m->dead || m->b0 + m->n <= first)
+			continue;
+		uint64_t i0 = first > m->b0 ? first - m->b0 : 0;
+		uintptr_t s;
+		(void)blk_len(m, i0, &s);
+		if (s >= m->addr + m->len)
+			continue;
+		/* Past the new end of file the kernel would raise SIGBUS; here anonymous zero pages take the
+		 * blocks' place, so the blocks can be freed and nothing reaches them. */
+		void *r = REAL(mmap64)((void *)s, m->addr + m->len - s, m->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				       -1, 0);
+		if (r == MAP_FAILED) {
+			pf_log(PF_LOG_WARN, "cannot detach a mapping of %s past its new end (%s): its pool blocks stay "
+					    "reserved until the mapping goes",
+			       f->path, strerror(errno));
+			continue; /* the pins stay: the freed blocks are not reused (pool.c) */
+		}
+		for (uint64_t i = i0; i < m->n; i++)
+			let_go(m, i);
+	}
+	pthread_mutex_unlock(&maps_lock);
+}
+
+int maps_sync_file(struct pf_file *f)
+{
+	if (!__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE))
+		return 0;
+	int r = 0;
+	pthread_mutex_lock(&maps_lock);
+	for (int k = 0; k < nmaps_; k++) {
+		struct pf_map *m = maps[k];
+		if (m->f == f && !m->dead && (m->prot & PROT_WRITE) && REAL(msync)((void *)m->addr, m->len, MS_SYNC) < 0 &&
+		    errno != ENOMEM)
+			r = -1;
+	}
+	pthread_mutex_unlock(&maps_lock);
+	if (r < 0)
+		errno = EIO;
+	return r;
+}
+
+int maps_users(const void *addr, size_t len, struct pf_map ***out)
+{
+	uintptr_t a = (uintptr_t)addr, e = a + len;
+	int n = 0;
+	*out = NULL;
+	pthread_mutex_lock(&maps_lock);
+	for (int k = 0; k < nmaps_; k++) {
+		struct pf_map *m = maps[k];
+		if (m->dead || m->addr >= e || m->addr + m->len <= a)
+			continue;
+		if (!*out && !(*out = malloc((size_t)nmaps_ * sizeof **out))) {
+			n = -1; /* ENOMEM */
+			break;
+		}
+		m->users++;
+		(*out)[n++] = m;
+	}
+	pthread_mutex_unlock(&maps_lock);
+	return n;
+}
+
+struct pf_file *maps_user_file(const struct pf_map *m)
+{
+	return m->f;
+}
+
+int maps_user_writable(const struct pf_map *m)
+{
+	return (m->prot & PROT_WRITE) != 0;
+}
+
+int maps_user_done(struct pf_map *m, struct pf_file **gone)
+{
+	int ngone = 0;
+	pthread_mutex_lock(&maps_lock);
+	m->users--;
+	if (m->dead && m->users == 0)
+		for (int k = 0; k < nmaps_; k++)
+			if (maps[k] == m) {
+				drop_at(k, gone, &ngone);
+				break;
+			}
+	pthread_mutex_unlock(&maps_lock);
+	return ngone;
+}

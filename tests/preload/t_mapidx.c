@@ -1,0 +1,278 @@
+/*
+ * t_mapidx: Kafka's index files (.index/.timeindex) through their whole mmap life, on a managed file and
+ * its unmanaged twin, with the shim serving the mapping from pool blocks:
+ *  - a writer child maps a new index, stores entries, msyncs and is SIGKILLed: every stored byte reads
+ *    back afterwards (read and a new mapping), and the log-dir file stayed sparse (the bytes were in the pool);
+ *  - createNewFile + setLength + map + close, entries stored, msync: pread, a fresh open and the twin agree;
+ *  - Kafka's trim at roll (ftruncate down, map again) keeps the entries visible in the old and the new
+ *    mapping and frees the cut-off pool blocks at once; a regrow (truncateTo) reads zeros past the trim;
+ *  - a hole punched into a mapped range reads zeros, and a store after it lands in the file;
+ *  - rename while mapped, fsync through a new descriptor, a fork child reading through the inherited
+ *    mapping and through a mapping of its own;
+ *  - mremap of a pool mapping is refused (EINVAL);
+ *  - an unlinked file's pool blocks stay until the last mapping goes, also when a MAP_FIXED mapping replaces it;
+ *    then the pool is back where it started.
+ */
+#include "pftest.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#define IDX "00000000000000000000.index"
+#define TIX "00000000000000000000.timeindex"
+#define MAXSZ (4 * PFTEST_MIB)
+
+/* Kafka's entries: 8 bytes each from offset 0 */
+static void put_entries(uint8_t *m, struct pftest_shadow *sh, uint64_t from, uint64_t n, uint32_t seed)
+{
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v = (i + 1) * 0x9E3779B97F4A7C15ULL ^ seed;
+		memcpy(m + i * 8, &v, 8);
+		if (sh)
+			pftest_shadow_write(sh, i * 8, &v, 8);
+	}
+}
+
+/* Kafka's createNewFile + RandomAccessFile("rw") + setLength + map + close */
+static uint8_t *kafka_map(const char *path, uint64_t len, int create)
+{
+	if (create) {
+		int c = open(path, O_RDWR | O_CREAT | O_EXCL, 0666);
+		CHECKF(c >= 0, "createNewFile %s", path);
+		CHECK(close(c) == 0);
+	}
+	int fd = OK(open(path, O_RDWR | O_CREAT, 0666));
+	CHECK(ftruncate(fd, (off_t)len) == 0);
+	uint8_t *m = mmap64(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECKF(m != MAP_FAILED, "mmap64 %s (%llu bytes)", path, (unsigned long long)len);
+	CHECK(close(fd) == 0);
+	return m;
+}
+
+static int killed_child(int wfd)
+{
+	char p[PATH_MAX];
+	pftest_mpath(p, "topic-9", IDX);
+	uint8_t *m = kafka_map(p, 2 * PFTEST_MIB, 1);
+	put_entries(m, NULL, 0, 300 * 1024 / 8, 7);
+	CHECK(msync(m, 2 * PFTEST_MIB, MS_SYNC) == 0);
+	pftest_check_sparse(p, 300 * 1024); /* the entries are in the pool, not in the log-dir file */
+	CHECK(write(wfd, "k", 1) == 1);
+	for (;;)
+		pause(); /* SIGKILL */
+}
+
+int main(int argc, char **argv)
+{
+	pftest_init(argc, argv);
+	if (pftest_role("killed"))
+		return killed_child(atoi(argv[2]));
+	char p[PATH_MAX];
+
+	STEP("a writer maps an index, stores, msyncs, and is SIGKILLed");
+	{
+		pftest_mkdirs(pftest_mpath(p, "topic-9", ""));
+		int pp[2];
+		CHECK(pipe2(pp, O_CLOEXEC) == 0);
+		char num[16];
+		pftest_fmt(num, sizeof num, "%d", pp[1]);
+		pftest_inherit(pp[1], 1);
+		const char *args[] = { num, NULL };
+		pid_t pid = pftest_spawn_self("killed", args, NULL, 0, NULL, NULL);
+		pftest_inherit(pp[1], 0);
+		CHECK(close(pp[1]) == 0);
+		char c;
+		CHECK(read(pp[0], &c, 1) == 1);
+		CHECK(kill(pid, SIGKILL) == 0);
+		int st;
+		CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
+		CHECK(close(pp[0]) == 0);
+		struct pftest_shadow sh = { 0 };
+		pftest_shadow_truncate(&sh, 2 * PFTEST_MIB);
+		uint8_t *tmp = pftest_xmalloc(300 * 1024);
+		put_entries(tmp, &sh, 0, 300 * 1024 / 8, 7);
+		pftest_free(tmp);
+		pftest_check_path(pftest_mpath(p, "topic-9", IDX), &sh);
+		int fd = OK(open(p, O_RDONLY));
+		uint8_t *m = mmap64(NULL, 2 * PFTEST_MIB, PROT_READ, MAP_SHARED, fd, 0);
+		CHECK(m != MAP_FAILED);
+		pftest_cmp("new mapping after SIGKILL", m, sh.b, 2 * PFTEST_MIB, 0);
+		CHECK(munmap(m, 2 * PFTEST_MIB) == 0 && close(fd) == 0);
+		CHECK(unlink(p) == 0);
+		pftest_shadow_free(&sh);
+	}
+	long long base_used = pftest_pool_used0();
+
+	struct pftest_twin t;
+	pftest_twin_init(&t, "topic-0", IDX);
+	pftest_mkdirs(pftest_mpath(p, "topic-0", ""));
+	pftest_mkdirs(pftest_ppath(p, "topic-0", ""));
+	STEP("createNewFile, setLength, map, close; entries stored and msynced");
+	uint8_t *mm = kafka_map(t.m, MAXSZ, 1), *mp = kafka_map(t.p, MAXSZ, 1);
+	pftest_shadow_truncate(&t.sh, MAXSZ);
+	const uint64_t nent = (200 * 1024 + 40) / 8; /* past three 64 KiB blocks */
+	put_entries(mm, &t.sh, 0, nent, 1);
+	put_entries(mp, NULL, 0, nent, 1);
+	CHECK(msync(mm, MAXSZ, MS_SYNC) == 0 && msync(mp, MAXSZ, MS_SYNC) == 0);
+	t.fm = OK(open(t.m, O_RDWR));
+	t.fp = OK(open(t.p, O_RDWR));
+	pftest_twin_check(&t);
+	pftest_check_sparse(t.m, (long long)nent * 8);
+	long long used_full = pftest_pool_used0();
+	if (pftest_shim_active())
+		CHECKF(used_full >= base_used + MAXSZ / PFTEST_BLK, "pool used %lld, expected >= %lld + %lld", used_full,
+		       base_used, (long long)(MAXSZ / PFTEST_BLK));
+
+	STEP("trim at roll: ftruncate down and map again; the old mapping stays readable");
+	const uint64_t valid = nent * 8;
+	uint8_t *mm2 = kafka_map(t.m, valid, 0), *mp2 = kafka_map(t.p, valid, 0);
+	pftest_shadow_truncate(&t.sh, valid);
+	pftest_twin_check(&t);
+	pftest_cmp("new mapping after trim", mm2, t.sh.b, valid, 0);
+	pftest_cmp("old mapping after trim", mm, t.sh.b, valid, 0);
+	pftest_cmp("twin: old mapping after trim", mp, t.sh.b, valid, 0);
+	long long used_trim = pftest_pool_used0();
+	if (pftest_shim_active())
+		CHECKF(used_trim <= base_used + (long long)((valid + PFTEST_BLK - 1) / PFTEST_BLK),
+		       "after the trim the pool still uses %lld blocks (base %lld): the cut-off blocks were not freed",
+		       used_trim, base_used);
+
+	STEP("regrow (truncateTo + resize): zeros past the trimmed end");
+	uint8_t *mm3 = kafka_map(t.m, MAXSZ, 0), *mp3 = kafka_map(t.p, MAXSZ, 0);
+	pftest_shadow_truncate(&t.sh, MAXSZ);
+	pftest_cmp("mapping after regrow", mm3, t.sh.b, MAXSZ, 0);
+	pftest_cmp("twin mapping after regrow", mp3, t.sh.b, MAXSZ, 0);
+	put_entries(mm3, &t.sh, nent, 1000, 2);
+	put_entries(mp3, NULL, nent, 1000, 2);
+	CHECK(msync(mm3, MAXSZ, MS_SYNC) == 0 && msync(mp3, MAXSZ, MS_SYNC) == 0);
+	pftest_twin_check(&t);
+
+	STEP("a hole punched into the mapped range reads zeros; a store after it lands in the file");
+	CHECK_EQ(SAME(fallocate(t.fm, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PFTEST_BLK, 2 * PFTEST_BLK),
+		      fallocate(t.fp, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PFTEST_BLK, 2 * PFTEST_BLK)),
+		 0);
+	pftest_shadow_zero(&t.sh, PFTEST_BLK, 2 * PFTEST_BLK);
+	pftest_cmp("mapping after punch", mm3, t.sh.b, MAXSZ, 0);
+	put_entries(mm3, &t.sh, PFTEST_BLK / 8 + 3, 10, 3);
+	put_entries(mp3, NULL, PFTEST_BLK / 8 + 3, 10, 3);
+	CHECK(msync(mm3, MAXSZ, MS_SYNC) == 0 && msync(mp3, MAXSZ, MS_SYNC) == 0);
+	pftest_twin_check(&t);
+
+	STEP("rename while mapped; a store after it reads back by the new name; fsync of a new descriptor");
+	pftest_twin_close(&t);
+	char nm[PATH_MAX], np[PATH_MAX];
+	pftest_fmt(nm, sizeof nm, "%s.deleted", t.m);
+	pftest_fmt(np, sizeof np, "%s.deleted", t.p);
+	CHECK(rename(t.m, nm) == 0 && rename(t.p, np) == 0);
+	put_entries(mm3, &t.sh, 5000, 10, 4);
+	put_entries(mp3, NULL, 5000, 10, 4);
+	int fm = OK(open(nm, O_RDWR)), fp = OK(open(np, O_RDWR));
+	CHECK(fsync(fm) == 0 && fsync(fp) == 0);
+	pftest_check_fd(fm, &t.sh, "renamed managed index after fsync");
+	pftest_check_fd(fp, &t.sh, "renamed twin index after fsync");
+
+	if (pftest_shim_active()) {
+		STEP("mremap of a mapping of pool blocks is refused");
+		errno = 0;
+		CHECK(mremap(mm3, MAXSZ, 2 * MAXSZ, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL);
+		pftest_cmp("mapping after the refused mremap", mm3, t.sh.b, MAXSZ, 0);
+	}
+
+	STEP("a fork child reads through the inherited mapping and through a mapping of its own");
+	{
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			pftest_cmp("child: inherited mapping", mm3, t.sh.b, MAXSZ, 0);
+			int fd = OK(open(nm, O_RDONLY));
+			uint8_t *c = mmap64(NULL, MAXSZ, PROT_READ, MAP_SHARED, fd, 0);
+			CHECK(c != MAP_FAILED);
+			pftest_cmp("child: own mapping", c, t.sh.b, MAXSZ, 0);
+			CHECK(munmap(c, MAXSZ) == 0 && close(fd) == 0);
+			_exit(0);
+		}
+		pftest_wait_ok(pid, "fork child reading the index");
+	}
+
+	STEP("unlink while mapped: the blocks stay until the last mapping goes");
+	CHECK(close(fm) == 0 && close(fp) == 0);
+	CHECK(unlink(nm) == 0 && unlink(np) == 0);
+	long long used_unlinked = pftest_pool_used0();
+	if (pftest_shim_active())
+		CHECKF(used_unlinked >= base_used + MAXSZ / PFTEST_BLK,
+		       "unlinked but mapped: the pool uses %lld blocks (base %lld)", used_unlinked, base_used);
+	pftest_cmp("mapping of an unlinked index", mm3, t.sh.b, MAXSZ, 0);
+	CHECK(munmap(mm, MAXSZ) == 0 && munmap(mp, MAXSZ) == 0);
+	CHECK(munmap(mm2, valid) == 0 && munmap(mp2, valid) == 0);
+	/* a MAP_FIXED mapping replaces the last one: that, too, lets go of the file */
+	CHECK(mmap(mm3, MAXSZ, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == mm3);
+	CHECK(munmap(mp3, MAXSZ) == 0);
+	if (pftest_shim_active())
+		CHECKF(pftest_pool_used0() == base_used, "every mapping gone: the pool uses %lld blocks, it used %lld before",
+		       pftest_pool_used0(), base_used);
+	CHECK(munmap(mm3, MAXSZ) == 0);
+
+	STEP("Kafka's default 10 MiB index: entries past the pool part land in the real file and read back");
+	{
+		struct pftest_twin b;
+		const uint64_t big = 10 * PFTEST_MIB, far = 9 * PFTEST_MIB / 8;
+		pftest_twin_init(&b, "topic-0", "00000000000000004242.index");
+		uint8_t *bm = kafka_map(b.m, big, 1), *bp = kafka_map(b.p, big, 1);
+		pftest_shadow_truncate(&b.sh, big);
+		put_entries(bm, &b.sh, 0, 70000, 5);
+		put_entries(bp, NULL, 0, 70000, 5);
+		put_entries(bm, &b.sh, far, 5000, 6);
+		put_entries(bp, NULL, far, 5000, 6);
+		CHECK(msync(bm, big, MS_SYNC) == 0 && msync(bp, big, MS_SYNC) == 0);
+		b.fm = OK(open(b.m, O_RDWR));
+		b.fp = OK(open(b.p, O_RDWR));
+		pftest_twin_check(&b);
+		if (pftest_shim_active()) {
+			struct stat st;
+			CHECK(stat(b.m, &st) == 0);
+			CHECKF(st.st_blocks * 512 >= 5000 * 8 && st.st_blocks * 512 < 70000 * 8,
+			       "the log-dir file of the 10 MiB index has %lld bytes allocated: expected the far entries "
+			       "(%d bytes, past the pool part) and not the first ones (%d bytes, in the pool)",
+			       (long long)st.st_blocks * 512, 5000 * 8, 70000 * 8);
+		}
+		STEP("trim below the pool part, regrow, then unmap");
+		uint8_t *bm2 = kafka_map(b.m, 70000 * 8, 0), *bp2 = kafka_map(b.p, 70000 * 8, 0);
+		pftest_shadow_truncate(&b.sh, 70000 * 8);
+		pftest_twin_check(&b);
+		pftest_cmp("old 10 MiB mapping after the trim", bm, b.sh.b, 70000 * 8, 0);
+		CHECK(munmap(bm, big) == 0 && munmap(bp, big) == 0);
+		uint8_t *bm3 = kafka_map(b.m, big, 0), *bp3 = kafka_map(b.p, big, 0);
+		pftest_shadow_truncate(&b.sh, big);
+		put_entries(bm3, &b.sh, far + 10, 100, 8);
+		put_entries(bp3, NULL, far + 10, 100, 8);
+		CHECK(msync(bm3, big, MS_SYNC) == 0 && msync(bp3, big, MS_SYNC) == 0);
+		pftest_twin_check(&b);
+		pftest_cmp("regrown mapping", bm3, b.sh.b, big, 0);
+		CHECK(munmap(bm2, 70000 * 8) == 0 && munmap(bp2, 70000 * 8) == 0);
+		CHECK(munmap(bm3, big) == 0 && munmap(bp3, big) == 0);
+		pftest_twin_check(&b);
+		pftest_twin_close(&b);
+		CHECK(unlink(b.m) == 0 && unlink(b.p) == 0);
+		pftest_shadow_free(&b.sh);
+	}
+
+	STEP("the .timeindex pattern too, then the pool is back where it started");
+	{
+		struct pftest_shadow sh = { 0 };
+		pftest_mpath(p, "topic-0", TIX);
+		uint8_t *m = kafka_map(p, 10485756 / 16, 1);
+		pftest_shadow_truncate(&sh, 10485756 / 16);
+		put_entries(m, &sh, 0, 5000, 9);
+		CHECK(msync(m, 10485756 / 16, MS_SYNC) == 0);
+		pftest_check_path(p, &sh);
+		CHECK(munmap(m, 10485756 / 16) == 0);
+		pftest_check_path(p, &sh);
+		CHECK(unlink(p) == 0);
+		pftest_shadow_free(&sh);
+	}
+	if (pftest_shim_active())
+		CHECK_EQ(pftest_pool_used0(), base_used);
+	printf("PASS\n");
+	return 0;
+}
