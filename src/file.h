@@ -112,6 +112,7 @@ struct pf_file_info {
 	uint64_t base_offset;   /* the segment's base offset (from its name) */
 	int in_pool;            /* has a record (pool bytes, or a window for them) */
 	int busy;               /* being moved now */
+	int mapped;             /* an application mapping shows its pool blocks */
 	uint64_t win_lo;        /* pool files: the window [win_lo, win_hi) in blocks, win_hi UINT64_MAX when */
 	uint64_t win_hi;        /* open at the end (not spilled) */
 	uint64_t full_blocks;   /* blocks entirely below the end of file (0 when the size is unknown) */

@@ -76,6 +76,9 @@ static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *coun
 		for (int i = 0; i < n; i++)
 			candidate(&v[i], &c[i], pf_tier_pool(0)->bsize, now);
 		mark_sealed_by_newer(v, c, n);
+		for (int i = 0; i < n; i++)
+			if (v[i].mapped && !c[i].sealed)
+				c[i].busy = 1; /* the index of an active segment: Kafka stores into it */
 		int which = -1;
 		uint64_t bs = pf_tier_pool(0)->bsize;
 		policy.tail_keep = tail_keep_bytes / bs > 0 ? tail_keep_bytes / bs : 1;

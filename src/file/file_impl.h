@@ -216,6 +216,17 @@ int maps_sync_file(struct pf_file *f);
 /* msync: the records overlapping [addr, addr + len), each held (users) until maps_user_done, which
  * returns 1 and the file in *gone when that was the last use of an unmapped record. */
 int maps_users(const void *addr, size_t len, struct pf_map ***out);
+/* Moving a mapped file to its real file (materialise): copies of the pool blocks its mappings show, taken
+ * word by word; maps_snap_block finds the copy of file block b (pool block phys), NULL if none. */
+struct maps_snap;
+int maps_snapshot_file(struct pf_file *f, struct maps_snap **out);
+const void *maps_snap_block(const struct maps_snap *v, int n, uint64_t b, uint64_t phys);
+void maps_snap_free(struct maps_snap *v, int n);
+/* Once the copies are in the real file (rfd, size bytes long) and durable: every mapping of f shows the
+ * real file instead, the stores that reached a pool block after its copy are carried over, and the blocks
+ * are let go (the records stay, with nothing pinned, until the application unmaps). f->lock held for
+ * writing. Stops the process (one line) if a mapping cannot be replaced. */
+void maps_swap_file(struct pf_file *f, int rfd, uint64_t size, const struct maps_snap *v, int nv);
 struct pf_file *maps_user_file(const struct pf_map *m);
 int maps_user_writable(const struct pf_map *m);
 int maps_user_done(struct pf_map *m, struct pf_file **gone);

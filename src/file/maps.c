@@ -262,3 +262,116 @@ int maps_user_done(struct pf_map *m, struct pf_file **gone)
 	pthread_mutex_unlock(&maps_lock);
 	return ngone;
 }
+
+/* ---------------------------------------------------------------- moving a mapped file to its real file */
+
+struct maps_snap {
+	uint64_t b;      /* file block */
+	uint64_t phys;   /* the pool block it was copied from */
+	uint32_t *copy;  /* the block as it was when copied */
+};
+
+void maps_snap_free(struct maps_snap *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i].copy);
+	free(v);
+}
+
+/* Copy a block word by word with atomic loads: every 4-byte word is one the application stored whole. */
+static void copy_words(uint32_t *dst, const uint32_t *src, uint64_t nwords)
+{
+	for (uint64_t w = 0; w < nwords; w++)
+		dst[w] = __atomic_load_n(&src[w], __ATOMIC_RELAXED);
+}
+
+int maps_snapshot_file(struct pf_file *f, struct maps_snap **out)
+{
+	int n = 0, cap = 0, bad = 0;
+	struct maps_snap *v = NULL;
+	pthread_mutex_lock(&maps_lock);
+	for (int k = 0; k < nmaps_ && !bad; k++) {
+		struct pf_map *m = maps[k];
+		if (m->f != f || m->dead)
+			continue;
+		uint64_t bs = m->pool->bsize;
+		for (uint64_t i = 0; i < m->n && !bad; i++) {
+			if (m->phys[i] == PF_MAP_NONE)
+				continue;
+			int seen = 0;
+			for (int j = 0; j < n && !seen; j++)
+				seen = v[j].b == m->b0 + i;
+			if (seen)
+				continue;
+			if (n == cap) {
+				int c = cap ? cap * 2 : 16;
+				struct maps_snap *t = realloc(v, (size_t)c * sizeof *t);
+				if (!t) {
+					bad = 1;
+					break;
+				}
+				v = t;
+				cap = c;
+			}
+			uint32_t *copy = malloc(bs);
+			if (!copy) {
+				bad = 1;
+				break;
+			}
+			copy_words(copy, (const uint32_t *)pf_pool_block_ptr(m->pool, m->phys[i]), bs / 4);
+			v[n++] = (struct maps_snap){ m->b0 + i, m->phys[i], copy };
+		}
+	}
+	pthread_mutex_unlock(&maps_lock);
+	if (bad) {
+		maps_snap_free(v, n);
+		errno = ENOMEM;
+		return -1;
+	}
+	*out = v;
+	return n;
+}
+
+const void *maps_snap_block(const struct maps_snap *v, int n, uint64_t b, uint64_t phys)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i].b == b && v[i].phys == phys)
+			return v[i].copy;
+	return NULL;
+}
+
+void maps_swap_file(struct pf_file *f, int rfd, uint64_t size, const struct maps_snap *v, int nv)
+{
+	pthread_mutex_lock(&maps_lock);
+	for (int k = 0; k < nmaps_; k++) {
+		struct pf_map *m = maps[k];
+		if (m->f != f || m->dead || m->live == 0)
+			continue;
+		uint64_t bs = m->pool->bsize, part = pf_min64(m->n * bs, m->len);
+		/* One call replaces the pool pages with the real file's: each store lands either in the pool
+		 * block before it or in the real file after it. */
+		if (REAL(mmap64)((void *)m->addr, part, m->prot, MAP_SHARED | MAP_FIXED, rfd, (off64_t)(m->b0 * bs)) ==
+		    MAP_FAILED)
+			pf_die("cannot map %s in place of its pool blocks (%s): stopping before a store through the "
+			       "mapping could go to a block that is no longer the file's",
+			       f->path, strerror(errno));
+		/* Stores that reached the pool block after it was copied are carried over, unless the
+		 * application stored to the same word since (compare-and-swap against the copy). */
+		uint32_t *M = (uint32_t *)m->addr;
+		for (uint64_t i = 0; i < m->n; i++) {
+			if (m->phys[i] == PF_MAP_NONE)
+				continue;
+			const uint32_t *S = maps_snap_block(v, nv, m->b0 + i, m->phys[i]);
+			const uint32_t *P = (const uint32_t *)pf_pool_block_ptr(m->pool, m->phys[i]);
+			uint64_t start = (m->b0 + i) * bs, end = pf_min64(pf_min64(start + bs, size), m->b0 * bs + part);
+			for (uint64_t w = 0; S && start + w * 4 + 4 <= end; w++) {
+				uint32_t pv = __atomic_load_n(&P[w], __ATOMIC_RELAXED), exp = S[w];
+				if (pv != exp)
+					__atomic_compare_exchange_n(&M[i * bs / 4 + w], &exp, pv, 0, __ATOMIC_RELAXED,
+								    __ATOMIC_RELAXED);
+			}
+			let_go(m, i);
+		}
+	}
+	pthread_mutex_unlock(&maps_lock);
+}

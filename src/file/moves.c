@@ -69,12 +69,6 @@ int materialise(struct pf_file *f)
 		errno = EIO;
 		return -1;
 	}
-	if (__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE)) {
-		/* a mapping shows its pool blocks: they stay the file's until it goes (the write that needed
-		 * this fails as on a full disk) */
-		errno = ENOSPC;
-		return -1;
-	}
 	while (lease_clear_locked(f, 0, UINT64_MAX))
 		if (f->rec < 0)
 			return 0;
@@ -88,17 +82,40 @@ int materialise(struct pf_file *f)
 		errno = EACCES;
 		return -1;
 	}
-	for (uint64_t i = 0; i < f->maplen; i++) {
+	/* Blocks an application mapping shows are copied word by word first: the copy is what goes to the
+	 * real file, and what the swap compares against (maps.c). */
+	struct maps_snap *snap = NULL;
+	int nsnap = __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE) ? maps_snapshot_file(f, &snap) : 0;
+	if (nsnap < 0)
+		return -1;
+	int r = 0;
+	for (uint64_t i = 0; i < f->maplen && r == 0; i++) {
 		if (!f->map[i] || blk_start(f, i) >= f->size)
 			continue;
 		uint64_t n = pf_min64(f->pool->bsize, f->size - blk_start(f, i));
-		if (pf_pwrite_all(f->rfd, pf_pool_block_ptr(f->pool, f->map[i] - 1), n, blk_start(f, i)) < 0)
-			return -1;
+		const void *src = nsnap ? maps_snap_block(snap, nsnap, i, f->map[i] - 1) : NULL;
+		if (!src)
+			src = pf_pool_block_ptr(f->pool, f->map[i] - 1);
+		r = pf_pwrite_all(f->rfd, src, n, blk_start(f, i));
 	}
-	PF_FAULT("file.materialise.copied");
-	if (REAL(fsync)(f->rfd) < 0)
+	if (r == 0)
+		PF_FAULT("file.materialise.copied");
+	if (r == 0 && (r = REAL(fsync)(f->rfd)) == 0)
+		PF_FAULT("file.materialise.synced");
+	if (r == 0 && nsnap) {
+		/* The mappings show the real file from here on, so the record goes at once (commit point),
+		 * then the stores carried over are made durable before this file's lock is let go: an msync
+		 * of the mapping waits for it, so none returned meanwhile. */
+		maps_swap_file(f, f->rfd, f->size, snap, nsnap);
+		f->pinned_real = 1; /* the mappings are the kernel's now: the file stays on the slow tier */
+		file_drop_record(f);
+		r = REAL(fsync)(f->rfd);
+		maps_snap_free(snap, nsnap);
+		return r;
+	}
+	maps_snap_free(snap, nsnap > 0 ? nsnap : 0);
+	if (r < 0)
 		return -1;
-	PF_FAULT("file.materialise.synced");
 	file_drop_record(f); /* commit point: DYING, after the real copy is durable */
 	return 0;
 }
@@ -214,6 +231,8 @@ static int demote_block(struct pf_file *f, int fd, uint64_t i, uint64_t size, in
 
 int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 {
+	if (__atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE))
+		return pf_file_materialise(f); /* under the write lock: its mappings move with it (maps.c) */
 	uint64_t size;
 	int fd = open_for_move(f, O_RDWR, &size);
 	if (fd < 0)

@@ -583,10 +583,12 @@ static void collect(struct pf_file *f, void *arg)
 	c->dir_hash = pf_fnv1a(f->path, (uint64_t)(slash - f->path));
 	c->base_offset = base_offset(f->path);
 	c->in_pool = f->rec >= 0;
-	c->busy = f->migrating || __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE); /* mapped: its blocks stay */
+	c->busy = f->migrating;
+	c->mapped = __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE) > 0;
 	c->birth_ns = (uint64_t)f->key.btime_sec * 1000000000ULL + f->key.btime_nsec;
 	c->size = f->size_known ? f->size : 0;
-	c->last_write_ms = f->last_write_ms;
+	/* stores through a mapping never pass through the shim: a mapped file is as busy as it gets */
+	c->last_write_ms = c->mapped ? pf_mono_ms() : f->last_write_ms;
 	if (c->in_pool) {
 		for (uint64_t i = 0; i < f->maplen; i++)
 			c->pool_blocks += f->map[i] != 0;
@@ -659,9 +661,8 @@ struct pooled {
 static void find_pooled(struct pf_file *f, void *arg)
 {
 	struct pooled *a = arg;
-	if (a->f || f->migrating || __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE) ||
-	    pthread_rwlock_tryrdlock(&f->lock) != 0)
-		return; /* (a mapped file moves once its mappings are gone) */
+	if (a->f || f->migrating || pthread_rwlock_tryrdlock(&f->lock) != 0)
+		return;
 	if (f->rec >= 0 && f->path[0] && !f->broken) {
 		f->migrating = 1;
 		f->refs++;

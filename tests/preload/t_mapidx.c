@@ -11,11 +11,16 @@
  *    mapping and through a mapping of its own;
  *  - mremap of a pool mapping is refused (EINVAL);
  *  - an unlinked file's pool blocks stay until the last mapping goes, also when a MAP_FIXED mapping replaces it;
- *    then the pool is back where it started.
+ *    then the pool is back where it started;
+ *  - Kafka's default 10 MiB index: entries past the pool part land in the real file;
+ *  - a drain (pafka.drain) while a thread stores through a mapping moves the mapping to the real file
+ *    under the stores, and every entry reads back.
  */
 #include "pftest.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -61,6 +66,77 @@ static int killed_child(int wfd)
 	CHECK(write(wfd, "k", 1) == 1);
 	for (;;)
 		pause(); /* SIGKILL */
+}
+
+/* A thread appends entries through the mapping while the pool drains (pafka.drain): the mapping moves to
+ * the real file under it, and every entry stored before, during and after the move reads back. */
+struct storer {
+	uint8_t *m;
+	uint64_t cap, done;
+	int stop;
+};
+
+static uint64_t stored_value(uint64_t i, uint64_t round)
+{
+	return (i + 1) * 0x9E3779B97F4A7C15ULL ^ (round << 40) ^ 77;
+}
+
+/* Round r stores stored_value(i, r) into every slot i in order, round after round, until stopped. */
+static void *store_loop(void *arg)
+{
+	struct storer *st = arg;
+	for (uint64_t k = 0; !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE); k++) {
+		uint64_t i = k % st->cap;
+		__atomic_store_n((uint64_t *)(st->m + i * 8), stored_value(i, k / st->cap + 1), __ATOMIC_RELAXED);
+		__atomic_store_n(&st->done, k + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void drain_while_storing(void)
+{
+	STEP("drain while a thread stores through a mapping: the mapping moves to the real file, nothing is lost");
+	char p[PATH_MAX], d[PATH_MAX];
+	pftest_mpath(p, "topic-0", "00000000000000009999.index");
+	const uint64_t len = 2 * PFTEST_MIB;
+	uint8_t *m = kafka_map(p, len, 1);
+	pftest_check_sparse(p, 1); /* served from the pool */
+	struct storer st = { m, len / 8, 0, 0 };
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, store_loop, &st) == 0);
+	pftest_fmt(d, sizeof d, "%s/pafka.drain", getenv("PAFKA_TEST_POOLDIR"));
+	int c = OK(open(d, O_WRONLY | O_CREAT, 0600));
+	CHECK(close(c) == 0);
+	time_t deadline = time(NULL) + 60;
+	while (pftest_pool_used0() > 0) {
+		CHECKF(time(NULL) < deadline, "the pool still uses %lld blocks 60 s after pafka.drain", pftest_pool_used0());
+		usleep(20000); /* polling the pool file for the background drain, not ordering anything */
+	}
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	CHECK(pthread_join(th, NULL) == 0);
+	uint64_t n = __atomic_load_n(&st.done, __ATOMIC_ACQUIRE);
+	CHECK(msync(m, len, MS_SYNC) == 0);
+	struct pftest_shadow sh = { 0 };
+	pftest_shadow_truncate(&sh, len);
+	CHECK(n > 0);
+	uint64_t last_round = (n - 1) / st.cap + 1, last_i = (n - 1) % st.cap;
+	for (uint64_t i = 0; i < st.cap; i++) {
+		uint64_t r = i <= last_i ? last_round : last_round - 1;
+		uint64_t v = r ? stored_value(i, r) : 0;
+		pftest_shadow_write(&sh, i * 8, &v, 8);
+	}
+	pftest_cmp("mapping after the drain", m, sh.b, len, 0);
+	pftest_check_path(p, &sh);
+	pftest_check_kernel_resident(p, last_round > 1 ? (long long)len : (long long)((last_i + 1) * 8 / 4096 * 4096));
+	/* stores after the move go to the real file too */
+	memset(m + len - 8, 0xAB, 8);
+	pftest_shadow_write(&sh, len - 8, "\xab\xab\xab\xab\xab\xab\xab\xab", 8);
+	CHECK(msync(m, len, MS_SYNC) == 0);
+	pftest_check_path(p, &sh);
+	CHECK(munmap(m, len) == 0 && unlink(p) == 0 && unlink(d) == 0);
+	pftest_shadow_free(&sh);
+	printf("drain moved a mapping while %llu stores (%llu rounds) went through it\n", (unsigned long long)n,
+	       (unsigned long long)last_round);
 }
 
 int main(int argc, char **argv)
@@ -273,6 +349,9 @@ int main(int argc, char **argv)
 	}
 	if (pftest_shim_active())
 		CHECK_EQ(pftest_pool_used0(), base_used);
+
+	if (pftest_shim_active())
+		drain_while_storing();
 	printf("PASS\n");
 	return 0;
 }
