@@ -4,11 +4,11 @@
  * Kafka reads and writes its .index and .timeindex files only through a MAP_SHARED mapping (libc never
  * sees those stores) and makes them durable with msync. So that this costs fast-tier time, the pools'
  * writer serves such a mapping from the file's pool blocks:
- *  - when the mapped range lies within the file and starts inside the pool window, and the pool keeps a
- *    quarter of its blocks free after the range's holes get zeroed blocks, the range is reserved
+ *  - when the mapped range lies within the file and starts inside the pool window, the range is reserved
  *    (PROT_NONE) and each run of physically consecutive pool blocks is mapped over it with MAP_FIXED from
- *    the pool file; at most MAP_POOL_BYTES of holes come from the pool: past them the window ends (the
- *    record's hi, as after a spill) and the rest of the range maps the real file;
+ *    the pool file; holes get zeroed pool blocks, at most MAP_POOL_BYTES per mapping and 1/MAP_POOL_SHARE
+ *    of the pool for all mappings (none once the pool is three quarters full): past them the window ends
+ *    (the record's hi, as after a spill) and the rest of the range maps the real file;
  *  - the mapping holds its file like an open description (an unlinked file keeps its record until the
  *    last mapping goes) and pins its blocks (pool.c: a pinned block is never reused);
  *  - while mapped the file's blocks never move: migration and head moves give up on it, materialising
@@ -81,6 +81,9 @@ static void forget(void *addr, size_t n)
  * fills it from the start, 8 (.index) or 12 (.timeindex) bytes per 4 KiB of log: 4 MiB holds the entries
  * of a 1 GiB segment with room to spare. Past it the mapping shows the real file. */
 #define MAP_POOL_BYTES (4ULL << 20)
+/* ... and all the mappings' holes together at most 1/MAP_POOL_SHARE of the pool (with 4 MiB each, a 1 TiB
+ * pool of 1 MiB blocks maps the indexes of 16384 active segments, a 256 MiB one those of 4). */
+#define MAP_POOL_SHARE 8
 
 /* Map f's pool blocks for [off, off + n) through descriptor fd. Returns the address, NULL when this mapping
  * cannot be served from the pool (the caller falls back), or MAP_FAILED with errno. */
@@ -111,10 +114,24 @@ static void *serve_from_pool(struct pf_file *f, int fd, size_t n, int prot, uint
 		kend = pf_min64(kend, f->hi);
 	if (b0 < f->lo || kend <= b0 || kend > PF_MAX_FILE_BLOCKS)
 		goto out;
-	for (uint64_t b = b0; b < kend; b++)
-		holes += !(b < f->maplen && f->map[b]);
-	if (holes && pf_pool_free_blocks(p) < holes + p->nblocks / 4)
-		goto out; /* mapped blocks cannot move: keep room for appends */
+	/* Mapped blocks cannot move: all mappings together get at most MAP_POOL_SHARE of the pool's blocks
+	 * for their holes (the range ends earlier, on the real file, when that runs out), and none once the
+	 * pool is three quarters full. */
+	uint64_t share = p->nblocks / MAP_POOL_SHARE, pinned = __atomic_load_n(&p->npins, __ATOMIC_ACQUIRE);
+	uint64_t room = share > pinned ? share - pinned : 0;
+	for (uint64_t b = b0; b < kend; b++) {
+		if (b < f->maplen && f->map[b])
+			continue;
+		if (holes == room) {
+			if (b < last)
+				goto out; /* the file owns a block further on: the range cannot end on the real file here */
+			kend = b;
+			break;
+		}
+		holes++;
+	}
+	if (kend <= b0 || (holes && pf_pool_free_blocks(p) < holes + p->nblocks / 4))
+		goto out;
 	if (!(phys = malloc((b1 - b0) * sizeof *phys))) {
 		ret = MAP_FAILED;
 		errno = ENOMEM;

@@ -636,7 +636,7 @@ int pf_file_claim(struct pf_file *f)
 {
 	int ok = 0;
 	pthread_mutex_lock(&files_lock);
-	if (f->hh.tbl && !f->migrating && !f->unlinked && !f->nmaps) {
+	if (f->hh.tbl && !f->migrating && !f->unlinked) {
 		f->migrating = 1;
 		f->refs++;
 		ok = 1;

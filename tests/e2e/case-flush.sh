@@ -9,6 +9,7 @@
 #  3. the broker starts again (the shim restores each file's size from its record and logs it, before
 #     Kafka reads a size) while the producer retries; every acknowledged record is there, intact, exactly
 #     once, at its acknowledged offset; the pool has no block of a vanished file.
+# The active segments' .index/.timeindex, which Kafka msyncs at every flush too, are mapped from the pool.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 case_begin flush
 N=${E2E_FLUSH_RECORDS:-12000}
@@ -28,6 +29,9 @@ nacks() { grep -c '^ack' "$E2E_WORK/a.acks" 2>/dev/null || echo 0; }
 acked() { [ "$(nacks)" -ge $((RATE * 2)) ]; }
 poll "the producer is under way ($((RATE * 2))+ records acknowledged, each flushed)" 90 acked
 before=$(nacks)
+s=$(pool_summary b)
+expect "the index files Kafka maps are in the pool too (index_files=$(kv index_files "$s"), index_blocks=$(kv index_blocks "$s"))" \
+	test "$(kv index_blocks "$s")" -gt 0
 e2e_kill b
 note "SIGKILL with $before of $N records acknowledged"
 

@@ -368,7 +368,9 @@ def consumed_digest(topic):
 
 
 # ------------------------------------------------------------------------------------------- the pool
-SEG = re.compile(r"^[0-9]{20}\.(log|index|timeindex)(\.(cleaned|swap|deleted))?$")  # the shim's default pattern
+SEG = re.compile(r"^[0-9]{20}\.log(\.(cleaned|swap|deleted))?$")
+# every name the shim manages by default: segments and their index files (kept in the pool while mapped)
+MANAGED = re.compile(r"^[0-9]{20}\.(log|index|timeindex)(\.(cleaned|swap|deleted))?$")
 
 
 def read_pool(pooldir):
@@ -397,12 +399,12 @@ def read_pool(pooldir):
     return dict(used=used, nblocks=h.nblocks, bs=h.block_size, recs=recs, live=pp.live_stats(hdr))
 
 
-def scan_segments(logdirs):
+def scan_segments(logdirs, pattern=SEG):
     segs = []
     for ld in logdirs:
         for d, _, files in os.walk(ld):
             for n in files:
-                if SEG.match(n):
+                if pattern.match(n):
                     p = os.path.join(d, n)
                     try:
                         st = os.stat(p)
@@ -438,6 +440,13 @@ def pool_files_once(pooldir, logdirs):
     tot = dict(pool_files=0, slow_files=0, mixed_files=0, empty_files=0, sparse_pool_files=0,
                realvalid_pool_files=0)
     seen = set()
+    index_files = index_blocks = 0
+    for p, st in scan_segments(logdirs, MANAGED):
+        r = byino.get(st.st_ino)
+        if r and not SEG.match(os.path.basename(p)):
+            seen.add(st.st_ino)  # an index file: its blocks are accounted for, not listed
+            index_files += 1
+            index_blocks += r["blocks"]
     for p, st in sorted(scan_segments(logdirs)):
         r = byino.get(st.st_ino)
         pb = r["blocks"] if r else 0
@@ -464,7 +473,8 @@ def pool_files_once(pooldir, logdirs):
     allrec = sum(r["blocks"] for r in pool["recs"].values())
     missing_recs = sum(1 for r in pool["recs"].values() if r["ino"] not in seen and r["blocks"] > 0)
     s = (f"used={pool['used']} nblocks={pool['nblocks']} bs={bs} live={len(pool['recs'])} "
-         f"existing_blocks={existing} missing_blocks={allrec - existing} missing_recs={missing_recs} " +
+         f"existing_blocks={existing} missing_blocks={allrec - existing} missing_recs={missing_recs} "
+         f"index_files={index_files} index_blocks={index_blocks} " +
          " ".join(f"{k}={v}" for k, v in tot.items()) + " " +
          " ".join(f"{k}={pool['live'][k]}" for k in ("writer_pid", "demotions", "promotions", "spills",
                                                      "migration_failures", "errors", "head_demotions",

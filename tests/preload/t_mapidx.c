@@ -333,6 +333,51 @@ int main(int argc, char **argv)
 		pftest_shadow_free(&b.sh);
 	}
 
+	STEP("more mappings than the pool's share for them: the later ones end on the real file sooner, same bytes");
+	{
+		enum { NI = 4 };
+		struct pftest_twin x[NI];
+		uint8_t *xm[NI], *xp[NI];
+		const uint64_t big = 10 * PFTEST_MIB;
+		for (int i = 0; i < NI; i++) {
+			char name[64];
+			pftest_fmt(name, sizeof name, "%020d.timeindex", 7000 + i);
+			pftest_twin_init(&x[i], "topic-5", name);
+			if (i == 0) {
+				pftest_mkdirs(pftest_mpath(p, "topic-5", ""));
+				pftest_mkdirs(pftest_ppath(p, "topic-5", ""));
+			}
+			xm[i] = kafka_map(x[i].m, big, 1);
+			xp[i] = kafka_map(x[i].p, big, 1);
+			pftest_shadow_truncate(&x[i].sh, big);
+			/* entries from the start, and some past 3 MiB */
+			put_entries(xm[i], &x[i].sh, 0, 1000, 30 + (uint32_t)i);
+			put_entries(xp[i], NULL, 0, 1000, 30 + (uint32_t)i);
+			put_entries(xm[i], &x[i].sh, 3 * PFTEST_MIB / 8, 1000, 40 + (uint32_t)i);
+			put_entries(xp[i], NULL, 3 * PFTEST_MIB / 8, 1000, 40 + (uint32_t)i);
+		}
+		for (int i = 0; i < NI; i++) {
+			CHECK(msync(xm[i], big, MS_SYNC) == 0 && msync(xp[i], big, MS_SYNC) == 0);
+			x[i].fm = OK(open(x[i].m, O_RDWR));
+			x[i].fp = OK(open(x[i].p, O_RDWR));
+			pftest_twin_check(&x[i]);
+		}
+		if (pftest_shim_active()) {
+			struct stat st;
+			CHECK(stat(x[NI - 1].m, &st) == 0);
+			CHECKF(st.st_blocks * 512 >= 2000 * 8, "the last index (past the pool's share for mappings) "
+							       "has only %lld bytes in its log-dir file",
+			       (long long)st.st_blocks * 512);
+		}
+		for (int i = 0; i < NI; i++) {
+			CHECK(munmap(xm[i], big) == 0 && munmap(xp[i], big) == 0);
+			pftest_twin_check(&x[i]);
+			pftest_twin_close(&x[i]);
+			CHECK(unlink(x[i].m) == 0 && unlink(x[i].p) == 0);
+			pftest_shadow_free(&x[i].sh);
+		}
+	}
+
 	STEP("the .timeindex pattern too, then the pool is back where it started");
 	{
 		struct pftest_shadow sh = { 0 };
