@@ -186,6 +186,8 @@ struct pf_fd_use {
 int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u);
 void pf_fd_use_end(struct pf_fd_use *u);
 
+/* f's last known path, if it still has a name: 1, else 0. */
+int file_linked_path(struct pf_file *f, char *buf, size_t n);
 /* A mapping of f's pool blocks now exists / is gone: it holds the file like an open description does. */
 void file_mapped(struct pf_file *f);
 void file_unmapped(struct pf_file *f);

@@ -6,9 +6,9 @@
  * writer serves such a mapping from the file's pool blocks:
  *  - when the mapped range lies within the file and starts inside the pool window, the range is reserved
  *    (PROT_NONE) and each run of physically consecutive pool blocks is mapped over it with MAP_FIXED from
- *    the pool file; holes get zeroed pool blocks, at most MAP_POOL_BYTES per mapping and 1/MAP_POOL_SHARE
- *    of the pool for all mappings (none once the pool is three quarters full): past them the window ends
- *    (the record's hi, as after a spill) and the rest of the range maps the real file;
+ *    the pool file; holes get zeroed pool blocks, 1/MAP_POOL_SHARE of the pool for all mappings at most
+ *    (none once the pool is three quarters full): past that the window ends (the record's hi, as after a
+ *    spill) and the rest of the range maps the real file;
  *  - the mapping holds its file like an open description (an unlinked file keeps its record until the
  *    last mapping goes) and pins its blocks (pool.c: a pinned block is never reused);
  *  - while mapped the file's blocks never move: migration and head moves give up on it, materialising
@@ -77,12 +77,11 @@ static void forget(void *addr, size_t n)
 	release_all(gone, k);
 }
 
-/* The pool part of one mapping: Kafka maps a new index at its full size (segment.index.bytes, 10 MiB) and
- * fills it from the start, 8 (.index) or 12 (.timeindex) bytes per 4 KiB of log: 4 MiB holds the entries
- * of a 1 GiB segment with room to spare. Past it the mapping shows the real file. */
-#define MAP_POOL_BYTES (4ULL << 20)
-/* ... and all the mappings' holes together at most 1/MAP_POOL_SHARE of the pool (with 4 MiB each, a 1 TiB
- * pool of 1 MiB blocks maps the indexes of 16384 active segments, a 256 MiB one those of 4). */
+/* All mappings' holes together get at most 1/MAP_POOL_SHARE of the pool's blocks; past that a range ends
+ * on the real file. Kafka maps each active segment's two indexes at segment.index.bytes (10 MiB by
+ * default), so with 1 MiB blocks a 1 TiB pool maps them for 6553 active segments, a 1.5 GiB one for 9.
+ * The whole range comes from the pool whenever it can: an msync of a range that reaches the real file
+ * costs that file system's fsync (on ext4 a cache flush of the disk) even when nothing there changed. */
 #define MAP_POOL_SHARE 8
 
 /* Map f's pool blocks for [off, off + n) through descriptor fd. Returns the address, NULL when this mapping
@@ -104,12 +103,12 @@ static void *serve_from_pool(struct pf_file *f, int fd, size_t n, int prot, uint
 	if (bs % pg || off % bs || n > f->size || off > f->size - n)
 		goto out;
 	uint64_t b0 = off >> sh, b1 = (off + n + bs - 1) >> sh, holes = 0;
-	/* [b0, kend) from the pool: MAP_POOL_BYTES, or up to the last block the file owns if that is further
-	 * (only blocks no one owns can go to the real file), and never past the window's end */
+	/* [b0, kend) from the pool, never past the window's end; the range ends earlier (on the real file)
+	 * only where the pool's share for mappings runs out, and only past the last block the file owns */
 	uint64_t last = f->maplen;
 	while (last > 0 && !f->map[last - 1])
 		last--;
-	uint64_t kend = pf_min64(b1, pf_max64(b0 + pf_max64(MAP_POOL_BYTES >> sh, 1), last));
+	uint64_t kend = b1;
 	if (f->hi != PF_HI_NONE)
 		kend = pf_min64(kend, f->hi);
 	if (b0 < f->lo || kend <= b0 || kend > PF_MAX_FILE_BLOCKS)
@@ -306,10 +305,12 @@ int pf_io_munmap(void *addr, size_t n)
 static void touch_mtime(struct pf_file *f)
 {
 	static const struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_NOW } };
-	pthread_rwlock_rdlock(&f->lock);
-	if (!f->unlinked)
-		REAL(utimensat)(AT_FDCWD, f->path, ts, AT_SYMLINK_NOFOLLOW);
-	pthread_rwlock_unlock(&f->lock);
+	char path[PATH_MAX];
+	if (file_linked_path(f, path, sizeof path)) {
+		int e = errno;
+		REAL(utimensat)(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+		errno = e;
+	}
 }
 
 int pf_io_msync(void *addr, size_t n, int flags)

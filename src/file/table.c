@@ -714,6 +714,16 @@ void pf_files_tier_totals(uint64_t files_out[2], uint64_t bytes_out[2])
 	memcpy(bytes_out, t.bytes, sizeof t.bytes);
 }
 
+int file_linked_path(struct pf_file *f, char *buf, size_t n)
+{
+	pthread_mutex_lock(&files_lock);
+	int linked = !f->unlinked;
+	pthread_mutex_unlock(&files_lock);
+	if (linked)
+		pf_file_path(f, buf, n);
+	return linked;
+}
+
 void pf_file_path(struct pf_file *f, char *buf, size_t n)
 {
 	pthread_rwlock_rdlock(&f->lock);
