@@ -29,7 +29,7 @@
  * with pool bytes is refused there as before (the writer owns them).
  *
  * Owns: nothing of its own (the table is maps.c's). May call: maps.c, table.c, placement.c, durable.c,
- * io.c (pf_io_pin_real, pf_io_read), tier.h, real.h, log.h.
+ * io.c (pf_io_pin_real, pf_io_read), tier.h, fault.h, real.h, log.h.
  */
 #define _GNU_SOURCE
 #include "file_impl.h"
@@ -42,6 +42,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "real.h"
 #include "sys.h"
 #include "tier.h"
@@ -143,6 +144,7 @@ static void *serve_from_pool(struct pf_file *f, int fd, size_t n, int prot, uint
 		pf_pool_rec_set_hi(f->pool, (uint32_t)f->rec, kend);
 		f->hi = kend;
 		pf_pool_rec_sync(f->pool, (uint32_t)f->rec);
+		PF_FAULT("map.window.ended");
 	}
 	for (uint64_t b = b0; b < kend; b++) {
 		if (b < f->maplen && f->map[b])

@@ -108,6 +108,7 @@ int materialise(struct pf_file *f)
 		 * of the mapping waits for it, so none returned meanwhile. */
 		maps_swap_file(f, f->rfd, f->size, snap, nsnap);
 		f->pinned_real = 1; /* the mappings are the kernel's now: the file stays on the slow tier */
+		PF_FAULT("file.materialise.swapped");
 		file_drop_record(f);
 		r = REAL(fsync)(f->rfd);
 		maps_snap_free(snap, nsnap);

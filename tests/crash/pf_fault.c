@@ -190,10 +190,15 @@ static void build_script(void)
 	WAIT_SETTLED();
 	phase('E');
 	/* E: a shared mapping of the pool blocks, then a private mapping moves the file's bytes to the log dir
-	 * (materialise) */
+	 * (materialise), the shared mapping with them */
 	CREATE(11, "pf3/00000000000000000000.log");
 	APPEND(11, 200000, 980);
 	MMAP(11);
+	/* Kafka's new index: setLength past what the pool's share for mappings holds (8 of 64 blocks), then a
+	 * shared mapping: the window ends where the share does, the rest maps the real file */
+	CREATE(13, "pf3/00000000000000000000.index");
+	TRUNC(13, 1 << 20);
+	MMAP(13);
 	phase('F');
 	/* F: Kafka's deletion (rename to .deleted, unlink while open, close), unlink of a closed file, the
 	 * cleaner's swap, truncation to zero */
@@ -329,11 +334,13 @@ static void apply(const struct op *o, int real)
 			void *m = mmap(NULL, s->sh.size, PROT_READ, MAP_SHARED, s->fd, 0);
 			CHECK(m != MAP_FAILED);
 			pftest_cmp("shared mapping", m, s->sh.b, s->sh.size, 0);
-			OK(munmap(m, s->sh.size));
+			/* while the shared mapping lives: the materialise moves it to the real file (a swap) */
 			void *q = mmap(NULL, s->sh.size, PROT_READ, MAP_PRIVATE, s->fd, 0);
 			CHECK(q != MAP_FAILED);
 			pftest_cmp("private mapping", q, s->sh.b, s->sh.size, 0);
+			pftest_cmp("shared mapping after the move", m, s->sh.b, s->sh.size, 0);
 			OK(munmap(q, s->sh.size));
+			OK(munmap(m, s->sh.size));
 		}
 		break;
 	case OP_WAIT_PROMOTED:
