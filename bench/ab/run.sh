@@ -103,6 +103,7 @@ q() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 reps=${BENCH_REPS:-$(q 3 1)}
 variants=${BENCH_VARIANTS:-vanilla,shim,ceiling,inert}
 scenarios=${BENCH_SCENARIOS:-s1,s2,s2slow,s3,s4,s5}
+scenarios=$(echo "$scenarios" | tr -s ' ' ',') # "s1 s4" too: a space list used to run nothing
 hdd_bps_s=${BENCH_HDD_BPS:-150M}
 hdd_iops=${BENCH_HDD_IOPS:-200}
 mem_mb=${BENCH_MEM_MB:-1536}
