@@ -70,7 +70,7 @@ struct op {
 	const char *rel; /* create, rename: the new name */
 };
 
-#define NSLOTS 16
+#define NSLOTS 17
 #define NPREP 5
 #define NPREP1 2     /* the format-1 pool's files, in slots V1SLOT.. (the script never touches them) */
 #define V1SLOT 13
@@ -196,9 +196,9 @@ static void build_script(void)
 	MMAP(11);
 	/* Kafka's new index: setLength past what the pool's share for mappings holds (8 of 64 blocks), then a
 	 * shared mapping: the window ends where the share does, the rest maps the real file */
-	CREATE(13, "pf3/00000000000000000000.index");
-	TRUNC(13, 1 << 20);
-	MMAP(13);
+	CREATE(16, "pf3/00000000000000000000.index");
+	TRUNC(16, 1 << 20);
+	MMAP(16);
 	phase('F');
 	/* F: Kafka's deletion (rename to .deleted, unlink while open, close), unlink of a closed file, the
 	 * cleaner's swap, truncation to zero */
