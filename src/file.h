@@ -130,8 +130,9 @@ int pf_file_claim(struct pf_file *f);
 void pf_file_release(struct pf_file *f);
 /* Drain: claim any file that still has pool bytes; NULL when none is left. */
 struct pf_file *pf_files_claim_pooled(void);
-/* When (monotonic ms) the table last learned of a new file: promotion waits until it has been quiet, so
- * that while Kafka opens its segments at start an older one is not promoted before the newer are known. */
+/* When (monotonic ms) the table last learned of a file born later than every file it knew: promotion
+ * waits until that has been quiet, so that while Kafka opens its segments at start an older one is not
+ * promoted before the newer are known. */
 int64_t pf_files_learned_ms(void);
 /* Files and bytes per tier (index 0 pool, 1 slow tier), as this process knows them (metrics). */
 void pf_files_tier_totals(uint64_t files[2], uint64_t bytes[2]);

@@ -28,7 +28,8 @@
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pf_file *files;
-static int64_t learned_ms;
+static int64_t learned_ms;     /* when a file newer than any known before was learned */
+static uint64_t newest_birth;  /* the newest birth time learned so far (files_lock) */
 
 /* fork: hold the table lock across it so the child never inherits it locked by a vanished thread. */
 static void fork_prepare(void)
@@ -74,7 +75,14 @@ static struct pf_file *file_new(const struct pf_key *k)
 	f->rfd = -1;
 	f->hi = PF_HI_NONE;
 	f->last_write_ms = pf_mono_ms(); /* the idle clock starts when we learn of the file, not at boot */
-	__atomic_store_n(&learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
+	/* Only a file newer than every one known can change which file promotion takes first; Kafka opens
+	 * the index files of old segments again and again (each open is learned anew once the last one was
+	 * closed and forgotten), and that must not hold promotion off for ever. */
+	uint64_t birth = (uint64_t)k->btime_sec * 1000000000u + k->btime_nsec;
+	if (birth > newest_birth) {
+		newest_birth = birth;
+		__atomic_store_n(&learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
+	}
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->pos_lock, NULL);
 	durable_init(f);
