@@ -204,11 +204,17 @@ void maps_atfork_child(void);
  * them. maps_lock held. -1 (out of memory): nothing recorded. */
 int maps_add_locked(struct pf_file *f, struct pf_pool *p, void *addr, size_t len, uint64_t b0, const uint64_t *phys,
 		    uint64_t n, int prot);
+/* Record a mapping the kernel made of f's real file [addr, addr + len): it pins nothing and holds f (the
+ * caller took file_mapped). maps_lock held. -1 (out of memory): nothing recorded. */
+int maps_add_real_locked(struct pf_file *f, void *addr, size_t len, int prot);
 /* [addr, addr + len) is no longer mapped: unpin what it showed; the files of records now gone are
  * returned in *gone (malloc'd, the count returned) for file_unmapped. maps_lock held. */
 int maps_forget_locked(void *addr, size_t len, struct pf_file ***gone);
-/* Does a live record overlap [addr, addr + len)? maps_lock held. */
-int maps_overlap_locked(const void *addr, size_t len);
+/* An mremap moved [old, old + olen) to [nw, nw + nlen): real records inside it move along, what the two
+ * ranges held otherwise is forgotten as by maps_forget_locked. maps_lock held. */
+int maps_remapped_locked(void *old, size_t olen, void *nw, size_t nlen, struct pf_file ***gone);
+/* Does a live record of pool blocks overlap [addr, addr + len)? maps_lock held. */
+int maps_overlap_pool_locked(const void *addr, size_t len);
 /* f shrinks to file block first: its mappings show anonymous zero pages from there on and let go of those
  * blocks, which can then be freed. f->lock held for writing. */
 void maps_cut_from(struct pf_file *f, uint64_t first);

@@ -21,7 +21,10 @@
  *    mappings too (durable.c);
  *  - mremap of such a mapping is refused (EINVAL): the table is keyed by address.
  * Anything else falls back to what any other mapping of a managed file gets: the file's bytes are moved to
- * its real file for good (materialised, pinned real) and the kernel maps that.
+ * its real file for good (materialised, pinned real) and the kernel maps that. Such a mapping is recorded
+ * too (maps.c, a real record): it holds the file in the table, pinned real and counted as mapped, until
+ * the application has unmapped it, so that no promotion can take the bytes into the pool while stores
+ * through the mapping still go to the real file's pages.
  *
  * A process that is not the pools' writer (a read-only attacher such as kafka-dump-log, a fork child)
  * gets a private snapshot: an anonymous mapping filled through the shim's read path, because pool blocks
@@ -76,6 +79,34 @@ static void forget(void *addr, size_t n)
 	int k = maps_forget_locked(addr, n, &gone);
 	maps_unlock_all();
 	release_all(gone, k);
+}
+
+/* The kernel's mapping of f's real file, recorded (a real record, see maps.c) so that it holds f. Out of
+ * memory for the record: the mapping is undone, ENOMEM as from the kernel. */
+static void *map_real(struct pf_file *f, void *addr, size_t n, int prot, int flags, int fd, off64_t off)
+{
+	file_mapped(f);
+	void *r = REAL(mmap64)(addr, n, prot, flags, fd, off);
+	int e = errno, bad = 0;
+	struct pf_file **gone = NULL;
+	int k = 0;
+	if (r != MAP_FAILED) {
+		maps_lock_all();
+		if (flags & MAP_FIXED)
+			k = maps_forget_locked(r, n, &gone);
+		bad = maps_add_real_locked(f, r, n, prot) < 0;
+		maps_unlock_all();
+		if (bad) {
+			REAL(munmap)(r, n);
+			r = MAP_FAILED;
+			e = ENOMEM;
+		}
+	}
+	release_all(gone, k);
+	if (r == MAP_FAILED)
+		file_unmapped(f);
+	errno = e;
+	return r;
 }
 
 /* All mappings' holes together get at most 1/MAP_POOL_SHARE of the pool's blocks; past that a range ends
@@ -274,10 +305,12 @@ void *pf_io_mmap(struct pf_ofd *o, int fd, void *addr, size_t n, int prot, int f
 			r = serve_from_pool(o->file, u.fd, n, prot, (uint64_t)off);
 		if (r == NULL) {
 			/* the file's bytes go to its real file for good, and the kernel maps that */
-			if (pf_io_pin_real(o, u.fd) < 0)
+			if (pf_io_pin_real(o, u.fd) < 0) {
 				r = MAP_FAILED, errno = errno == ENOSPC ? ENODEV : errno;
-			else
-				r = REAL(mmap64)(addr, n, prot, flags, u.fd, off);
+			} else {
+				r = map_real(o->file, addr, n, prot, flags, u.fd, off);
+				flags &= ~MAP_FIXED; /* (map_real forgot what the range held) */
+			}
 		}
 	}
 	pf_fd_use_end(&u);
@@ -346,15 +379,20 @@ int pf_io_msync(void *addr, size_t n, int flags)
 
 void *pf_io_mremap(void *old, size_t olen, size_t nlen, int flags, void *naddr)
 {
+	struct pf_file **gone = NULL;
+	int k = 0;
+	void *r = MAP_FAILED;
 	maps_lock_all();
-	int ours = maps_overlap_locked(old, olen ? olen : 1);
-	maps_unlock_all();
-	if (ours) {
+	if (maps_overlap_pool_locked(old, olen ? olen : 1)) {
 		errno = EINVAL; /* a mapping of pool blocks stays where it was made (see the top of this file) */
-		return MAP_FAILED;
+	} else {
+		r = REAL(mremap)(old, olen, nlen, flags, naddr);
+		if (r != MAP_FAILED)
+			k = maps_remapped_locked(old, olen, r, nlen, &gone);
 	}
-	void *r = REAL(mremap)(old, olen, nlen, flags, naddr);
-	if (r != MAP_FAILED && (flags & MREMAP_FIXED))
-		forget(r, nlen);
+	int e = errno;
+	maps_unlock_all();
+	release_all(gone, k);
+	errno = e;
 	return r;
 }

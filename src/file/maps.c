@@ -9,6 +9,12 @@
  * While any record exists every munmap, msync, mremap and MAP_FIXED mmap of the process looks here; when
  * none does they cost one atomic load.
  *
+ * A record can also show the real file (real): a mapping the kernel made of it (a range that could not be
+ * served from the pool), or one whose pool blocks were swapped for the real file's (a materialise). It
+ * pins nothing; it holds its file, so that the file stays in the table, keeps what it is (pinned to its
+ * real file) and counts as mapped, and no move takes its bytes into the pool while the application can
+ * still store to, or read, the real file's pages. It goes when the application has unmapped all of it.
+ *
  * A munmap and the table update happen under maps_lock together, so an address the kernel hands out again
  * can never be mistaken for the mapping it used to hold.
  *
@@ -40,6 +46,8 @@ struct pf_map {
 	uint64_t live;          /* blocks still pinned */
 	int users;              /* msyncs using the record right now */
 	int dead;               /* unmapped: dropped when the last user is done */
+	int real;               /* shows the real file, pins nothing (see the top of this file) */
+	int moving;             /* maps_remapped_locked: moved with the range */
 	int prot;
 };
 
@@ -90,19 +98,29 @@ int maps_add_locked(struct pf_file *f, struct pf_pool *p, void *addr, size_t len
 		capmaps = c;
 	}
 	struct pf_map *m = calloc(1, sizeof *m);
-	uint64_t *ph = malloc(n * sizeof *ph);
+	uint64_t *ph = malloc(n ? n * sizeof *ph : 1);
 	if (!m || !ph) {
 		free(m);
 		free(ph);
 		return -1;
 	}
-	memcpy(ph, phys, n * sizeof *ph);
+	if (n)
+		memcpy(ph, phys, n * sizeof *ph);
 	*m = (struct pf_map){ .addr = (uintptr_t)addr, .len = len, .f = f, .pool = p, .b0 = b0, .n = n, .phys = ph,
 			      .live = n, .prot = prot };
 	for (uint64_t i = 0; i < n; i++)
 		pf_pool_block_pin(p, ph[i]);
 	maps[nmaps_++] = m;
 	__atomic_store_n(&any_, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int maps_add_real_locked(struct pf_file *f, void *addr, size_t len, int prot)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if (maps_add_locked(f, NULL, addr, (len + pg - 1) / pg * pg, 0, NULL, 0, prot) < 0)
+		return -1;
+	maps[nmaps_ - 1]->real = 1;
 	return 0;
 }
 
@@ -129,25 +147,44 @@ static void drop_at(int k, struct pf_file **gone, int *ngone)
 		__atomic_store_n(&any_, 0, __ATOMIC_RELEASE);
 }
 
-int maps_forget_locked(void *addr, size_t len, struct pf_file ***gone)
+/* [a, e) is no longer mapped (records being moved by an mremap aside). A record of pool blocks lets go
+ * of each block wholly inside and is dead once it pins none; a real record loses the part at either end
+ * and is dead once nothing is left (a hole in its middle leaves it whole: it holds its file a while longer,
+ * which is safe). */
+static void forget_range(uintptr_t a, uintptr_t e)
 {
-	uintptr_t a = (uintptr_t)addr, e = a + len, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	e = e < a || e > UINTPTR_MAX - pg ? UINTPTR_MAX : (e + pg - 1) / pg * pg; /* the kernel unmaps whole pages */
-	int ngone = 0;
-	*gone = NULL;
 	for (int k = 0; k < nmaps_; k++) {
 		struct pf_map *m = maps[k];
-		if (m->addr >= e || m->addr + m->len <= a)
+		if (m->moving || m->dead || m->addr >= e || m->addr + m->len <= a)
 			continue;
+		if (m->real) {
+			uintptr_t end = m->addr + m->len;
+			if (a <= m->addr && e >= end)
+				m->dead = 1;
+			else if (a <= m->addr)
+				m->addr = e, m->len = end - e;
+			else if (e >= end)
+				m->len = a - m->addr;
+			continue;
+		}
 		for (uint64_t i = 0; i < m->n; i++) {
 			uintptr_t s;
 			uint64_t l = blk_len(m, i, &s);
 			if (s >= a && s + l <= e)
 				let_go(m, i); /* wholly unmapped: nothing of this process reaches the block through m */
 		}
-		if (m->live == 0 && !m->dead)
+		if (m->live == 0)
 			m->dead = 1;
 	}
+}
+
+/* Drop the dead records nobody uses; their files go to *gone (see maps_forget_locked). */
+static int collect_dead(struct pf_file ***gone)
+{
+	int ngone = 0;
+	*gone = NULL;
 	for (int k = 0; k < nmaps_;) {
 		if (maps[k]->dead && maps[k]->users == 0) {
 			if (!*gone && !(*gone = malloc((size_t)nmaps_ * sizeof **gone)))
@@ -160,11 +197,45 @@ int maps_forget_locked(void *addr, size_t len, struct pf_file ***gone)
 	return ngone;
 }
 
-int maps_overlap_locked(const void *addr, size_t len)
+int maps_forget_locked(void *addr, size_t len, struct pf_file ***gone)
+{
+	forget_range((uintptr_t)addr, (uintptr_t)addr + len);
+	return collect_dead(gone);
+}
+
+int maps_remapped_locked(void *old, size_t olen, void *nw, size_t nlen, struct pf_file ***gone)
+{
+	uintptr_t o = (uintptr_t)old, n = (uintptr_t)nw, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	olen = (olen + pg - 1) / pg * pg;
+	nlen = (nlen + pg - 1) / pg * pg;
+	for (int k = 0; k < nmaps_; k++) {
+		struct pf_map *m = maps[k];
+		if (!m->real || m->dead || m->addr < o || m->addr + m->len > o + olen)
+			continue;
+		uintptr_t off = m->addr - o;
+		if (off >= nlen) {
+			m->dead = 1; /* cut off by a shrink */
+			continue;
+		}
+		m->addr = n + off;
+		m->len = m->len < nlen - off ? m->len : nlen - off;
+		m->moving = 1;
+	}
+	if (n != o)
+		forget_range(o, o + olen); /* the rest of the old range is gone with the move */
+	else if (nlen < olen)
+		forget_range(o + nlen, o + olen);
+	forget_range(n, n + nlen); /* whatever the new range held before */
+	for (int k = 0; k < nmaps_; k++)
+		maps[k]->moving = 0;
+	return collect_dead(gone);
+}
+
+int maps_overlap_pool_locked(const void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr, e = a + len;
 	for (int k = 0; k < nmaps_; k++)
-		if (!maps[k]->dead && maps[k]->addr < e && maps[k]->addr + maps[k]->len > a)
+		if (!maps[k]->dead && !maps[k]->real && maps[k]->addr < e && maps[k]->addr + maps[k]->len > a)
 			return 1;
 	return 0;
 }
@@ -176,8 +247,8 @@ void maps_cut_from(struct pf_file *f, uint64_t first)
 	pthread_mutex_lock(&maps_lock);
 	for (int k = 0; k < nmaps_; k++) {
 		struct pf_map *m = maps[k];
-		if (m->f != f || m->dead || m->b0 + m->n <= first)
-			continue;
+		if (m->f != f || m->dead || m->real || m->b0 + m->n <= first)
+			continue; /* a real record: the kernel does as it does for any mapping of a shrunk file */
 		uint64_t i0 = first > m->b0 ? first - m->b0 : 0;
 		uintptr_t s;
 		(void)blk_len(m, i0, &s);
@@ -207,7 +278,7 @@ int maps_sync_file(struct pf_file *f)
 	pthread_mutex_lock(&maps_lock);
 	for (int k = 0; k < nmaps_; k++) {
 		struct pf_map *m = maps[k];
-		if (m->f == f && !m->dead && (m->prot & PROT_WRITE) && REAL(msync)((void *)m->addr, m->len, MS_SYNC) < 0 &&
+		if (m->f == f && !m->dead && !m->real && (m->prot & PROT_WRITE) && REAL(msync)((void *)m->addr, m->len, MS_SYNC) < 0 &&
 		    errno != ENOMEM)
 			r = -1;
 	}
@@ -225,8 +296,8 @@ int maps_users(const void *addr, size_t len, struct pf_map ***out)
 	pthread_mutex_lock(&maps_lock);
 	for (int k = 0; k < nmaps_; k++) {
 		struct pf_map *m = maps[k];
-		if (m->dead || m->addr >= e || m->addr + m->len <= a)
-			continue;
+		if (m->dead || m->real || m->addr >= e || m->addr + m->len <= a)
+			continue; /* a real record: the kernel's msync is all there is to do */
 		if (!*out && !(*out = malloc((size_t)nmaps_ * sizeof **out))) {
 			n = -1; /* ENOMEM */
 			break;
@@ -292,7 +363,7 @@ int maps_snapshot_file(struct pf_file *f, struct maps_snap **out)
 	pthread_mutex_lock(&maps_lock);
 	for (int k = 0; k < nmaps_ && !bad; k++) {
 		struct pf_map *m = maps[k];
-		if (m->f != f || m->dead)
+		if (m->f != f || m->dead || m->real)
 			continue;
 		uint64_t bs = m->pool->bsize;
 		for (uint64_t i = 0; i < m->n && !bad; i++) {
@@ -345,25 +416,40 @@ void maps_swap_file(struct pf_file *f, int rfd, uint64_t size, const struct maps
 	pthread_mutex_lock(&maps_lock);
 	for (int k = 0; k < nmaps_; k++) {
 		struct pf_map *m = maps[k];
-		if (m->f != f || m->dead || m->live == 0)
+		if (m->f != f || m->dead || m->real)
 			continue;
-		uint64_t bs = m->pool->bsize, part = pf_min64(m->n * bs, m->len);
-		/* One call replaces the pool pages with the real file's: each store lands either in the pool
-		 * block before it or in the real file after it. */
-		if (REAL(mmap64)((void *)m->addr, part, m->prot, MAP_SHARED | MAP_FIXED, rfd, (off64_t)(m->b0 * bs)) ==
-		    MAP_FAILED)
-			pf_die("cannot map %s in place of its pool blocks (%s): stopping before a store through the "
-			       "mapping could go to a block that is no longer the file's",
-			       f->path, strerror(errno));
-		/* Stores that reached the pool block after it was copied are carried over, unless the
-		 * application stored to the same word since (compare-and-swap against the copy). */
+		uint64_t bs = m->pool->bsize;
+		/* Each run of blocks the record still shows is replaced by the real file's pages in one call, so
+		 * that each store lands either in the pool block before it or in the real file after it. A block
+		 * let go before (unmapped by the application, cut off by a shrink) is not mapped again: its
+		 * addresses may hold something else by now. */
+		for (uint64_t i = 0; i < m->n;) {
+			if (m->phys[i] == PF_MAP_NONE) {
+				i++;
+				continue;
+			}
+			uint64_t j = i + 1;
+			while (j < m->n && m->phys[j] != PF_MAP_NONE)
+				j++;
+			uintptr_t s;
+			(void)blk_len(m, i, &s);
+			uint64_t part = pf_min64(j * bs, m->len) - i * bs;
+			if (REAL(mmap64)((void *)s, part, m->prot, MAP_SHARED | MAP_FIXED, rfd, (off64_t)((m->b0 + i) * bs)) ==
+			    MAP_FAILED)
+				pf_die("cannot map %s in place of its pool blocks (%s): stopping before a store through the "
+				       "mapping could go to a block that is no longer the file's",
+				       f->path, strerror(errno));
+			i = j;
+		}
+		/* Stores that reached a pool block after it was copied are carried over, unless the application
+		 * stored to the same word since (compare-and-swap against the copy). */
 		uint32_t *M = (uint32_t *)m->addr;
 		for (uint64_t i = 0; i < m->n; i++) {
 			if (m->phys[i] == PF_MAP_NONE)
 				continue;
 			const uint32_t *S = maps_snap_block(v, nv, m->b0 + i, m->phys[i]);
 			const uint32_t *P = (const uint32_t *)pf_pool_block_ptr(m->pool, m->phys[i]);
-			uint64_t start = (m->b0 + i) * bs, end = pf_min64(pf_min64(start + bs, size), m->b0 * bs + part);
+			uint64_t start = (m->b0 + i) * bs, end = pf_min64(pf_min64(start + bs, size), m->b0 * bs + m->len);
 			for (uint64_t w = 0; S && start + w * 4 + 4 <= end; w++) {
 				uint32_t pv = __atomic_load_n(&P[w], __ATOMIC_RELAXED), exp = S[w];
 				if (pv != exp)
@@ -372,6 +458,7 @@ void maps_swap_file(struct pf_file *f, int rfd, uint64_t size, const struct maps
 			}
 			let_go(m, i);
 		}
+		m->real = 1;
 	}
 	pthread_mutex_unlock(&maps_lock);
 }

@@ -80,6 +80,10 @@ if [ -z "$sel" ] || want promote; then
 	t0=$(date +%s)
 	run_scenario promote -- file:promote-prep promote
 fi
+if [ -z "$sel" ] || want promote-mapped; then
+	t0=$(date +%s)
+	run_scenario promote-mapped PAFKA_STORAGE_MIGRATE_THRESHOLD=0.55 -- file:promote-mapped-prep promote-mapped
+fi
 if [ -z "$sel" ] || want during; then t0=$(date +%s); run_scenario during PAFKA_MIGRATE_RATE_BYTES=8M -- during; fi
 if [ -z "$sel" ] || want during-promote; then
 	t0=$(date +%s)

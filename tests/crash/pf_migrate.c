@@ -18,6 +18,13 @@
  *   promote       the newest sealed slow-tier files that fit under the threshold get promoted (simulated
  *                 from the real birth times), older ones and the active segments stay; promoted log-dir
  *                 files stay dense (their slow-tier copy remains valid); a write clears that validity.
+ *   promote-mapped  the same files, the newest sealed one mapped (MAP_SHARED, writable: the kernel maps its
+ *                 real file), its descriptor closed and the file opened again, as Kafka does with an index
+ *                 (map, close, open again to resize it beside the old mapping), while another old file
+ *                 is opened and closed again and again: the others are promoted as the policy says (the
+ *                 reopened file does not hold promotion off), the mapped one is not while it is mapped
+ *                 (though it fits), reads through the shim see stores made through the mapping, and once
+ *                 unmapped and opened again it is promoted.
  *   during        a writer thread keeps appending, overwriting and truncating a sealed file while it is
  *                 being demoted (rate limited so copies overlap writes): no byte lost.
  *   during-promote  writes, overwrites and truncations of a sealed slow-tier file while it is being promoted
@@ -593,8 +600,28 @@ static void promote_plan(struct seg *v)
 		}
 }
 
+/* Distinct birth times: returns once the clock has passed the birth of rel, so the next file is born
+ * later. */
+static void born_before_next(const char *rel)
+{
+	char p[PATH_MAX];
+	struct cl_key k;
+	CHECK(cl_key_of(cl_abs(p, rel), &k) == 0);
+	CHECKF(k.blocks512 * 512 >= k.size, "%s is sparse although written plainly", rel);
+	int64_t t0 = cl_now_ms();
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
+			break;
+		CHECK(cl_now_ms() - t0 < 2000);
+		cl_nap_ms(1);
+	}
+}
+
 static int role_promote_prep(int argc, char **argv)
 {
+	(void)argc, (void)argv;
 	static struct seg v[PP * PS];
 	promote_plan(v);
 	for (int i = 0; i < PP * PS; i++) {
@@ -602,20 +629,7 @@ static int role_promote_prep(int argc, char **argv)
 		seg_write_all(&v[i]);
 		OK(fsync(v[i].fd));
 		OK(close(v[i].fd));
-		/* distinct birth times: the next file is born after the clock passed this one's */
-		char p[PATH_MAX];
-		struct cl_key k;
-		CHECK(cl_key_of(cl_abs(p, v[i].rel), &k) == 0);
-		CHECKF(k.blocks512 * 512 >= k.size, "%s is sparse although written plainly", v[i].rel);
-		int64_t t0 = cl_now_ms();
-		for (;;) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-			if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
-				break;
-			CHECK(cl_now_ms() - t0 < 2000);
-			cl_nap_ms(1);
-		}
+		born_before_next(v[i].rel);
 	}
 	CHECKF(!pftest_pool_exists(), "log.channel.type=file created a pool");
 	printf("promote-prep: %d plain segment files written with log.channel.type=file\n", PP * PS);
@@ -646,6 +660,30 @@ static int cond_promoted(const struct cl_pool *p, void *arg)
 	return 1;
 }
 
+/* The policy: newest sealed (by birth) first, while it fits; stop at the first that does not. File skip
+ * (-1: none) is not a candidate. */
+static void promote_expect(struct prom_expect *E, const struct seg *v, uint64_t limit, int skip)
+{
+	int taken[PP * PS] = { 0 };
+	for (;;) {
+		int best = -1;
+		for (int i = 0; i < E->n; i++) {
+			int sealed = i / PP < PS - 1;
+			if (sealed && !taken[i] && i != skip && !E->want[i] &&
+			    (best < 0 || cl_birth_ns(&E->key[i]) > cl_birth_ns(&E->key[best])))
+				best = i;
+		}
+		if (best < 0)
+			break;
+		taken[best] = 1;
+		if (E->blocks + blocks_of(v[best].size) > limit)
+			break;
+		E->want[best] = 1;
+		E->blocks += blocks_of(v[best].size);
+		E->count++;
+	}
+}
+
 static int role_promote(int argc, char **argv)
 {
 	static struct seg v[PP * PS];
@@ -664,26 +702,7 @@ static int role_promote(int argc, char **argv)
 	memset(&P, 0, sizeof P);
 	CHECK(cl_pool_load(&P) == 0);
 	uint64_t limit = cl_limit(P.nblocks);
-	/* the policy: newest sealed (by birth) first, while it fits; stop at the first that does not */
-	int taken[PP * PS] = { 0 };
-	uint64_t u = 0;
-	for (;;) {
-		int best = -1;
-		for (int i = 0; i < E.n; i++) {
-			int sealed = i / PP < PS - 1;
-			if (sealed && !taken[i] && (best < 0 || cl_birth_ns(&E.key[i]) > cl_birth_ns(&E.key[best])))
-				best = i;
-		}
-		if (best < 0)
-			break;
-		taken[best] = 1;
-		if (u + blocks_of(v[best].size) > limit)
-			break;
-		u += blocks_of(v[best].size);
-		E.want[best] = 1;
-		E.blocks += blocks_of(v[best].size);
-		E.count++;
-	}
+	promote_expect(&E, v, limit, -1);
 	CHECKF(E.count > 0 && E.count < PP * (PS - 1), "scenario: %d of %d sealed files expected promoted", E.count,
 	       PP * (PS - 1));
 	STEP("wait for the promotions");
@@ -762,6 +781,160 @@ static int role_promote(int argc, char **argv)
 	check_all(v, E.n);
 	save_manifest(v, E.n);
 	check_real_child(NULL, NULL);
+	cl_pool_free(&P);
+	close_segs(v, E.n);
+	return 0;
+}
+
+/* ================================================================ promote-mapped */
+
+/* Kafka maps each index file, closes its descriptor and keeps the mapping; it opens the index files of old
+ * segments again now and then. storm-0's file stands for the latter: no newer segment beside it (never a
+ * candidate itself), born before every segment. */
+#define STORM_REL "storm-0/00000000000000000000.index"
+#define STORM_SIZE 4096
+#define STORM_SEED 4242u
+
+static int role_pmap_prep(int argc, char **argv)
+{
+	char p[PATH_MAX], d[PATH_MAX];
+	pftest_fmt(d, sizeof d, "%s", cl_abs(p, STORM_REL));
+	*strrchr(d, '/') = 0;
+	pftest_mkdirs(d);
+	int fd = (int)OK(open(p, O_RDWR | O_CREAT | O_TRUNC, 0644));
+	uint8_t *b = pftest_patbuf(0, STORM_SIZE, STORM_SEED);
+	pftest_write_all(fd, b, STORM_SIZE);
+	free(b);
+	OK(fsync(fd));
+	OK(close(fd));
+	born_before_next(STORM_REL);
+	return role_promote_prep(argc, argv);
+}
+
+struct storm {
+	int stop;
+	int opens;
+};
+
+static void *storm_run(void *arg)
+{
+	struct storm *st = arg;
+	char p[PATH_MAX];
+	cl_abs(p, STORM_REL);
+	while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+		int fd = (int)OK(open(p, O_RDONLY));
+		uint8_t b[64], e[64];
+		CHECK_EQ(pread(fd, b, sizeof b, 0), sizeof b);
+		pftest_fill(e, 0, sizeof e, STORM_SEED);
+		pftest_cmp("storm file", b, e, sizeof b, 0);
+		OK(close(fd));
+		__atomic_add_fetch(&st->opens, 1, __ATOMIC_RELEASE);
+		cl_nap_ms(20); /* pacing, like an index lookup now and then; nothing waits on it */
+	}
+	return NULL;
+}
+
+static int role_promote_mapped(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	static struct seg v[PP * PS];
+	promote_plan(v);
+	struct prom_expect E;
+	memset(&E, 0, sizeof E);
+	E.n = PP * PS;
+	for (int i = 0; i < E.n; i++) {
+		char p[PATH_MAX];
+		seg_open(&v[i], O_RDWR);
+		CHECK(cl_key_of(cl_abs(p, v[i].rel), &E.key[i]) == 0);
+	}
+	/* the newest sealed file is mapped shared and writable (a slow-tier file: the kernel maps its real
+	 * file), then its descriptor is closed */
+	int mi = 0;
+	for (int i = 0; i < E.n; i++)
+		if (i / PP < PS - 1 && cl_birth_ns(&E.key[i]) > cl_birth_ns(&E.key[mi]))
+			mi = i;
+	struct seg *m = &v[mi];
+	STEP("map %s", m->rel);
+	uint8_t *map = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	CHECKF(map != MAP_FAILED, "mmap of %s: %s", m->rel, strerror(errno));
+	OK(close(m->fd));
+	/* and opened again while the mapping lives (Kafka's resize of an index opens it beside its old
+	 * mapping): a file the shim knows again, the newest sealed one, and it would fit */
+	seg_open(m, O_RDWR);
+	struct storm st = { 0, 0 };
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, storm_run, &st) == 0);
+	while (__atomic_load_n(&st.opens, __ATOMIC_ACQUIRE) == 0)
+		cl_nap_ms(1);
+
+	struct cl_pool P;
+	memset(&P, 0, sizeof P);
+	CHECK(cl_pool_load(&P) == 0);
+	uint64_t limit = cl_limit(P.nblocks);
+	promote_expect(&E, v, limit, mi);
+	CHECKF(E.blocks + blocks_of(m->size) <= limit,
+	       "scenario: the mapped file (%llu blocks) must fit beside the other promotions (%llu blocks, limit %llu); "
+	       "raise PAFKA_STORAGE_MIGRATE_THRESHOLD", (unsigned long long)blocks_of(m->size),
+	       (unsigned long long)E.blocks, (unsigned long long)limit);
+	STEP("wait for the promotions of all but the mapped file");
+	long long ms = cl_poll(&P, cond_promoted, &E, SETTLE_MS);
+	int opens = __atomic_load_n(&st.opens, __ATOMIC_ACQUIRE);
+	CHECKF(ms >= 0, "promotions did not settle within %d ms (used %llu, expected %llu, limit %llu) while %s was "
+			"opened and closed again %d times", SETTLE_MS, (unsigned long long)cl_pool_used(&P),
+	       (unsigned long long)E.blocks, (unsigned long long)limit, STORM_REL, opens);
+	STEP("hold: the mapped file stays where its mapping is");
+	int64_t t0 = cl_now_ms();
+	while (cl_now_ms() - t0 < 1000 && cond_promoted(&P, &E)) {
+		cl_nap_ms(CL_POLL_MS);
+		cl_pool_free(&P);
+		CHECK(cl_pool_load(&P) == 0);
+	}
+	CHECKF(cl_find_rec(&P, &E.key[mi]) < 0, "%s was promoted while the application's mapping of its real file "
+						 "lives (it would fit, but stores through the mapping would miss the pool copy)",
+	       m->rel);
+	CHECKF(cond_promoted(&P, &E), "the promotions changed during the hold (used %llu, expected %llu)",
+	       (unsigned long long)cl_pool_used(&P), (unsigned long long)E.blocks);
+	/* stores through the mapping are what the shim reads */
+	char p[PATH_MAX];
+	cl_abs(p, m->rel);
+	int fd = (int)OK(open(p, O_RDONLY));
+	uint64_t offs[3] = { 0, m->size / 2, m->size - 1 };
+	for (int k = 0; k < 3; k++) {
+		uint8_t old = map[offs[k]], flipped = (uint8_t)(old ^ 0xffu), got = 0;
+		map[offs[k]] = flipped;
+		CHECK_EQ(pread(fd, &got, 1, (off_t)offs[k]), 1);
+		CHECKF(got == flipped, "%s at %llu: a read through the shim misses a store made through the mapping",
+		       m->rel, (unsigned long long)offs[k]);
+		map[offs[k]] = old;
+	}
+	OK(close(fd));
+	OK(munmap(map, m->size));
+
+	/* unmapped, closed and opened again (learned anew): it is the newest candidate and fits */
+	OK(close(m->fd));
+	seg_open(m, O_RDWR);
+	E.want[mi] = 1;
+	E.blocks += blocks_of(m->size);
+	E.count++;
+	STEP("wait for the promotion of the unmapped file");
+	long long ms2 = cl_poll(&P, cond_promoted, &E, SETTLE_MS);
+	CHECKF(ms2 >= 0, "%s was not promoted within %d ms of its unmapping (record %lld, used %llu, expected %llu)",
+	       m->rel, SETTLE_MS, (long long)cl_find_rec(&P, &E.key[mi]), (unsigned long long)cl_pool_used(&P),
+	       (unsigned long long)E.blocks);
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	CHECK(pthread_join(th, NULL) == 0);
+	check_all(v, E.n);
+	struct cl_manifest mf;
+	memset(&mf, 0, sizeof mf);
+	for (int i = 0; i < E.n; i++)
+		cl_manifest_pat(&mf, v[i].rel, v[i].size, v[i].seed);
+	cl_manifest_pat(&mf, STORM_REL, STORM_SIZE, STORM_SEED);
+	cl_manifest_save(&mf);
+	free(mf.e);
+	check_real_child("--dense", NULL);
+	printf("promote-mapped: %d sealed files promoted in %lld ms while %s was opened and closed %d times; the mapped "
+	       "newest one stayed on the slow tier while mapped (it fit) and was promoted %lld ms after its unmapping\n",
+	       E.count - 1, ms, STORM_REL, __atomic_load_n(&st.opens, __ATOMIC_ACQUIRE), ms2);
 	cl_pool_free(&P);
 	close_segs(v, E.n);
 	return 0;
@@ -2086,6 +2259,8 @@ int main(int argc, char **argv)
 		{ "boundary2", role_boundary2, 1 },
 		{ "promote-prep", role_promote_prep, 0 },
 		{ "promote", role_promote, 1 },
+		{ "promote-mapped-prep", role_pmap_prep, 0 },
+		{ "promote-mapped", role_promote_mapped, 1 },
 		{ "during", role_during, 1 },
 		{ "during-promote-prep", role_dprom_prep, 1 },
 		{ "during-promote", role_dprom, 1 },

@@ -14,7 +14,10 @@
  *    then the pool is back where it started;
  *  - Kafka's default 10 MiB index: entries past the pool part land in the real file;
  *  - a drain (pafka.drain) while a thread stores through a mapping moves the mapping to the real file
- *    under the stores, and every entry reads back.
+ *    under the stores, and every entry reads back; that mapping, now of the real file, can be shrunk
+ *    with mremap as the kernel allows;
+ *  - mappings the kernel makes of a managed file's real file (MAP_PRIVATE) behave as the twin's through
+ *    mremap (grow and move, shrink), partial munmap and stores, and bytes written after them.
  */
 #include "pftest.h"
 
@@ -133,10 +136,75 @@ static void drain_while_storing(void)
 	pftest_shadow_write(&sh, len - 8, "\xab\xab\xab\xab\xab\xab\xab\xab", 8);
 	CHECK(msync(m, len, MS_SYNC) == 0);
 	pftest_check_path(p, &sh);
-	CHECK(munmap(m, len) == 0 && unlink(p) == 0 && unlink(d) == 0);
+	/* it maps the real file now: mremap is the kernel's again (a mapping of pool blocks refuses it) */
+	uint8_t *h = mremap(m, len, len / 2, 0);
+	CHECKF(h == m, "mremap shrinking a mapping that moved to the real file: %s", strerror(errno));
+	memset(h + 8, 0xCD, 8);
+	pftest_shadow_write(&sh, 8, "\xcd\xcd\xcd\xcd\xcd\xcd\xcd\xcd", 8);
+	CHECK(msync(h, len / 2, MS_SYNC) == 0);
+	pftest_check_path(p, &sh);
+	CHECK(munmap(h, len / 2) == 0 && unlink(p) == 0 && unlink(d) == 0);
 	pftest_shadow_free(&sh);
 	printf("drain moved a mapping while %llu stores (%llu rounds) went through it\n", (unsigned long long)n,
 	       (unsigned long long)last_round);
+}
+
+/* Mappings the kernel makes of the real file of a managed file (MAP_PRIVATE: its bytes go to the real file
+ * for good) against the same on the twin. */
+static void real_mappings(void)
+{
+	STEP("private mappings (the kernel's, of the real file): mremap grow and move, shrink, partial munmap");
+	struct pftest_twin t;
+	pftest_twin_init(&t, "topic-7", "00000000000000000000.log");
+	const uint64_t len = 3 * PFTEST_MIB + 4096, pg = 4096;
+	CHECK(pftest_twin_open(&t, O_RDWR | O_CREAT | O_TRUNC, 0644) >= 0);
+	pftest_shadow_truncate(&t.sh, 0);
+	for (uint64_t off = 0; off < len; off += PFTEST_MIB) {
+		uint64_t n = len - off < PFTEST_MIB ? len - off : PFTEST_MIB;
+		uint8_t *b = pftest_patbuf(off, n, 71);
+		CHECK_EQ(pwrite(t.fm, b, n, (off_t)off), n);
+		CHECK_EQ(pwrite(t.fp, b, n, (off_t)off), n);
+		pftest_shadow_write(&t.sh, off, b, n);
+		free(b);
+	}
+	uint8_t *mm = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, t.fm, 0);
+	uint8_t *mp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, t.fp, 0);
+	CHECK(mm != MAP_FAILED && mp != MAP_FAILED);
+	pftest_cmp("private mapping", mm, t.sh.b, len, 0);
+	pftest_cmp("twin private mapping", mp, t.sh.b, len, 0);
+	/* grow (the file ends inside the new part: the kernel maps what the file has) and let it move */
+	uint8_t *gm = mremap(mm, len, 2 * len, MREMAP_MAYMOVE);
+	uint8_t *gp = mremap(mp, len, 2 * len, MREMAP_MAYMOVE);
+	CHECKF(gm != MAP_FAILED, "mremap growing the managed file's private mapping: %s", strerror(errno));
+	CHECK(gp != MAP_FAILED);
+	pftest_cmp("grown private mapping", gm, t.sh.b, len, 0);
+	pftest_cmp("grown twin private mapping", gp, t.sh.b, len, 0);
+	/* stores stay private; the files do not change */
+	memset(gm + 100, 0x5A, 64);
+	memset(gp + 100, 0x5A, 64);
+	pftest_twin_check(&t);
+	/* shrink in place, then unmap the first page, then the rest */
+	CHECK(mremap(gm, 2 * len, len, 0) == gm && mremap(gp, 2 * len, len, 0) == gp);
+	CHECK(munmap(gm, pg) == 0 && munmap(gp, pg) == 0);
+	pftest_cmp("after a partial munmap", gm + pg, t.sh.b + pg, len - pg, pg);
+	pftest_cmp("twin after a partial munmap", gp + pg, t.sh.b + pg, len - pg, pg);
+	CHECK(munmap(gm + pg, len - pg) == 0 && munmap(gp + pg, len - pg) == 0);
+	/* bytes written after the mappings are gone, and a new shared mapping, agree */
+	uint8_t more[4096];
+	memset(more, 0x3C, sizeof more);
+	CHECK_EQ(pwrite(t.fm, more, sizeof more, (off_t)len), sizeof more);
+	CHECK_EQ(pwrite(t.fp, more, sizeof more, (off_t)len), sizeof more);
+	pftest_shadow_write(&t.sh, len, more, sizeof more);
+	pftest_twin_check(&t);
+	uint8_t *sm = mmap(NULL, len + 4096, PROT_READ, MAP_SHARED, t.fm, 0);
+	CHECK(sm != MAP_FAILED);
+	pftest_cmp("shared mapping after the private ones", sm, t.sh.b, len + 4096, 0);
+	CHECK(munmap(sm, len + 4096) == 0);
+	pftest_twin_close(&t);
+	CHECK(unlink(t.m) == 0 && unlink(t.p) == 0);
+	pftest_shadow_free(&t.sh);
+	free(t.bm);
+	free(t.bp);
 }
 
 int main(int argc, char **argv)
@@ -395,6 +463,7 @@ int main(int argc, char **argv)
 	if (pftest_shim_active())
 		CHECK_EQ(pftest_pool_used0(), base_used);
 
+	real_mappings();
 	if (pftest_shim_active())
 		drain_while_storing();
 	printf("PASS\n");
