@@ -412,10 +412,10 @@ out:
 }
 
 /* PAFKA_* names that are not settings: PAFKA_CONFIG, and names reserved for the project's tools and
- * tests (PAFKA_TEST_*, PAFKA_TOP_*, PAFKA_SMOKE_*, PAFKA_FAULT*, PAFKA_CACHE, PAFKA_LIB). */
+ * tests (PAFKA_TEST_*, PAFKA_TOP_*, PAFKA_SMOKE_*, PAFKA_FAULT*, PAFKA_FAIL, PAFKA_CACHE, PAFKA_LIB). */
 static int reserved_env_name(const char *s, size_t nl)
 {
-	static const char *const exact[] = { "PAFKA_CONFIG", "PAFKA_CACHE", "PAFKA_LIB" };
+	static const char *const exact[] = { "PAFKA_CONFIG", "PAFKA_CACHE", "PAFKA_LIB", "PAFKA_FAIL" };
 	static const char *const prefix[] = { "PAFKA_TEST_", "PAFKA_TOP_", "PAFKA_SMOKE_", "PAFKA_FAULT" };
 	for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
 		if (nl == strlen(exact[i]) && !strncmp(s, exact[i], nl))

@@ -11,7 +11,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
-#define PF_REAL_DEF(ret, name, params) pf_real_##name##_t pf_real_##name;
+#define PF_REAL_DEF(ret, name, params, ...) pf_real_##name##_t pf_real_##name;
 PF_REAL_FUNCS(PF_REAL_DEF)
 #undef PF_REAL_DEF
 
@@ -26,7 +26,7 @@ void *pf_real_lookup(void **slot, const char *name)
 	return p;
 }
 
-#define PF_REAL_RESOLVER(ret, name, params) \
+#define PF_REAL_RESOLVER(ret, name, params, ...) \
 	void pf_real_resolve_##name(void) \
 	{ \
 		pf_real_lookup((void **)&pf_real_##name, #name); \
@@ -36,7 +36,7 @@ PF_REAL_FUNCS(PF_REAL_RESOLVER)
 
 void pf_real_resolve(void)
 {
-#define PF_REAL_RESOLVE(ret, name, params) pf_real_lookup((void **)&pf_real_##name, #name);
+#define PF_REAL_RESOLVE(ret, name, params, ...) pf_real_lookup((void **)&pf_real_##name, #name);
 	PF_REAL_FUNCS(PF_REAL_RESOLVE)
 #undef PF_REAL_RESOLVE
 }
@@ -44,7 +44,7 @@ void pf_real_resolve(void)
 void *pf_real_override(const char *name, void *fn)
 {
 	void **slot = NULL;
-#define PF_REAL_SLOT(ret, n, params) \
+#define PF_REAL_SLOT(ret, n, params, ...) \
 	if (!slot && strcmp(name, #n) == 0) \
 		slot = (void **)&pf_real_##n;
 	PF_REAL_FUNCS(PF_REAL_SLOT)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fail.h"
 #include "fault.h"
 #include "fdtab.h"
 #include "file.h"
@@ -65,6 +66,9 @@ void pf_shim_configure(void)
 		free(cmd);
 		pf_log_set_level(cfg.log_level);
 		pf_fault_init();
+		struct pf_err ferr = { "" };
+		if (pf_fail_init(getenv("PAFKA_FAIL"), &ferr) < 0 && !deferred_error[0])
+			snprintf(deferred_error, sizeof deferred_error, "%s", ferr.msg);
 		struct pf_err perr = { "" };
 		if (pf_paths_init(&cfg, &perr) < 0 && !deferred_error[0])
 			snprintf(deferred_error, sizeof deferred_error, "%s", perr.msg);
