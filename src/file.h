@@ -37,8 +37,10 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 void pf_files_reap_orphans(void);
 
 /* ---- open descriptions */
-/* After a successful real open of a managed path: register fd. abspath is the normalised path. */
-void pf_file_opened(int fd, int oflags, const char *abspath);
+/* After a successful real open of a managed path: register fd. abspath is the normalised path. 0, or -1
+ * with errno when what fd is cannot be told (its statx failed): the caller must not hand it out, since
+ * reads through the kernel would miss the file's pool bytes. */
+int pf_file_opened(int fd, int oflags, const char *abspath);
 /* After an open through another name (a hard link, a symlinked directory, /proc/self/fd/N): register fd
  * only if it is a file this process already knows. Returns 1 if it did. */
 int pf_file_opened_alias(int fd, int oflags);

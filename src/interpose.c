@@ -70,6 +70,7 @@ static int exists(int dirfd, const char *path)
 	int e = errno;
 	struct statx stx;
 	int r = REAL(statx)(dirfd, path, AT_SYMLINK_NOFOLLOW, 0, &stx) == 0;
+	r |= errno != ENOENT && errno != ENOTDIR; /* cannot tell: as if it existed (activate, look closer) */
 	errno = e;
 	return r;
 }
@@ -130,8 +131,12 @@ static NOINLINE int open_managed(int dirfd, const char *path, int flags, mode_t 
 		pf_fd_transition_begin(); /* from the real open until the fd is registered */
 	int fd = REAL(openat)(dirfd, path, flags, mode);
 	if (active) {
-		if (fd >= 0)
-			pf_file_opened(fd, flags, abs);
+		if (fd >= 0 && pf_file_opened(fd, flags, abs) < 0) {
+			int e = errno; /* what it is cannot be told: handed out, its reads could miss its pool bytes */
+			REAL(close)(fd);
+			errno = e;
+			fd = -1;
+		}
 		pf_fd_transition_end();
 	}
 	return fd;

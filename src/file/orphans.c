@@ -38,19 +38,25 @@ struct scan {
 	struct found *v;
 	size_t n, cap;
 	int done;
+	int incomplete; /* a directory or file that could not be read: absence proves nothing */
 };
 
 static void add_found(struct scan *s, const char *path)
 {
 	struct statx stx;
-	if (REAL(statx)(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) < 0 ||
-	    !(stx.stx_mask & STATX_BTIME))
+	if (REAL(statx)(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) < 0) {
+		s->incomplete |= errno != ENOENT; /* (ENOENT: deleted since the directory was read) */
+		return;
+	}
+	if (!(stx.stx_mask & STATX_BTIME))
 		return;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		struct found *nv = realloc(s->v, cap * sizeof *nv);
-		if (!nv)
+		if (!nv) {
+			s->incomplete = 1;
 			return;
+		}
 		s->v = nv;
 		s->cap = cap;
 	}
@@ -65,25 +71,31 @@ static void scan_managed_dirs(struct scan *s)
 	s->done = 1;
 	for (int d = 0; d < pf_paths_ndirs(); d++) {
 		DIR *top = opendir(pf_paths_dir(d));
-		if (!top)
+		if (!top) {
+			s->incomplete |= errno != ENOENT;
 			continue;
+		}
 		struct dirent *pe;
-		while ((pe = readdir(top))) {
+		while ((errno = 0, pe = readdir(top))) {
 			char part[PATH_MAX];
 			if (pe->d_name[0] == '.' ||
 			    snprintf(part, sizeof part, "%s/%s", pf_paths_dir(d), pe->d_name) >= (int)sizeof part)
 				continue;
 			DIR *pd = opendir(part);
-			if (!pd)
+			if (!pd) {
+				s->incomplete |= errno != ENOENT && errno != ENOTDIR;
 				continue;
+			}
 			struct dirent *e;
-			while ((e = readdir(pd))) {
+			while ((errno = 0, e = readdir(pd))) {
 				char p[PATH_MAX];
 				if (pf_name_matches(e->d_name) && snprintf(p, sizeof p, "%s/%s", part, e->d_name) < (int)sizeof p)
 					add_found(s, p);
 			}
+			s->incomplete |= errno != 0;
 			closedir(pd);
 		}
+		s->incomplete |= errno != 0;
 		closedir(top);
 	}
 }
@@ -115,11 +127,15 @@ static int open_by_record_handle(struct pf_file *f)
 		REAL(close)(mfd);
 		if (fd >= 0) {
 			struct statx stx;
-			if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_NLINK, &stx) == 0 &&
-			    key_matches(&stx, &f->key) && stx.stx_nlink > 0)
+			int r = REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_NLINK, &stx);
+			e = errno;
+			if (r == 0 && key_matches(&stx, &f->key) && stx.stx_nlink > 0)
 				return fd;
 			REAL(close)(fd);
-			e = ESTALE; /* another inode, or one no name reaches */
+			if (r == 0)
+				e = ESTALE; /* another inode, or one no name reaches */
+			else if (e == ESTALE)
+				e = EIO; /* the statx of a live descriptor failed: that proves nothing */
 		}
 		if (e == ESTALE || err == ENOTSUP)
 			err = e;
@@ -177,8 +193,9 @@ static void reap(struct pf_file *f, void *arg)
 	if (f->rec < 0 || f->nopen > 0)
 		return;
 	struct statx stx;
-	if (f->path[0] == '/' && REAL(statx)(AT_FDCWD, f->path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) == 0 &&
-	    key_matches(&stx, &f->key)) {
+	int r = f->path[0] == '/' ? REAL(statx)(AT_FDCWD, f->path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) : 0;
+	int path_err = r < 0 && errno != ENOENT && errno != ENOTDIR ? errno : 0;
+	if (f->path[0] == '/' && r == 0 && key_matches(&stx, &f->key)) {
 		durable_restore(f, f->path);
 		return;
 	}
@@ -195,6 +212,14 @@ static void reap(struct pf_file *f, void *arg)
 		}
 	if (f->broken)
 		return; /* left as it is, for 'pafka fsck' */
+	if (path_err || s->incomplete) {
+		/* Its name, or a log dir, could not be read: absence from the scan proves nothing. */
+		pf_log(PF_LOG_WARN, "pool %s: whether the file last seen as %s (inode %llu) still exists cannot be told "
+				    "(%s): keeping its pool bytes",
+		       f->pool->path, f->path[0] ? f->path : "?", (unsigned long long)f->key.ino,
+		       strerror(path_err ? path_err : EIO));
+		return;
+	}
 	if (!(pf_pool_rec_flags(f->pool, (uint32_t)f->rec) & PF_RECF_UNLINKED)) {
 		settle_unseen(f);
 		return;
@@ -206,7 +231,7 @@ static void reap(struct pf_file *f, void *arg)
 
 void pf_files_reap_orphans(void)
 {
-	struct scan s = { NULL, 0, 0, 0 };
+	struct scan s = { NULL, 0, 0, 0, 0 };
 	files_each_locked(reap, &s);
 	free(s.v);
 }

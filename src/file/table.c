@@ -304,14 +304,15 @@ static void ofd_recycle(struct pf_ofd *o)
 	pthread_mutex_unlock(&ofd_lock);
 }
 
-void pf_file_opened(int fd, int oflags, const char *abspath)
+int pf_file_opened(int fd, int oflags, const char *abspath)
 {
 	struct statx stx;
 	int e = errno;
-	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME | STATX_SIZE | STATX_NLINK, &stx) < 0 ||
-	    !S_ISREG(stx.stx_mode)) {
+	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME | STATX_SIZE | STATX_NLINK, &stx) < 0)
+		return -1;
+	if (!S_ISREG(stx.stx_mode)) {
 		errno = e;
-		return;
+		return 0;
 	}
 	struct pf_key k;
 	key_of_statx(&stx, &k, abspath);
@@ -365,6 +366,7 @@ void pf_file_opened(int fd, int oflags, const char *abspath)
 	if (old)
 		pf_ofd_put(old);
 	errno = e;
+	return 0;
 }
 
 int pf_file_opened_alias(int fd, int oflags)
