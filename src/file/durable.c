@@ -183,7 +183,8 @@ int durable_sync_locked(struct pf_file *f)
 		return -1;
 	}
 	if (persist_dirty(f) < 0) {
-		errno = EIO;
+		if (errno != ENOSPC && errno != EDQUOT)
+			errno = EIO; /* what fsync says when writeback fails (the pool's msync can say more) */
 		return -1;
 	}
 	return 0;

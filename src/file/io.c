@@ -149,15 +149,17 @@ static void note_kernel_write(struct pf_file *f, int fd, int append, int fpos, o
 		f->size = end;
 }
 
-/* The kernel's size of the real file, after a call that changed it in a way we do not model (collapse,
- * insert, allocation by the kernel). Write lock held. */
-static void refresh_size(struct pf_file *f, int fd)
+/* The size after a successful fallocate of [off, off + len) done by the kernel on the real file, as the
+ * kernel defines it (computed, not asked for: an fstat that fails would leave a stale size behind).
+ * Write lock held. */
+static void fallocated_size(struct pf_file *f, int mode, uint64_t off, uint64_t len)
 {
-	struct stat st;
-	int e = errno;
-	if (REAL(fstat)(file_rfd(f, fd), &st) == 0)
-		f->size = (uint64_t)st.st_size;
-	errno = e;
+	if (mode & FALLOC_FL_COLLAPSE_RANGE)
+		f->size = f->size > len ? f->size - len : 0;
+	else if (mode & FALLOC_FL_INSERT_RANGE)
+		f->size += len;
+	else if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > f->size)
+		f->size = off + len;
 }
 
 /* Make the real file exactly new_size long (growth only). Write lock held. */
@@ -229,8 +231,12 @@ static int write_publish(struct pf_file *f, int fd, uint64_t pos, uint64_t done)
 	PF_FAULT("file.write.copied");
 	uint64_t size_before = f->size;
 	size_commit(f, pf_max64(f->size, pos + done)); /* the bytes are in, durable on PMem: now the size */
-	if (publish_size(f, fd, pos + done) < 0)
+	if (publish_size(f, fd, pos + done) < 0) {
+		int e = errno;
+		size_commit(f, f->size); /* the real file did not grow: neither did the file */
+		errno = e;
 		return -1;
+	}
 	if (f->size == size_before && done > 0) {
 		static const struct timespec now[2] = { { 0, UTIME_OMIT }, { 0, UTIME_NOW } };
 		futimens(file_rfd(f, fd), now);
@@ -348,10 +354,13 @@ again:
 	struct cur c;
 	cur_init(&c, iov, cnt);
 	ret = write_placed(f, fd, &c, pos, (uint64_t)total);
-	if (ret < 0 || write_publish(f, fd, pos, (uint64_t)ret) < 0) {
-		ret = -1;
-		goto out;
+	if (ret > 0 && write_publish(f, fd, pos, (uint64_t)ret) < 0) {
+		/* the size could not be published (the real ftruncate failed: disk full, quota): the write is as
+		 * long as the file now is past pos, a short write as the kernel's, or it failed with that errno */
+		ret = f->size > pos ? (ssize_t)(f->size - pos) : -1;
 	}
+	if (ret < 0)
+		goto out;
 	if (fpos)
 		REAL(lseek)(fd, (off_t)(pos + (uint64_t)ret), SEEK_SET);
 	if (((o->flags & (O_SYNC | O_DSYNC)) || (rwf & (RWF_SYNC | RWF_DSYNC))) &&
@@ -520,7 +529,7 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 		file_changing(f);
 		r = REAL(fallocate64)(fd, mode, off, len);
 		if (r == 0) {
-			refresh_size(f, fd);
+			fallocated_size(f, mode, (uint64_t)off, (uint64_t)len);
 			real_changed(f);
 		}
 		goto out;
@@ -559,7 +568,7 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 		/* collapse/insert range shift bytes: let the kernel do it on a plain file */
 		r = materialise(f);
 		if (r == 0 && (r = REAL(fallocate64)(fd, mode, off, len)) == 0) {
-			refresh_size(f, fd);
+			fallocated_size(f, mode, (uint64_t)off, (uint64_t)len);
 			real_changed(f);
 		}
 	}
