@@ -15,8 +15,11 @@ top_build=${PAFKA_TOP_BUILDDIR:-$top_src}
 prog=$top_build/tests/crash/pf_errno
 lib=${PAFKA_TEST_LIB:-$top_build/.libs/libpafka.so}
 # (read before crash_setup, which clears the caller's PAFKA_* settings)
-MAX=${PAFKA_TEST_ERRNO_MAX:-6}
-FAR=${PAFKA_TEST_ERRNO_FAR:-12 24 48 96}
+if [ -n "${PAFKA_TEST_PRELOAD_FIRST:-}" ]; then
+	MAX=${PAFKA_TEST_ERRNO_MAX:-3} FAR=${PAFKA_TEST_ERRNO_FAR:-12 48} # a sanitizer build: a third of the runs
+else
+	MAX=${PAFKA_TEST_ERRNO_MAX:-6} FAR=${PAFKA_TEST_ERRNO_FAR:-12 24 48 96}
+fi
 ERRNOS=${PAFKA_TEST_ERRNOS:-ENOSPC:28 EIO:5 EINTR:4}
 resume_funcs=${PAFKA_TEST_ERRNO_RECOVERY-statx openat fstat pread64 ftruncate64 fallocate64 lseek close}
 funcs=${*:-pwrite64 pwritev64v2 pread64 preadv64v2 fsync fdatasync ftruncate64 fallocate64 statx fstat openat close lseek mmap64 msync}
