@@ -170,6 +170,22 @@ static const struct {
 	{ "EFBIG", EFBIG },   { "EMFILE", EMFILE }, { "ENFILE", ENFILE },
 };
 
+/* The decimal number s[0, n) in [lo, hi]: 0, or -1. */
+static int parse_num(const char *s, size_t n, long lo, long hi, long *out)
+{
+	char buf[24];
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	char *end;
+	long v = strtol(buf, &end, 10);
+	if (*end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int parse_errno(const char *s, size_t n, int *e)
 {
 	for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; i++)
@@ -177,36 +193,21 @@ static int parse_errno(const char *s, size_t n, int *e)
 			*e = errnos[i].e;
 			return 0;
 		}
-	char buf[16];
-	if (n == 0 || n >= sizeof buf)
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	char *end;
-	long v = strtol(buf, &end, 10);
-	if (*end || v <= 0 || v > 4095)
+	long v;
+	if (parse_num(s, n, 1, 4095, &v) < 0)
 		return -1;
 	*e = (int)v;
 	return 0;
 }
 
+/* A call count (from 1), or with star "*" for "all the rest" (-1). */
 static int parse_count(const char *s, size_t n, long *out, int star)
 {
-	char buf[24];
 	if (star && n == 1 && *s == '*') {
 		*out = -1;
 		return 0;
 	}
-	if (n == 0 || n >= sizeof buf)
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	char *end;
-	long v = strtol(buf, &end, 10);
-	if (*end || v < 1)
-		return -1;
-	*out = v;
-	return 0;
+	return parse_num(s, n, 1, __LONG_MAX__, out);
 }
 
 /* One spec "name:errno:n[:count]" of length len at s. */

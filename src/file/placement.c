@@ -220,16 +220,36 @@ int ensure_record(struct pf_file *f)
 	return 1;
 }
 
-int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, struct cur *c)
+/* A pool block for file block b, reserved next to block b-1's when it can be: 1 (*ph), 0 when the pool
+ * gives none (full, draining, or b past what an entry can name), -1 out of memory. */
+static int reserve_new_block(struct pf_file *f, uint64_t b, int64_t *ph)
 {
 	if (b >= PF_MAX_FILE_BLOCKS)
 		return 0; /* beyond what a block-table entry can name: the rest of the file is the slow tier's */
 	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
 	if (map_grow(f, b) < 0)
 		return -1;
-	int64_t ph = pf_tier_writable() ? pf_pool_block_reserve(f->pool, hint) : -1;
-	if (ph < 0)
-		return 0;
+	*ph = pf_tier_writable() ? pf_pool_block_reserve(f->pool, hint) : -1;
+	return *ph >= 0;
+}
+
+/* Block ph, filled, becomes file block b: published after its bytes; its first n bytes are dirty for the
+ * next sync. */
+static void adopt_new_block(struct pf_file *f, uint64_t b, int64_t ph, uint64_t n)
+{
+	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
+	f->map[b] = (uint32_t)ph + 1;
+	block_born_now(f, b);
+	dirty_bytes(f, blk_start(f, b), n);
+	dirty_entry(f, b);
+}
+
+int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, struct cur *c)
+{
+	int64_t ph;
+	int r = reserve_new_block(f, b, &ph);
+	if (r <= 0)
+		return r;
 	char *base = pf_pool_block_ptr(f->pool, (uint64_t)ph);
 	uint64_t bs = f->pool->bsize, start = blk_start(f, b);
 	if (boff)
@@ -241,31 +261,19 @@ int write_new_block(struct pf_file *f, uint64_t b, uint64_t boff, uint64_t n, st
 	}
 	cur_copy_out(c, base + boff, n, f->pool);
 	pf_pool_drain(f->pool); /* the block's bytes are durable before its entry names them */
-	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
-	f->map[b] = (uint32_t)ph + 1;
-	block_born_now(f, b);
-	dirty_bytes(f, start, end);
-	dirty_entry(f, b);
+	adopt_new_block(f, b, ph, end);
 	return 1;
 }
 
 int zero_new_block(struct pf_file *f, uint64_t b)
 {
-	if (b >= PF_MAX_FILE_BLOCKS)
-		return 0;
-	int64_t hint = (b > 0 && b - 1 < f->maplen && f->map[b - 1]) ? (int64_t)f->map[b - 1] : -1;
-	if (map_grow(f, b) < 0)
-		return -1;
-	int64_t ph = pf_tier_writable() ? pf_pool_block_reserve(f->pool, hint) : -1;
-	if (ph < 0)
-		return 0;
+	int64_t ph;
+	int r = reserve_new_block(f, b, &ph);
+	if (r <= 0)
+		return r;
 	/* all of it, past the end of file too: a mapping shows the whole block */
 	pf_pool_zero(f->pool, pf_pool_block_ptr(f->pool, (uint64_t)ph), f->pool->bsize);
-	pf_pool_block_publish(f->pool, (uint64_t)ph, (uint32_t)f->rec, (uint32_t)b);
-	f->map[b] = (uint32_t)ph + 1;
-	block_born_now(f, b);
-	dirty_bytes(f, blk_start(f, b), f->pool->bsize);
-	dirty_entry(f, b);
+	adopt_new_block(f, b, ph, f->pool->bsize);
 	return 1;
 }
 

@@ -265,6 +265,23 @@ static inline uint64_t cl_birth_ns(const struct cl_key *k)
 }
 
 /* The LIVE record of this identity, or -1. */
+/* Distinct birth times, so that age order is well defined: returns once the clock has passed path's birth
+ * (the next file created is born later). */
+static inline void cl_after_birth_of(const char *path)
+{
+	struct cl_key k;
+	CHECK(cl_key_of(path, &k) == 0);
+	int64_t t0 = cl_now_ms();
+	for (;;) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
+			break;
+		CHECK(cl_now_ms() - t0 < 2000);
+		cl_nap_ms(1);
+	}
+}
+
 static inline int64_t cl_find_rec(const struct cl_pool *p, const struct cl_key *k)
 {
 	for (uint64_t r = 0; r < p->nrecords; r++) {

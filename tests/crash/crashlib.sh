@@ -33,6 +33,27 @@ crash_setup() {
 shim() { LD_PRELOAD="$preload" "$prog" "$@"; }
 plain() { env -u LD_PRELOAD "$prog" "$@"; }
 
+# crash_result RC WHAT10 WHAT11 LABEL LOG: res= the verdict of a run whose checks exit with the codes below
+# (10 and 11 are the caller's own steps); a failure prints LABEL and the log.
+crash_result() {
+	case $1 in
+	0) res=PASS ;;
+	10) res="FAIL ($2)" ;;
+	11) res="FAIL ($3)" ;;
+	12) res="FAIL (verify after restart)" ;;
+	13) res="FAIL (pool/log-dir check)" ;;
+	14) res="FAIL (cleanup)" ;;
+	15) res="FAIL (pool not empty after cleanup)" ;;
+	*) res="FAIL (exit $1)" ;;
+	esac
+	case $res in
+	FAIL*)
+		echo "---- $4 log:"
+		sed 's/^/    /' "$5"
+		;;
+	esac
+}
+
 crash_tiered_env() {
 	export PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_TIERS_FIRST_SIZES="$1" PAFKA_POOL_BLOCK_SIZE=65536
 	export PAFKA_STORAGE_MIGRATE_THRESHOLD=0.5 PAFKA_MIGRATE_IDLE_MS=600000 PAFKA_LOG_LEVEL=warn

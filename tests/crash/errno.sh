@@ -70,22 +70,8 @@ one_run() { # one_run FUNC ERRNAME ERRNUM N [COUNT] -> sets res, how, hit
 	how=$(sed -n 's/^work exit //p' "$log" | head -n 1)
 	hit=no
 	grep -q "PAFKA_FAIL: failing call $4 of $1 " "$log" && hit=yes
-	case $rc in
-	0) res=PASS ;;
-	10) res="FAIL (the run before the injection)" ;;
-	11) res="FAIL (the workload: a wrong errno, lost bytes at once, or a crash)" ;;
-	12) res="FAIL (verify after restart)" ;;
-	13) res="FAIL (pool/log-dir check)" ;;
-	14) res="FAIL (cleanup)" ;;
-	15) res="FAIL (pool not empty after cleanup)" ;;
-	*) res="FAIL (exit $rc)" ;;
-	esac
-	case $res in
-	FAIL*)
-		echo "---- $1:$2:$4 log:"
-		sed 's/^/    /' "$log"
-		;;
-	esac
+	crash_result $rc "the run before the injection" "the workload: a wrong errno, lost bytes at once, or a crash" \
+		"$1:$2:$4" "$log"
 	rm -f "$log"
 	rm -rf "$dir"
 }

@@ -82,22 +82,7 @@ one_run() {
 		reached=yes
 	fi
 	detail=$(sed -n 's/^verify: //p' "$log" | head -n 1)
-	case $rc in
-	0) res=PASS ;;
-	10) res="FAIL (prep)" ;;
-	11) res="FAIL (workload failed by itself)" ;;
-	12) res="FAIL (verify after restart)" ;;
-	13) res="FAIL (pool/log-dir check)" ;;
-	14) res="FAIL (cleanup)" ;;
-	15) res="FAIL (pool not empty after cleanup)" ;;
-	*) res="FAIL (exit $rc)" ;;
-	esac
-	case $res in
-	FAIL*)
-		echo "---- $point:$n log:"
-		sed 's/^/    /' "$log"
-		;;
-	esac
+	crash_result $rc prep "workload failed by itself" "$point:$n" "$log"
 	rm -f "$log"
 	rm -rf "$dir"
 }

@@ -103,10 +103,7 @@ static uint64_t pread_all(int fd, uint8_t *b, uint64_t n)
 static uint64_t rng;
 static uint64_t rnd(uint64_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return n ? rng % n : 0;
+	return pftest_rnd(&rng, n);
 }
 
 enum { OP_WRITE, OP_PWRITE, OP_WRITEV, OP_PWRITEV2, OP_OVERWRITE, OP_TRUNC_DOWN, OP_TRUNC_UP, OP_FALLOC,

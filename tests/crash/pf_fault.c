@@ -458,22 +458,6 @@ static uint64_t pf_min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* Distinct birth times, so the age order is well defined: wait until the clock has passed path's. */
-static void after_birth_of(const char *path)
-{
-	struct cl_key k;
-	CHECK(cl_key_of(path, &k) == 0);
-	int64_t t0 = cl_now_ms();
-	for (;;) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-		if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
-			break;
-		CHECK(cl_now_ms() - t0 < 2000);
-		cl_nap_ms(1);
-	}
-}
-
 /* The format-1 pool and its files (the oldest of all, so a demotion of them leaves the promotion of the
  * plain files possible). */
 static void prep_v1_pool(void)
@@ -503,7 +487,7 @@ static void prep_v1_pool(void)
 		if (PREP1[i].lo > 0) /* a stale copy of block 0 (a demotion that finished): freed at recovery */
 			cl_v1_block(&v, phys++, r, 0, b, 100);
 		free(b);
-		after_birth_of(p);
+		cl_after_birth_of(p);
 	}
 	/* a free that a crash interrupted, with one block; and a reserved block */
 	char p0[PATH_MAX];
@@ -529,7 +513,7 @@ static int role_prep(int argc, char **argv)
 		free(b);
 		OK(fsync(fd));
 		OK(close(fd));
-		after_birth_of(p);
+		cl_after_birth_of(p);
 	}
 	return 0;
 }

@@ -600,23 +600,14 @@ static void promote_plan(struct seg *v)
 		}
 }
 
-/* Distinct birth times: returns once the clock has passed the birth of rel, so the next file is born
- * later. */
+/* A plain file, written dense; the next file is born later (distinct birth times). */
 static void born_before_next(const char *rel)
 {
 	char p[PATH_MAX];
 	struct cl_key k;
 	CHECK(cl_key_of(cl_abs(p, rel), &k) == 0);
 	CHECKF(k.blocks512 * 512 >= k.size, "%s is sparse although written plainly", rel);
-	int64_t t0 = cl_now_ms();
-	for (;;) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-		if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec > cl_birth_ns(&k))
-			break;
-		CHECK(cl_now_ms() - t0 < 2000);
-		cl_nap_ms(1);
-	}
+	cl_after_birth_of(p);
 }
 
 static int role_promote_prep(int argc, char **argv)
@@ -684,20 +675,38 @@ static void promote_expect(struct prom_expect *E, const struct seg *v, uint64_t 
 	}
 }
 
+/* Open every planned segment, as Kafka does at startup (and keeps them open); no promotion expected yet. */
+static void promote_open(struct seg *v, struct prom_expect *E)
+{
+	memset(E, 0, sizeof *E);
+	E->n = PP * PS;
+	for (int i = 0; i < E->n; i++) {
+		char p[PATH_MAX];
+		seg_open(&v[i], O_RDWR);
+		CHECK_EQ(pftest_fsize(v[i].fd), v[i].size);
+		OK(lseek(v[i].fd, 0, SEEK_END));
+		CHECK(cl_key_of(cl_abs(p, v[i].rel), &E->key[i]) == 0);
+	}
+}
+
+/* Once the promotions are as expected: nothing else moves for a second (an absence, observed for a bounded
+ * time; it orders nothing). Returns with *P reloaded. */
+static void hold_promoted(struct cl_pool *P, struct prom_expect *E)
+{
+	int64_t t0 = cl_now_ms();
+	while (cl_now_ms() - t0 < 1000 && cond_promoted(P, E)) {
+		cl_nap_ms(CL_POLL_MS);
+		cl_pool_free(P);
+		CHECK(cl_pool_load(P) == 0);
+	}
+}
+
 static int role_promote(int argc, char **argv)
 {
 	static struct seg v[PP * PS];
 	promote_plan(v);
 	struct prom_expect E;
-	memset(&E, 0, sizeof E);
-	E.n = PP * PS;
-	for (int i = 0; i < E.n; i++) {
-		char p[PATH_MAX];
-		seg_open(&v[i], O_RDWR); /* Kafka opens every segment at startup and keeps it open */
-		CHECK_EQ(pftest_fsize(v[i].fd), v[i].size);
-		OK(lseek(v[i].fd, 0, SEEK_END));
-		CHECK(cl_key_of(cl_abs(p, v[i].rel), &E.key[i]) == 0);
-	}
+	promote_open(v, &E);
 	struct cl_pool P;
 	memset(&P, 0, sizeof P);
 	CHECK(cl_pool_load(&P) == 0);
@@ -720,12 +729,7 @@ static int role_promote(int argc, char **argv)
 	}
 	/* and then nothing else moves: no older file jumps ahead of the one that does not fit */
 	STEP("hold: no further promotion");
-	int64_t t0 = cl_now_ms();
-	while (cl_now_ms() - t0 < 1000 && cond_promoted(&P, &E)) {
-		cl_nap_ms(CL_POLL_MS);
-		cl_pool_free(&P);
-		CHECK(cl_pool_load(&P) == 0);
-	}
+	hold_promoted(&P, &E);
 	for (int i = 0; i < E.n; i++) {
 		int64_t r = cl_find_rec(&P, &E.key[i]);
 		struct cl_key k;
@@ -840,13 +844,7 @@ static int role_promote_mapped(int argc, char **argv)
 	static struct seg v[PP * PS];
 	promote_plan(v);
 	struct prom_expect E;
-	memset(&E, 0, sizeof E);
-	E.n = PP * PS;
-	for (int i = 0; i < E.n; i++) {
-		char p[PATH_MAX];
-		seg_open(&v[i], O_RDWR);
-		CHECK(cl_key_of(cl_abs(p, v[i].rel), &E.key[i]) == 0);
-	}
+	promote_open(v, &E);
 	/* the newest sealed file is mapped shared and writable (a slow-tier file: the kernel maps its real
 	 * file), then its descriptor is closed */
 	int mi = 0;
@@ -883,12 +881,7 @@ static int role_promote_mapped(int argc, char **argv)
 			"opened and closed again %d times", SETTLE_MS, (unsigned long long)cl_pool_used(&P),
 	       (unsigned long long)E.blocks, (unsigned long long)limit, STORM_REL, opens);
 	STEP("hold: the mapped file stays where its mapping is");
-	int64_t t0 = cl_now_ms();
-	while (cl_now_ms() - t0 < 1000 && cond_promoted(&P, &E)) {
-		cl_nap_ms(CL_POLL_MS);
-		cl_pool_free(&P);
-		CHECK(cl_pool_load(&P) == 0);
-	}
+	hold_promoted(&P, &E);
 	CHECKF(cl_find_rec(&P, &E.key[mi]) < 0, "%s was promoted while the application's mapping of its real file "
 						 "lives (it would fit, but stores through the mapping would miss the pool copy)",
 	       m->rel);

@@ -27,10 +27,7 @@
 static uint64_t rng;
 static uint64_t rnd(uint64_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return n ? rng % n : 0;
+	return pftest_rnd(&rng, n);
 }
 
 struct side {

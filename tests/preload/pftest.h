@@ -484,6 +484,18 @@ static inline char *pftest_segname(char *buf, unsigned long long base, const cha
 	return buf;
 }
 
+/* A small seeded generator (xorshift64) for the seeded tests: the next value below n (0 when n is 0).
+ * *state must not be 0. */
+static inline uint64_t pftest_rnd(uint64_t *state, uint64_t n)
+{
+	uint64_t x = *state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return n ? x % n : 0;
+}
+
 /* ---------------------------------------------------------------- twins */
 
 #define PFTEST_TWBUF (8 << 20)
