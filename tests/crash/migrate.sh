@@ -108,7 +108,7 @@ fi
 if [ -z "$sel" ] || want head-kill; then
 	t0=$(date +%s)
 	run_scenario head-kill PAFKA_STORAGE_TIERS_FIRST_SIZES=4M PAFKA_MIGRATE_TAIL_KEEP=128K \
-		PAFKA_MIGRATE_RATE_BYTES=512K -- head-kill
+		PAFKA_MIGRATE_RATE_BYTES=128K -- head-kill
 fi
 if [ -z "$sel" ] || want readmit-kill; then
 	t0=$(date +%s)
