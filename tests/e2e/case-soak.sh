@@ -32,7 +32,8 @@ for ((r = 0; r < KILLS; r++)); do
 	prod=$!
 	ms=$((500 + RANDOM % 3500))
 	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))" # a random moment of the produce (chooses, orders nothing)
-	a=$(grep -c '^ack' "$E2E_WORK/r.acks" 2>/dev/null || echo 0)
+	a=$(grep -c '^ack' "$E2E_WORK/r.acks" 2>/dev/null)
+	a=${a:-0}
 	e2e_kill b >/dev/null
 	kills=$((kills + 1)) acked_before_kill=$((acked_before_kill + a))
 	e2e_start b >/dev/null || die "broker start after kill $kills"
