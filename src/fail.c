@@ -5,7 +5,7 @@
  * variadic ones are written out below): it counts the call, and either fails it or calls what the slot
  * held before. Only the functions named in PAFKA_FAIL get theirs installed.
  *
- * Owns: the specs and counters. May call: real.h, log.h.
+ * Owns: the specs and counters. May call: real.h, sys.h (which thread is calling), log.h.
  */
 #define _GNU_SOURCE
 #include "fail.h"
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "real.h"
+#include "sys.h"
 
 enum {
 #define PF_FAIL_ID(ret, name, params, ...) FAIL_ID_##name,
@@ -33,6 +34,7 @@ struct spec {
 	long first;      /* the first failing call, 1-based */
 	long count;      /* how many fail from there; LONG_MAX: all */
 	long seen;       /* calls so far */
+	int bg_only;     /* "@bg": only the shim's own threads' calls count */
 };
 
 static struct spec specs[FAIL_NFUNCS];
@@ -48,6 +50,8 @@ static const char *const id_names[FAIL_NFUNCS] = {
 static int take(int id, int *e)
 {
 	struct spec *s = &specs[id];
+	if (s->bg_only && !pf_in_shim_thread())
+		return 0;
 	long n = __atomic_add_fetch(&s->seen, 1, __ATOMIC_RELAXED);
 	if (n < s->first || n - s->first >= s->count)
 		return 0;
@@ -210,9 +214,13 @@ static int parse_count(const char *s, size_t n, long *out, int star)
 	return parse_num(s, n, 1, __LONG_MAX__, out);
 }
 
-/* One spec "name:errno:n[:count]" of length len at s. */
+/* One spec "name:errno:n[:count][@bg]" of length len at s. */
 static int parse_one(const char *s, size_t len, struct pf_err *err)
 {
+	size_t whole = len;
+	int bg = len >= 3 && memcmp(s + len - 3, "@bg", 3) == 0;
+	if (bg)
+		len -= 3;
 	const char *f[4];
 	size_t fl[4];
 	int nf = 0;
@@ -233,16 +241,16 @@ static int parse_one(const char *s, size_t len, struct pf_err *err)
 	long first = 0, count = 1;
 	if (nf < 3 || p + fl[nf - 1] != end || id < 0 || parse_errno(f[1], fl[1], &e) < 0 ||
 	    parse_count(f[2], fl[2], &first, 0) < 0 || (nf == 4 && parse_count(f[3], fl[3], &count, 1) < 0)) {
-		pf_err_set(err, "PAFKA_FAIL: '%.*s' is not <function>:<errno>:<n>[:<count>|*] with a function of the shim's "
-				"real-call table (e.g. pwrite64:ENOSPC:3); fix or unset PAFKA_FAIL",
-			   (int)len, s);
+		pf_err_set(err, "PAFKA_FAIL: '%.*s' is not <function>:<errno>:<n>[:<count>|*][@bg] with a function of the "
+				"shim's real-call table (e.g. pwrite64:ENOSPC:3); fix or unset PAFKA_FAIL",
+			   (int)whole, s);
 		return -1;
 	}
 	if (strcmp(id_names[id], "closefrom") == 0) {
 		pf_err_set(err, "PAFKA_FAIL: closefrom cannot fail; name another function");
 		return -1;
 	}
-	specs[id] = (struct spec){ 1, e, first, count < 0 ? __LONG_MAX__ : count, 0 };
+	specs[id] = (struct spec){ 1, e, first, count < 0 ? __LONG_MAX__ : count, 0, bg };
 	return 0;
 }
 
@@ -264,11 +272,13 @@ int pf_fail_init(const char *v, struct pf_err *err)
 			if (specs[id].armed && strcmp(id_names[id], injectors[i].name) == 0) {
 				*injectors[i].next = pf_real_override(injectors[i].name, injectors[i].fn);
 				if (specs[id].count == __LONG_MAX__)
-					pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld and on of %s fail with %s", specs[id].first,
-					       injectors[i].name, strerror(specs[id].err));
+					pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld and on of %s%s fail with %s", specs[id].first,
+					       injectors[i].name, specs[id].bg_only ? " by the shim's threads" : "",
+					       strerror(specs[id].err));
 				else
-					pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld to %ld of %s fail with %s", specs[id].first,
-					       specs[id].first + specs[id].count - 1, injectors[i].name, strerror(specs[id].err));
+					pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld to %ld of %s%s fail with %s", specs[id].first,
+					       specs[id].first + specs[id].count - 1, injectors[i].name,
+					       specs[id].bg_only ? " by the shim's threads" : "", strerror(specs[id].err));
 			}
 	return 0;
 }

@@ -168,18 +168,43 @@ uint64_t pf_wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Set in each thread pf_start_thread starts, before its function runs. */
+static __thread int shim_thread;
+
+struct start {
+	void *(*fn)(void *);
+};
+
+static void *start_shim_thread(void *arg)
+{
+	struct start st = *(struct start *)arg;
+	free(arg);
+	shim_thread = 1;
+	return st.fn(NULL);
+}
+
 int pf_start_thread(void *(*fn)(void *), const char *name)
 {
+	struct start *st = malloc(sizeof *st);
+	if (!st)
+		return -1;
+	st->fn = fn;
 	pthread_t t;
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int e = pthread_create(&t, &a, fn, NULL);
+	int e = pthread_create(&t, &a, start_shim_thread, st);
 	pthread_attr_destroy(&a);
 	if (e) {
+		free(st);
 		errno = e;
 		return -1;
 	}
 	pthread_setname_np(t, name);
 	return 0;
+}
+
+int pf_in_shim_thread(void)
+{
+	return shim_thread;
 }

@@ -43,6 +43,8 @@ int pf_fd_hide(int fd);
 
 /* Start a detached thread named name running fn(NULL). Returns 0, or -1 with errno. */
 int pf_start_thread(void *(*fn)(void *), const char *name);
+/* Is the calling thread one that pf_start_thread started (migration, housekeeping, metrics)? */
+int pf_in_shim_thread(void);
 
 /* Clocks. Monotonic (coarse for milliseconds: they only order events and measure idleness). */
 int64_t pf_mono_ms(void);
