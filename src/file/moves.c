@@ -322,9 +322,9 @@ static int64_t promote_block(struct pf_file *f, struct pf_pool *p, int fd, int64
 		}
 		got += (uint64_t)k;
 	}
-	if (got < n)
-		pf_pool_zero(p, dst + got, n - got); /* the file shrank meanwhile: the gen check aborts */
-	if (pf_pool_sync(p, dst, p->bsize) < 0) {
+	/* A read that failed, or ended early (the file shrank behind the shim), leaves the copy incomplete:
+	 * nothing of it may be published (the block would serve zeros once the window opens). */
+	if (got < n || pf_pool_sync(p, dst, p->bsize) < 0) {
 		pf_pool_block_free(p, (uint64_t)ph);
 		return -1;
 	}

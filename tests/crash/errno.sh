@@ -7,6 +7,12 @@
 # injection: verify (recovery; every acknowledged byte in place), check-shim after another restart,
 # check-real --consistent (pool invariants and the log-dir layout from outside), cleanup, check-empty.
 # The same again for a list of functions with a pool that already holds the file (recovery under injection).
+# Then the moves: migration scenarios of migrate.sh (demote, promote, head moves) run with one call of a
+# migration thread failing (PAFKA_FAIL=F:E:n@bg, through PAFKA_TEST_MIGRATE_FAIL): the failed move may be
+# counted as a migration failure and retried, and every check of the scenario and after it (every byte,
+# size and block, from this process, after a restart and from outside) must hold. At n = 1 the scenario
+# must reach the call (else the list below is stale and the test fails). PAFKA_TEST_ERRNO_MOVES sets the
+# list (scenario:function,function...; empty skips them), PAFKA_TEST_ERRNO_MOVE_AT the errno:n pairs.
 # Usage: errno.sh [FUNCTION...]   (default: the list below). Budget: PAFKA_TEST_ERRNO_MAX (every call up to
 # it), PAFKA_TEST_ERRNO_FAR (then these), PAFKA_TEST_ERRNOS, PAFKA_TEST_ERRNO_RECOVERY (functions, or empty).
 set -u
@@ -21,6 +27,12 @@ else
 	MAX=${PAFKA_TEST_ERRNO_MAX:-6} FAR=${PAFKA_TEST_ERRNO_FAR:-12 24 48 96}
 fi
 ERRNOS=${PAFKA_TEST_ERRNOS:-ENOSPC:28 EIO:5 EINTR:4}
+moves=${PAFKA_TEST_ERRNO_MOVES-demote:openat,statx,pwrite64,fsync promote:openat,statx,pread64,msync head:openat,pwrite64,fdatasync}
+if [ -n "${PAFKA_TEST_PRELOAD_FIRST:-}" ]; then
+	move_at=${PAFKA_TEST_ERRNO_MOVE_AT:-EIO:1}
+else
+	move_at=${PAFKA_TEST_ERRNO_MOVE_AT:-ENOSPC:1 EIO:1 EINTR:1 EIO:3}
+fi
 resume_funcs=${PAFKA_TEST_ERRNO_RECOVERY-statx openat fstat pread64 ftruncate64 fallocate64 lseek close}
 funcs=${*:-pwrite64 pwritev64v2 pread64 preadv64v2 fsync fdatasync ftruncate64 fallocate64 statx fstat openat close lseek mmap64 msync}
 . "$top_src/tests/lib.sh"
@@ -121,6 +133,38 @@ for f in $resume_funcs; do
 		passed=$((passed + 1))
 	done
 	echo "$f:EIO:n:* (recovering, failing for good from call n = 1..4): $res"
+done
+# the moves (see the top)
+mruns=0 mfailed=0
+for m in $moves; do
+	scen=${m%%:*}
+	for f in $(echo "${m#*:}" | tr , ' '); do
+		for at in $move_at; do
+			e=${at%%:*} n=${at#*:}
+			mlog=$(mktemp "${TMPDIR:-/var/tmp}/pafka-errno-move.XXXXXX")
+			PAFKA_TEST_MIGRATE_FAIL="$f:$e:$n@bg" PAFKA_TOP_SRCDIR=$top_src PAFKA_TOP_BUILDDIR=$top_build \
+				sh "$top_src/tests/crash/migrate.sh" "$scen" >"$mlog" 2>&1
+			rc=$?
+			mruns=$((mruns + 1))
+			if grep -q "PAFKA_FAIL: failing call $n of $f " "$mlog"; then
+				hits=$((hits + 1))
+				reached=yes
+			else
+				reached=no
+			fi
+			if [ $rc -ne 0 ] || { [ "$n" = 1 ] && [ $reached = no ]; }; then
+				mfailed=$((mfailed + 1)) failed=$((failed + 1))
+				[ $rc -ne 0 ] && why="the scenario failed" || why="the scenario never reached call 1 of $f in a migration thread"
+				echo "FAIL: move $scen with $f:$e:$n@bg: $why; replay: PAFKA_TEST_MIGRATE_FAIL=$f:$e:$n@bg sh tests/crash/migrate.sh $scen"
+				sed 's/^/    /' "$mlog" | tail -30
+			else
+				passed=$((passed + 1))
+			fi
+			runs=$((runs + 1))
+			rm -f "$mlog"
+		done
+	done
+	echo "moves: $scen under $(echo "${m#*:}" | tr , ' ') x $move_at: done"
 done
 echo "errno injection: $runs runs, $hits reached the injected call ($failed_calls of them returned the errno to the application, the rest absorbed it: retried, or a background move gave up), $passed passed, $failed failed in $(($(date +%s) - t0))s"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,10 @@
 # size and byte (check-shim), a process without the shim checks the log-dir files and the pool's tables
 # (check-real --consistent), and after every file is deleted the pool must be empty (check-empty).
 # Usage: migrate.sh [scenario...]   (default: all)
+# PAFKA_TEST_MIGRATE_FAIL=<PAFKA_FAIL spec> runs the scenario's own roles (not the checks after them) with
+# that errno injection (tests/crash/errno.sh uses it with "@bg": failures in the migration threads' calls).
 set -u
+inject=${PAFKA_TEST_MIGRATE_FAIL:-} # read before crash_setup clears the PAFKA_* variables
 top_src=${PAFKA_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_build=${PAFKA_TOP_BUILDDIR:-$top_src}
 prog=$top_build/tests/crash/pf_migrate
@@ -41,7 +44,7 @@ run_scenario() {
 			case $role in
 			plain:*) plain "${role#plain:}" ;;
 			file:*) PAFKA_LOG_CHANNEL_TYPE=file shim "${role#file:}" ;;
-			*) shim "$role" ;;
+			*) PAFKA_FAIL=$inject PAFKA_TEST_MIGRATE_FAILURES_ALLOWED=${inject:+1} shim "$role" ;;
 			esac
 		done
 		# restart without migration: sizes and bytes, the pool's tables, then delete everything

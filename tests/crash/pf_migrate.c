@@ -50,7 +50,10 @@
  *                 owned twice), SIGKILL right after a head move committed in the restarted process, restart.
  *   readmit-kill  the same during a readmission's copy, and after appends past the readmission.
  * Every scenario leaves $PAFKA_TEST_DIR/manifest for the generic roles (crashlib.h): check-shim,
- * check-real, cleanup, check-empty, which the driver runs after a restart.
+ * check-real, cleanup, check-empty, which the driver runs after a restart. A scenario run under errno
+ * injection (PAFKA_FAIL, by tests/crash/errno.sh through migrate.sh) may see as many failed moves as
+ * PAFKA_TEST_MIGRATE_FAILURES_ALLOWED says (each injected failure fails at most one move, which is retried);
+ * everything else it asserts stands.
  */
 #include "crashlib.h"
 
@@ -58,6 +61,12 @@
 
 #define BS 65536ULL
 #define SETTLE_MS 30000
+
+static uint64_t failures_allowed(void)
+{
+	const char *v = getenv("PAFKA_TEST_MIGRATE_FAILURES_ALLOWED");
+	return v ? strtoull(v, NULL, 10) : 0;
+}
 
 struct seg {
 	char rel[512];
@@ -296,7 +305,7 @@ static int role_demote(int argc, char **argv)
 	}
 	CHECKF(demoted > 0, "nothing was demoted");
 	struct pf_pool_live L = P.h.live;
-	CHECKF(L.migration_failures == 0, "%llu migration failures", (unsigned long long)L.migration_failures);
+	CHECKF(L.migration_failures <= failures_allowed(), "%llu migration failures", (unsigned long long)L.migration_failures);
 	CHECKF(L.demotions >= 1, "live stats: no demotion although %d files are entirely in the log dir", demoted);
 	check_all(v, n);
 	save_manifest(v, n);
@@ -1704,7 +1713,7 @@ static int role_head(int argc, char **argv)
 	       "of %llu bytes appended, %llu went to the pool and %llu to the slow tier: all must go to the pool",
 	       (unsigned long long)total, (unsigned long long)(L.bytes_written[0] - before.bytes_written[0]),
 	       (unsigned long long)(L.bytes_written[1] - before.bytes_written[1]));
-	CHECKF(L.migration_failures == before.migration_failures, "%llu migration failures",
+	CHECKF(L.migration_failures - before.migration_failures <= failures_allowed(), "%llu migration failures",
 	       (unsigned long long)(L.migration_failures - before.migration_failures));
 	CHECKF(L.demotions == before.demotions, "%llu whole-file demotions of active segments",
 	       (unsigned long long)(L.demotions - before.demotions));
