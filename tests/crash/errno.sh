@@ -7,7 +7,7 @@
 # injection: verify (recovery; every acknowledged byte in place), check-shim after another restart,
 # check-real --consistent (pool invariants and the log-dir layout from outside), cleanup, check-empty.
 # The same again for a list of functions with a pool that already holds the file (recovery under injection).
-# Then the moves: migration scenarios of migrate.sh (demote, promote, head moves) run with one call of a
+# Then the moves: migration scenarios of migrate.sh (demote, promote, head moves, drain) run with one call of a
 # migration thread failing (PAFKA_FAIL=F:E:n@bg, through PAFKA_TEST_MIGRATE_FAIL): the failed move may be
 # counted as a migration failure and retried, and every check of the scenario and after it (every byte,
 # size and block, from this process, after a restart and from outside) must hold. At n = 1 the scenario
@@ -27,7 +27,7 @@ else
 	MAX=${PAFKA_TEST_ERRNO_MAX:-6} FAR=${PAFKA_TEST_ERRNO_FAR:-12 24 48 96}
 fi
 ERRNOS=${PAFKA_TEST_ERRNOS:-ENOSPC:28 EIO:5 EINTR:4}
-moves=${PAFKA_TEST_ERRNO_MOVES-demote:openat,statx,pwrite64,fsync promote:openat,statx,pread64,msync head:openat,pwrite64,fdatasync}
+moves=${PAFKA_TEST_ERRNO_MOVES-demote:openat,statx,pwrite64,fsync promote:openat,statx,pread64,msync head:openat,pwrite64,fdatasync drain:openat,pwrite64,fsync}
 if [ -n "${PAFKA_TEST_PRELOAD_FIRST:-}" ]; then
 	move_at=${PAFKA_TEST_ERRNO_MOVE_AT:-EIO:1}
 else

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/crash/migrate.sh - migration under LD_PRELOAD=libpafka.so (log.channel.type=tiered): demotion, pause
+# tests/crash/migrate.sh - migration under LD_PRELOAD=libpafka.so (log.channel.type=tiered): demotion, drain, pause
 # and policy order, rate limit, no ping-pong (the promotion boundary, also across a restart), promotion,
 # writes during a demotion and during a promotion, idle sealing, SIGKILL during migration; the cold heads of
 # active segments (head: appends and readers while heads move; head-truncate: a pwrite and a truncate win over
@@ -76,6 +76,7 @@ want() {
 sel="$*"
 
 if [ -z "$sel" ] || want demote; then t0=$(date +%s); run_scenario demote -- demote; fi
+if [ -z "$sel" ] || want drain; then t0=$(date +%s); run_scenario drain -- drain; fi
 if [ -z "$sel" ] || want order; then t0=$(date +%s); run_scenario order -- order; fi
 if [ -z "$sel" ] || want rate; then t0=$(date +%s); run_scenario rate PAFKA_MIGRATE_RATE_BYTES=2M -- order; fi
 if [ -z "$sel" ] || want boundary; then t0=$(date +%s); run_scenario boundary -- boundary1 boundary2; fi

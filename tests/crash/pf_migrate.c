@@ -8,6 +8,8 @@
  *                 the active segments still fully in the pool, demoted files dense with the right bytes
  *                 (also from a process without the shim), pool-resident files sparse, every size (fstat,
  *                 stat, statx, SEEK_END) and byte right through the shim.
+ *   drain         segments in the pool, then <pool dir>/pafka.drain while the active ones are appended to: the
+ *                 pool empties, no append after the drain began goes to the pool, every byte right.
  *   order         with <pool dir>/pafka.pause present: nothing moves (the shim reports "paused", usage holds
  *                 above the threshold); removing it lets migration finish, and exactly the oldest sealed
  *                 files are demoted (a simulation of the policy from the pool's own snapshot). With
@@ -229,6 +231,82 @@ static long long settle(struct cl_pool *P, const char *what)
 			cl_nap_ms(2); \
 		} \
 	} while (0)
+
+/* ================================================================ drain */
+
+#define RP 3
+
+static int cond_drained(const struct cl_pool *p, void *arg)
+{
+	(void)arg;
+	return cl_pool_used(p) == 0 && cl_pool_quiet(p);
+}
+
+/* drain: RP partitions, each with two sealed segments and an active one half written, every fd kept open;
+ * then <pool dir>/pafka.drain, and the active segments are appended to while the drain runs (a file that
+ * changes under a demotion is moved under its lock instead: materialised); the pool must empty, every byte
+ * read right through the kept fds and by path, and no append after the drain began went to the pool. */
+static int role_drain(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	static struct seg v[RP * 3];
+	int n = 0;
+	for (int s = 0; s < 3; s++)
+		for (int p = 0; p < RP; p++) {
+			char part[64];
+			pftest_fmt(part, sizeof part, "drain-%d", p);
+			seg_init(&v[n], part, (unsigned long long)s * 100000, 1200000ULL + (uint64_t)p * 54321 + (uint64_t)s * 777,
+				 (uint32_t)(300 + n));
+			seg_open(&v[n], O_RDWR | O_CREAT | O_TRUNC);
+			if (s < 2)
+				seg_write_all(&v[n]);
+			else
+				for (int k = 0; k < 3; k++)
+					seg_chunk(&v[n]);
+			n++;
+		}
+	struct cl_pool P;
+	memset(&P, 0, sizeof P);
+	char dp[PATH_MAX];
+	const char *pd = getenv("PAFKA_TEST_POOLDIR");
+	CHECK(pd && *pd);
+	pftest_fmt(dp, sizeof dp, "%s/%s", pd, PF_DRAIN_FILE);
+	STEP("start the drain");
+	struct pf_pool_live before = cl_live_stats();
+	int fd = (int)OK(open(dp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	close(fd);
+	/* appends while the drain runs; the first waits for the shim to see the drain (its live state) */
+	for (int t0 = (int)cl_now_ms(); !(cl_live_stats().state & PF_LIVE_DRAINING);) {
+		CHECKF(cl_now_ms() - t0 < SETTLE_MS, "the shim did not start draining within %d ms", SETTLE_MS);
+		cl_nap_ms(5);
+	}
+	for (int p = 0; p < RP; p++)
+		while (v[2 * RP + p].written < v[2 * RP + p].size * 2 / 3 && seg_chunk(&v[2 * RP + p]))
+			;
+	STEP("wait until the pool is empty");
+	long long ms = cl_poll(&P, cond_drained, NULL, SETTLE_MS);
+	CHECKF(ms >= 0, "the drain did not empty the pool within %d ms: %llu blocks used", SETTLE_MS,
+	       (unsigned long long)cl_pool_used(&P));
+	/* the rest of the active segments: a draining shim admits no new pool data */
+	for (int p = 0; p < RP; p++)
+		seg_write_all(&v[2 * RP + p]);
+	cl_pool_free(&P);
+	CHECK(cl_pool_load(&P) == 0);
+	CHECKF(cl_pool_used(&P) == 0, "%llu pool blocks in use after appends to a drained pool",
+	       (unsigned long long)cl_pool_used(&P));
+	struct pf_pool_live L;
+	LIVE_WAIT(L, L.demotions > before.demotions);
+	CHECKF(L.migration_failures - before.migration_failures <= failures_allowed(), "%llu failed drain steps",
+	       (unsigned long long)(L.migration_failures - before.migration_failures));
+	check_all(v, n);
+	OK(unlink(dp));
+	close_segs(v, n);
+	save_manifest(v, n);
+	cl_pool_free(&P);
+	printf("drain: %d files drained in %lld ms\n", n, ms);
+	return 0;
+}
 
 /* ================================================================ demote */
 
@@ -2256,6 +2334,7 @@ int main(int argc, char **argv)
 	 * only spawn their children (under the shim) and kill them */
 	static const struct cl_role roles[] = {
 		{ "demote", role_demote, 1 },
+		{ "drain", role_drain, 1 },
 		{ "order", role_order, 1 },
 		{ "boundary1", role_boundary1, 1 },
 		{ "boundary2", role_boundary2, 1 },
