@@ -10,9 +10,11 @@
  * The calls: opens with random flags (O_APPEND, O_TRUNC, O_RDONLY/O_RDWR), write, pwrite, writev,
  * pwritev2 (flags 0, RWF_DSYNC, RWF_APPEND), ftruncate, every fallocate mode (0, KEEP_SIZE,
  * PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE with and without KEEP_SIZE, COLLAPSE_RANGE, INSERT_RANGE), read, pread,
- * readv, lseek (SET, CUR, END, DATA, HOLE), sendfile / copy_file_range / splice into a pipe and into a
- * plain file, dup and close of the dup, rename to another managed name and back, rename-exchange of the
- * two names, link + unlink of a second name, fsync, fdatasync, a fork child that reads and compares,
+ * readv, preadv, preadv2, lseek (SET, CUR, END, DATA, HOLE), sendfile / copy_file_range / splice into a
+ * pipe and into a plain file, sendfile into a socket, dup and close of the dup, rename to another managed
+ * name and back, rename into another partition's directory and back (reads through the open fd between),
+ * rename-exchange of the two names, link + unlink of a second name, an O_TMPFILE written and linked in
+ * under a segment name (an identity the shim first sees by its link), fsync, fdatasync, a fork child that reads and compares,
  * close + reopen, and a restart of the process (exec: the shim recovers its pool and the run goes on). A mismatch prints the seed, the step and the replay (every call so far, one per line)
  * and exits 1; "pf_difffuzz <seed> <n>" with n the failing step replays it.
  */
@@ -20,6 +22,8 @@
 
 #include <linux/falloc.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #define MAXSZ (3 * PFTEST_MIB)
 #define BUFSZ (8 * PFTEST_MIB) /* a file may pass MAXSZ by one call's worth before it is cut back */
@@ -133,7 +137,7 @@ static void one_op(void)
 	uint64_t off = rnd((uint64_t)sz + 200000), len = 1 + rnd(rnd(4) ? 70000 : 400000);
 	if (off + len > MAXSZ)
 		off = 0, len = 1 + rnd(4096);
-	int k = (int)rnd(25);
+	int k = (int)rnd(29);
 	if (sz > MAXSZ) {
 		/* the file has outgrown what this test keeps (the buffers hold BUFSZ): cut it back */
 		replay_line("ftruncate %llu (cut back)", (unsigned long long)(MAXSZ / 2));
@@ -383,6 +387,112 @@ static void one_op(void)
 		fflush(stdout);
 		execl("/proc/self/exe", "pf_difffuzz", a[0], a[1], a[2], a[3], a[4], a[5], (char *)NULL);
 		CHECKF(0, "exec /proc/self/exe: %s", strerror(errno));
+		break;
+	}
+	case 24: {
+		/* vectored reads: readv at the offset, preadv and preadv2 at off */
+		int how = (int)rnd(3);
+		size_t a1 = (size_t)rnd(len + 1), a2 = (size_t)rnd(len - a1 + 1);
+		replay_line("%s %llu (split %zu+%zu+rest) at %llu", how == 0 ? "readv" : how == 1 ? "preadv" : "preadv2",
+			    (unsigned long long)len, a1, a2, (unsigned long long)off);
+		long long r[2];
+		int e[2];
+		for (int i = 0; i < 2; i++) {
+			uint8_t *b = i ? bufB : bufA;
+			struct iovec iov[3] = { { b, a1 }, { b + a1, a2 }, { b + a1 + a2, len - a1 - a2 } };
+			errno = 0;
+			r[i] = how == 0 ? readv(S[i].fd, iov, 3) : how == 1 ? preadv(S[i].fd, iov, 3, (off_t)off)
+									: preadv2(S[i].fd, iov, 3, (off_t)off, 0);
+			e[i] = errno;
+		}
+		pftest_same_check(__FILE__, __LINE__, "vectored read", r[0], e[0], r[1], e[1]);
+		if (r[0] > 0)
+			pftest_cmp("vectored read", bufA, bufB, (size_t)r[0], off);
+		break;
+	}
+	case 25: {
+		/* sendfile into a socket (what a broker does for a fetch): within the socket's buffer */
+		size_t n = (size_t)(1 + rnd(60000));
+		replay_line("sendfile %zu at %llu into a socket", n, (unsigned long long)off);
+		long long r[2], got[2];
+		int e[2];
+		for (int i = 0; i < 2; i++) {
+			int sv[2];
+			CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+			int sz_ = 1 << 20;
+			(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz_, sizeof sz_);
+			(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz_, sizeof sz_);
+			off_t so = (off_t)off;
+			errno = 0;
+			r[i] = sendfile(sv[0], S[i].fd, &so, n);
+			e[i] = errno;
+			CHECK(close(sv[0]) == 0);
+			got[i] = r[i] > 0 ? (long long)pftest_read_full(sv[1], i ? bufB : bufA, (size_t)r[i]) : 0;
+			CHECK(close(sv[1]) == 0);
+		}
+		pftest_same_check(__FILE__, __LINE__, "sendfile into a socket", r[0], e[0], r[1], e[1]);
+		CHECK(got[0] == got[1]);
+		if (got[0] > 0)
+			pftest_cmp("bytes through the socket", bufA, bufB, (size_t)got[0], off);
+		break;
+	}
+	case 26: {
+		/* into another partition's directory, a read through the open fd there, and back */
+		replay_line("rename into another directory, pread %llu at %llu there, rename back", (unsigned long long)len,
+			    (unsigned long long)off);
+		char far[2][PATH_MAX];
+		for (int i = 0; i < 2; i++) {
+			char d[PATH_MAX];
+			if (i == 0)
+				pftest_mpath(far[i], "fuzz-1", strrchr(cur(i), '/') + 1);
+			else
+				pftest_ppath(far[i], "fuzz-1", strrchr(cur(i), '/') + 1);
+			pftest_fmt(d, sizeof d, "%s", far[i]);
+			*strrchr(d, '/') = 0;
+			pftest_mkdirs(d);
+			CHECK(rename(cur(i), far[i]) == 0);
+		}
+		long long r[2];
+		int e[2];
+		for (int i = 0; i < 2; i++) {
+			errno = 0;
+			r[i] = pread(S[i].fd, i ? bufB : bufA, len, (off_t)off);
+			e[i] = errno;
+		}
+		pftest_same_check(__FILE__, __LINE__, "pread after a rename into another directory", r[0], e[0], r[1], e[1]);
+		if (r[0] > 0)
+			pftest_cmp("pread after a rename into another directory", bufA, bufB, (size_t)r[0], off);
+		for (int i = 0; i < 2; i++)
+			CHECK(rename(far[i], cur(i)) == 0);
+		break;
+	}
+	case 27: {
+		/* an unnamed file made in the directory, written, then given a segment name */
+		size_t n = (size_t)(1 + rnd(300000));
+		replay_line("O_TMPFILE: write %zu, link as a segment, read it back by name, unlink", n);
+		char nm[2][PATH_MAX];
+		for (int i = 0; i < 2; i++) {
+			char d[PATH_MAX], seg[64];
+			pftest_fmt(d, sizeof d, "%s", cur(i));
+			*strrchr(d, '/') = 0;
+			int t = open(d, O_TMPFILE | O_RDWR, 0644);
+			CHECKF(t >= 0, "O_TMPFILE in %s: %s", d, strerror(errno));
+			pftest_write_all(t, data, n);
+			pftest_segname(seg, 500000 + (unsigned long long)step, NULL);
+			pftest_fmt(nm[i], sizeof nm[i], "%s/%s", d, seg);
+			char proc[64];
+			pftest_fmt(proc, sizeof proc, "/proc/self/fd/%d", t);
+			CHECK(linkat(AT_FDCWD, proc, AT_FDCWD, nm[i], AT_SYMLINK_FOLLOW) == 0);
+			CHECK_EQ(pwrite(t, data, 100, (off_t)n), 100);
+			CHECK(close(t) == 0);
+			int rf = open(nm[i], O_RDONLY);
+			CHECK(rf >= 0);
+			CHECK_EQ(pftest_read_full(rf, i ? bufB : bufA, n + 100), n + 100);
+			CHECK(close(rf) == 0);
+		}
+		pftest_cmp("linked tmpfile vs twin", bufA, bufB, n + 100, 0);
+		for (int i = 0; i < 2; i++)
+			CHECK(unlink(nm[i]) == 0);
 		break;
 	}
 	default:
