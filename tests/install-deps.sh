@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libpmem-dev uthash-dev libcriterion-dev
       maven openjdk-17-jdk-headless kcat python3 valgrind binutils procps yamllint shellcheck groff-base
-      prometheus"
+      prometheus clang"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
