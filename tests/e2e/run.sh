@@ -130,7 +130,7 @@ cleanup() {
 	# brokers of a case that was killed (every pid the cases started; ours only, one by one)
 	local pid
 	while read -r pid; do
-		[ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka .*$RUN/" &&
+		[ -n "$pid" ] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "kafka.Kafka .*$RUN/" &&
 			kill -KILL "$pid" 2>/dev/null
 	done <"$E2E_PIDS"
 	rm -rf "$SHM"
