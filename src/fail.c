@@ -271,14 +271,12 @@ int pf_fail_init(const char *v, struct pf_err *err)
 		for (int id = 0; id < FAIL_NFUNCS; id++)
 			if (specs[id].armed && strcmp(id_names[id], injectors[i].name) == 0) {
 				*injectors[i].next = pf_real_override(injectors[i].name, injectors[i].fn);
-				if (specs[id].count == __LONG_MAX__)
-					pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld and on of %s%s fail with %s", specs[id].first,
-					       injectors[i].name, specs[id].bg_only ? " by the shim's threads" : "",
-					       strerror(specs[id].err));
-				else
-					pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld to %ld of %s%s fail with %s", specs[id].first,
-					       specs[id].first + specs[id].count - 1, injectors[i].name,
-					       specs[id].bg_only ? " by the shim's threads" : "", strerror(specs[id].err));
+				char last[32] = "and on";
+				if (specs[id].count != __LONG_MAX__)
+					snprintf(last, sizeof last, "to %ld", specs[id].first + specs[id].count - 1);
+				pf_log(PF_LOG_WARN, "PAFKA_FAIL: calls %ld %s of %s%s fail with %s", specs[id].first, last,
+				       injectors[i].name, specs[id].bg_only ? " by the shim's threads" : "",
+				       strerror(specs[id].err));
 			}
 	return 0;
 }

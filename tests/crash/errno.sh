@@ -135,7 +135,6 @@ for f in $resume_funcs; do
 	echo "$f:EIO:n:* (recovering, failing for good from call n = 1..4): $res"
 done
 # the moves (see the top)
-mruns=0 mfailed=0
 for m in $moves; do
 	scen=${m%%:*}
 	for f in $(echo "${m#*:}" | tr , ' '); do
@@ -145,7 +144,6 @@ for m in $moves; do
 			PAFKA_TEST_MIGRATE_FAIL="$f:$e:$n@bg" PAFKA_TOP_SRCDIR=$top_src PAFKA_TOP_BUILDDIR=$top_build \
 				sh "$top_src/tests/crash/migrate.sh" "$scen" >"$mlog" 2>&1
 			rc=$?
-			mruns=$((mruns + 1))
 			if grep -q "PAFKA_FAIL: failing call $n of $f " "$mlog"; then
 				hits=$((hits + 1))
 				reached=yes
@@ -153,7 +151,7 @@ for m in $moves; do
 				reached=no
 			fi
 			if [ $rc -ne 0 ] || { [ "$n" = 1 ] && [ $reached = no ]; }; then
-				mfailed=$((mfailed + 1)) failed=$((failed + 1))
+				failed=$((failed + 1))
 				[ $rc -ne 0 ] && why="the scenario failed" || why="the scenario never reached call 1 of $f in a migration thread"
 				echo "FAIL: move $scen with $f:$e:$n@bg: $why; replay: PAFKA_TEST_MIGRATE_FAIL=$f:$e:$n@bg sh tests/crash/migrate.sh $scen"
 				sed 's/^/    /' "$mlog" | tail -30

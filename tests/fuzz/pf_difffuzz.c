@@ -131,6 +131,54 @@ static long long size_of(int i)
 	return (long long)st.st_size;
 }
 
+/* pread of len bytes at off on both: the same result and errno, the same bytes. */
+static void pread_both(const char *what, uint64_t len, uint64_t off)
+{
+	long long r[2];
+	int e[2];
+	for (int i = 0; i < 2; i++) {
+		errno = 0;
+		r[i] = pread(S[i].fd, i ? bufB : bufA, len, (off_t)off);
+		e[i] = errno;
+	}
+	pftest_same_check(__FILE__, __LINE__, what, r[0], e[0], r[1], e[1]);
+	if (r[0] > 0)
+		pftest_cmp(what, bufA, bufB, (size_t)r[0], off);
+}
+
+/* n bytes at off of each file into a fresh channel, a pipe or a socket pair with room for them, by
+ * sendfile or splice; read out and compared: the same result and errno, the same bytes. */
+static void send_both(const char *what, int socket, int use_splice, uint64_t off, size_t n)
+{
+	long long r[2], got[2];
+	int e[2];
+	for (int i = 0; i < 2; i++) {
+		int ch[2]; /* read end, write end */
+		if (socket) {
+			int sv[2], sz = 1 << 20;
+			CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+			(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+			(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+			ch[0] = sv[1];
+			ch[1] = sv[0];
+		} else {
+			CHECK(pipe(ch) == 0);
+		}
+		loff_t lo = (loff_t)off;
+		off_t so = (off_t)off;
+		errno = 0;
+		r[i] = use_splice ? splice(S[i].fd, &lo, ch[1], NULL, n, 0) : sendfile(ch[1], S[i].fd, &so, n);
+		e[i] = errno;
+		CHECK(close(ch[1]) == 0);
+		got[i] = r[i] > 0 ? (long long)pftest_read_full(ch[0], i ? bufB : bufA, (size_t)r[i]) : 0;
+		CHECK(close(ch[0]) == 0);
+	}
+	pftest_same_check(__FILE__, __LINE__, what, r[0], e[0], r[1], e[1]);
+	CHECK(got[0] == got[1]);
+	if (got[0] > 0)
+		pftest_cmp(what, bufA, bufB, (size_t)got[0], off);
+}
+
 static void one_op(void)
 {
 	long long sz = size_of(0);
@@ -194,18 +242,10 @@ static void one_op(void)
 		DIFF_SAME(fallocate(S[0].fd, m, (off_t)off, (off_t)len), fallocate(S[1].fd, m, (off_t)off, (off_t)len), "fallocate");
 		break;
 	}
-	case 9: {
+	case 9:
 		replay_line("pread %llu at %llu", (unsigned long long)len, (unsigned long long)off);
-		errno = 0;
-		long long a = pread(S[0].fd, bufA, len, (off_t)off);
-		int ea = errno;
-		errno = 0;
-		long long b = pread(S[1].fd, bufB, len, (off_t)off);
-		pftest_same_check(__FILE__, __LINE__, "pread", a, ea, b, errno);
-		if (a > 0)
-			pftest_cmp("pread", bufA, bufB, (size_t)a, off);
+		pread_both("pread", len, off);
 		break;
-	}
 	case 10: {
 		replay_line("read %llu", (unsigned long long)len);
 		errno = 0;
@@ -261,24 +301,7 @@ static void one_op(void)
 		int how = (int)rnd(2);
 		size_t n = (size_t)(1 + rnd(60000));
 		replay_line("%s %zu at %llu into a pipe", how ? "splice" : "sendfile", n, (unsigned long long)off);
-		long long r[2], got[2];
-		int e[2];
-		for (int i = 0; i < 2; i++) {
-			int p[2];
-			CHECK(pipe(p) == 0);
-			loff_t lo = (loff_t)off;
-			off_t so = (off_t)off;
-			errno = 0;
-			r[i] = how ? splice(S[i].fd, &lo, p[1], NULL, n, 0) : sendfile(p[1], S[i].fd, &so, n);
-			e[i] = errno;
-			CHECK(close(p[1]) == 0);
-			got[i] = r[i] > 0 ? (long long)pftest_read_full(p[0], i ? bufB : bufA, (size_t)r[i]) : 0;
-			CHECK(close(p[0]) == 0);
-		}
-		pftest_same_check(__FILE__, __LINE__, how ? "splice into a pipe" : "sendfile into a pipe", r[0], e[0], r[1], e[1]);
-		CHECK(got[0] == got[1]);
-		if (got[0] > 0)
-			pftest_cmp("bytes through the pipe", bufA, bufB, (size_t)got[0], off);
+		send_both(how ? "splice into a pipe" : "sendfile into a pipe", 0, how, off, n);
 		break;
 	}
 	case 13: {
@@ -414,26 +437,7 @@ static void one_op(void)
 		/* sendfile into a socket (what a broker does for a fetch): within the socket's buffer */
 		size_t n = (size_t)(1 + rnd(60000));
 		replay_line("sendfile %zu at %llu into a socket", n, (unsigned long long)off);
-		long long r[2], got[2];
-		int e[2];
-		for (int i = 0; i < 2; i++) {
-			int sv[2];
-			CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-			int sz_ = 1 << 20;
-			(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz_, sizeof sz_);
-			(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz_, sizeof sz_);
-			off_t so = (off_t)off;
-			errno = 0;
-			r[i] = sendfile(sv[0], S[i].fd, &so, n);
-			e[i] = errno;
-			CHECK(close(sv[0]) == 0);
-			got[i] = r[i] > 0 ? (long long)pftest_read_full(sv[1], i ? bufB : bufA, (size_t)r[i]) : 0;
-			CHECK(close(sv[1]) == 0);
-		}
-		pftest_same_check(__FILE__, __LINE__, "sendfile into a socket", r[0], e[0], r[1], e[1]);
-		CHECK(got[0] == got[1]);
-		if (got[0] > 0)
-			pftest_cmp("bytes through the socket", bufA, bufB, (size_t)got[0], off);
+		send_both("sendfile into a socket", 1, 0, off, n);
 		break;
 	}
 	case 26: {
@@ -452,16 +456,7 @@ static void one_op(void)
 			pftest_mkdirs(d);
 			CHECK(rename(cur(i), far[i]) == 0);
 		}
-		long long r[2];
-		int e[2];
-		for (int i = 0; i < 2; i++) {
-			errno = 0;
-			r[i] = pread(S[i].fd, i ? bufB : bufA, len, (off_t)off);
-			e[i] = errno;
-		}
-		pftest_same_check(__FILE__, __LINE__, "pread after a rename into another directory", r[0], e[0], r[1], e[1]);
-		if (r[0] > 0)
-			pftest_cmp("pread after a rename into another directory", bufA, bufB, (size_t)r[0], off);
+		pread_both("pread after a rename into another directory", len, off);
 		for (int i = 0; i < 2; i++)
 			CHECK(rename(far[i], cur(i)) == 0);
 		break;

@@ -21,10 +21,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(pooldir, sizeof pooldir, "%s/pool", dir);
 	snprintf(logdir, sizeof logdir, "%s/logs", dir);
 	snprintf(poolfile, sizeof poolfile, "%s/" PF_POOL_FILE, pooldir);
-	if (mkdir(pooldir, 0700) < 0 || mkdir(logdir, 0700) < 0) {
-		fprintf(stderr, "lf_cli: cannot make %s and %s: %m\n", pooldir, logdir);
-		abort();
-	}
+	if (mkdir(pooldir, 0700) < 0 || mkdir(logdir, 0700) < 0)
+		lf_stop("lf_cli: cannot make %s and %s: %m", pooldir, logdir);
 	setenv("PAFKA_STORAGE_TIERS_FIRST_PATHS", pooldir, 1);
 	setenv("PAFKA_LOG_DIRS", logdir, 1);
 	return 0;
@@ -44,10 +42,8 @@ static void run(const char *a, const char *b, const char *c)
 		argv[argc++] = (char *)c;
 	argv[argc] = NULL;
 	int rc = pafka_cli_main(argc, argv);
-	if (rc < 0 || rc > 2) {
-		fprintf(stderr, "lf_cli: 'pafka %s %s %s' exited %d\n", a, b ? b : "", c ? c : "", rc);
-		abort();
-	}
+	if (rc < 0 || rc > 2)
+		lf_stop("lf_cli: 'pafka %s %s %s' exited %d", a, b ? b : "", c ? c : "", rc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)

@@ -16,6 +16,7 @@
 
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,17 @@
 
 #define LF_POOL_MAX (64ULL << 20)
 
+/* Stop the run: one line on stderr saying what broke, then abort(), so that libFuzzer keeps the input. */
+__attribute__((noreturn, format(printf, 1, 2))) static inline void lf_stop(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
 /* A fresh directory of ours (0700) under $TMPDIR (or /dev/shm, or /tmp), made once per process; a
  * missing one stops the run, since every input would then test nothing. */
 static inline const char *lf_scratch(const char *name)
@@ -39,10 +51,8 @@ static inline const char *lf_scratch(const char *name)
 	if (!base || !*base)
 		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	snprintf(dir, sizeof dir, "%s/pafka-lf-%s.XXXXXX", base, name);
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "lf: cannot make a scratch directory under %s: %m\n", base);
-		abort();
-	}
+	if (!mkdtemp(dir))
+		lf_stop("lf: cannot make a scratch directory under %s: %m", base);
 	return dir;
 }
 
@@ -56,23 +66,17 @@ static inline int lf_write_pool(const char *path, const uint8_t *d, size_t n)
 	d++, n--;
 	unlink(path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "lf: cannot create %s: %m\n", path);
-		abort();
-	}
+	if (fd < 0)
+		lf_stop("lf: cannot create %s: %m", path);
 	struct pf_pool_header h;
 	memcpy(&h, d, sizeof h);
 	if (ctl & 1)
 		h.checksum = pf_fnv1a(&h, offsetof(struct pf_pool_header, checksum));
 	if (write(fd, &h, sizeof h) != (ssize_t)sizeof h ||
-	    (n > sizeof h && write(fd, d + sizeof h, n - sizeof h) != (ssize_t)(n - sizeof h))) {
-		fprintf(stderr, "lf: cannot write %s: %m\n", path);
-		abort();
-	}
-	if ((ctl & 2) && h.pool_size > n && h.pool_size <= LF_POOL_MAX && ftruncate(fd, (off_t)h.pool_size) < 0) {
-		fprintf(stderr, "lf: cannot extend %s: %m\n", path);
-		abort();
-	}
+	    (n > sizeof h && write(fd, d + sizeof h, n - sizeof h) != (ssize_t)(n - sizeof h)))
+		lf_stop("lf: cannot write %s: %m", path);
+	if ((ctl & 2) && h.pool_size > n && h.pool_size <= LF_POOL_MAX && ftruncate(fd, (off_t)h.pool_size) < 0)
+		lf_stop("lf: cannot extend %s: %m", path);
 	close(fd);
 	return 0;
 }

@@ -17,12 +17,6 @@
 
 static char ppath[512];
 
-static void stop(const char *what, const char *detail)
-{
-	fprintf(stderr, "lf_config: %s: %s\n", what, detail);
-	abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -38,7 +32,7 @@ static char *subst(const uint8_t *s, size_t n, size_t *outn)
 	size_t pl = strlen(ppath), cap = n + 1 + (n / 3 + 1) * pl;
 	char *o = malloc(cap);
 	if (!o)
-		abort();
+		lf_stop("lf_config: out of memory");
 	size_t k = 0;
 	for (size_t i = 0; i < n;) {
 		if (i + 3 <= n && !memcmp(s + i, "@P@", 3)) {
@@ -88,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
 	FILE *f = fopen(ppath, "w");
 	if (!f || (len[0] && fwrite(sec[0], 1, len[0], f) != len[0]) || fclose(f) != 0)
-		stop("cannot write", ppath);
+		lf_stop("lf_config: cannot write %s: %m", ppath);
 
 	size_t en = 0, cn = 0;
 	char *env = sec[1] ? subst(sec[1], len[1], &en) : NULL;
@@ -109,11 +103,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	struct pf_err err = { .msg = "" };
 	int r = pf_config_load(&cfg, vars, cmd, cn, &err);
 	if (r != 0 && r != -1)
-		stop("pf_config_load returned neither 0 nor -1", "");
+		lf_stop("lf_config: pf_config_load returned %d, neither 0 nor -1", r);
 	if (r == -1 && (strncmp(err.msg, "pafka: ", 7) || strchr(err.msg, '\n')))
-		stop("a refusal that is not one line starting 'pafka: '", err.msg);
+		lf_stop("lf_config: a refusal that is not one line starting 'pafka: ': %s", err.msg);
 	if (r == 0 && !pf_valid_block_size(cfg.block_size))
-		stop("an accepted block size breaks the rule", "");
+		lf_stop("lf_config: an accepted block size breaks the rule: %llu", (unsigned long long)cfg.block_size);
 	pf_config_free(&cfg);
 	free(env);
 	free(cmd);

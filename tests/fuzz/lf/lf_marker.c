@@ -13,12 +13,6 @@
 
 static const char *dir;
 
-static void stop(const char *what, int a)
-{
-	fprintf(stderr, "lf_marker: %s (%d)\n", what, a);
-	abort();
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -40,27 +34,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		i += len + 1;
 	}
 	if (m.n + m.malformed > lines)
-		stop("more lines parsed than the input has", m.n + m.malformed);
+		lf_stop("lf_marker: more lines parsed than the input has (%d)", m.n + m.malformed);
 	for (int k = 0; k < m.n; k++) {
 		const struct pf_marker_line *l = &m.line[k];
 		for (int j = 0; j < 32; j++)
 			if (!isxdigit((unsigned char)l->uuid[j]))
-				stop("a uuid that is not 32 hex digits", k);
+				lf_stop("lf_marker: a uuid that is not 32 hex digits (%d)", k);
 		if (l->uuid[32] || l->path[0] != '/' || strchr(l->path, '\n'))
-			stop("a path that is not absolute, or holds a newline", k);
+			lf_stop("lf_marker: a path that is not absolute, or holds a newline (%d)", k);
 		if (!pf_marker_has(&m, l->uuid))
-			stop("pf_marker_has misses a uuid the marker has", k);
+			lf_stop("lf_marker: pf_marker_has misses a uuid the marker has (%d)", k);
 	}
 	if (pf_marker_write(dir, &m) == 0) {
 		int r = pf_marker_read(dir, &back);
 		if (r != (m.n > 0))
-			stop("the marker written is not read back", r);
+			lf_stop("lf_marker: the marker written is not read back (%d)", r);
 		if (r == 1) {
 			if (back.n != m.n || back.malformed)
-				stop("read back: a different number of lines, or malformed ones", back.n);
+				lf_stop("lf_marker: read back: a different number of lines, or malformed ones (%d)", back.n);
 			for (int k = 0; k < m.n; k++)
 				if (strcmp(back.line[k].uuid, m.line[k].uuid) || strcmp(back.line[k].path, m.line[k].path))
-					stop("read back: a different line", k);
+					lf_stop("lf_marker: read back: a different line (%d)", k);
 			pf_marker_free(&back);
 		}
 	}
@@ -68,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		char u[33];
 		memcpy(u, m.line[0].uuid, sizeof u);
 		if (pf_marker_remove(&m, u) < 1 || pf_marker_has(&m, u))
-			stop("removing a uuid leaves it in the marker", m.n);
+			lf_stop("lf_marker: removing a uuid leaves it in the marker (%d)", m.n);
 	}
 	pf_marker_free(&m);
 	return 0;

@@ -21,35 +21,31 @@ static char path[512];
 static uint8_t *seen; /* one byte per block: delivered in some map */
 static uint64_t seen_n;
 
-static void stop(const char *what, unsigned long long a, unsigned long long b)
-{
-	fprintf(stderr, "lf_pool: %s (%llu, %llu)\n", what, a, b);
-	abort();
-}
-
 static int deliver(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *map, uint64_t maplen, int broken,
 		   const char *why)
 {
 	(void)arg;
 	(void)why;
 	if (rec >= p->nrecords)
-		stop("a record outside the table was delivered", rec, p->nrecords);
+		lf_stop("lf_pool: record %u delivered, outside the table of %llu", rec, (unsigned long long)p->nrecords);
 	for (uint64_t i = 0; i < maplen; i++) {
 		if (!map[i])
 			continue;
 		uint64_t phys = (uint64_t)map[i] - 1;
 		if (phys >= p->nblocks)
-			stop("a delivered map names a block outside the pool", phys, p->nblocks);
+			lf_stop("lf_pool: a delivered map names block %llu, outside the pool of %llu", (unsigned long long)phys,
+				(unsigned long long)p->nblocks);
 		if (!broken) {
 			if (seen[phys])
-				stop("two delivered maps (or one twice) name the same block", phys, rec);
+				lf_stop("lf_pool: two delivered maps (or one twice) name block %llu (record %u)", (unsigned long long)phys, rec);
 			seen[phys] = 1;
 		}
 	}
 	if (!broken) {
 		struct pf_rec_view v;
 		if (pf_pool_rec_decode(p, rec, &v) != 0 || v.state != PF_REC_LIVE)
-			stop("a record delivered intact does not decode as a live intact record", rec, v.state);
+			lf_stop("lf_pool: record %u, delivered intact, does not decode as a live intact record (state %llu)", rec,
+				(unsigned long long)v.state);
 	}
 	free(map);
 	return 0;
@@ -71,7 +67,7 @@ static void use(struct pf_pool *p)
 	uint64_t live, used;
 	pf_pool_usage(p, &live, &used);
 	if (pf_pool_free_blocks(p) > p->nblocks)
-		stop("more free blocks than blocks", pf_pool_free_blocks(p), p->nblocks);
+		lf_stop("lf_pool: %llu free blocks of %llu", (unsigned long long)pf_pool_free_blocks(p), (unsigned long long)p->nblocks);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -94,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	if (pf_pool_open(&p, 0, dir, -1, 0, 4096, PF_POOL_RDONLY, &err) == 0) {
 		char buf[256];
 		if (pf_pool_header_problem(p.hdr, p.len, buf, sizeof buf) != 0)
-			stop("a pool whose header is refused was opened", 0, 0);
+			lf_stop("lf_pool: a pool whose header is refused was opened (%s)", buf);
 		struct pf_err uerr = { .msg = "" };
 		(void)pf_pool_upgrade_check(&p, &uerr);
 		use(&p);
@@ -108,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	seen_n = p.nblocks;
 	seen = calloc(seen_n ? seen_n : 1, 1);
 	if (!seen)
-		abort();
+		lf_stop("lf_pool: out of memory");
 	if (pf_pool_load(&p, deliver, NULL, &err) == 0) {
 		use(&p);
 		int64_t rec = pf_pool_rec_alloc(&p, 12345, 1, 2, 0, "/lf/00000000000000000000.log");
@@ -116,7 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			int64_t b = pf_pool_block_reserve(&p, 0);
 			if (b >= 0) {
 				if ((uint64_t)b >= p.nblocks || seen[b])
-					stop("a reserved block is outside the pool or belongs to a live file", (unsigned long long)b, p.nblocks);
+					lf_stop("lf_pool: reserved block %lld is outside the pool of %llu or belongs to a live file", (long long)b,
+						(unsigned long long)p.nblocks);
 				pf_pool_block_publish(&p, (uint64_t)b, (uint32_t)rec, 0);
 				uint32_t m = (uint32_t)b + 1;
 				pf_pool_rec_free(&p, (uint32_t)rec, &m, 1);
