@@ -10,6 +10,21 @@ cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 failed=0
 log() { printf '\n=== %s\n' "$*"; }
+# show_failures DIR: for each failed test under DIR, where its log first says FAIL (the details a long
+# suite prints mid-way) and its end; kept in $failures too, which is printed again just before the totals
+# (CI keeps only the end of the output).
+failures=$(mktemp)
+show_failures() {
+	local f
+	for f in $(grep -l -E '^:test-result: (FAIL|ERROR)' $(find "$1" -name '*.trs' 2>/dev/null) 2>/dev/null); do
+		{
+			echo "--- ${f%.trs}.log"
+			grep -n -m 2 -B 3 -A 40 -E '^(FAIL|---- |ERROR)|FAIL ' "${f%.trs}.log" | head -90
+			echo "--- (its end)"
+			tail -15 "${f%.trs}.log"
+		} | tee -a "$failures"
+	done
+}
 
 log "dependencies"
 sh tests/install-deps.sh || exit 1
@@ -25,7 +40,7 @@ run_check() {
 	if ! "$top/configure" -q "$@" || ! make -j"$jobs" >/dev/null; then
 		echo "build failed in $dir"; failed=1; cd "$top"; return 1
 	fi
-	make -j"$jobs" check ${CHECK_TESTS:+"TESTS=$CHECK_TESTS"} || { failed=1; for f in $(grep -l -E '^:test-result: (FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do echo "--- ${f%.trs}.log"; tail -40 "${f%.trs}.log"; done; }
+	make -j"$jobs" check ${CHECK_TESTS:+"TESTS=$CHECK_TESTS"} || { failed=1; show_failures .; }
 	cd "$top"
 }
 
@@ -40,7 +55,7 @@ CHECK_TESTS="$(cd tests/preload && ls t_*.c | sed 's#^#tests/preload/#; s#\.c$##
 log "make distcheck"
 # (distcheck's own make check gives each libFuzzer target 5 s: enough to prove the tarball builds and seeds them)
 ( cd "$top/build" && PAFKA_TEST_LIBFUZZER_SECONDS=5 make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--disable-java-tests --disable-kafka-tests" >distcheck.out 2>&1 ) \
-	&& echo "distcheck: ok" || { echo "distcheck: FAILED"; tail -40 "$top/build/distcheck.out"; failed=1; }
+	&& echo "distcheck: ok" || { echo "distcheck: FAILED"; tail -40 "$top/build/distcheck.out"; show_failures "$top/build"/libpafka-*/_build; failed=1; }
 
 # Totals over every suite run above (automake's test-suite.log summaries).
 pass=0 fail=0 skip=0
@@ -52,6 +67,12 @@ for l in "$top/build/test-suite.log" "$top/build-asan/test-suite.log" "$top/buil
 	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0} + ${x:-0})); skip=$((skip + ${s:-0}))
 done
 [ "$failed" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+if [ -s "$failures" ]; then
+	echo
+	echo "=== what the failed tests printed (again)"
+	head -250 "$failures"
+fi
+rm -f "$failures"
 echo
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ] && [ "$failed" = 0 ]
