@@ -203,6 +203,23 @@ static int open_for_move(struct pf_file *f, int flags, uint64_t *size)
 	return open_checked(f, AT_FDCWD, path, flags, size);
 }
 
+/* The file's size now, for a move that notes gen under the same hold of f->lock (either mode): the size
+ * open_for_move read before the lock may be older than that gen, and a move that copied up to it would
+ * commit without the bytes a write added in between (a demotion dropped them, a promotion opened its window
+ * over blocks it never copied: both then served zeros). Returns 0, or -1 when fd cannot say (give up). */
+static int size_now(struct pf_file *f, int fd, uint64_t *size)
+{
+	if (f->size_known) {
+		*size = f->size;
+		return 0;
+	}
+	struct stat st;
+	if (REAL(fstat)(fd, &st) < 0)
+		return -1;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- demote */
 
 /* Copy file block i (if the pool holds it and it is below size) to fd, under the read lock, unless the
@@ -243,6 +260,8 @@ int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 	uint64_t gen = f->gen;
 	int copy = rec >= 0 && !(pf_pool_rec_flags(f->pool, (uint32_t)rec) & PF_RECF_REAL_VALID);
 	uint64_t maplen = f->maplen;
+	if (size_now(f, fd, &size) < 0)
+		rec = -1;
 	pthread_rwlock_unlock(&f->lock);
 	int ret = 1;
 	if (rec < 0)
@@ -278,13 +297,14 @@ done:
 
 /* A record with an empty window for f (lo = "infinity"): every block is still read from the real file,
  * and the copies stay invisible (and are freed by recovery) until lo drops to 0. Returns the record, or -1
- * when f may not be promoted or the pool has no record. */
-static int64_t promote_begin(struct pf_file *f, struct pf_pool *p, int fd, uint64_t size, uint64_t *gen)
+ * when f may not be promoted or the pool has no record; *size and *gen get the file's size and gen as of the
+ * same moment. */
+static int64_t promote_begin(struct pf_file *f, struct pf_pool *p, int fd, uint64_t *size, uint64_t *gen)
 {
 	pthread_rwlock_wrlock(&f->lock);
 	int64_t r = -1;
-	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size > 0 &&
-	    (size + p->bsize - 1) / p->bsize <= PF_MAX_FILE_BLOCKS) {
+	if (f->rec < 0 && !f->pinned_real && pf_tier_is_writer() && size_now(f, fd, size) == 0 && *size > 0 &&
+	    (*size + p->bsize - 1) / p->bsize <= PF_MAX_FILE_BLOCKS) {
 		struct pf_rec_handle h;
 		file_handle_of(fd, &h);
 		r = pf_pool_rec_alloc_handle(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, PF_HI_NONE,
@@ -369,7 +389,7 @@ int pf_file_promote(struct pf_file *f, struct pf_pool *p, struct pf_move_ctx *ct
 	if (fd < 0)
 		return 1;
 	int ret = 1;
-	int64_t r = promote_begin(f, p, fd, size, &gen);
+	int64_t r = promote_begin(f, p, fd, &size, &gen);
 	if (r < 0)
 		goto done;
 	uint64_t nb = (size + p->bsize - 1) >> p->bshift;
@@ -435,10 +455,8 @@ static int move_head(struct pf_file *f, uint64_t count, int whole_window, struct
 	pthread_rwlock_wrlock(&f->lock);
 	int64_t rec = f->rec;
 	uint64_t lo = f->lo, bs = rec >= 0 ? f->pool->bsize : 1;
-	if (f->size_known)
-		size = f->size;
 	uint64_t end = 0;
-	if (rec >= 0 && lo != PF_HI_NONE && !f->lease_active && pf_tier_is_writer()) {
+	if (rec >= 0 && lo != PF_HI_NONE && !f->lease_active && pf_tier_is_writer() && size_now(f, fd, &size) == 0) {
 		uint64_t limit = whole_window ? (size + bs - 1) / bs : size / bs; /* a head move takes full blocks only */
 		end = pf_min64(lo + count, limit);
 		if (f->hi != PF_HI_NONE)
