@@ -136,6 +136,8 @@ struct pf_file *pf_files_claim_pooled(void);
  * waits until that has been quiet, so that while Kafka opens its segments at start an older one is not
  * promoted before the newer are known. */
 int64_t pf_files_learned_ms(void);
+/* How many files the table knows now. */
+unsigned pf_files_count(void);
 /* Files and bytes per tier (index 0 pool, 1 slow tier), as this process knows them (metrics). */
 void pf_files_tier_totals(uint64_t files[2], uint64_t bytes[2]);
 /* The file's last known path (for messages). */

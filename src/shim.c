@@ -219,6 +219,7 @@ static void load_pools(uint64_t *files, uint64_t *blocks)
 /* Start what the pools' writer runs: orphan reaping, markers, housekeeping, migration, metrics. */
 static void start_writer(void)
 {
+	pf_spare_reserve(); /* the one descriptor in reserve for libpafka's own opens (sys.h) */
 	pf_files_reap_orphans();
 	write_markers();
 	if (pf_house_start(&cfg) < 0 || pf_migrate_start(&cfg) < 0)

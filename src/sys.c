@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -138,6 +140,61 @@ int pf_fd_hide(int fd)
 	REAL(close)(fd);
 	errno = e;
 	return hi;
+}
+
+void *pf_scratch_alloc(size_t n)
+{
+	size_t len = n + 16;
+	char *p = REAL(mmap)(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, &len, sizeof len);
+	return p + 16;
+}
+
+void pf_scratch_free(void *p)
+{
+	if (!p)
+		return;
+	char *b = (char *)p - 16;
+	size_t len;
+	memcpy(&len, b, sizeof len);
+	int e = errno;
+	REAL(munmap)(b, len);
+	errno = e;
+}
+
+static int spare_fd = -1;
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void pf_spare_reserve(void)
+{
+	if (__atomic_load_n(&spare_fd, __ATOMIC_ACQUIRE) >= 0)
+		return;
+	int e = errno;
+	pthread_mutex_lock(&spare_lock);
+	if (spare_fd < 0) {
+		int fd = REAL(open)("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			__atomic_store_n(&spare_fd, pf_fd_hide(fd), __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&spare_lock);
+	errno = e;
+}
+
+int pf_openat_spare(int dirfd, const char *path, int flags)
+{
+	int fd = REAL(openat)(dirfd, path, flags);
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
+		return fd;
+	pthread_mutex_lock(&spare_lock);
+	if (spare_fd >= 0) {
+		REAL(close)(spare_fd);
+		__atomic_store_n(&spare_fd, -1, __ATOMIC_RELEASE);
+		fd = REAL(openat)(dirfd, path, flags);
+	}
+	pthread_mutex_unlock(&spare_lock);
+	return fd;
 }
 
 int64_t pf_mono_ms(void)

@@ -41,6 +41,19 @@ int pf_fsync_dir(const char *dir);
  * finds it in a slot it expects to be free (e.g. the number of a descriptor closed by exec). */
 int pf_fd_hide(int fd);
 
+/* libpafka is never the reason for an EMFILE: it keeps one descriptor in reserve (of /dev/null), and an
+ * open of its own that finds the table full (EMFILE, ENFILE) gives the reserve up and tries once more.
+ * pf_spare_reserve takes the reserve again when it is not held (at activation, and after libpafka closes
+ * a descriptor of its own; one atomic load when it is held). */
+void pf_spare_reserve(void);
+
+/* Memory for a large, short-lived array (a snapshot of the file table and what is computed from it): mapped
+ * for it and unmapped when freed, so that it never stays in the heap (and in RSS) between uses. NULL with
+ * errno when out of memory. */
+void *pf_scratch_alloc(size_t n);
+void pf_scratch_free(void *p);
+int pf_openat_spare(int dirfd, const char *path, int flags);
+
 /* Start a detached thread named name running fn(NULL). Returns 0, or -1 with errno. */
 int pf_start_thread(void *(*fn)(void *), const char *name);
 /* Is the calling thread one that pf_start_thread started (migration, housekeeping, metrics)? */

@@ -21,6 +21,8 @@
  *
  * LOCKING (every lock in the shim, in the order they may be taken; never take an earlier one while
  * holding a later one):
+ *   0. plan_lock         (migrate.c) the migration plan; held while it takes a snapshot of the table and
+ *                        claims files.
  *   1. shim_lock         (shim.c) configuration and activation, once per process.
  *   2. files_lock        (table.c) the identity table: membership, refs, nopen, unlinked, migrating.
  *                        Data operations never take it; opens, closes, unlinks, renames and the
@@ -78,35 +80,34 @@ struct pf_key {
 };
 
 struct pf_file {
+	/* Small on purpose: a broker keeps one per segment and index file, 100k and more (see README, "Scale").
+	 * The one-byte flags are separate memory locations (never bit fields): each is written under its own
+	 * lock or atomically. */
 	struct pf_key key;
 	UT_hash_handle hh;
 	int refs;               /* table + open descriptions + holds; under files_lock */
 	int nopen;              /* open descriptions (struct pf_ofd) of this process */
-	int unlinked;           /* last link gone: free the pool record at the last close */
-	int migrating;          /* a migration thread owns a move of this file (files_lock) */
 	int nmaps;              /* mappings of its pool blocks (maps.c): changed under files_lock, read atomically;
 				   while any exists its blocks never move and the record stays */
+	int rfd;                /* our own O_RDWR descriptor of the file, -1 for most: opened only when a positioned
+				   write must reach the real file and the application's descriptor is O_APPEND (where
+				   the kernel appends whatever the offset); closed at the last close. Set under the
+				   write lock, read atomically (file_rfd) */
 	pthread_rwlock_t lock;  /* data: readers share, writers/truncate/placement changes exclude */
 	pthread_mutex_t pos_lock; /* serialises operations that use the kernel file offset */
 	struct pf_pool *pool;
 	int64_t rec;            /* record index in pool, -1: no pool bytes (plain file) */
 	uint32_t *map;          /* map[i] = physical block + 1 of file block i, 0 = none */
-	uint64_t maplen;
 	uint64_t *born;         /* born[i]: when pool block i was written, in the process-wide order of block
 				   writes (placement.c); 0 (oldest) past bornlen, or for blocks found at start */
-	uint64_t bornlen;
+	uint32_t maplen, bornlen; /* (a file's blocks stay below PF_MAX_FILE_BLOCKS) */
 	uint64_t lo, hi;        /* copies of the record's placement window */
 	uint64_t size;          /* logical size == the real file's size (valid while open) */
-	int size_known;
-	int rfd;                /* our own O_RDWR descriptor of the file, for slow-tier I/O */
-	int pinned_real;        /* mapped or moved out of the managed dirs: never back into the pool */
-	int broken;             /* its pool record fails its integrity check: every data call answers EIO */
 	/* What the next fsync must make durable (durable.c). The ranges change under the write lock, or under
 	 * the read lock together with sync_lock (a sync taking them); real_gen/real_synced are atomic. */
 	pthread_mutex_t sync_lock; /* one sync of the file at a time */
 	uint64_t dirty_lo, dirty_hi; /* pool bytes written since the last sync: file offsets [lo, hi) */
 	uint64_t ent_lo, ent_hi;     /* file blocks whose block-table entries were published since */
-	int rec_dirty;               /* the record's words (size, window) changed since */
 	uint64_t size_w;             /* the durable size last stored in the record (PF_SIZE_NONE: none) */
 	uint64_t synced_sz;          /* the size stored as fsynced in the record (non-PMem pools; NONE: none) */
 	uint64_t real_gen;           /* changes the real file needs its own fsync for (bytes written to it, a
@@ -119,8 +120,19 @@ struct pf_file {
 	 * real file without the file's lock. Appends above never wait; an operation that would change or free
 	 * those blocks cancels the lease and waits for the mover to let go (at most one block copy). Under f->lock. */
 	uint64_t lease_lo, lease_hi;
-	int lease_active, lease_cancel;
-	char path[4096];        /* last known absolute path */
+	char *path;             /* last known absolute path ("" when none), file_path_store's: changed in place under
+				   the write lock while it fits, else in a new buffer; a replaced buffer lives on
+				   until the file is freed, so a reader that copies it without the lock never reads
+				   freed memory (at worst a path torn by a rename, as before) */
+	uint32_t path_cap;      /* bytes path's buffer holds */
+	uint8_t lease_active, lease_cancel; /* (atomic) */
+	uint8_t unlinked;       /* last link gone: free the pool record at the last close */
+	uint8_t migrating;      /* a migration thread owns a move of this file (files_lock) */
+	uint8_t size_known;
+	uint8_t pinned_real;    /* mapped or moved out of the managed dirs: never back into the pool */
+	uint8_t broken;         /* its pool record fails its integrity check: every data call answers EIO */
+	uint8_t rec_dirty;      /* the record's words (size, window) changed since the last sync (durable.c) */
+	char path0[];           /* the first path's buffer, allocated with the struct */
 };
 
 struct pf_ofd {
@@ -163,6 +175,9 @@ void file_unlinked(struct pf_file *f);
 void files_each_locked(void (*cb)(struct pf_file *f, void *arg), void *arg);
 /* The file's path changed (write lock taken here): the table's copy and the record's hint follow. */
 void file_set_path(struct pf_file *f, const char *abspath);
+/* Store f's path (write lock held, or f not yet visible to other threads). Returns 0, or -1 when out of
+ * memory (the path stays as it was). */
+int file_path_store(struct pf_file *f, const char *abspath);
 /* An inode this process did not track gained the managed name abspath (a rename or link onto it):
  * register this process's descriptors of it, so every fd of the file goes through the shim. */
 void file_adopt_fds(const struct pf_key *k, const char *abspath);
@@ -262,8 +277,9 @@ void file_changing(struct pf_file *f);
 /* The file handle of fd (name_to_handle_at), kept in a new record so that recovery can tell whether a
  * file missing from every log dir still lives under another name; h->bytes 0 when there is none. */
 void file_handle_of(int fd, struct pf_rec_handle *h);
-/* Give the file a record so new blocks can go to the pool. Returns 1 if it has one. Write lock held. */
-int ensure_record(struct pf_file *f);
+/* Give the file a record so new blocks can go to the pool (fd: a descriptor of it, for the record's file
+ * handle, or -1: none at hand). Returns 1 if it has one. Write lock held. */
+int ensure_record(struct pf_file *f, int fd);
 /* Zero the pool bytes of [from, to). */
 void zero_owned(struct pf_file *f, uint64_t from, uint64_t to);
 void map_free_blocks_from(struct pf_file *f, uint64_t first);
@@ -311,28 +327,37 @@ void durable_restore(struct pf_file *f, const char *path);
  * still holds for [pos, end) (after it). */
 void ro_refresh(struct pf_file *f, int fd);
 int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end);
-/* The descriptor slow-tier I/O of f goes through. */
+/* The descriptor the real file is read (or sized, synced, stamped) through in a call on the application's
+ * descriptor fd: fd itself (positioned calls do not move its offset), or f's own when it has one. */
 static inline int file_rfd(const struct pf_file *f, int fd)
 {
-	return f->rfd >= 0 ? f->rfd : fd;
+	int r = __atomic_load_n(&f->rfd, __ATOMIC_ACQUIRE);
+	return r >= 0 ? r : fd;
 }
+/* The descriptor positioned writes to the real file go through in a call on fd, whose description has
+ * flags oflags: fd, unless the description is O_APPEND: then f's own, opened now when it has none (table.c).
+ * -1 with errno when none can be had. Write lock held. */
+int file_wfd(struct pf_file *f, int fd, int oflags);
 
 /* ---- io.c */
 /* The position an operation at the descriptor's file offset starts at (the kernel keeps the offset).
  * Returns 0, or -1 with errno. */
 int offset_of(int fd, uint64_t *pos);
-/* Set the size to len (write lock held); do_real performs the real truncate on the file. */
-int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg);
+/* Set the size to len (write lock held); do_real performs the real truncate on the file. fd: the
+ * descriptor of the call, or -1 (a truncate by path). */
+int truncate_locked(struct pf_file *f, int fd, uint64_t len, int (*do_real)(void *), void *arg);
 
 /* ---- moves.c */
 /* With f->lock held for writing: if a head move's lease overlaps file bytes [lo, hi), cancel it and wait until the
  * mover lets go. Returns 1 if it waited (f->lock was let go meanwhile: the caller looks at the file
  * again), 0 if there was nothing to wait for. */
 int lease_clear_locked(struct pf_file *f, uint64_t lo, uint64_t hi);
-/* Move every pool byte of the file to the real file (through f->rfd) and drop the record. Write lock. */
-int materialise(struct pf_file *f);
-/* Materialise and keep the file on the slow tier for good, opening a descriptor through dirfd/path when
- * this process has none (a rename out of the managed dirs, a stdio open). */
+/* Move every pool byte of the file to the real file and drop the record. Write lock. wfd: a descriptor of
+ * the file open for writing and not O_APPEND (file_wfd gives one), or -1: f's own, or one opened through
+ * its last known path for the move and closed after it (its identity checked). */
+int materialise(struct pf_file *f, int wfd);
+/* Materialise and keep the file on the slow tier for good, opening a descriptor through dirfd/path for the
+ * move (a rename out of the managed dirs, a stdio open). */
 int pin_real_by_path(struct pf_file *f, int dirfd, const char *path);
 
 #endif

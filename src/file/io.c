@@ -176,10 +176,10 @@ static int publish_size(struct pf_file *f, int fd, uint64_t new_size)
 /* Write the cursor's bytes to [pos, pos + total) of a file with a record: pool blocks inside the window
  * (new ones reserved as needed, spilling when the pool is full), the real file outside it. Returns the
  * bytes written, or -1 when nothing was. Write lock held. */
-static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t pos, uint64_t total)
+static ssize_t write_placed(struct pf_file *f, int fd, int oflags, struct cur *c, uint64_t pos, uint64_t total)
 {
 	uint64_t done = 0, end = pos + total;
-	int rfd = file_rfd(f, fd);
+	int wfd = -2; /* taken at the first write to the real file */
 	while (done < total) {
 		uint64_t p = pos + done;
 		uint64_t b = f->rec >= 0 ? p >> f->pool->bshift : 0;
@@ -189,7 +189,9 @@ static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t p
 			/* the size is committed after the bytes (write_publish): a crash in between leaves the real
 			 * file longer than its durable size, and recovery cuts it back, as for a write that never
 			 * returned; committed first, recovery would extend the file over bytes never written */
-			ssize_t w = cur_real_io(c, rfd, 1, lim - p, p, &want);
+			if (wfd == -2 && (wfd = file_wfd(f, fd, oflags)) < 0)
+				return done ? (ssize_t)done : -1;
+			ssize_t w = cur_real_io(c, wfd, 1, lim - p, p, &want);
 			if (w < 0)
 				return done ? (ssize_t)done : -1;
 			real_changed(f);
@@ -208,7 +210,7 @@ static ssize_t write_placed(struct pf_file *f, int fd, struct cur *c, uint64_t p
 			dirty_bytes(f, p, n);
 		} else {
 			int r = write_new_block(f, b, boff, n, c);
-			if (r == 0 && spill(f, b) != 0 && materialise(f) < 0)
+			if (r == 0 && spill(f, b) != 0 && materialise(f, file_wfd(f, fd, oflags)) < 0)
 				r = -1;
 			if (r < 0)
 				return done ? (ssize_t)done : -1;
@@ -266,7 +268,7 @@ static int nowait_writes_refused(struct pf_file *f, int fd)
 			pthread_mutex_unlock(&nowait_lock);
 			return r;
 		}
-	char dir[sizeof f->path];
+	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", f->path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
@@ -332,7 +334,7 @@ again:
 		ret = 0;
 		goto out;
 	}
-	if (f->rec < 0 && !ensure_record(f)) {
+	if (f->rec < 0 && !ensure_record(f, fd)) {
 		/* no room in the pool (no free block or record): the write goes to the slow tier */
 		file_changing(f);
 		ret = REAL(pwritev64v2)(fd, iov, cnt, off, rwf);
@@ -353,7 +355,7 @@ again:
 		zero_owned(f, f->size, pos);
 	struct cur c;
 	cur_init(&c, iov, cnt);
-	ret = write_placed(f, fd, &c, pos, (uint64_t)total);
+	ret = write_placed(f, fd, o->flags, &c, pos, (uint64_t)total);
 	if (ret > 0 && write_publish(f, fd, pos, (uint64_t)ret) < 0) {
 		/* the size could not be published (the real ftruncate failed: disk full, quota): the write is as
 		 * long as the file now is past pos, a short write as the kernel's, or it failed with that errno */
@@ -413,6 +415,9 @@ static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 		errno = EIO;
 		return -1;
 	}
+	/* the slow-tier part is asked through fd itself, which moves its offset: no other call that uses the
+	 * offset runs meanwhile, and a failure puts it back */
+	pthread_mutex_lock(&f->pos_lock);
 	pthread_rwlock_rdlock(&f->lock);
 	off_t r;
 	if (f->rec < 0) {
@@ -421,22 +426,29 @@ static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 		errno = ENXIO; /* the kernel compares the offset as unsigned: negative ones land here too */
 		r = -1;
 	} else {
+		off_t was = REAL(lseek)(fd, 0, SEEK_CUR);
 		r = seek_data_hole(f, fd, (uint64_t)off, whence);
-		if (r >= 0)
+		if (r >= 0) {
 			r = REAL(lseek)(fd, r, SEEK_SET);
+		} else if (was >= 0) {
+			int e = errno;
+			REAL(lseek)(fd, was, SEEK_SET);
+			errno = e;
+		}
 	}
 	pthread_rwlock_unlock(&f->lock);
+	pthread_mutex_unlock(&f->pos_lock);
 	return r;
 }
 
 /* ---------------------------------------------------------------- truncate, fallocate */
 
-int truncate_locked(struct pf_file *f, uint64_t len, int (*do_real)(void *), void *arg)
+int truncate_locked(struct pf_file *f, int fd, uint64_t len, int (*do_real)(void *), void *arg)
 {
 	while (lease_clear_locked(f, len, UINT64_MAX))
 		; /* a head move must not copy blocks a shrink frees */
 	if (f->rec < 0 && f->size == 0 && len > 0)
-		ensure_record(f); /* a preallocated segment (setLength) starts in the pool */
+		ensure_record(f, fd); /* a preallocated segment (setLength) starts in the pool */
 	file_changing(f);
 	if (f->rec >= 0 && len > f->size)
 		zero_owned(f, f->size, len); /* before the new size makes stale bytes visible */
@@ -482,7 +494,7 @@ static int io_ftruncate(struct pf_ofd *o, int fd, off_t len)
 	}
 	pthread_rwlock_wrlock(&f->lock);
 	struct ftrunc_arg a = { fd, len };
-	int r = truncate_locked(f, (uint64_t)len, do_ftruncate, &a);
+	int r = truncate_locked(f, fd, (uint64_t)len, do_ftruncate, &a);
 	pthread_rwlock_unlock(&f->lock);
 	return r;
 }
@@ -557,7 +569,7 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 		r = 0;
 		if (mode == 0 && end > f->size) {
 			struct ftrunc_arg a = { file_rfd(f, fd), (off_t)end };
-			r = truncate_locked(f, end, do_ftruncate, &a);
+			r = truncate_locked(f, fd, end, do_ftruncate, &a);
 		}
 	} else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) || mode == FALLOC_FL_ZERO_RANGE ||
 		   mode == (FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)) {
@@ -566,7 +578,7 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 		r = f->rec >= 0 ? fallocate_zero(f, fd, mode, (uint64_t)off, end) : REAL(fallocate64)(fd, mode, off, len);
 	} else {
 		/* collapse/insert range shift bytes: let the kernel do it on a plain file */
-		r = materialise(f);
+		r = materialise(f, file_wfd(f, fd, o->flags));
 		if (r == 0 && (r = REAL(fallocate64)(fd, mode, off, len)) == 0) {
 			fallocated_size(f, mode, (uint64_t)off, (uint64_t)len);
 			real_changed(f);
@@ -607,7 +619,7 @@ static int io_pin_real(struct pf_ofd *o)
 		return -1;
 	}
 	pthread_rwlock_wrlock(&f->lock);
-	int r = materialise(f);
+	int r = materialise(f, -1); /* o may be read-only: a descriptor for the move */
 	if (r == 0)
 		f->pinned_real = 1;
 	pthread_rwlock_unlock(&f->lock);

@@ -61,7 +61,53 @@ static void lease_end_locked(struct pf_file *f)
 	pthread_mutex_unlock(&lease_lock);
 }
 
-int materialise(struct pf_file *f)
+static int open_checked(struct pf_file *f, int dirfd, const char *path, int flags, uint64_t *size);
+static int materialise_through(struct pf_file *f, int wfd);
+
+/* Close a descriptor opened for a move, keeping errno, and take the spare back if the open used it. */
+static void close_own(int fd)
+{
+	int e = errno;
+	REAL(close)(fd);
+	pf_spare_reserve();
+	errno = e;
+}
+
+/* materialise() through a descriptor opened through dirfd/path for the move (its identity checked), unless
+ * there is nothing to move or f has a descriptor of its own. */
+static int materialise_via(struct pf_file *f, int dirfd, const char *path)
+{
+	if (f->rec < 0)
+		return 0;
+	int own = __atomic_load_n(&f->rfd, __ATOMIC_ACQUIRE);
+	if (own >= 0 || f->broken || !pf_tier_is_writer())
+		return materialise_through(f, own);
+	uint64_t size;
+	int fd = open_checked(f, dirfd, path, O_RDWR, &size);
+	if (fd < 0)
+		return -1;
+	if (!f->size_known)
+		f->size = size;
+	int r = materialise_through(f, fd);
+	close_own(fd);
+	return r;
+}
+
+int materialise(struct pf_file *f, int wfd)
+{
+	if (wfd >= 0 || f->rec < 0)
+		return materialise_through(f, wfd);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s", f->path);
+	if (materialise_via(f, AT_FDCWD, path) == 0)
+		return 0;
+	if (errno == ENOENT || errno == ELOOP)
+		errno = EACCES; /* its last known path names another file now: no descriptor to move it through */
+	return -1;
+}
+
+/* materialise() through the writable descriptor wfd. */
+static int materialise_through(struct pf_file *f, int wfd)
 {
 	if (f->rec < 0)
 		return 0;
@@ -78,7 +124,7 @@ int materialise(struct pf_file *f)
 		errno = EROFS;
 		return -1;
 	}
-	if (f->rfd < 0) {
+	if (wfd < 0) {
 		errno = EACCES;
 		return -1;
 	}
@@ -96,21 +142,21 @@ int materialise(struct pf_file *f)
 		const void *src = nsnap ? maps_snap_block(snap, nsnap, i, f->map[i] - 1) : NULL;
 		if (!src)
 			src = pf_pool_block_ptr(f->pool, f->map[i] - 1);
-		r = pf_pwrite_all(f->rfd, src, n, blk_start(f, i));
+		r = pf_pwrite_all(wfd, src, n, blk_start(f, i));
 	}
 	if (r == 0)
 		PF_FAULT("file.materialise.copied");
-	if (r == 0 && (r = REAL(fsync)(f->rfd)) == 0)
+	if (r == 0 && (r = REAL(fsync)(wfd)) == 0)
 		PF_FAULT("file.materialise.synced");
 	if (r == 0 && nsnap) {
 		/* The mappings show the real file from here on, so the record goes at once (commit point),
 		 * then the stores carried over are made durable before this file's lock is let go: an msync
 		 * of the mapping waits for it, so none returned meanwhile. */
-		maps_swap_file(f, f->rfd, f->size, snap, nsnap);
+		maps_swap_file(f, wfd, f->size, snap, nsnap);
 		f->pinned_real = 1; /* the mappings are the kernel's now: the file stays on the slow tier */
 		PF_FAULT("file.materialise.swapped");
 		file_drop_record(f);
-		r = REAL(fsync)(f->rfd);
+		r = REAL(fsync)(wfd);
 		maps_snap_free(snap, nsnap);
 		return r;
 	}
@@ -127,13 +173,13 @@ static int open_checked(struct pf_file *f, int dirfd, const char *path, int flag
 {
 	if (!path[0])
 		return -1;
-	int fd = pf_fd_hide(REAL(openat)(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW));
+	int fd = pf_fd_hide(pf_openat_spare(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW));
 	if (fd < 0)
 		return -1;
 	struct statx stx;
 	if (REAL(statx)(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME | STATX_SIZE, &stx) < 0 ||
 	    !key_matches(&stx, &f->key)) {
-		REAL(close)(fd);
+		close_own(fd);
 		errno = ENOENT;
 		return -1;
 	}
@@ -143,38 +189,6 @@ static int open_checked(struct pf_file *f, int dirfd, const char *path, int flag
 
 /* Materialise under the write lock, with a descriptor opened for the purpose when this process has none
  * open. Write lock held. */
-static int materialise_via(struct pf_file *f, int dirfd, const char *path)
-{
-	if (f->rec < 0)
-		return 0;
-	if (f->broken) {
-		errno = EIO;
-		return -1;
-	}
-	if (!pf_tier_is_writer()) {
-		errno = EROFS; /* see materialise() */
-		return -1;
-	}
-	int opened = 0;
-	if (f->rfd < 0) {
-		uint64_t size;
-		f->rfd = open_checked(f, dirfd, path, O_RDWR, &size);
-		if (f->rfd < 0)
-			return -1;
-		opened = 1;
-		if (!f->size_known)
-			f->size = size;
-	}
-	int r = materialise(f);
-	if (opened) {
-		int e = errno;
-		REAL(close)(f->rfd);
-		f->rfd = -1;
-		errno = e;
-	}
-	return r;
-}
-
 int pin_real_by_path(struct pf_file *f, int dirfd, const char *path)
 {
 	pthread_rwlock_wrlock(&f->lock);
@@ -196,9 +210,9 @@ int pf_file_materialise(struct pf_file *f)
 /* A descriptor of f for a migration, through its last known path. */
 static int open_for_move(struct pf_file *f, int flags, uint64_t *size)
 {
-	char path[sizeof f->path];
+	char path[PATH_MAX];
 	pthread_rwlock_rdlock(&f->lock);
-	memcpy(path, f->path, sizeof path);
+	snprintf(path, sizeof path, "%s", f->path);
 	pthread_rwlock_unlock(&f->lock);
 	return open_checked(f, AT_FDCWD, path, flags, size);
 }
@@ -289,7 +303,7 @@ int pf_file_demote(struct pf_file *f, struct pf_move_ctx *ctx)
 	pthread_rwlock_unlock(&f->lock);
 	PF_FAULT("demote.committed");
 done:
-	REAL(close)(fd);
+	close_own(fd);
 	return ret;
 }
 
@@ -408,7 +422,7 @@ abort:
 		file_drop_record(f);
 	pthread_rwlock_unlock(&f->lock);
 done:
-	REAL(close)(fd);
+	close_own(fd);
 	return ret;
 }
 
@@ -493,11 +507,7 @@ static int move_head(struct pf_file *f, uint64_t count, int whole_window, struct
 	lease_end_locked(f);
 	pthread_rwlock_unlock(&f->lock);
 done:
-	{
-		int e = errno;
-		REAL(close)(fd);
-		errno = e;
-	}
+	close_own(fd);
 	return ret;
 }
 

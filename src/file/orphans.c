@@ -156,9 +156,7 @@ static int settle_unseen(struct pf_file *f)
 		int r = REAL(fstat)(fd, &st);
 		if (r == 0) {
 			f->size = (uint64_t)st.st_size;
-			f->rfd = fd;
-			r = materialise(f);
-			f->rfd = -1;
+			r = materialise(f, fd);
 		}
 		pthread_rwlock_unlock(&f->lock);
 		int e = errno;
@@ -204,7 +202,10 @@ static void reap(struct pf_file *f, void *arg)
 	for (size_t i = 0; i < s->n; i++)
 		if (!memcmp(&s->v[i].key, &f->key, sizeof f->key)) {
 			pthread_rwlock_wrlock(&f->lock);
-			snprintf(f->path, sizeof f->path, "%s", s->v[i].path);
+			if (file_path_store(f, s->v[i].path) < 0) {
+				pthread_rwlock_unlock(&f->lock);
+				continue; /* out of memory: as if not found here */
+			}
 			pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, s->v[i].path);
 			durable_restore(f, f->path);
 			pthread_rwlock_unlock(&f->lock);

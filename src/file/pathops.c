@@ -170,7 +170,7 @@ int pf_path_truncate(const char *path, off_t len)
 		errno = EROFS;
 		r = -1;
 	} else {
-		r = truncate_locked(f, (uint64_t)len, do_truncate, &a);
+		r = truncate_locked(f, -1, (uint64_t)len, do_truncate, &a);
 	}
 	pthread_rwlock_unlock(&f->lock);
 	int e = errno;

@@ -68,15 +68,17 @@ int map_grow(struct pf_file *f, uint64_t b)
 {
 	if (b < f->maplen)
 		return 0;
-	uint64_t n = pf_max64(b + 1, f->maplen * 2);
-	if (n < 16)
-		n = 16;
+	if (b >= PF_MAX_FILE_BLOCKS) {
+		errno = EFBIG; /* the file model spills before that: never here */
+		return -1;
+	}
+	uint64_t n = pf_min64(pf_max64(b + 1, (uint64_t)f->maplen * 2), PF_MAX_FILE_BLOCKS);
 	uint32_t *m = realloc(f->map, n * sizeof *m);
 	if (!m)
 		return -1;
 	memset(m + f->maplen, 0, (n - f->maplen) * sizeof *m);
 	f->map = m;
-	f->maplen = n;
+	f->maplen = (uint32_t)n;
 	return 0;
 }
 
@@ -88,13 +90,15 @@ static uint64_t births;
 void block_born_now(struct pf_file *f, uint64_t b)
 {
 	if (b >= f->bornlen) {
-		uint64_t n = pf_max64(pf_max64(b + 1, f->maplen), f->bornlen * 2);
+		if (b >= PF_MAX_FILE_BLOCKS)
+			return; /* (never: see map_grow) */
+		uint64_t n = pf_min64(pf_max64(pf_max64(b + 1, f->maplen), (uint64_t)f->bornlen * 2), PF_MAX_FILE_BLOCKS);
 		uint64_t *v = realloc(f->born, n * sizeof *v);
 		if (!v)
 			return; /* it counts as old: only the order of migration suffers */
 		memset(v + f->bornlen, 0, (n - f->bornlen) * sizeof *v);
 		f->born = v;
-		f->bornlen = n;
+		f->bornlen = (uint32_t)n;
 	}
 	f->born[b] = __atomic_add_fetch(&births, 1, __ATOMIC_RELAXED);
 }
@@ -197,7 +201,7 @@ void file_handle_of(int fd, struct pf_rec_handle *h)
 	errno = e;
 }
 
-int ensure_record(struct pf_file *f)
+int ensure_record(struct pf_file *f, int fd)
 {
 	if (f->rec >= 0)
 		return 1;
@@ -208,7 +212,7 @@ int ensure_record(struct pf_file *f)
 		return 0;
 	uint64_t lo = (f->size + p->bsize - 1) >> p->bshift;
 	struct pf_rec_handle h;
-	file_handle_of(f->rfd, &h);
+	file_handle_of(file_rfd(f, fd), &h);
 	int64_t r = pf_pool_rec_alloc_handle(p, f->key.ino, f->key.btime_sec, (uint32_t)f->key.btime_nsec, lo, f->path, &h);
 	if (r < 0)
 		return 0;

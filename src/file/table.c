@@ -65,11 +65,16 @@ void pf_files_atfork(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
-static struct pf_file *file_new(const struct pf_key *k)
+/* A new entry for key k, its path buffer sized for path (its first known path, "" when none). */
+static struct pf_file *file_new(const struct pf_key *k, const char *path)
 {
-	struct pf_file *f = calloc(1, sizeof *f);
+	size_t n = strlen(path) + 1;
+	struct pf_file *f = calloc(1, sizeof *f + n);
 	if (!f)
 		return NULL;
+	memcpy(f->path0, path, n);
+	f->path = f->path0;
+	f->path_cap = (uint32_t)n;
 	f->key = *k;
 	f->rec = -1; /* not published yet */
 	f->rfd = -1;
@@ -89,8 +94,41 @@ static struct pf_file *file_new(const struct pf_key *k)
 	return f;
 }
 
+/* A path buffer: the path, after a link to the buffer it replaced (freed with the file). */
+struct pathbuf {
+	struct pathbuf *older;
+	char s[];
+};
+
+static struct pathbuf *pathbuf_of(char *s)
+{
+	return (struct pathbuf *)(s - offsetof(struct pathbuf, s));
+}
+
+int file_path_store(struct pf_file *f, const char *abspath)
+{
+	size_t n = strlen(abspath) + 1;
+	if (n <= f->path_cap) {
+		memcpy(f->path, abspath, n);
+		return 0;
+	}
+	size_t cap = (n + 15) & ~(size_t)15;
+	struct pathbuf *b = malloc(sizeof *b + cap);
+	if (!b)
+		return -1;
+	b->older = f->path != f->path0 ? pathbuf_of(f->path) : NULL;
+	memcpy(b->s, abspath, n);
+	__atomic_store_n(&f->path, b->s, __ATOMIC_RELEASE);
+	f->path_cap = (uint32_t)cap;
+	return 0;
+}
+
 static void file_free(struct pf_file *f)
 {
+	for (struct pathbuf *b = f->path != f->path0 ? pathbuf_of(f->path) : NULL, *o; b; b = o) {
+		o = b->older;
+		free(b);
+	}
 	pthread_rwlock_destroy(&f->lock);
 	pthread_mutex_destroy(&f->pos_lock);
 	pthread_mutex_destroy(&f->sync_lock);
@@ -195,7 +233,10 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 		       (long long)f->rec, rec, (unsigned long long)k.ino);
 		return -1;
 	}
-	f = file_new(&k);
+	char hint[PF_PATH_MAX_REC + 1];
+	if (pf_pool_rec_path(&p->recs[rec], hint) <= 0)
+		hint[0] = '\0';
+	f = file_new(&k, hint);
 	if (!f) {
 		free(map);
 		return -1;
@@ -203,12 +244,9 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 	f->pool = p;
 	set_rec(f, rec);
 	f->map = map;
-	f->maplen = maplen;
+	f->maplen = (uint32_t)maplen; /* below PF_MAX_FILE_BLOCKS: the loader's check */
 	f->lo = r.lo;
 	f->hi = r.hi;
-	char hint[PF_PATH_MAX_REC + 1];
-	if (pf_pool_rec_path(&p->recs[rec], hint) > 0)
-		snprintf(f->path, sizeof f->path, "%s", hint);
 	if (broken) {
 		/* Damaged metadata, but the record still names its file: that file is refused (EIO), never
 		 * served from metadata that could give zeros or another file's bytes. Its blocks stay as they
@@ -256,21 +294,27 @@ struct pf_file *file_find_path(int dirfd, const char *path, int follow, uint64_t
 
 /* Open our own descriptor of the file (for slow-tier I/O that must not disturb the application's offset
  * or O_APPEND), through one of the application's descriptors. */
-static void open_rfd(struct pf_file *f, int via_fd)
+int file_wfd(struct pf_file *f, int fd, int oflags)
 {
+	if (!(oflags & O_APPEND))
+		return fd;
 	if (f->rfd >= 0)
-		return;
+		return f->rfd;
+	/* The same open file as the application's descriptor, without O_APPEND: through its /proc name. */
 	char p[64];
-	snprintf(p, sizeof p, "/proc/self/fd/%d", via_fd);
-	int e = errno;
-	f->rfd = pf_fd_hide(REAL(open)(p, O_RDWR | O_CLOEXEC));
-	errno = e;
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	int own = pf_fd_hide(pf_openat_spare(AT_FDCWD, p, O_RDWR | O_CLOEXEC));
+	if (own < 0)
+		return -1;
+	__atomic_store_n(&f->rfd, own, __ATOMIC_RELEASE);
+	return own;
 }
 
 void file_set_path(struct pf_file *f, const char *abspath)
 {
 	pthread_rwlock_wrlock(&f->lock);
-	snprintf(f->path, sizeof f->path, "%s", abspath);
+	if (file_path_store(f, abspath) < 0)
+		pf_die("out of memory keeping the path of %s", abspath);
 	if (f->rec >= 0 && pf_tier_is_writer())
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
 	pthread_rwlock_unlock(&f->lock);
@@ -323,7 +367,7 @@ int pf_file_opened(int fd, int oflags, const char *abspath)
 	struct pf_file *f;
 	HASH_FIND(hh, files, &k, sizeof k, f);
 	if (!f) {
-		f = file_new(&k);
+		f = file_new(&k, abspath);
 		if (!f)
 			pf_die("out of memory registering %s", abspath);
 		f->refs = 1;
@@ -343,14 +387,15 @@ int pf_file_opened(int fd, int oflags, const char *abspath)
 	f->size_known = 1;
 	trim_beyond_size(f);
 	size_commit(f, f->size); /* an O_TRUNC open cut it: so is its durable size */
-	snprintf(f->path, sizeof f->path, "%s", abspath);
+	if (file_path_store(f, abspath) < 0)
+		pf_die("out of memory keeping the path of %s", abspath);
 	if (f->rec >= 0 && pf_tier_is_writer())
 		pf_pool_rec_set_path(f->pool, (uint32_t)f->rec, abspath);
-	open_rfd(f, fd);
 	if (stx.stx_nlink > 1 && !f->pinned_real && pf_tier_is_writer()) {
 		/* Another name reaches it (a hard link made behind the shim's back, a backup's `cp -al`): its
 		 * bytes belong in its real file, where that name finds them (see pathops.c). */
-		if (materialise(f) == 0)
+		int writable = (oflags & O_ACCMODE) != O_RDONLY && !(oflags & O_APPEND);
+		if (materialise(f, writable ? fd : -1) == 0)
 			f->pinned_real = 1;
 		else
 			pf_log(PF_LOG_ERROR, "%s has %llu names but its pool bytes cannot be moved to its real file: %s; "
@@ -380,11 +425,11 @@ int pf_file_opened_alias(int fd, int oflags)
 	}
 	struct pf_key k = { stx.stx_ino, stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec };
 	struct pf_file *f;
-	char path[sizeof f->path];
+	char path[PATH_MAX];
 	pthread_mutex_lock(&files_lock);
 	HASH_FIND(hh, files, &k, sizeof k, f);
 	if (f)
-		memcpy(path, f->path, sizeof path); /* its managed name stays the one we track */
+		snprintf(path, sizeof path, "%s", f->path); /* its managed name stays the one we track */
 	pthread_mutex_unlock(&files_lock);
 	errno = e;
 	if (!f)
@@ -517,8 +562,10 @@ void pf_ofd_put(struct pf_ofd *o)
 		pthread_rwlock_wrlock(&f->lock);
 		if (f->rec >= 0 && !f->unlinked && pf_tier_is_writer())
 			pf_pool_rec_set_size_hint(f->pool, (uint32_t)f->rec, f->size); /* for tools only */
-		if (f->rfd >= 0)
+		if (f->rfd >= 0) {
 			REAL(close)(f->rfd);
+			pf_spare_reserve();
+		}
 		f->rfd = -1;
 		f->size_known = 0;
 		pthread_rwlock_unlock(&f->lock);
@@ -559,25 +606,14 @@ static int ends_with(const char *s, size_t len, const char *suffix)
 struct snap {
 	struct pf_file_info *v;
 	int n, cap;
-	int failed;
 };
 
 /* files_lock held: only try the file's lock; a file busy right now is simply skipped this round. */
 static void collect(struct pf_file *f, void *arg)
 {
 	struct snap *s = arg;
-	if (f->unlinked || s->failed)
+	if (f->unlinked || s->n == s->cap)
 		return;
-	if (s->n == s->cap) {
-		int cap = s->cap ? s->cap * 2 : 64;
-		struct pf_file_info *nv = realloc(s->v, (size_t)cap * sizeof *nv);
-		if (!nv) {
-			s->failed = 1;
-			return;
-		}
-		s->v = nv;
-		s->cap = cap;
-	}
 	if (pthread_rwlock_tryrdlock(&f->lock) != 0)
 		return;
 	size_t len = strlen(f->path);
@@ -619,15 +655,29 @@ static void collect(struct pf_file *f, void *arg)
 	s->n++;
 }
 
+unsigned pf_files_count(void)
+{
+	pthread_mutex_lock(&files_lock);
+	unsigned n = HASH_COUNT(files);
+	pthread_mutex_unlock(&files_lock);
+	return n;
+}
+
 int pf_files_snapshot(struct pf_file_info **out, int *n)
 {
-	struct snap s = { NULL, 0, 0, 0 };
-	files_each_locked(collect, &s);
-	if (s.failed) {
-		pf_files_snapshot_free(s.v, s.n);
+	struct snap s = { NULL, 0, 0 };
+	pthread_mutex_lock(&files_lock);
+	s.cap = (int)HASH_COUNT(files);
+	s.v = pf_scratch_alloc((size_t)s.cap * sizeof *s.v + 1); /* (scratch: not kept in the heap between rounds) */
+	if (!s.v) {
+		pthread_mutex_unlock(&files_lock);
 		errno = ENOMEM;
 		return -1;
 	}
+	struct pf_file *f, *tmp;
+	HASH_ITER(hh, files, f, tmp)
+	collect(f, &s);
+	pthread_mutex_unlock(&files_lock);
 	*out = s.v;
 	*n = s.n;
 	return 0;
@@ -639,7 +689,7 @@ void pf_files_snapshot_free(struct pf_file_info *v, int n)
 	for (int i = 0; i < n; i++)
 		unref_locked(v[i].file);
 	pthread_mutex_unlock(&files_lock);
-	free(v);
+	pf_scratch_free(v);
 }
 
 int pf_file_claim(struct pf_file *f)

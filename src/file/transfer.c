@@ -188,7 +188,10 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 		ret = -1;
 		goto out;
 	}
-	uint64_t size = f->rec < 0 ? (uint64_t)REAL(lseek)(file_rfd(f, in), 0, SEEK_END) : f->size;
+	uint64_t size = f->size;
+	struct stat st;
+	if (f->rec < 0)
+		size = REAL(fstat)(file_rfd(f, in), &st) == 0 ? (uint64_t)st.st_size : 0; /* (lseek would move in's offset) */
 	uint64_t end = pos >= size ? pos : pf_min64(size, pos + count);
 	ret = send_placed(f, in, out, oo, pos, end);
 	if (ret >= 0) {
