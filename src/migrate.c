@@ -28,21 +28,40 @@ static struct pf_policy policy;
 static uint64_t tail_keep_bytes;
 static int64_t idle_ms;
 
-/* A file is sealed when a newer segment exists in its partition directory (or by idleness, set before). */
-static void mark_sealed_by_newer(const struct pf_file_info *v, struct pf_cand *c, int n)
+/* A file is sealed when a newer segment exists in its partition directory (or by idleness, set before):
+ * every file of a directory whose base offset is below the directory's highest. O(n log n). */
+struct dir_ent {
+	uint64_t dir, base;
+	int i;
+};
+
+static int by_dir(const void *a, const void *b)
 {
-	for (int i = 0; i < n; i++) {
-		if (c[i].sealed)
-			continue;
-		for (int j = 0; j < n; j++)
-			if (j != i && v[j].dir_hash == v[i].dir_hash && v[j].base_offset > v[i].base_offset) {
-				c[i].sealed = 1;
-				break;
-			}
-	}
+	const struct dir_ent *x = a, *y = b;
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	return (x->base > y->base) - (x->base < y->base);
 }
 
-/* The policy's view of one file. */
+static void mark_sealed_by_newer(const struct pf_file_info *v, struct pf_cand *c, int n)
+{
+	struct dir_ent *d = pf_scratch_alloc((size_t)n * sizeof *d + 1);
+	if (!d)
+		return; /* out of memory: only idleness seals this round (fewer moves, none wrong) */
+	for (int i = 0; i < n; i++)
+		d[i] = (struct dir_ent){ v[i].dir_hash, v[i].base_offset, i };
+	qsort(d, (size_t)n, sizeof *d, by_dir);
+	for (int k = 0, g; k < n; k = g) {
+		for (g = k; g < n && d[g].dir == d[k].dir; g++)
+			;
+		uint64_t newest = d[g - 1].base;
+		for (int j = k; j < g; j++)
+			if (d[j].base < newest)
+				c[d[j].i].sealed = 1;
+	}
+	pf_scratch_free(d);
+}
+
 static void candidate(const struct pf_file_info *v, struct pf_cand *c, uint64_t bsize, int64_t now)
 {
 	memset(c, 0, sizeof *c);
@@ -58,46 +77,154 @@ static void candidate(const struct pf_file_info *v, struct pf_cand *c, uint64_t 
 	c->head_born = v->head_born;
 }
 
-/* Choose one move and claim its file; PF_MOVE_NONE when idle. birth gets the file's birth time, count the
- * blocks of a head move. */
-static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *count)
+/* The plan: one snapshot's whole-file moves of one direction, in the policy's order (pf_policy_order),
+ * handed out one at a time to the workers for up to PLAN_MS, so that a broker with 100k files pays for
+ * a snapshot and a sort once per batch, not once per move. Usage is read afresh before each move, as
+ * pf_policy_next would on a new snapshot; a file that changed meanwhile is refused by its move (the move
+ * checks the file, not the plan). Under plan_lock, which is taken before files_lock. */
+#define PLAN_MS 1000
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	struct pf_file_info *v;
+	struct pf_cand *c;
+	int *ord;
+	int n, nord, pos;
+	enum pf_move mv;
+	int64_t until_ms;
+} plan;
+
+static void plan_drop(void)
+{
+	if (plan.v)
+		pf_files_snapshot_free(plan.v, plan.n);
+	pf_scratch_free(plan.c);
+	pf_scratch_free(plan.ord);
+	memset(&plan, 0, sizeof plan);
+}
+
+/* The next move of the plan, claimed; PF_MOVE_NONE when the plan has none left. */
+static enum pf_move plan_take(struct pf_file **out, uint64_t *birth)
+{
+	if (!plan.v || pf_mono_ms() >= plan.until_ms || pf_tier_paused() || pf_tier_draining())
+		return PF_MOVE_NONE;
+	uint64_t used, cap;
+	pf_tier_usage(&used, &cap);
+	uint64_t limit = pf_policy_limit(&policy, cap), boundary = pf_tier_demote_boundary();
+	while (plan.pos < plan.nord) {
+		int i = plan.ord[plan.pos];
+		if (plan.mv == PF_MOVE_DEMOTE && used <= limit)
+			return PF_MOVE_NONE;
+		if (plan.mv == PF_MOVE_PROMOTE &&
+		    (used + plan.c[i].blocks > limit || pf_mono_ms() - pf_files_learned_ms() < PROMOTE_SETTLE_MS))
+			return PF_MOVE_NONE; /* an older file never jumps the queue */
+		plan.pos++;
+		if (plan.mv == PF_MOVE_PROMOTE && plan.c[i].birth_ns <= boundary)
+			continue;
+		if (pf_file_claim(plan.v[i].file)) {
+			*out = plan.v[i].file;
+			*birth = plan.v[i].birth_ns;
+			return plan.mv;
+		}
+	}
+	return PF_MOVE_NONE;
+}
+
+/* A new snapshot and the policy's next move on it; a whole-file move starts a plan. */
+static enum pf_move plan_make(struct pf_file **out, uint64_t *birth, uint64_t *count)
 {
 	struct pf_file_info *v = NULL;
 	int n = 0;
 	*out = NULL;
 	if (pf_files_snapshot(&v, &n) < 0)
 		return PF_MOVE_NONE;
-	struct pf_cand *c = calloc((size_t)n + 1, sizeof *c);
+	struct pf_cand *c = pf_scratch_alloc(((size_t)n + 1) * sizeof *c); /* zeroed, as mapped */
 	enum pf_move mv = PF_MOVE_NONE;
-	if (c) {
-		int64_t now = pf_mono_ms();
-		uint64_t used, cap;
-		pf_tier_usage(&used, &cap);
-		for (int i = 0; i < n; i++)
-			candidate(&v[i], &c[i], pf_tier_pool(0)->bsize, now);
-		mark_sealed_by_newer(v, c, n);
-		for (int i = 0; i < n; i++)
-			if (v[i].mapped && !c[i].sealed)
-				c[i].busy = 1; /* the index of an active segment: Kafka stores into it */
-		int which = -1;
-		uint64_t bs = pf_tier_pool(0)->bsize;
-		policy.tail_keep = tail_keep_bytes / bs > 0 ? tail_keep_bytes / bs : 1;
-		mv = pf_policy_next(&policy, c, n, used, cap, pf_tier_demote_boundary(), &which, count);
-		if (mv == PF_MOVE_PROMOTE && now - pf_files_learned_ms() < PROMOTE_SETTLE_MS)
-			mv = PF_MOVE_NONE; /* the set of files is still growing (a broker loading its logs) */
-		if (mv != PF_MOVE_NONE && pf_file_claim(v[which].file)) {
-			*out = v[which].file;
-			*birth = v[which].birth_ns;
-		} else {
-			mv = PF_MOVE_NONE;
-		}
+	if (!c) {
+		pf_files_snapshot_free(v, n);
+		return mv;
 	}
-	free(c);
+	int64_t now = pf_mono_ms();
+	uint64_t used, cap;
+	pf_tier_usage(&used, &cap);
+	uint64_t bs = pf_tier_pool(0)->bsize;
+	for (int i = 0; i < n; i++)
+		candidate(&v[i], &c[i], bs, now);
+	mark_sealed_by_newer(v, c, n);
+	for (int i = 0; i < n; i++)
+		if (v[i].mapped && !c[i].sealed)
+			c[i].busy = 1; /* the index of an active segment: Kafka stores into it */
+	int which = -1;
+	policy.tail_keep = tail_keep_bytes / bs > 0 ? tail_keep_bytes / bs : 1;
+	mv = pf_policy_next(&policy, c, n, used, cap, pf_tier_demote_boundary(), &which, count);
+	if (mv == PF_MOVE_PROMOTE && now - pf_files_learned_ms() < PROMOTE_SETTLE_MS)
+		mv = PF_MOVE_NONE; /* the set of files is still growing (a broker loading its logs) */
+	int *ord = NULL;
+	if ((mv == PF_MOVE_DEMOTE || mv == PF_MOVE_PROMOTE) && (ord = pf_scratch_alloc((size_t)n * sizeof *ord + 1))) {
+		plan.v = v;
+		plan.c = c;
+		plan.ord = ord;
+		plan.n = n;
+		plan.nord = pf_policy_order(c, n, mv, pf_tier_demote_boundary(), ord);
+		plan.pos = 0;
+		plan.mv = mv;
+		plan.until_ms = now + PLAN_MS;
+		return plan_take(out, birth);
+	}
+	if (mv != PF_MOVE_NONE && pf_file_claim(v[which].file)) {
+		*out = v[which].file;
+		*birth = v[which].birth_ns;
+	} else {
+		mv = PF_MOVE_NONE;
+	}
+	pf_scratch_free(c);
 	pf_files_snapshot_free(v, n);
 	return mv;
 }
 
-/* What a move did, for the log: "demoted PATH (N bytes)" and "promoted ..." are read by tools and tests. */
+/* While snapshots find nothing to do, the next one waits (QUIET_MIN_MS, doubling up to QUIET_MAX_MS): a
+ * broker with 100k files at rest does not copy its table five times a second. The wait ends at once when
+ * the pool goes over the limit or the table gains or loses files. Under plan_lock. */
+#define QUIET_MIN_MS 400
+#define QUIET_MAX_MS 3200
+static struct {
+	int64_t until_ms, wait_ms;
+	unsigned files;
+} quiet;
+
+static int quiet_now(void)
+{
+	if (!quiet.until_ms)
+		return 0;
+	uint64_t used, cap;
+	pf_tier_usage(&used, &cap);
+	if (pf_mono_ms() >= quiet.until_ms || used > pf_policy_limit(&policy, cap) || pf_files_count() != quiet.files) {
+		quiet.until_ms = 0;
+		return 0;
+	}
+	return 1;
+}
+
+static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *count)
+{
+	pthread_mutex_lock(&plan_lock);
+	enum pf_move mv = plan_take(out, birth);
+	if (mv == PF_MOVE_NONE && !quiet_now()) {
+		plan_drop();
+		unsigned files = pf_files_count();
+		mv = plan_make(out, birth, count);
+		if (mv == PF_MOVE_NONE) {
+			quiet.wait_ms = quiet.wait_ms ? (quiet.wait_ms * 2 > QUIET_MAX_MS ? QUIET_MAX_MS : quiet.wait_ms * 2)
+						      : QUIET_MIN_MS;
+			quiet.until_ms = pf_mono_ms() + quiet.wait_ms;
+			quiet.files = files;
+		} else {
+			quiet.wait_ms = 0;
+		}
+	}
+	pthread_mutex_unlock(&plan_lock);
+	return mv;
+}
+
 static const char *const move_done[] = { "none", "demoted", "promoted", "demoted the cold head of",
 					  "readmitted the tail of" };
 static const char *const move_names[] = { "none", "demote", "promote", "head demote", "readmit" };

@@ -1,23 +1,26 @@
 /*
  * policy.c - migration choices (see policy.h for the rules and their order).
  *
- * Owns: nothing (pure functions). May call: nothing.
+ * Owns: nothing (pure functions). May call: libc's qsort_r only.
  */
+#define _GNU_SOURCE
 #include "policy.h"
+
+#include <stdlib.h>
 
 int pf_policy_sealed(int newer_exists, int64_t last_write_ms, int64_t now_ms, int64_t idle_ms)
 {
 	return newer_exists || (idle_ms >= 0 && now_ms - last_write_ms >= idle_ms);
 }
 
-static uint64_t limit_of(const struct pf_policy *pol, uint64_t capacity)
+uint64_t pf_policy_limit(const struct pf_policy *pol, uint64_t capacity)
 {
 	return (uint64_t)(pol->threshold * (double)capacity);
 }
 
 uint64_t pf_policy_tail_keep(const struct pf_policy *pol, uint64_t capacity, int active)
 {
-	uint64_t share = limit_of(pol, capacity) / (2 * (uint64_t)(active > 0 ? active : 1));
+	uint64_t share = pf_policy_limit(pol, capacity) / (2 * (uint64_t)(active > 0 ? active : 1));
 	uint64_t keep = pol->tail_keep < share ? pol->tail_keep : share;
 	return keep > 0 ? keep : 1;
 }
@@ -31,17 +34,27 @@ uint64_t pf_policy_cold_head(const struct pf_cand *c, uint64_t keep, uint64_t *f
 	return end > c->win_lo ? end - c->win_lo : 0;
 }
 
+/* The files each whole-file move may take (one rule, for pf_policy_next and pf_policy_order). */
+static int demotable(const struct pf_cand *c)
+{
+	return c->in_pool && c->sealed && !c->busy && c->blocks > 0;
+}
+
+static int promotable(const struct pf_cand *c, uint64_t boundary_ns)
+{
+	return !c->in_pool && c->sealed && !c->busy && c->blocks > 0 && c->birth_ns > boundary_ns;
+}
+
 enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c, int n, uint64_t used,
 			    uint64_t capacity, uint64_t boundary_ns, int *which, uint64_t *count)
 {
 	if (pol->threshold < 0 || capacity == 0)
 		return PF_MOVE_NONE;
-	uint64_t limit = limit_of(pol, capacity);
+	uint64_t limit = pf_policy_limit(pol, capacity);
 	int best = -1;
 	if (used > limit) {
 		for (int i = 0; i < n; i++)
-			if (c[i].in_pool && c[i].sealed && !c[i].busy && c[i].blocks > 0 &&
-			    (best < 0 || c[i].age < c[best].age))
+			if (demotable(&c[i]) && (best < 0 || c[i].age < c[best].age))
 				best = i;
 		if (best >= 0) {
 			*which = best;
@@ -82,12 +95,39 @@ enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c
 		return PF_MOVE_NONE;
 	/* The newest eligible slow-tier file, if it fits; an older one never jumps the queue. */
 	for (int i = 0; i < n; i++)
-		if (!c[i].in_pool && c[i].sealed && !c[i].busy && c[i].blocks > 0 && c[i].birth_ns > boundary_ns &&
-		    (best < 0 || c[i].age > c[best].age))
+		if (promotable(&c[i], boundary_ns) && (best < 0 || c[i].age > c[best].age))
 			best = i;
 	if (best >= 0 && used + c[best].blocks <= limit) {
 		*which = best;
 		return PF_MOVE_PROMOTE;
 	}
 	return PF_MOVE_NONE;
+}
+
+/* qsort_r's comparison for pf_policy_order: by age (ascending, or descending for promotions), then by
+ * index, which is the order the scans of pf_policy_next prefer on equal ages (the first index wins). */
+struct order_arg {
+	const struct pf_cand *c;
+	int newest_first;
+};
+
+static int by_age(const void *a, const void *b, void *arg)
+{
+	const struct order_arg *o = arg;
+	int i = *(const int *)a, j = *(const int *)b;
+	uint64_t x = o->c[i].age, y = o->c[j].age;
+	if (x != y)
+		return (x < y) == !o->newest_first ? -1 : 1;
+	return (i > j) - (i < j);
+}
+
+int pf_policy_order(const struct pf_cand *c, int n, enum pf_move mv, uint64_t boundary_ns, int *ord)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (mv == PF_MOVE_DEMOTE ? demotable(&c[i]) : mv == PF_MOVE_PROMOTE && promotable(&c[i], boundary_ns))
+			ord[k++] = i;
+	struct order_arg o = { c, mv == PF_MOVE_PROMOTE };
+	qsort_r(ord, (size_t)k, sizeof *ord, by_age, &o);
+	return k;
 }

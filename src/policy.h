@@ -62,6 +62,8 @@ struct pf_policy {
 	uint64_t tail_keep;     /* pafka.migrate.tail.keep in blocks (>= 1) */
 };
 
+/* limit = threshold x capacity (blocks): above it the oldest bytes go down, under it the newest come up. */
+uint64_t pf_policy_limit(const struct pf_policy *pol, uint64_t capacity);
 /* Is a file sealed? newer_exists: a newer segment is in the same partition directory. */
 int pf_policy_sealed(int newer_exists, int64_t last_write_ms, int64_t now_ms, int64_t idle_ms);
 
@@ -78,5 +80,12 @@ uint64_t pf_policy_cold_head(const struct pf_cand *c, uint64_t keep, uint64_t *f
  * (0 if none). */
 enum pf_move pf_policy_next(const struct pf_policy *pol, const struct pf_cand *c, int n, uint64_t used,
 			    uint64_t capacity, uint64_t boundary_ns, int *which, uint64_t *count);
+/* The whole-file moves of one direction in the order pf_policy_next takes them, for a batch made from one
+ * snapshot: for PF_MOVE_DEMOTE every sealed, idle pool file, oldest first; for PF_MOVE_PROMOTE every
+ * eligible slow-tier file (sealed, idle, born after boundary_ns), newest first. Fills ord (n entries of
+ * room) with candidate indexes and returns how many. Taking them in this order, with used updated after
+ * each move and the promotions stopped at the first that does not fit, makes the moves pf_policy_next
+ * would make one call at a time on the same snapshot. O(n log n). */
+int pf_policy_order(const struct pf_cand *c, int n, enum pf_move mv, uint64_t boundary_ns, int *ord);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * test_policy.c - unit tests of the migration policy (src/policy.c): pf_policy_sealed with a fake clock and
- * pf_policy_next on hand-built candidate snapshots.
+ * pf_policy_next on hand-built candidate snapshots; pf_policy_order (a batch's order) against pf_policy_next
+ * called once per move on seeded random snapshots.
  *
  * The rules under test (policy.h): with limit = threshold x capacity (in blocks, rounded down),
  *   used > limit : demote the OLDEST (smallest age) sealed, non-busy pool file holding blocks; else the
@@ -600,4 +601,82 @@ Test(policy_next, simulation_of_uneven_writers_keeps_the_newest_blocks_in_the_po
 		     (unsigned long long)newest_demoted, (unsigned long long)oldest_kept);
 	/* the slowest writer keeps its share of recent blocks: about its rate's share of the limit */
 	cr_expect_geq(c[0].blocks, 128 / 8 - 4, "the slow writer's recent blocks stay (%llu)", (unsigned long long)c[0].blocks);
+}
+
+/* ---- pf_policy_order: a batch from one snapshot makes the moves pf_policy_next makes one at a time ---- */
+
+TestSuite(policy_order, .fini = unit_leak_check);
+
+/* A seeded generator (xorshift64): the next value below n. */
+static uint64_t unit_rnd(uint64_t *s, uint64_t n)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return n ? *s % n : 0;
+}
+
+/* n seeded random candidates: pool and slow-tier files, some busy, unsealed or empty, ages with ties. */
+static void random_cands(struct pf_cand *c, int n, uint64_t *rng)
+{
+	for (int i = 0; i < n; i++) {
+		c[i] = cand(1 + unit_rnd(rng, 40), 100 + unit_rnd(rng, 60), unit_rnd(rng, 6), (int)unit_rnd(rng, 2));
+		c[i].sealed = unit_rnd(rng, 8) != 0;
+		c[i].busy = unit_rnd(rng, 10) == 0;
+	}
+}
+
+Test(policy_order, demotions_in_next_order)
+{
+	uint64_t rng = 77;
+	for (int round = 0; round < 200; round++) {
+		struct pf_cand c[64];
+		int n = 1 + (int)unit_rnd(&rng, 64), ord[64];
+		random_cands(c, n, &rng);
+		int k = pf_policy_order(c, n, PF_MOVE_DEMOTE, 0, ord);
+		/* pf_policy_next, one call per move, each time on the snapshot with the moved file gone; used stays
+		 * above the limit so that demotion goes on until no demotable file is left */
+		struct pf_policy pol = { 0.5, 1, 16 };
+		for (int j = 0; j < k; j++) {
+			int which = -1;
+			uint64_t count = 0;
+			enum pf_move mv = pf_policy_next(&pol, c, n, 1000, 1000, 0, &which, &count);
+			cr_assert_eq(mv, PF_MOVE_DEMOTE, "round %d move %d: %d", round, j, mv);
+			cr_assert_eq(which, ord[j], "round %d move %d: next takes %d, the order %d", round, j, which, ord[j]);
+			c[which].in_pool = 0;
+		}
+		int which = -1;
+		uint64_t count = 0;
+		cr_assert_neq(pf_policy_next(&pol, c, n, 1000, 1000, 0, &which, &count), PF_MOVE_DEMOTE,
+			      "round %d: a demotable file the order left out", round);
+	}
+}
+
+Test(policy_order, promotions_in_next_order)
+{
+	uint64_t rng = 78;
+	for (int round = 0; round < 200; round++) {
+		struct pf_cand c[64];
+		int n = 1 + (int)unit_rnd(&rng, 64), ord[64];
+		random_cands(c, n, &rng);
+		for (int i = 0; i < n; i++)
+			c[i].win_hi = PF_POLICY_NO_HI; /* no readmission ahead of the promotions */
+		uint64_t boundary = 100 + unit_rnd(&rng, 30);
+		int k = pf_policy_order(c, n, PF_MOVE_PROMOTE, boundary, ord);
+		struct pf_policy pol = { 1.0, 1, 16 };
+		uint64_t used = 0, cap = 1000000;
+		for (int j = 0; j < k; j++) {
+			int which = -1;
+			uint64_t count = 0;
+			enum pf_move mv = pf_policy_next(&pol, c, n, used, cap, boundary, &which, &count);
+			cr_assert_eq(mv, PF_MOVE_PROMOTE, "round %d move %d: %d", round, j, mv);
+			cr_assert_eq(which, ord[j], "round %d move %d: next takes %d, the order %d", round, j, which, ord[j]);
+			c[which].in_pool = 1;
+			used += c[which].blocks;
+		}
+		int which = -1;
+		uint64_t count = 0;
+		cr_assert_neq(pf_policy_next(&pol, c, n, used, cap, boundary, &which, &count), PF_MOVE_PROMOTE,
+			      "round %d: a promotable file the order left out", round);
+	}
 }
