@@ -52,7 +52,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 }
 
 /* Lay out a pool of size bytes with blocks of bsize: fills the geometry fields of h. */
-static int layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize)
+int pf_pool_layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize)
 {
 	uint64_t est = size / bsize;
 	uint64_t nrec = est * 2;
@@ -137,7 +137,7 @@ static int create_pool(int dfd, const char *dir, const char *path, uint64_t size
 	snprintf(tmp, sizeof tmp, "%s.new.%d.%08x", PF_POOL_FILE, (int)getpid(), rnd);
 	struct pf_pool_header h;
 	memset(&h, 0, sizeof h);
-	if (layout(&h, size, bsize) < 0)
+	if (pf_pool_layout(&h, size, bsize) < 0)
 		return ERR("storage.tiers.first.sizes: %llu bytes is too small for a pool with %llu-byte blocks in %s: "
 			   "give at least %llu bytes",
 			   (unsigned long long)size, (unsigned long long)bsize, dir,

@@ -62,6 +62,11 @@ struct pf_pool {
 int pf_pool_open(struct pf_pool *p, int index, const char *dir, int64_t size, double ratio,
 		 uint64_t block_size, int flags, struct pf_err *err);
 void pf_pool_close(struct pf_pool *p);
+/* The geometry a new pool of size bytes with blocks of bsize gets (pool_size, block_size, nblocks,
+ * nrecords and the offsets of h; nothing else): records = 2 x the blocks that would fit (1024 to
+ * PF_MAX_RECORDS), then as many blocks as fit with their table entries, at most PF_MAX_BLOCKS. 0, or -1
+ * when size is too small for 16 blocks. */
+int pf_pool_layout(struct pf_pool_header *h, uint64_t size, uint64_t bsize);
 
 /* The one check of a header read from a pool file of fsize bytes, shared by the shim and every CLI
  * command: magic, version and format, checksum, and a geometry that fits the file (overflow-safe: record

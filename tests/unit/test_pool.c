@@ -2445,3 +2445,45 @@ Test(pool, upgrade_resumes_a_torn_record_from_its_copy)
 	pf_pool_close(&Q);
 	upgrade_refused("damaged");
 }
+
+/* The format's fixed-width fields at production sizes, up to a 3 TiB PMem pool and beyond (no file: the
+ * geometry a pool of that size gets, and the encodings of its extreme values). Prints the metadata size. */
+Test(pool, geometry_at_production_sizes)
+{
+	static const uint64_t sizes[] = { 16ULL << 30, 3ULL << 40, 64ULL << 40, 255ULL << 40 };
+	static const uint64_t bss[] = { 64 << 10, 1 << 20 };
+	for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+		for (size_t b = 0; b < sizeof bss / sizeof bss[0]; b++) {
+			struct pf_pool_header h;
+			memset(&h, 0, sizeof h);
+			cr_assert_eq(pf_pool_layout(&h, sizes[a], bss[b]), 0);
+			h.magic = PF_POOL_MAGIC;
+			h.version = PF_POOL_VERSION;
+			h.header_size = PF_HEADER_SIZE;
+			h.format = PF_FORMAT_2;
+			h.checksum = pf_fnv1a(&h, offsetof(struct pf_pool_header, checksum));
+			char why[256];
+			cr_assert_eq(pf_pool_header_problem(&h, sizes[a], why, sizeof why), 0, "%llu GiB, %llu KiB blocks: %s",
+				     (unsigned long long)(sizes[a] >> 30), (unsigned long long)(bss[b] >> 10), why);
+			/* every physical block + 1 fits the in-memory maps' 32 bits; every record its entry's 21 bits */
+			cr_assert_leq(h.nblocks, PF_MAX_BLOCKS);
+			cr_assert_leq(h.nrecords, PF_MAX_RECORDS);
+			cr_assert_leq(h.data_off + h.nblocks * bss[b], sizes[a]);
+			uint32_t maxphys1 = (uint32_t)(h.nblocks - 1) + 1;
+			cr_assert_eq((uint64_t)maxphys1, h.nblocks, "block %llu + 1 does not fit 32 bits",
+				     (unsigned long long)h.nblocks - 1);
+			/* the last block, owned by the last record as the largest file block: round-trips */
+			uint64_t salt = pf_mix64(7);
+			uint32_t rec, idx;
+			enum pf_entry_fault f;
+			uint64_t e = pf_entry2(salt, h.nblocks - 1, (uint32_t)h.nrecords - 1, (uint32_t)PF_MAX_FILE_BLOCKS - 1);
+			cr_assert_eq(pf_entry_decode(salt, 1, h.nrecords, h.nblocks - 1, e, &rec, &idx, &f), PF_ENT_OWNED);
+			cr_assert(rec == h.nrecords - 1 && idx == PF_MAX_FILE_BLOCKS - 1);
+			/* a file may be as long as PF_MAX_FILE_BLOCKS blocks: at least 8 TiB at 64 KiB (Kafka: 2 GiB) */
+			cr_assert_geq(PF_MAX_FILE_BLOCKS * bss[b], 8ULL << 40);
+			cr_log_info("pool %llu GiB, %llu KiB blocks: %llu blocks, %llu records, metadata %llu MiB (%.3f%%)",
+				    (unsigned long long)(sizes[a] >> 30), (unsigned long long)(bss[b] >> 10),
+				    (unsigned long long)h.nblocks, (unsigned long long)h.nrecords,
+				    (unsigned long long)(h.data_off >> 20), 100.0 * (double)h.data_off / (double)sizes[a]);
+		}
+}
