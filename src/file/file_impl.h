@@ -335,8 +335,8 @@ static inline int file_rfd(const struct pf_file *f, int fd)
 	return r >= 0 ? r : fd;
 }
 /* The descriptor positioned writes to the real file go through in a call on fd, whose description has
- * flags oflags: fd, unless the description is O_APPEND: then f's own, opened now when it has none (table.c).
- * -1 with errno when none can be had. Write lock held. */
+ * flags oflags: fd when it is O_RDWR without O_APPEND (Kafka's), else f's own, opened now when it has
+ * none (table.c). -1 with errno when none can be had. Write lock held. */
 int file_wfd(struct pf_file *f, int fd, int oflags);
 
 /* ---- io.c */

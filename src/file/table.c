@@ -296,16 +296,17 @@ struct pf_file *file_find_path(int dirfd, const char *path, int follow, uint64_t
  * or O_APPEND), through one of the application's descriptors. */
 int file_wfd(struct pf_file *f, int fd, int oflags)
 {
-	if (!(oflags & O_APPEND))
+	if ((oflags & O_ACCMODE) == O_RDWR && !(oflags & O_APPEND))
 		return fd;
 	if (f->rfd >= 0)
 		return f->rfd;
-	/* The same open file as the application's descriptor, without O_APPEND: through its /proc name. */
+	/* The same file as the application's descriptor, read-write and without O_APPEND (a materialise may
+	 * map it): through its /proc name. A write-only descriptor serves when that is refused. */
 	char p[64];
 	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
 	int own = pf_fd_hide(pf_openat_spare(AT_FDCWD, p, O_RDWR | O_CLOEXEC));
 	if (own < 0)
-		return -1;
+		return (oflags & O_APPEND) || (oflags & O_ACCMODE) == O_RDONLY ? -1 : fd;
 	__atomic_store_n(&f->rfd, own, __ATOMIC_RELEASE);
 	return own;
 }
@@ -394,7 +395,7 @@ int pf_file_opened(int fd, int oflags, const char *abspath)
 	if (stx.stx_nlink > 1 && !f->pinned_real && pf_tier_is_writer()) {
 		/* Another name reaches it (a hard link made behind the shim's back, a backup's `cp -al`): its
 		 * bytes belong in its real file, where that name finds them (see pathops.c). */
-		int writable = (oflags & O_ACCMODE) != O_RDONLY && !(oflags & O_APPEND);
+		int writable = (oflags & O_ACCMODE) == O_RDWR && !(oflags & O_APPEND);
 		if (materialise(f, writable ? fd : -1) == 0)
 			f->pinned_real = 1;
 		else
