@@ -611,7 +611,7 @@ static int io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned 
 	return REAL(sync_file_range)(fd, off, n, flags);
 }
 
-static int io_pin_real(struct pf_ofd *o)
+static int io_pin_real(struct pf_ofd *o, int fd)
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
@@ -619,7 +619,7 @@ static int io_pin_real(struct pf_ofd *o)
 		return -1;
 	}
 	pthread_rwlock_wrlock(&f->lock);
-	int r = materialise(f, -1); /* o may be read-only: a descriptor for the move */
+	int r = materialise(f, file_wfd(f, fd, o->flags)); /* (-1: one through its path, for the move) */
 	if (r == 0)
 		f->pinned_real = 1;
 	pthread_rwlock_unlock(&f->lock);
@@ -681,5 +681,5 @@ int pf_io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned flag
 
 int pf_io_pin_real(struct pf_ofd *o, int fd)
 {
-	USE_CALL(int, io_pin_real(o), 0);
+	USE_CALL(int, io_pin_real(o, fd), 0);
 }
