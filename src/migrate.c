@@ -276,6 +276,13 @@ int pf_migrate_step(void)
 	}
 	account(mv, f, r, &ctx, t0);
 	pf_file_release(f);
+	if (r != 0) {
+		/* a move that failed or gave up is the policy's first choice again (as without a plan): a demotion
+		 * that copied part of a file before failing must not be left half done while younger files go */
+		pthread_mutex_lock(&plan_lock);
+		plan_drop();
+		pthread_mutex_unlock(&plan_lock);
+	}
 	return r == 0 ? (int)mv : PF_MOVE_NONE;
 }
 
