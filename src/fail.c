@@ -10,7 +10,10 @@
 #define _GNU_SOURCE
 #include "fail.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -47,7 +50,7 @@ static const char *const id_names[FAIL_NFUNCS] = {
 
 /* Does this call of function id fail? Then *e is its errno, and stderr says so (written by the raw
  * syscall: the line must not pass through the table it is about). */
-static int take(int id, int *e)
+static int take(int id, int *e, const void *caller)
 {
 	struct spec *s = &specs[id];
 	if (s->bg_only && !pf_in_shim_thread())
@@ -56,9 +59,20 @@ static int take(int id, int *e)
 	if (n < s->first || n - s->first >= s->count)
 		return 0;
 	*e = s->err;
-	char line[160];
-	int k = snprintf(line, sizeof line, "pafka[%ld]: warning: PAFKA_FAIL: failing call %ld of %s with errno %d\n",
-			 (long)syscall(SYS_getpid), n, id_names[id], *e);
+	/* where from: the object and offset of the call (addr2line -e OBJECT OFFSET), and the thread */
+	Dl_info di;
+	const char *obj = "?";
+	uintptr_t off = (uintptr_t)caller;
+	if (dladdr(caller, &di) && di.dli_fname) {
+		obj = strrchr(di.dli_fname, '/') ? strrchr(di.dli_fname, '/') + 1 : di.dli_fname;
+		off -= (uintptr_t)di.dli_fbase;
+	}
+	char thr[16] = "?";
+	pthread_getname_np(pthread_self(), thr, sizeof thr);
+	char line[256];
+	int k = snprintf(line, sizeof line,
+			 "pafka[%ld]: warning: PAFKA_FAIL: failing call %ld of %s with errno %d (from %s+%#lx, thread %s)\n",
+			 (long)syscall(SYS_getpid), n, id_names[id], *e, obj, (unsigned long)off, thr);
 	if (k > 0)
 		(void)!syscall(SYS_write, 2, line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
 	return 1;
@@ -72,7 +86,7 @@ static int take(int id, int *e)
 	static ret inj_##name params \
 	{ \
 		int e; \
-		if (take(FAIL_ID_##name, &e)) { \
+		if (take(FAIL_ID_##name, &e, __builtin_return_address(0))) { \
 			errno = e; \
 			return FAIL_VALUE(ret); \
 		} \
@@ -95,7 +109,7 @@ PF_REAL_FIXED_FUNCS(PF_FAIL_INJ)
 			va_end(ap); \
 		} \
 		int e; \
-		if (take(FAIL_ID_##name, &e)) { \
+		if (take(FAIL_ID_##name, &e, __builtin_return_address(0))) { \
 			errno = e; \
 			return -1; \
 		} \
@@ -116,7 +130,7 @@ OPEN_INJ(openat64, (int dirfd, const char *path, int flags, ...), (dirfd, path, 
 		void *arg = va_arg(ap, void *); \
 		va_end(ap); \
 		int e; \
-		if (take(FAIL_ID_##name, &e)) { \
+		if (take(FAIL_ID_##name, &e, __builtin_return_address(0))) { \
 			errno = e; \
 			return -1; \
 		} \
@@ -137,7 +151,7 @@ static void *inj_mremap(void *old, size_t olen, size_t nlen, int flags, ...)
 		va_end(ap);
 	}
 	int e;
-	if (take(FAIL_ID_mremap, &e)) {
+	if (take(FAIL_ID_mremap, &e, __builtin_return_address(0))) {
 		errno = e;
 		return MAP_FAILED;
 	}
