@@ -45,11 +45,40 @@
 #include "sys.h"
 #include "tier.h"
 
+/* One sync of a file at a time: one lock of SYNC_LOCKS, chosen by the file's identity, serves every file
+ * whose identity falls on it (a mutex in each file cost 40 bytes a file; two files' syncs wait for each
+ * other only when they fall on the same lock). Never nested: a thread holds at most one. */
+#define SYNC_LOCKS 256
+static pthread_mutex_t sync_locks[SYNC_LOCKS] = { [0 ... SYNC_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_mutex_t *sync_lock_of(const struct pf_file *f)
+{
+	uint64_t h = (f->key.ino ^ f->key.btime_nsec) * 0x9E3779B97F4A7C15ULL;
+	return &sync_locks[h >> 56];
+}
+
+void durable_sync_begin(struct pf_file *f)
+{
+	pthread_mutex_lock(sync_lock_of(f));
+}
+
+void durable_sync_end(struct pf_file *f)
+{
+	pthread_mutex_unlock(sync_lock_of(f));
+}
+
+void durable_atfork_child(void)
+{
+	for (int i = 0; i < SYNC_LOCKS; i++)
+		pthread_mutex_init(&sync_locks[i], NULL);
+}
+
 void durable_init(struct pf_file *f)
 {
-	pthread_mutex_init(&f->sync_lock, NULL);
-	f->dirty_lo = f->ent_lo = UINT64_MAX;
-	f->dirty_hi = f->ent_hi = 0;
+	f->dirty_lo = UINT64_MAX;
+	f->ent_lo = UINT32_MAX;
+	f->dirty_hi = 0;
+	f->ent_hi = 0;
 	f->size_w = f->synced_sz = PF_SIZE_NONE;
 	f->real_gen = 1; /* the first fsync makes the real file itself durable */
 	f->real_synced = 0;
@@ -69,10 +98,11 @@ void dirty_entry(struct pf_file *f, uint64_t b)
 {
 	if (f->pool->is_pmem)
 		return;
+	/* (b < PF_MAX_FILE_BLOCKS: an entry names it) */
 	if (b < f->ent_lo)
-		f->ent_lo = b;
+		f->ent_lo = (uint32_t)b;
 	if (b + 1 > f->ent_hi)
-		f->ent_hi = b + 1;
+		f->ent_hi = (uint32_t)(b + 1);
 }
 
 void real_changed(struct pf_file *f)
@@ -99,8 +129,10 @@ void size_commit(struct pf_file *f, uint64_t size)
 void size_forget(struct pf_file *f)
 {
 	f->size_w = f->synced_sz = PF_SIZE_NONE;
-	f->dirty_lo = f->ent_lo = UINT64_MAX;
-	f->dirty_hi = f->ent_hi = 0;
+	f->dirty_lo = UINT64_MAX;
+	f->ent_lo = UINT32_MAX;
+	f->dirty_hi = 0;
+	f->ent_hi = 0;
 	f->rec_dirty = 0;
 }
 
@@ -135,13 +167,15 @@ static int persist_runs(struct pf_file *f, uint64_t b0, uint64_t b1, uint64_t lo
 }
 
 /* Persist what changed in the pool since the last sync and forget it. f->lock held: the write lock, or the
- * read lock with sync_lock. */
+ * read lock with the sync lock. */
 static int persist_dirty(struct pf_file *f)
 {
 	uint64_t lo = f->dirty_lo, hi = f->dirty_hi, elo = f->ent_lo, ehi = f->ent_hi;
 	int rec = f->rec_dirty;
-	f->dirty_lo = f->ent_lo = UINT64_MAX;
-	f->dirty_hi = f->ent_hi = 0;
+	f->dirty_lo = UINT64_MAX;
+	f->ent_lo = UINT32_MAX;
+	f->dirty_hi = 0;
+	f->ent_hi = 0;
 	f->rec_dirty = 0;
 	if (f->rec < 0)
 		return 0;
@@ -222,12 +256,12 @@ int durable_sync_pool(struct pf_file *f)
 
 int durable_fsync(struct pf_file *f, int fd, int datasync)
 {
-	pthread_mutex_lock(&f->sync_lock);
+	durable_sync_begin(f);
 	int r = durable_sync_pool(f);
 	PF_FAULT("file.sync.pool");
 	if (r == 0)
 		r = durable_real_sync(f, fd, datasync);
-	pthread_mutex_unlock(&f->sync_lock);
+	durable_sync_end(f);
 	return r;
 }
 

@@ -27,16 +27,20 @@
  *   2. files_lock        (table.c) the identity table: membership, refs, nopen, unlinked, migrating.
  *                        Data operations never take it; opens, closes, unlinks, renames and the
  *                        migration/metrics views do.
- *   3. f->pos_lock       serialises the operations of one file that use the kernel file offset (read,
+ *   3. offset lock       (io.c: pos_lock, a lock shared by the files whose identities hash alike; a thread
+ *                        holds at most two, a sendfile's ends, taken together by pos_lock_pair)
+ *                        serialises the operations of one file that use the kernel file offset (read,
  *                        write at the offset, O_APPEND writes, sendfile without an offset).
- *   3b. f->sync_lock     one fsync of the file at a time (durable.c); taken before f->lock, and held across
- *                        the real fsync, which runs without f->lock so that appends never wait for a disk.
+ *   3b. sync lock        one fsync of the file at a time (durable.c: durable_sync_begin/end, a lock shared by
+ *                        the files whose identities hash alike; a thread holds at most one); taken before
+ *                        f->lock, and held across the real fsync, which runs without f->lock so that
+ *                        appends never wait for a disk.
  *   4. f->lock           (rwlock) the file's bytes, size and placement: readers share it, writes,
  *                        truncates and placement changes take it exclusively. A migration copies under the
  *                        read lock one block at a time and commits under the write lock.
  *   4b. maps_lock        (maps.c) the table of mappings of pool blocks; taken under f->lock (a shrink detaches
  *                        mappings) or alone (munmap, msync, mmap), held across the real call that changes
- *                        what it describes; never while taking f->lock, files_lock or sync_lock.
+ *                        what it describes; never while taking f->lock, files_lock or a sync lock.
  *   5. pool->lock        (pool.c) the pool allocator's free lists, counters and block pins.
  *   6. lease_lock        (moves.c) a head move's lease, with its condition: a canceller waits on it
  *                        after letting go of f->lock.
@@ -67,7 +71,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <uthash.h>
 
 #include "file.h"
 #include "log.h"
@@ -84,7 +87,7 @@ struct pf_file {
 	 * The one-byte flags are separate memory locations (never bit fields): each is written under its own
 	 * lock or atomically. */
 	struct pf_key key;
-	UT_hash_handle hh;
+	struct pf_file *hnext;  /* the next entry of its bucket in the identity table (table.c; files_lock) */
 	int refs;               /* table + open descriptions + holds; under files_lock */
 	int nopen;              /* open descriptions (struct pf_ofd) of this process */
 	int nmaps;              /* mappings of its pool blocks (maps.c): changed under files_lock, read atomically;
@@ -94,20 +97,19 @@ struct pf_file {
 				   the kernel appends whatever the offset); closed at the last close. Set under the
 				   write lock, read atomically (file_rfd) */
 	pthread_rwlock_t lock;  /* data: readers share, writers/truncate/placement changes exclude */
-	pthread_mutex_t pos_lock; /* serialises operations that use the kernel file offset */
 	struct pf_pool *pool;
 	int64_t rec;            /* record index in pool, -1: no pool bytes (plain file) */
 	uint32_t *map;          /* map[i] = physical block + 1 of file block i, 0 = none */
-	uint64_t *born;         /* born[i]: when pool block i was written, in the process-wide order of block
-				   writes (placement.c); 0 (oldest) past bornlen, or for blocks found at start */
-	uint32_t maplen, bornlen; /* (a file's blocks stay below PF_MAX_FILE_BLOCKS) */
+	uint32_t maplen, bornlen; /* (a file's blocks stay below PF_MAX_FILE_BLOCKS). bornlen is 0 or maplen: when
+				   not 0, placement.c keeps born[i] (when pool block i was written, in the
+				   process-wide order of block writes; 0: oldest, found at start) in map's allocation,
+				   after map[maplen] */
 	uint64_t lo, hi;        /* copies of the record's placement window */
 	uint64_t size;          /* logical size == the real file's size (valid while open) */
 	/* What the next fsync must make durable (durable.c). The ranges change under the write lock, or under
-	 * the read lock together with sync_lock (a sync taking them); real_gen/real_synced are atomic. */
-	pthread_mutex_t sync_lock; /* one sync of the file at a time */
+	 * the read lock together with the sync lock (a sync taking them); real_gen/real_synced are atomic. */
 	uint64_t dirty_lo, dirty_hi; /* pool bytes written since the last sync: file offsets [lo, hi) */
-	uint64_t ent_lo, ent_hi;     /* file blocks whose block-table entries were published since */
+	uint32_t ent_lo, ent_hi;     /* file blocks whose block-table entries were published since */
 	uint64_t size_w;             /* the durable size last stored in the record (PF_SIZE_NONE: none) */
 	uint64_t synced_sz;          /* the size stored as fsynced in the record (non-PMem pools; NONE: none) */
 	uint64_t real_gen;           /* changes the real file needs its own fsync for (bytes written to it, a
@@ -132,6 +134,7 @@ struct pf_file {
 	uint8_t pinned_real;    /* mapped or moved out of the managed dirs: never back into the pool */
 	uint8_t broken;         /* its pool record fails its integrity check: every data call answers EIO */
 	uint8_t rec_dirty;      /* the record's words (size, window) changed since the last sync (durable.c) */
+	uint8_t in_table;       /* reachable through the identity table (files_lock) */
 	char path0[];           /* the first path's buffer, allocated with the struct */
 };
 
@@ -300,6 +303,11 @@ int spill(struct pf_file *f, uint64_t b);
 
 /* ---- durable.c (see its top comment for the contract) */
 void durable_init(struct pf_file *f);
+/* The file's sync lock (see LOCKING, 3b): around a sync of its pool part and its real fsync. */
+void durable_sync_begin(struct pf_file *f);
+void durable_sync_end(struct pf_file *f);
+/* In a forked child: every sync lock anew (a thread that held one is gone). */
+void durable_atfork_child(void);
 /* Pool bytes [off, off + n) / the entry of file block b changed: the next sync persists them (msync path
  * only; on PMem they were persisted as they were stored). Write lock held. */
 void dirty_bytes(struct pf_file *f, uint64_t off, uint64_t n);
@@ -311,11 +319,11 @@ void real_changed(struct pf_file *f);
 void size_commit(struct pf_file *f, uint64_t size);
 /* The record is gone (placement.c): nothing left to persist in it. */
 void size_forget(struct pf_file *f);
-/* Persist what changed in the pool since the last sync (write lock, or read lock with sync_lock).
+/* Persist what changed in the pool since the last sync (write lock, or read lock with the sync lock).
  * -1 with EIO. */
 int durable_sync_locked(struct pf_file *f);
 /* The same, taking the read lock itself, after the kernel's msync of the file's mappings (maps.c); the
- * caller holds sync_lock (fsync, sync_file_range, msync). */
+ * caller holds the sync lock (fsync, sync_file_range, msync). */
 int durable_sync_pool(struct pf_file *f);
 /* The real fsync (or fdatasync), only when the real file changed since the last one. */
 int durable_real_sync(struct pf_file *f, int fd, int datasync);
@@ -340,6 +348,14 @@ static inline int file_rfd(const struct pf_file *f, int fd)
 int file_wfd(struct pf_file *f, int fd, int oflags);
 
 /* ---- io.c */
+/* f's offset lock (LOCKING 3), unless this thread holds it already; returns what pos_unlock needs. */
+int pos_lock(struct pf_file *f);
+void pos_unlock(struct pf_file *f, int took);
+/* Both ends' offset locks for a sendfile between two managed files, in the one order every thread uses. */
+int pos_lock_pair(struct pf_file *f, struct pf_file *g);
+void pos_unlock_pair(struct pf_file *f, struct pf_file *g, int took);
+/* In a forked child: every offset lock anew. */
+void pos_atfork_child(void);
 /* The position an operation at the descriptor's file offset starts at (the kernel keeps the offset).
  * Returns 0, or -1 with errno. */
 int offset_of(int fd, uint64_t *pos);

@@ -38,6 +38,89 @@ int offset_of(int fd, uint64_t *pos)
 	return 0;
 }
 
+
+/* ---------------------------------------------------------------- the offset locks */
+
+/* Operations that use the kernel file offset (LOCKING 3): POS_LOCKS mutexes, each serving the files whose
+ * identities hash to it (a mutex in each file cost 40 bytes a file). A thread holds at most two: a
+ * sendfile between two managed files takes both ends' at once, in address order (pos_lock_pair), and the
+ * write it makes into the other end finds its lock already held by this thread and goes on. */
+#define POS_LOCKS 256
+static pthread_mutex_t pos_locks[POS_LOCKS] = { [0 ... POS_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER };
+static __thread pthread_mutex_t *pos_held[2];
+
+static pthread_mutex_t *pos_of(const struct pf_file *f)
+{
+	uint64_t h = (f->key.ino ^ (uint64_t)f->key.btime_sec) * 0xC2B2AE3D27D4EB4FULL;
+	return &pos_locks[h >> 56];
+}
+
+static int pos_take(pthread_mutex_t *m)
+{
+	if (pos_held[0] == m || pos_held[1] == m)
+		return 0; /* this thread holds it (the other end of its sendfile) */
+	pthread_mutex_lock(m);
+	pos_held[pos_held[0] ? 1 : 0] = m;
+	return 1;
+}
+
+static void pos_give(pthread_mutex_t *m)
+{
+	pos_held[pos_held[0] == m ? 0 : 1] = NULL;
+	pthread_mutex_unlock(m);
+}
+
+int pos_lock(struct pf_file *f)
+{
+	return pos_take(pos_of(f));
+}
+
+void pos_unlock(struct pf_file *f, int took)
+{
+	if (took)
+		pos_give(pos_of(f));
+}
+
+int pos_lock_pair(struct pf_file *f, struct pf_file *g)
+{
+	pthread_mutex_t *a = pos_of(f), *b = pos_of(g);
+	if (a == b)
+		return pos_take(a);
+	if ((uintptr_t)a > (uintptr_t)b) {
+		pthread_mutex_t *t = a;
+		a = b;
+		b = t;
+	}
+	int took = pos_take(a); /* (first a, then b: the order is the point) */
+	return took | pos_take(b) << 1;
+}
+
+void pos_unlock_pair(struct pf_file *f, struct pf_file *g, int took)
+{
+	pthread_mutex_t *a = pos_of(f), *b = pos_of(g);
+	if (a == b) {
+		if (took)
+			pos_give(a);
+		return;
+	}
+	if ((uintptr_t)a > (uintptr_t)b) {
+		pthread_mutex_t *t = a;
+		a = b;
+		b = t;
+	}
+	if (took & 2)
+		pos_give(b);
+	if (took & 1)
+		pos_give(a);
+}
+
+void pos_atfork_child(void)
+{
+	for (int i = 0; i < POS_LOCKS; i++)
+		pthread_mutex_init(&pos_locks[i], NULL);
+	pos_held[0] = pos_held[1] = NULL;
+}
+
 /* ---------------------------------------------------------------- read */
 
 /* Copy [pos, end) of f into the cursor from wherever each piece lives. Returns the bytes copied, or -1
@@ -81,8 +164,7 @@ static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cn
 	if (total < 0)
 		return -1;
 	int fpos = off == -1, ro = pf_tier_readonly();
-	if (fpos)
-		pthread_mutex_lock(&f->pos_lock);
+	int took = fpos ? pos_lock(f) : 0;
 	if (ro) {
 		pthread_rwlock_wrlock(&f->lock);
 		ro_refresh(f, fd);
@@ -120,8 +202,7 @@ static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cn
 		REAL(lseek)(fd, (off_t)(pos + (uint64_t)ret), SEEK_SET);
 out:
 	pthread_rwlock_unlock(&f->lock);
-	if (fpos)
-		pthread_mutex_unlock(&f->pos_lock);
+	pos_unlock(f, took);
 	return ret;
 }
 
@@ -307,8 +388,7 @@ static ssize_t io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int c
 	int fpos = off == -1;
 	/* RWF_NOAPPEND: this write ignores O_APPEND, at the given offset or at the file offset (Linux 6.9) */
 	int append = ((o->flags & O_APPEND) || (rwf & RWF_APPEND)) && !(rwf & RWF_NOAPPEND);
-	if (fpos || append)
-		pthread_mutex_lock(&f->pos_lock);
+	int took = fpos || append ? pos_lock(f) : 0;
 	pthread_rwlock_wrlock(&f->lock);
 	ssize_t ret;
 	uint64_t pos;
@@ -370,8 +450,7 @@ again:
 		ret = -1;
 out:
 	pthread_rwlock_unlock(&f->lock);
-	if (fpos || append)
-		pthread_mutex_unlock(&f->pos_lock);
+	pos_unlock(f, took);
 	return ret;
 }
 
@@ -417,7 +496,7 @@ static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 	}
 	/* the slow-tier part is asked through fd itself, which moves its offset: no other call that uses the
 	 * offset runs meanwhile, and a failure puts it back */
-	pthread_mutex_lock(&f->pos_lock);
+	int took = pos_lock(f);
 	pthread_rwlock_rdlock(&f->lock);
 	off_t r;
 	if (f->rec < 0) {
@@ -437,7 +516,7 @@ static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 		}
 	}
 	pthread_rwlock_unlock(&f->lock);
-	pthread_mutex_unlock(&f->pos_lock);
+	pos_unlock(f, took);
 	return r;
 }
 
@@ -602,9 +681,9 @@ static int io_sync_range(struct pf_ofd *o, int fd, off_t off, off_t n, unsigned 
 {
 	struct pf_file *f = o->file;
 	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && n >= 0) {
-		pthread_mutex_lock(&f->sync_lock);
+		durable_sync_begin(f);
 		int r = durable_sync_pool(f);
-		pthread_mutex_unlock(&f->sync_lock);
+		durable_sync_end(f);
 		if (r < 0)
 			return -1;
 	}

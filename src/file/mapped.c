@@ -360,9 +360,9 @@ int pf_io_msync(void *addr, size_t n, int flags)
 	for (int i = 0; i < k; i++) {
 		struct pf_file *f = maps_user_file(ms[i]), *g;
 		if (flags & MS_SYNC) {
-			pthread_mutex_lock(&f->sync_lock);
+			durable_sync_begin(f);
 			bad |= durable_sync_pool(f) < 0; /* the size and the block-table entries the mapping shows */
-			pthread_mutex_unlock(&f->sync_lock);
+			durable_sync_end(f);
 		}
 		if (maps_user_writable(ms[i]))
 			touch_mtime(f);

@@ -64,6 +64,42 @@ enum seg_kind seg_at(const struct pf_file *f, uint64_t pos, uint64_t end, uint64
 	return SEG_ZERO;
 }
 
+/* map[] and born[] share one allocation (one heap chunk a file, not two): map[cap], then, 8-aligned, born[cap]
+ * when the file has births (bornlen == maplen; 0 for a file none of whose blocks this process wrote, as
+ * the pool loader hands its map over). Copies both into a new one of n entries (n >= maplen). */
+static size_t born_at(uint64_t n)
+{
+	return ((size_t)n * sizeof(uint32_t) + 7) & ~(size_t)7;
+}
+
+static uint64_t *born_of(const struct pf_file *f)
+{
+	return (uint64_t *)(void *)((char *)f->map + born_at(f->maplen));
+}
+
+static int map_resize(struct pf_file *f, uint64_t n, int with_born)
+{
+	size_t mbytes = born_at(n);
+	uint32_t *m = malloc(mbytes + (with_born ? (size_t)n * sizeof(uint64_t) : 0));
+	if (!m)
+		return -1;
+	if (f->maplen)
+		memcpy(m, f->map, (size_t)f->maplen * sizeof *m);
+	memset(m + f->maplen, 0, (size_t)(n - f->maplen) * sizeof *m);
+	uint64_t *born = NULL;
+	if (with_born) {
+		born = (uint64_t *)(void *)((char *)m + mbytes);
+		if (f->bornlen)
+			memcpy(born, born_of(f), (size_t)f->bornlen * sizeof *born);
+		memset(born + f->bornlen, 0, (size_t)(n - f->bornlen) * sizeof *born);
+	}
+	free(f->map); /* (born lived in it too) */
+	f->map = m;
+	f->maplen = (uint32_t)n;
+	f->bornlen = with_born ? (uint32_t)n : 0;
+	return 0;
+}
+
 int map_grow(struct pf_file *f, uint64_t b)
 {
 	if (b < f->maplen)
@@ -72,14 +108,7 @@ int map_grow(struct pf_file *f, uint64_t b)
 		errno = EFBIG; /* the file model spills before that: never here */
 		return -1;
 	}
-	uint64_t n = pf_min64(pf_max64(b + 1, (uint64_t)f->maplen * 2), PF_MAX_FILE_BLOCKS);
-	uint32_t *m = realloc(f->map, n * sizeof *m);
-	if (!m)
-		return -1;
-	memset(m + f->maplen, 0, (n - f->maplen) * sizeof *m);
-	f->map = m;
-	f->maplen = (uint32_t)n;
-	return 0;
+	return map_resize(f, pf_min64(pf_max64(b + 1, (uint64_t)f->maplen * 2), PF_MAX_FILE_BLOCKS), f->bornlen != 0);
 }
 
 /* The file's bytes or size are about to change (write lock held): a copy being migrated is now stale,
@@ -90,22 +119,16 @@ static uint64_t births;
 void block_born_now(struct pf_file *f, uint64_t b)
 {
 	if (b >= f->bornlen) {
-		if (b >= PF_MAX_FILE_BLOCKS)
-			return; /* (never: see map_grow) */
-		uint64_t n = pf_min64(pf_max64(pf_max64(b + 1, f->maplen), (uint64_t)f->bornlen * 2), PF_MAX_FILE_BLOCKS);
-		uint64_t *v = realloc(f->born, n * sizeof *v);
-		if (!v)
+		/* (b < maplen: the block was just placed in the map) */
+		if (b >= f->maplen || f->bornlen || map_resize(f, f->maplen, 1) < 0)
 			return; /* it counts as old: only the order of migration suffers */
-		memset(v + f->bornlen, 0, (n - f->bornlen) * sizeof *v);
-		f->born = v;
-		f->bornlen = (uint32_t)n;
 	}
-	f->born[b] = __atomic_add_fetch(&births, 1, __ATOMIC_RELAXED);
+	born_of(f)[b] = __atomic_add_fetch(&births, 1, __ATOMIC_RELAXED);
 }
 
 uint64_t block_born(const struct pf_file *f, uint64_t b)
 {
-	return b < f->bornlen ? f->born[b] : 0;
+	return b < f->bornlen ? born_of(f)[b] : 0;
 }
 
 void file_changing(struct pf_file *f)
@@ -144,9 +167,7 @@ static void placement_clear(struct pf_file *f)
 	free(f->map);
 	f->map = NULL;
 	f->maplen = 0;
-	free(f->born);
-	f->born = NULL;
-	f->bornlen = 0;
+	f->bornlen = 0; /* (born lived in map's allocation) */
 	size_forget(f);
 	set_rec(f, -1);
 	f->lo = 0;

@@ -27,7 +27,76 @@
 #include "tier.h"
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pf_file *files;
+
+/* The identity table: chained buckets (a power of two, doubled when the files outnumber them), each entry
+ * linked through its own hnext, so a file costs one pointer in it and the buckets about one more. Under
+ * files_lock. */
+static struct pf_file *first_buckets[64];
+static struct pf_file **buckets = first_buckets;
+static size_t nbuckets = 64, nfiles;
+
+static size_t bucket_of(const struct pf_key *k, size_t n)
+{
+	uint64_t h = (k->ino ^ (uint64_t)k->btime_sec * 0x9E3779B97F4A7C15ULL ^ k->btime_nsec * 0xC2B2AE3D27D4EB4FULL) *
+		     0xFF51AFD7ED558CCDULL;
+	return (size_t)(h >> 32) & (n - 1);
+}
+
+static struct pf_file *table_find(const struct pf_key *k)
+{
+	for (struct pf_file *f = buckets[bucket_of(k, nbuckets)]; f; f = f->hnext)
+		if (f->key.ino == k->ino && f->key.btime_sec == k->btime_sec && f->key.btime_nsec == k->btime_nsec)
+			return f;
+	return NULL;
+}
+
+static void table_add(struct pf_file *f)
+{
+	if (nfiles >= nbuckets) {
+		/* (if the bigger array cannot be had, the chains just grow longer) */
+		struct pf_file **nb = calloc(nbuckets * 2, sizeof *nb);
+		if (nb) {
+			for (size_t i = 0; i < nbuckets; i++)
+				for (struct pf_file *g = buckets[i], *next; g; g = next) {
+					next = g->hnext;
+					size_t b = bucket_of(&g->key, nbuckets * 2);
+					g->hnext = nb[b];
+					nb[b] = g;
+				}
+			if (buckets != first_buckets)
+				free(buckets);
+			buckets = nb;
+			nbuckets *= 2;
+		}
+	}
+	size_t b = bucket_of(&f->key, nbuckets);
+	f->hnext = buckets[b];
+	buckets[b] = f;
+	f->in_table = 1;
+	nfiles++;
+}
+
+static void table_del(struct pf_file *f)
+{
+	for (struct pf_file **pp = &buckets[bucket_of(&f->key, nbuckets)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == f) {
+			*pp = f->hnext;
+			f->hnext = NULL;
+			f->in_table = 0;
+			nfiles--;
+			return;
+		}
+}
+
+/* Every entry, in no particular order; cb may take its own entry out of the table (and no other). */
+static void table_each(void (*cb)(struct pf_file *f, void *arg), void *arg)
+{
+	for (size_t i = 0; i < nbuckets; i++)
+		for (struct pf_file *f = buckets[i], *next; f; f = next) {
+			next = f->hnext;
+			cb(f, arg);
+		}
+}
 static int64_t learned_ms;     /* when a file newer than any known before was learned */
 static uint64_t newest_birth;  /* the newest birth time learned so far (files_lock) */
 
@@ -47,15 +116,17 @@ static void fork_parent(void)
 /* Only the forking thread exists in the child: a file lock another thread held at the fork would stay
  * held forever (a close in the child would hang on it). Their work ended with the fork, and the child
  * re-reads every placement from the shared tables (tier.c), so the locks start over. */
+static void locks_anew(struct pf_file *f, void *arg)
+{
+	(void)arg;
+	pthread_rwlock_init(&f->lock, NULL);
+}
+
 static void fork_child(void)
 {
-	struct pf_file *f, *tmp;
-	HASH_ITER(hh, files, f, tmp)
-	{
-		pthread_rwlock_init(&f->lock, NULL);
-		pthread_mutex_init(&f->pos_lock, NULL);
-		pthread_mutex_init(&f->sync_lock, NULL);
-	}
+	table_each(locks_anew, NULL);
+	durable_atfork_child();
+	pos_atfork_child();
 	maps_atfork_child();
 	pthread_mutex_unlock(&files_lock);
 }
@@ -89,7 +160,6 @@ static struct pf_file *file_new(const struct pf_key *k, const char *path)
 		__atomic_store_n(&learned_ms, f->last_write_ms, __ATOMIC_RELAXED);
 	}
 	pthread_rwlock_init(&f->lock, NULL);
-	pthread_mutex_init(&f->pos_lock, NULL);
 	durable_init(f);
 	return f;
 }
@@ -130,10 +200,7 @@ static void file_free(struct pf_file *f)
 		free(b);
 	}
 	pthread_rwlock_destroy(&f->lock);
-	pthread_mutex_destroy(&f->pos_lock);
-	pthread_mutex_destroy(&f->sync_lock);
-	free(f->map);
-	free(f->born);
+	free(f->map); /* (and born, which lives in it) */
 	free(f);
 }
 
@@ -155,7 +222,7 @@ void file_put(struct pf_file *f)
  * either no pool bytes, or no name left (its bytes are garbage once the last descriptor is gone). */
 static void evict_locked(struct pf_file *f)
 {
-	if (f->nopen > 0 || f->nmaps > 0 || !f->hh.tbl || f->migrating)
+	if (f->nopen > 0 || f->nmaps > 0 || !f->in_table || f->migrating)
 		return; /* a move in progress: pf_file_release looks again */
 	if (__atomic_load_n(&f->rec, __ATOMIC_ACQUIRE) >= 0 && !f->unlinked)
 		return;
@@ -166,8 +233,7 @@ static void evict_locked(struct pf_file *f)
 	pthread_rwlock_unlock(&f->lock);
 	if (keep)
 		return;
-	HASH_DEL(files, f);
-	f->hh.tbl = NULL;
+	table_del(f);
 	unref_locked(f);
 }
 
@@ -199,9 +265,7 @@ void file_unlinked(struct pf_file *f)
 void files_each_locked(void (*cb)(struct pf_file *f, void *arg), void *arg)
 {
 	pthread_mutex_lock(&files_lock);
-	struct pf_file *f, *tmp;
-	HASH_ITER(hh, files, f, tmp)
-	cb(f, arg);
+	table_each(cb, arg);
 	pthread_mutex_unlock(&files_lock);
 }
 
@@ -226,7 +290,7 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 	}
 	struct pf_key k = { r.ino, r.btime_sec, r.btime_nsec };
 	struct pf_file *f;
-	HASH_FIND(hh, files, &k, sizeof k, f);
+	f = table_find(&k);
 	if (f) {
 		free(map);
 		pf_log(PF_LOG_ERROR, "pool %s: two records (%lld and %u) for inode %llu: run 'pafka fsck'", p->path,
@@ -258,7 +322,7 @@ int pf_files_load_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *m
 		       p->path, f->path[0] ? f->path : "an unknown path", (unsigned long long)k.ino, why ? why : "words");
 	}
 	f->refs = 1;
-	HASH_ADD(hh, files, key, sizeof f->key, f);
+	table_add(f);
 	return 0;
 }
 
@@ -267,7 +331,7 @@ static struct pf_file *find_ref(const struct pf_key *k)
 {
 	struct pf_file *f;
 	pthread_mutex_lock(&files_lock);
-	HASH_FIND(hh, files, k, sizeof *k, f);
+	f = table_find(k);
 	if (f)
 		f->refs++;
 	pthread_mutex_unlock(&files_lock);
@@ -366,13 +430,13 @@ int pf_file_opened(int fd, int oflags, const char *abspath)
 		pf_die("out of memory registering %s", abspath);
 	pthread_mutex_lock(&files_lock);
 	struct pf_file *f;
-	HASH_FIND(hh, files, &k, sizeof k, f);
+	f = table_find(&k);
 	if (!f) {
 		f = file_new(&k, abspath);
 		if (!f)
 			pf_die("out of memory registering %s", abspath);
 		f->refs = 1;
-		HASH_ADD(hh, files, key, sizeof f->key, f);
+		table_add(f);
 	}
 	f->refs++;
 	f->nopen++;
@@ -428,7 +492,7 @@ int pf_file_opened_alias(int fd, int oflags)
 	struct pf_file *f;
 	char path[PATH_MAX];
 	pthread_mutex_lock(&files_lock);
-	HASH_FIND(hh, files, &k, sizeof k, f);
+	f = table_find(&k);
 	if (f)
 		snprintf(path, sizeof path, "%s", f->path); /* its managed name stays the one we track */
 	pthread_mutex_unlock(&files_lock);
@@ -659,7 +723,7 @@ static void collect(struct pf_file *f, void *arg)
 unsigned pf_files_count(void)
 {
 	pthread_mutex_lock(&files_lock);
-	unsigned n = HASH_COUNT(files);
+	unsigned n = (unsigned)nfiles;
 	pthread_mutex_unlock(&files_lock);
 	return n;
 }
@@ -668,16 +732,14 @@ int pf_files_snapshot(struct pf_file_info **out, int *n)
 {
 	struct snap s = { NULL, 0, 0 };
 	pthread_mutex_lock(&files_lock);
-	s.cap = (int)HASH_COUNT(files);
+	s.cap = (int)nfiles;
 	s.v = pf_scratch_alloc((size_t)s.cap * sizeof *s.v + 1); /* (scratch: not kept in the heap between rounds) */
 	if (!s.v) {
 		pthread_mutex_unlock(&files_lock);
 		errno = ENOMEM;
 		return -1;
 	}
-	struct pf_file *f, *tmp;
-	HASH_ITER(hh, files, f, tmp)
-	collect(f, &s);
+	table_each(collect, &s);
 	pthread_mutex_unlock(&files_lock);
 	*out = s.v;
 	*n = s.n;
@@ -697,7 +759,7 @@ int pf_file_claim(struct pf_file *f)
 {
 	int ok = 0;
 	pthread_mutex_lock(&files_lock);
-	if (f->hh.tbl && !f->migrating && !f->unlinked) {
+	if (f->in_table && !f->migrating && !f->unlinked) {
 		f->migrating = 1;
 		f->refs++;
 		ok = 1;

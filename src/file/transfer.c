@@ -163,8 +163,8 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 		return -1;
 	}
 	count = pf_min64(count, PF_MAX_RW_COUNT);
-	if (!offp)
-		pthread_mutex_lock(&f->pos_lock);
+	/* in's offset lock, and out's with it when out is managed too (its write finds it held; see io.c) */
+	int took = offp ? 0 : oo ? pos_lock_pair(f, oo->file) : pos_lock(f);
 	if (pf_tier_readonly()) {
 		pthread_rwlock_wrlock(&f->lock);
 		ro_refresh(f, in);
@@ -202,8 +202,10 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 	}
 out:
 	pthread_rwlock_unlock(&f->lock);
-	if (!offp)
-		pthread_mutex_unlock(&f->pos_lock);
+	if (oo && !offp)
+		pos_unlock_pair(f, oo->file, took);
+	else
+		pos_unlock(f, took);
 	return ret;
 }
 
