@@ -103,16 +103,9 @@ static ssize_t copy_through(const struct end *src, const struct end *dst, size_t
 
 /* ---------------------------------------------------------------- sendfile */
 
-/* Write n bytes from memory to out (which may itself be managed). */
-static ssize_t write_to(int out, struct pf_ofd *oo, const void *buf, size_t n)
-{
-	struct end e = { out, oo, NULL };
-	return end_write(&e, buf, n, 0);
-}
-
-/* Send [pos, end) of the managed file f to out, piece by piece from where each piece lives. Returns the
- * bytes sent, or -1 when nothing was. Read lock held. */
-static ssize_t send_placed(struct pf_file *f, int in, int out, struct pf_ofd *oo, uint64_t pos, uint64_t end)
+/* Send [pos, end) of the managed file f to out (not managed), piece by piece from where each piece lives.
+ * Returns the bytes sent, or -1 when nothing was. Read lock held. */
+static ssize_t send_placed(struct pf_file *f, int in, int out, uint64_t pos, uint64_t end)
 {
 	static const char zeros[65536];
 	uint64_t done = 0;
@@ -123,17 +116,13 @@ static ssize_t send_placed(struct pf_file *f, int in, int out, struct pf_ofd *oo
 		enum seg_kind k = seg_at(f, pos + done, end, &len, &ptr);
 		ssize_t w;
 		if (k == SEG_POOL) {
-			w = write_to(out, oo, ptr, len);
+			w = REAL(write)(out, ptr, len); /* a copy: never the kernel's zero-copy path (see the top) */
 		} else if (k == SEG_ZERO) {
 			len = pf_min64(len, sizeof zeros);
-			w = write_to(out, oo, zeros, len);
-		} else if (!oo) {
+			w = REAL(write)(out, zeros, len);
+		} else {
 			off64_t q = (off64_t)(pos + done);
 			w = REAL(sendfile64)(out, rfd, &q, len);
-		} else {
-			off_t q = (off_t)(pos + done);
-			struct end src = { rfd, NULL, &q }, dst = { out, oo, NULL };
-			w = copy_through(&src, &dst, len, PF_COPY_CHUNK, 0);
 		}
 		if (w < 0)
 			return done ? (ssize_t)done : -1;
@@ -145,11 +134,10 @@ static ssize_t send_placed(struct pf_file *f, int in, int out, struct pf_ofd *oo
 	return (ssize_t)done;
 }
 
-/* sendfile from a managed file. */
-static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, size_t count)
+/* sendfile from a managed file to out; oo: out's description when it is managed too (resolved), else NULL. */
+static ssize_t sendfile_from(int out, struct pf_ofd *oo, struct pf_ofd *o, int in, off_t *offp, size_t count)
 {
 	struct pf_file *f = o->file;
-	struct pf_ofd *oo = pf_fd_lookup(out);
 	if (f->broken) {
 		errno = EIO;
 		return -1;
@@ -165,20 +153,39 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 	count = pf_min64(count, PF_MAX_RW_COUNT);
 	/* in's offset lock, and out's with it when out is managed too (its write finds it held; see io.c) */
 	int took = offp ? 0 : oo ? pos_lock_pair(f, oo->file) : pos_lock(f);
+	ssize_t ret;
+	if (oo) {
+		/* Into another managed file: in's bytes are read and written in turn, and in's lock is never held
+		 * while out's is taken (two sendfiles crossing between the same two files would each hold the lock
+		 * the other one waits for). */
+		uint64_t at = offp ? (uint64_t)*offp : 0;
+		if (!offp && offset_of(in, &at) < 0) {
+			ret = -1;
+		} else {
+			off_t q = (off_t)at;
+			struct end src = { in, o, &q }, dst = { out, oo, NULL };
+			ret = copy_through(&src, &dst, count, PF_COPY_CHUNK, 0);
+			if (ret >= 0 && offp)
+				*offp = q;
+			else if (ret >= 0)
+				REAL(lseek)(in, q, SEEK_SET);
+		}
+		pos_unlock_pair(f, oo->file, took);
+		return ret;
+	}
 	if (pf_tier_readonly()) {
 		pthread_rwlock_wrlock(&f->lock);
 		ro_refresh(f, in);
 	} else {
 		pthread_rwlock_rdlock(&f->lock);
 	}
-	ssize_t ret;
 	uint64_t pos = offp ? (uint64_t)*offp : 0;
 	if (f->broken) {
 		errno = EIO;
 		ret = -1;
 		goto out;
 	}
-	if (f->rec < 0 && !oo) {
+	if (f->rec < 0) {
 		ret = REAL(sendfile64)(out, in, offp, count);
 		if (ret > 0)
 			pf_stat_add(PF_STAT_BYTES_SENT, PF_TIER_SLOW, (uint64_t)ret);
@@ -193,7 +200,7 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 	if (f->rec < 0)
 		size = REAL(fstat)(file_rfd(f, in), &st) == 0 ? (uint64_t)st.st_size : 0; /* (lseek would move in's offset) */
 	uint64_t end = pos >= size ? pos : pf_min64(size, pos + count);
-	ret = send_placed(f, in, out, oo, pos, end);
+	ret = send_placed(f, in, out, pos, end);
 	if (ret >= 0) {
 		if (offp)
 			*offp = (off_t)(pos + (uint64_t)ret);
@@ -202,10 +209,7 @@ static ssize_t sendfile_from(int out, struct pf_ofd *o, int in, off_t *offp, siz
 	}
 out:
 	pthread_rwlock_unlock(&f->lock);
-	if (oo && !offp)
-		pos_unlock_pair(f, oo->file, took);
-	else
-		pos_unlock(f, took);
+	pos_unlock(f, took);
 	return ret;
 }
 
@@ -216,7 +220,21 @@ ssize_t pf_io_sendfile(int out, int in, off_t *offp, size_t count)
 		struct pf_fd_use u;
 		if (pf_fd_use(in, oi, &u) < 0)
 			return -1;
-		ssize_t r = u.o ? sendfile_from(out, u.o, u.fd, offp, count) : REAL(sendfile64)(out, u.fd, offp, count);
+		ssize_t r;
+		if (!u.o) {
+			r = REAL(sendfile64)(out, u.fd, offp, count);
+		} else if (!oo) {
+			r = sendfile_from(out, NULL, u.o, u.fd, offp, count);
+		} else {
+			/* out may be a number a managed file left (its entry says so until a call looks): what is it now */
+			struct pf_fd_use uo;
+			if (pf_fd_use(out, oo, &uo) < 0) {
+				r = -1;
+			} else {
+				r = sendfile_from(uo.fd, uo.o, u.o, u.fd, offp, count);
+				pf_fd_use_end(&uo);
+			}
+		}
 		pf_fd_use_end(&u);
 		return r;
 	}
