@@ -182,19 +182,40 @@ void pf_spare_reserve(void)
 	errno = e;
 }
 
+/* The table is full: give the reserve up (1) so the caller can try once more, or say there is none (0). */
+static int spare_give_up_locked(void)
+{
+	if (spare_fd < 0)
+		return 0;
+	REAL(close)(spare_fd);
+	__atomic_store_n(&spare_fd, -1, __ATOMIC_RELEASE);
+	return 1;
+}
+
 int pf_openat_spare(int dirfd, const char *path, int flags)
 {
 	int fd = REAL(openat)(dirfd, path, flags);
 	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
 		return fd;
 	pthread_mutex_lock(&spare_lock);
-	if (spare_fd >= 0) {
-		REAL(close)(spare_fd);
-		__atomic_store_n(&spare_fd, -1, __ATOMIC_RELEASE);
+	if (spare_give_up_locked())
 		fd = REAL(openat)(dirfd, path, flags);
-	}
 	pthread_mutex_unlock(&spare_lock);
 	return fd;
+}
+
+int pf_dupfd_spare(int fd, int floor)
+{
+	int d = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, floor);
+	if (d < 0 && errno != EBADF && floor > 0)
+		d = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0); /* nothing free up there: anywhere */
+	if (d >= 0 || (errno != EMFILE && errno != ENFILE))
+		return d;
+	pthread_mutex_lock(&spare_lock);
+	if (spare_give_up_locked())
+		d = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&spare_lock);
+	return d;
 }
 
 int64_t pf_mono_ms(void)

@@ -53,6 +53,9 @@ void pf_spare_reserve(void);
 void *pf_scratch_alloc(size_t n);
 void pf_scratch_free(void *p);
 int pf_openat_spare(int dirfd, const char *path, int flags);
+/* A close-on-exec duplicate of fd at floor or above (else anywhere), with the reserve's help when the table
+ * is full. */
+int pf_dupfd_spare(int fd, int floor);
 
 /* Start a detached thread named name running fn(NULL). Returns 0, or -1 with errno. */
 int pf_start_thread(void *(*fn)(void *), const char *name);

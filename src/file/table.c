@@ -563,9 +563,7 @@ int pf_fd_use(int fd, struct pf_ofd *o, struct pf_fd_use *u)
 	int floor = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 > 256
 			    ? (int)(rl.rlim_cur / 2)
 			    : 256;
-	u->dup = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, floor);
-	if (u->dup < 0 && errno != EBADF)
-		u->dup = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+	u->dup = pf_dupfd_spare(fd, floor); /* (never the reason for an EMFILE: see sys.h) */
 	if (u->dup < 0)
 		return -1; /* EBADF: fd was closed at that instant, as the kernel would say */
 	errno = e;
@@ -608,8 +606,10 @@ void pf_fd_use_end(struct pf_fd_use *u)
 		pf_ofd_put(u->o);
 	if (u->file)
 		file_put(u->file);
-	if (u->dup >= 0)
+	if (u->dup >= 0) {
 		REAL(close)(u->dup);
+		pf_spare_reserve(); /* (in case the dup took the reserve's place) */
+	}
 	errno = e;
 }
 

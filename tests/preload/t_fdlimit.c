@@ -8,6 +8,8 @@
  *      bytes out of the log dir (the shim must move them to its real file first, through a descriptor it
  *      opens for the move) succeeds, and the renamed file holds every byte, as its unmanaged twin does;
  *      an O_APPEND descriptor opened before the table filled appends as the kernel does.
+ *      A segment's descriptor closed and its number taken by a plain file (as a snapshot Kafka writes after
+ *      a roll): that file's write and read work though the table is full.
  *   c. After the table empties again, every segment reads back right through its kept descriptor.
  * Each step runs on managed segments and unmanaged twins; results and errno must agree.
  */
@@ -75,11 +77,31 @@ static int tight(void)
 	CHECK_EQ(SAME(write(am, b, 70000), write(ap, b, 70000)), 70000);
 	pftest_shadow_write(&t[1].sh, t[1].sh.size, b, 70000);
 	pftest_free(b);
+	STEP("with the table full: a number a managed segment left, now a plain file's, is written");
+	int snapfd;
+	{
+		/* (the shim must find out what the number is now without a descriptor of its own to spare: as
+		 * Kafka's producer-state snapshot, written right after a roll, did when the broker had used its
+		 * table up) */
+		CHECK(close(t[3].fm) == 0);
+		int n = t[3].fm;
+		t[3].fm = -1;
+		char snap[PATH_MAX];
+		pftest_path_in(snap, "outside", "s", "00000000000000000000.snapshot");
+		int s = OK(open(snap, O_RDWR | O_CREAT | O_TRUNC, 0644));
+		CHECKF(s == n, "the plain file got descriptor %d, not the segment's %d", s, n);
+		CHECK_EQ(write(s, "snapshot", 8), 8);
+		char back[8];
+		CHECK_EQ(pread(s, back, 8, 0), 8);
+		CHECK(memcmp(back, "snapshot", 8) == 0);
+		snapfd = s; /* kept: the table stays full */
+	}
 	STEP("with the table full: one more open fails alike");
 	SAME(open(t[2].m, O_RDONLY), open(t[2].p, O_RDONLY));
 	printf("the table filled with %d more descriptors\n", nfill);
 	while (nfill > 0)
 		CHECK(close(fill[--nfill]) == 0);
+	CHECK(close(snapfd) == 0);
 	CHECK(close(am) == 0 && close(ap) == 0);
 
 	STEP("every byte, through the kept descriptors and the moved name");
