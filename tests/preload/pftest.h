@@ -626,6 +626,24 @@ static inline char *pftest_pool_path(char *buf)
 	return buf;
 }
 
+/* "LD_PRELOAD=<what this process was started with> <this program's dir>/.libs/<helper>": the environment entry
+ * that starts a child with a test helper library behind the shim (and behind a sanitizer's runtime under
+ * ASan/TSan), so that the helper sits between the shim and libc. Fails the test when the helper is not
+ * built. buf must hold 3 * PATH_MAX bytes. */
+static inline char *pftest_preload_after(char *buf, const char *helper)
+{
+	char self[PATH_MAX], lib[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	CHECK(n > 0);
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	pftest_fmt(lib, sizeof lib, "%s/.libs/%s", self, helper);
+	CHECKF(access(lib, R_OK) == 0, "%s is missing (make check builds it)", lib);
+	const char *cur = getenv("LD_PRELOAD"), *shim = getenv("PAFKA_TEST_LIB");
+	pftest_fmt(buf, 3 * PATH_MAX, "LD_PRELOAD=%s %s", cur && *cur ? cur : shim ? shim : "", lib);
+	return buf;
+}
+
 static inline int pftest_pool_exists(void)
 {
 	char p[PATH_MAX];

@@ -164,16 +164,8 @@ int main(int argc, char **argv)
 		printf("SKIP: only meaningful with the shim (it counts the shim's calls to the kernel)\n");
 		return 77;
 	}
-	char self[PATH_MAX], cc[PATH_MAX + 64], pre[3 * PATH_MAX + 128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	CHECK(n > 0);
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	pftest_fmt(cc, sizeof cc, "%s/.libs/libcallcount.so", self);
-	CHECKF(access(cc, R_OK) == 0, "%s is missing (make check builds it)", cc);
-	/* behind whatever this process was started with (the shim, after a sanitizer's runtime under ASan/TSan) */
-	const char *cur = getenv("LD_PRELOAD");
-	pftest_fmt(pre, sizeof pre, "LD_PRELOAD=%s %s", cur && *cur ? cur : lib, cc);
+	char pre[3 * PATH_MAX];
+	pftest_preload_after(pre, "libcallcount.so");
 
 	STEP("a segment written without the shim (raw system calls)");
 	{

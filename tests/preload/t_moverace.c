@@ -91,15 +91,8 @@ int main(int argc, char **argv)
 		printf("SKIP: only meaningful with the shim (it races the shim's migration)\n");
 		return 77;
 	}
-	char self[PATH_MAX], hook[PATH_MAX + 64], pre[3 * PATH_MAX + 128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	CHECK(n > 0);
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	pftest_fmt(hook, sizeof hook, "%s/.libs/libmovehook.so", self);
-	CHECKF(access(hook, R_OK) == 0, "%s is missing (make check builds it)", hook);
-	const char *cur = getenv("LD_PRELOAD");
-	pftest_fmt(pre, sizeof pre, "LD_PRELOAD=%s %s", cur && *cur ? cur : lib, hook);
+	char pre[3 * PATH_MAX];
+	pftest_preload_after(pre, "libmovehook.so");
 	const char *const env[] = { pre, "PAFKA_LOG_CHANNEL_TYPE=tiered", "PAFKA_STORAGE_TIERS_FIRST_SIZES=2M",
 				    "PAFKA_POOL_BLOCK_SIZE=65536", "PAFKA_STORAGE_MIGRATE_THRESHOLD=0.5",
 				    "PAFKA_MIGRATE_IDLE_MS=600000", NULL };

@@ -312,16 +312,7 @@ static void round_run(int round, uint64_t seed, enum mode mode)
 	static char pre[3 * PATH_MAX], fake[64];
 	if (mode == MODE_REBOOT || mode == MODE_CLEAN) {
 		/* the verifier sees another kernel boot id: libfakeboot.so behind the shim */
-		char self[PATH_MAX];
-		ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-		CHECK(k > 0);
-		self[k] = '\0';
-		*strrchr(self, '/') = '\0';
-		const char *cur = getenv("LD_PRELOAD");
-		char fb[PATH_MAX + 32];
-		pftest_fmt(fb, sizeof fb, "%s/.libs/libfakeboot.so", self);
-		CHECKF(access(fb, R_OK) == 0, "%s is missing (make check builds it)", fb);
-		pftest_fmt(pre, sizeof pre, "LD_PRELOAD=%s %s", cur ? cur : "", fb);
+		pftest_preload_after(pre, "libfakeboot.so");
 		pftest_fmt(fake, sizeof fake, "FAKEBOOT_ID=00000000-0000-4000-8000-%012llx", (unsigned long long)(seed & 0xffffffffffffULL));
 	}
 	const char *venv[8];
