@@ -2,7 +2,8 @@
 # bench/scale.sh - what many managed segment files cost (bench/micro/bench_scale.c), with and without the
 # shim in the same run, for N = BENCH_SCALE_N (default "10000 50000 100000") files of BENCH_SCALE_SIZE bytes
 # (4096; one pool block each, blocks of 4 KiB):
-#   descriptors per open file; anonymous memory per file (the shim's run minus the plain run); the first
+#   descriptors per open file; anonymous memory per file after the first and what the first open cost (the
+#   shim's run minus the plain run); the first
 #   managed open after a restart (activation + recovery of N records) and all N opens; the CPU of the
 #   migration threads while idle (BENCH_SCALE_IDLE s, nothing to move) and while migration demotes files
 #   (the restart with the threshold lowered to 0.25, BENCH_SCALE_HOLD s): CPU per decision = that CPU over
@@ -38,10 +39,10 @@ kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 printf '# libpafka scale: %s-byte files, blocks of %s bytes, pool %s, fast tier = tmpfs standing in for PMem, RLIMIT_NOFILE %s\n' \
 	"$SIZE" "$BS" "${POOL:-sized for the files}" "$(ulimit -n)"
-printf '%-7s %-6s %8s %10s %12s %10s %12s %12s %10s %10s %14s %s\n' N run open fds/file anon_B/file first_ms \
-	all_opens_s idle_cpu_ms demotions move_cpu_ms cpu_ms/decision fsck
+printf '%-7s %-6s %8s %10s %12s %10s %10s %12s %12s %10s %10s %14s %s\n' N run open fds/file anon_B/file fixed_KiB \
+	first_ms all_opens_s idle_cpu_ms demotions move_cpu_ms cpu_ms/decision fsck
 for n in $NS; do
-	declare -A anon=()
+	declare -A anon=() fixed=()
 	for run in plain shim; do
 		d=$tmp/$run-$n
 		mkdir -p "$d/logs"
@@ -65,18 +66,20 @@ for n in $NS; do
 			unset PAFKA_LOG_CHANNEL_TYPE PAFKA_LOG_DIRS PAFKA_STORAGE_TIERS_FIRST_PATHS PAFKA_POOL_BLOCK_SIZE \
 				PAFKA_STORAGE_TIERS_FIRST_SIZES
 		fi
-		anon[$run]=$(kv anon_kib "$w")
-		extra=-
-		[ $run = shim ] && extra=$(( (${anon[shim]} - ${anon[plain]}) * 1024 / n ))
+		anon[$run]=$(kv anon_kib "$w") fixed[$run]=$(kv anon_fixed_kib "$w")
+		extra=- fix=-
+		[ $run = shim ] && extra=$(( (${anon[shim]} - ${anon[plain]}) * 1024 / (n - 1) )) fix=$((${fixed[shim]} - ${fixed[plain]}))
 		mc=$(kv threads_cpu_ms "$r")
 		per=-
 		[ "${dem:-0}" -gt 0 ] && per=$(awk -v c="$mc" -v d="$dem" 'BEGIN { printf "%.3f", c / d }')
-		printf '%-7s %-6s %8s %10s %12s %10s %12s %12s %10s %10s %14s %s\n' "$n" "$run" "$(kv open "$w")" \
-			"$(kv fds_per_open_file "$w")" "$extra" "$(kv first_open_ms "$r")" "$(kv all_opens_s "$r")" \
+		printf '%-7s %-6s %8s %10s %12s %10s %10s %12s %12s %10s %10s %14s %s\n' "$n" "$run" "$(kv open "$w")" \
+			"$(kv fds_per_open_file "$w")" "$extra" "$fix" "$(kv first_open_ms "$r")" "$(kv all_opens_s "$r")" \
 			"$(kv threads_cpu_ms "$w")" "$dem" "$mc" "$per" "$fsck"
 		rm -rf "$d" "$shm"
 	done
 done
-echo "# anon_B/file: the shim's run minus the plain run, after writing every file; first_ms: the first open after"
+echo "# anon_B/file: what each file after the first added to the anonymous memory, the shim's run minus the plain"
+echo "# run; fixed_KiB: what the first open added (for the shim: activation: its tables, threads and, while a"
+echo "# migration round runs, its snapshot); first_ms: the first open after"
 echo "# a restart (for the shim: activation and recovery of every record); idle_cpu_ms: the migration threads over ${IDLE}s"
 echo "# with nothing to move; move_cpu_ms: over ${HOLD}s after the restart with the threshold at 0.25 (demotions made then)."
