@@ -127,14 +127,21 @@ struct pf_file {
 				   until the file is freed, so a reader that copies it without the lock never reads
 				   freed memory (at worst a path torn by a rename, as before) */
 	uint32_t path_cap;      /* bytes path's buffer holds */
+	/* The one-byte flags, in 4-byte groups by what guards their writes: a compiler may read neighbouring
+	 * flags with one wider load, and a flag written under another lock must not share that word (TSan
+	 * sees such a load race with the write). */
 	uint8_t lease_active, lease_cancel; /* (atomic) */
-	uint8_t unlinked;       /* last link gone: free the pool record at the last close */
+	uint8_t pad_a[2];
+	uint8_t unlinked;       /* last link gone: free the pool record at the last close (files_lock) */
 	uint8_t migrating;      /* a migration thread owns a move of this file (files_lock) */
-	uint8_t size_known;
-	uint8_t pinned_real;    /* mapped or moved out of the managed dirs: never back into the pool */
-	uint8_t broken;         /* its pool record fails its integrity check: every data call answers EIO */
-	uint8_t rec_dirty;      /* the record's words (size, window) changed since the last sync (durable.c) */
 	uint8_t in_table;       /* reachable through the identity table (files_lock) */
+	uint8_t pad_b;
+	uint8_t size_known;     /* (f->lock, written exclusively) */
+	uint8_t pinned_real;    /* mapped or moved out of the managed dirs: never back into the pool (f->lock) */
+	uint8_t broken;         /* its pool record fails its integrity check: every data call answers EIO (f->lock) */
+	uint8_t pad_c;
+	uint32_t rec_dirty;     /* the record's words (size, window) changed since the last sync (durable.c; the read
+				   lock with the sync lock) */
 	char path0[];           /* the first path's buffer, allocated with the struct */
 };
 
