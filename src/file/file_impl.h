@@ -6,6 +6,7 @@
  * The files of the model, from the bottom up:
  *   table.c      identity table (inode + birth time -> struct pf_file), open descriptions, references,
  *                the views migration and metrics take of it
+ *   poslock.c    the offset locks, shared by the files whose identities hash alike
  *   iovcur.c     an iovec cursor, and the kernel's checks of a read/write's arguments
  *   placement.c  which bytes of a file live where (pool block, real file, hole); new pool blocks, spill,
  *                the window [lo, hi); persisting a file's pool bytes; the read-only attacher's view
@@ -27,7 +28,7 @@
  *   2. files_lock        (table.c) the identity table: membership, refs, nopen, unlinked, migrating.
  *                        Data operations never take it; opens, closes, unlinks, renames and the
  *                        migration/metrics views do.
- *   3. offset lock       (io.c: pos_lock, a lock shared by the files whose identities hash alike; a thread
+ *   3. offset lock       (poslock.c: pos_lock, a lock shared by the files whose identities hash alike; a thread
  *                        holds at most two, a sendfile's ends, taken together by pos_lock_pair)
  *                        serialises the operations of one file that use the kernel file offset (read,
  *                        write at the offset, O_APPEND writes, sendfile without an offset).
@@ -354,7 +355,7 @@ static inline int file_rfd(const struct pf_file *f, int fd)
  * none (table.c). -1 with errno when none can be had. Write lock held. */
 int file_wfd(struct pf_file *f, int fd, int oflags);
 
-/* ---- io.c */
+/* ---- poslock.c */
 /* f's offset lock (LOCKING 3), unless this thread holds it already; returns what pos_unlock needs. */
 int pos_lock(struct pf_file *f);
 void pos_unlock(struct pf_file *f, int took);
@@ -363,6 +364,8 @@ int pos_lock_pair(struct pf_file *f, struct pf_file *g);
 void pos_unlock_pair(struct pf_file *f, struct pf_file *g, int took);
 /* In a forked child: every offset lock anew. */
 void pos_atfork_child(void);
+
+/* ---- io.c */
 /* The position an operation at the descriptor's file offset starts at (the kernel keeps the offset).
  * Returns 0, or -1 with errno. */
 int offset_of(int fd, uint64_t *pos);
