@@ -666,6 +666,28 @@ static void parse_tier_types(struct loader *L, enum key_id k, const char *v)
 	}
 }
 
+/* process.roles: broker, controller or both (Kafka's words); a process without the broker role serves no
+ * partition, so the shim leaves it alone (shim.c). */
+static void parse_process_roles(struct loader *L, enum key_id k, const char *v)
+{
+	struct list l;
+	int n = split_list(L, k, v, "roles", 1, &l), broker = 0, controller = 0;
+	for (int i = 0; i < n; i++) {
+		if (!strcasecmp(l.item[i], "broker")) {
+			broker = 1;
+		} else if (!strcasecmp(l.item[i], "controller")) {
+			controller = 1;
+		} else {
+			invalid(L, k, v, "use broker, controller or broker,controller (Kafka's KRaft roles)");
+			n = -1;
+			break;
+		}
+	}
+	free(l.copy);
+	if (n > 0)
+		L->cfg->controller_only = controller && !broker;
+}
+
 static void parse_first_sizes(struct loader *L, enum key_id k, const char *v)
 {
 	int64_t sizes[PF_MAX_PATHS];

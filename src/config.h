@@ -67,6 +67,7 @@ struct pf_config {
 	uint64_t block_size;               /* pafka.pool.block.size */
 	char *metrics_address;             /* pafka.metrics.address */
 	char *server_properties;           /* path of the server.properties that was read, or NULL */
+	int controller_only;               /* process.roles names controller and not broker */
 };
 
 #define PF_DEFAULT_PATTERN "^[0-9]{20}\\.(log|index|timeindex)(\\.(cleaned|swap|deleted))?$"

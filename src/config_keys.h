@@ -67,6 +67,9 @@
 		"Kafka's log directories, comma separated; beats log.dir given in the same source; when "   \
 		"neither is set and server.properties was found, Kafka's default /tmp/kafka-logs")          \
 	SPECIAL(LOG_DIR, "log.dir", LIST, parse_paths, NULL, "Kafka's older name of log.dirs")             \
+	SPECIAL(PROCESS_ROLES, "process.roles", LIST, parse_process_roles, NULL,                            \
+		"Kafka's KRaft roles of the process; one without the broker role (a dedicated controller) "  \
+		"stays inert: its metadata log stays on its log dir and it opens no pool")                  \
 	SPECIAL(SEGMENT_PATTERN, "pafka.segment.pattern", STRING, parse_segment_pattern,                   \
 		PF_DEFAULT_PATTERN, "the base names of the managed segment files, a POSIX extended regex")  \
 	SPECIAL(POOL_BLOCK_SIZE, "pafka.pool.block.size", SIZE, parse_block_size, "1M",                   \

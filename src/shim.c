@@ -91,8 +91,9 @@ static void read_marker_or_die(int d, struct pf_marker *m)
 		       (unsigned)geteuid());
 }
 
-/* log.channel.type=file: passing through is only safe if no pool named by a marker holds file data. */
-static void check_file_mode(void)
+/* Passing through (log.channel.type=file, or a controller-only process; why says which) is only safe if no
+ * pool named by a marker holds file data. */
+static void check_passthrough(const char *why)
 {
 	for (int d = 0; d < pf_paths_ndirs(); d++) {
 		struct pf_marker m;
@@ -107,17 +108,17 @@ static void check_file_mode(void)
 			struct pf_pool p;
 			struct pf_err err = { "" };
 			if (pf_pool_open(&p, 0, dir, 0, 1, PF_BLOCK_SIZE_MIN, 1, &err) < 0)
-				pf_die("log.channel.type=file, but log dir %s was served from pool %s, which cannot be "
+				pf_die("%s, but log dir %s was served from pool %s, which cannot be "
 				       "checked (%s): run with log.channel.type=pmem or tiered, or drain it first",
-				       pf_paths_dir(d), pool_path, err.msg);
+				       why, pf_paths_dir(d), pool_path, err.msg);
 			uint64_t live, used;
 			pf_pool_usage(&p, &live, &used);
 			pf_pool_close(&p);
 			if (used > 0)
-				pf_die("log.channel.type=file, but pool %s still holds %llu blocks of %llu segment files "
+				pf_die("%s, but pool %s still holds %llu blocks of %llu segment files "
 				       "from %s: passing through would read zeros. Run with log.channel.type=pmem or "
 				       "tiered, or 'pafka drain' first",
-				       pool_path, (unsigned long long)used, (unsigned long long)live, pf_paths_dir(d));
+				       why, pool_path, (unsigned long long)used, (unsigned long long)live, pf_paths_dir(d));
 		}
 		pf_marker_free(&m);
 	}
@@ -233,8 +234,18 @@ static void activate_locked(void)
 {
 	if (deferred_error[0])
 		pf_die("%s", strncmp(deferred_error, "pafka: ", 7) ? deferred_error : deferred_error + 7);
+	if (cfg.channel != PF_CHANNEL_FILE && cfg.controller_only) {
+		/* A dedicated KRaft controller serves no partition: its metadata log is small and stays on its log
+		 * dir, and it never competes with the broker beside it (same injected environment) for the pool. */
+		check_passthrough("process.roles is controller only");
+		pf_log(PF_LOG_INFO, "inert: process.roles has no broker role (a KRaft controller), so this process "
+				    "opens no pool and its log dirs (%s%s) stay as they are; only brokers use the pool",
+		       pf_paths_ndirs() > 0 ? pf_paths_dir(0) : "none", pf_paths_ndirs() > 1 ? ", ..." : "");
+		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
+		return;
+	}
 	if (cfg.channel == PF_CHANNEL_FILE) {
-		check_file_mode();
+		check_passthrough("log.channel.type=file");
 		/* Silent, so an A/B run with the preload behaves (and logs) exactly as one without it. */
 		pf_log(PF_LOG_DEBUG, "log.channel.type=file: segments stay on the log dirs (inert)");
 		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);

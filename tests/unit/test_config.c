@@ -910,6 +910,35 @@ Test(config, properties_file_values_are_trimmed_and_unknown_keys_ignored)
 	pf_config_free(&c);
 }
 
+Test(config, process_roles_without_broker_is_controller_only)
+{
+	static const struct { const char *roles; int controller_only; } cases[] = {
+		{ "controller", 1 }, { "broker", 0 }, { "broker,controller", 0 }, { " Controller , BROKER ", 0 },
+		{ "CONTROLLER", 1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[128];
+		snprintf(text, sizeof text, "node.id=3\nprocess.roles=%s\nlog.dirs=/l\n", cases[i].roles);
+		char *props = write_file("server.properties", text);
+		struct pf_config c;
+		int rc = load(&c, no_env, KAFKA(props));
+		assert_ok(rc);
+		cr_assert_eq(c.controller_only, cases[i].controller_only, "process.roles=%s", cases[i].roles);
+		pf_config_free(&c);
+	}
+	/* unset (ZooKeeper mode, or a tool): a broker */
+	struct pf_config c;
+	assert_ok(load(&c, ENV("PAFKA_LOG_DIRS=/l"), NULL));
+	cr_assert_eq(c.controller_only, 0);
+	pf_config_free(&c);
+	/* a word Kafka does not know: one line naming the key */
+	char *props = write_file("server.properties", "process.roles=broker,observer\n");
+	cr_assert_eq(load(&c, no_env, KAFKA(props)), -1);
+	assert_error_has("process.roles");
+	assert_error_has("observer");
+	pf_config_free(&c);
+}
+
 /* ---- freeing -------------------------------------------------------------------------------------- */
 
 Test(config, free_is_safe_on_zeroed_loaded_failed_and_twice)
