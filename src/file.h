@@ -113,6 +113,8 @@ struct pf_file_info {
 	uint64_t dir_hash;      /* its partition directory */
 	uint64_t base_offset;   /* the segment's base offset (from its name) */
 	int in_pool;            /* has a record (pool bytes, or a window for them) */
+	int pool;               /* in_pool: the index of its pool */
+	int slot;               /* the slot of its log dir (paths.h), -1 when none */
 	int busy;               /* being moved now */
 	int mapped;             /* an application mapping shows its pool blocks */
 	uint64_t win_lo;        /* pool files: the window [win_lo, win_hi) in blocks, win_hi UINT64_MAX when */

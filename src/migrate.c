@@ -90,8 +90,10 @@ static struct {
 	int *ord;
 	int n, nord, pos;
 	enum pf_move mv;
+	int pool;      /* the pool whose files the plan moves (pf_tier_pool index) */
 	int64_t until_ms;
 } plan;
+static int next_pool; /* the pool plan_make looks at first, round robin (under plan_lock) */
 
 static void plan_drop(void)
 {
@@ -103,12 +105,12 @@ static void plan_drop(void)
 }
 
 /* The next move of the plan, claimed; PF_MOVE_NONE when the plan has none left. */
-static enum pf_move plan_take(struct pf_file **out, uint64_t *birth)
+static enum pf_move plan_take(struct pf_file **out, uint64_t *birth, int *pool)
 {
 	if (!plan.v || pf_mono_ms() >= plan.until_ms || pf_tier_paused() || pf_tier_draining())
 		return PF_MOVE_NONE;
 	uint64_t used, cap;
-	pf_tier_usage(&used, &cap);
+	pf_tier_pool_usage(plan.pool, &used, &cap);
 	uint64_t limit = pf_policy_limit(&policy, cap), boundary = pf_tier_demote_boundary();
 	while (plan.pos < plan.nord) {
 		int i = plan.ord[plan.pos];
@@ -123,59 +125,111 @@ static enum pf_move plan_take(struct pf_file **out, uint64_t *birth)
 		if (pf_file_claim(plan.v[i].file)) {
 			*out = plan.v[i].file;
 			*birth = plan.v[i].birth_ns;
+			*pool = plan.pool;
 			return plan.mv;
 		}
 	}
 	return PF_MOVE_NONE;
 }
 
-/* A new snapshot and the policy's next move on it; a whole-file move starts a plan. */
-static enum pf_move plan_make(struct pf_file **out, uint64_t *birth, uint64_t *count)
+/* The pool a file belongs to: its own, or, on the slow tier, the one its log dir's new bytes would go to. */
+static int pool_of(const struct pf_file_info *v)
+{
+	return v->in_pool ? v->pool : pf_tier_home(v->slot);
+}
+
+static int over_limit(int pool)
+{
+	uint64_t used, cap;
+	pf_tier_pool_usage(pool, &used, &cap);
+	return used > pf_policy_limit(&policy, cap);
+}
+
+/* A new snapshot and the policy's next move on it; a whole-file move starts a plan. Each pool has its own
+ * limit and its own files (tier.h: a file moves only within the pools of its log dir): the policy looks at
+ * one pool's files at a time, the pools over their limit first, then the others, round robin. */
+static enum pf_move plan_make(struct pf_file **out, uint64_t *birth, uint64_t *count, int *pool)
 {
 	struct pf_file_info *v = NULL;
-	int n = 0;
+	int n = 0, np = pf_tier_npools();
 	*out = NULL;
 	if (pf_files_snapshot(&v, &n) < 0)
 		return PF_MOVE_NONE;
 	struct pf_cand *c = pf_scratch_alloc(((size_t)n + 1) * sizeof *c); /* zeroed, as mapped */
+	int *grp = pf_scratch_alloc(((size_t)n + 1) * sizeof *grp);
+	/* one pool: its files are all of them; several: one pool's, copied out (idx: where each came from) */
+	struct pf_cand *sub = np > 1 ? pf_scratch_alloc(((size_t)n + 1) * sizeof *sub) : c;
+	int *idx = np > 1 ? pf_scratch_alloc(((size_t)n + 1) * sizeof *idx) : NULL;
 	enum pf_move mv = PF_MOVE_NONE;
-	if (!c) {
-		pf_files_snapshot_free(v, n);
-		return mv;
-	}
+	if (!c || !grp || !sub || (np > 1 && !idx))
+		goto out;
 	int64_t now = pf_mono_ms();
-	uint64_t used, cap;
-	pf_tier_usage(&used, &cap);
-	uint64_t bs = pf_tier_pool(0)->bsize;
-	for (int i = 0; i < n; i++)
-		candidate(&v[i], &c[i], bs, now);
+	for (int i = 0; i < n; i++) {
+		grp[i] = pool_of(&v[i]);
+		candidate(&v[i], &c[i], pf_tier_pool(grp[i] >= 0 ? grp[i] : 0)->bsize, now);
+	}
 	mark_sealed_by_newer(v, c, n);
 	for (int i = 0; i < n; i++)
 		if (v[i].mapped && !c[i].sealed)
 			c[i].busy = 1; /* the index of an active segment: Kafka stores into it */
-	int which = -1;
-	policy.tail_keep = tail_keep_bytes / bs > 0 ? tail_keep_bytes / bs : 1;
-	mv = pf_policy_next(&policy, c, n, used, cap, pf_tier_demote_boundary(), &which, count);
-	if (mv == PF_MOVE_PROMOTE && now - pf_files_learned_ms() < PROMOTE_SETTLE_MS)
-		mv = PF_MOVE_NONE; /* the set of files is still growing (a broker loading its logs) */
+	int which = -1, m = n, g = -1;
+	uint64_t boundary = pf_tier_demote_boundary();
+	for (int pass = 0; pass < 2 && mv == PF_MOVE_NONE; pass++) {
+		for (int k = 0; k < np && mv == PF_MOVE_NONE; k++) {
+			g = (next_pool + k) % np;
+			if (over_limit(g) != (pass == 0))
+				continue;
+			if (np > 1) {
+				m = 0;
+				for (int i = 0; i < n; i++)
+					if (grp[i] == g) {
+						sub[m] = c[i];
+						idx[m++] = i;
+					}
+			}
+			uint64_t used, cap, bs = pf_tier_pool(g)->bsize;
+			pf_tier_pool_usage(g, &used, &cap);
+			policy.tail_keep = tail_keep_bytes / bs > 0 ? tail_keep_bytes / bs : 1;
+			mv = pf_policy_next(&policy, sub, m, used, cap, boundary, &which, count);
+			if (mv == PF_MOVE_PROMOTE && now - pf_files_learned_ms() < PROMOTE_SETTLE_MS)
+				mv = PF_MOVE_NONE; /* the set of files is still growing (a broker loading its logs) */
+		}
+	}
+	if (mv == PF_MOVE_NONE)
+		goto out;
+	next_pool = (g + 1) % np;
 	int *ord = NULL;
-	if ((mv == PF_MOVE_DEMOTE || mv == PF_MOVE_PROMOTE) && (ord = pf_scratch_alloc((size_t)n * sizeof *ord + 1))) {
+	if ((mv == PF_MOVE_DEMOTE || mv == PF_MOVE_PROMOTE) && (ord = pf_scratch_alloc((size_t)m * sizeof *ord + 1))) {
+		plan.nord = pf_policy_order(sub, m, mv, boundary, ord);
+		for (int j = 0; idx && j < plan.nord; j++)
+			ord[j] = idx[ord[j]];
 		plan.v = v;
 		plan.c = c;
 		plan.ord = ord;
 		plan.n = n;
-		plan.nord = pf_policy_order(c, n, mv, pf_tier_demote_boundary(), ord);
 		plan.pos = 0;
 		plan.mv = mv;
+		plan.pool = g;
 		plan.until_ms = now + PLAN_MS;
-		return plan_take(out, birth);
+		if (sub != c)
+			pf_scratch_free(sub);
+		pf_scratch_free(idx);
+		pf_scratch_free(grp);
+		return plan_take(out, birth, pool);
 	}
-	if (mv != PF_MOVE_NONE && pf_file_claim(v[which].file)) {
+	which = idx ? idx[which] : which;
+	if (pf_file_claim(v[which].file)) {
 		*out = v[which].file;
 		*birth = v[which].birth_ns;
+		*pool = g;
 	} else {
 		mv = PF_MOVE_NONE;
 	}
+out:
+	if (sub != c)
+		pf_scratch_free(sub);
+	pf_scratch_free(idx);
+	pf_scratch_free(grp);
 	pf_scratch_free(c);
 	pf_files_snapshot_free(v, n);
 	return mv;
@@ -195,23 +249,24 @@ static int quiet_now(void)
 {
 	if (!quiet.until_ms)
 		return 0;
-	uint64_t used, cap;
-	pf_tier_usage(&used, &cap);
-	if (pf_mono_ms() >= quiet.until_ms || used > pf_policy_limit(&policy, cap) || pf_files_count() != quiet.files) {
+	int over = 0;
+	for (int i = 0; i < pf_tier_npools() && !over; i++)
+		over = over_limit(i);
+	if (pf_mono_ms() >= quiet.until_ms || over || pf_files_count() != quiet.files) {
 		quiet.until_ms = 0;
 		return 0;
 	}
 	return 1;
 }
 
-static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *count)
+static enum pf_move choose(struct pf_file **out, uint64_t *birth, uint64_t *count, int *pool)
 {
 	pthread_mutex_lock(&plan_lock);
-	enum pf_move mv = plan_take(out, birth);
+	enum pf_move mv = plan_take(out, birth, pool);
 	if (mv == PF_MOVE_NONE && !quiet_now()) {
 		plan_drop();
 		unsigned files = pf_files_count();
-		mv = plan_make(out, birth, count);
+		mv = plan_make(out, birth, count, pool);
 		if (mv == PF_MOVE_NONE) {
 			quiet.wait_ms = quiet.wait_ms ? (quiet.wait_ms * 2 > QUIET_MAX_MS ? QUIET_MAX_MS : quiet.wait_ms * 2)
 						      : QUIET_MIN_MS;
@@ -256,7 +311,8 @@ int pf_migrate_step(void)
 		return PF_MOVE_NONE;
 	struct pf_file *f = NULL;
 	uint64_t birth = 0, count = 0;
-	enum pf_move mv = choose(&f, &birth, &count);
+	int pool = -1;
+	enum pf_move mv = choose(&f, &birth, &count, &pool);
 	if (mv == PF_MOVE_NONE)
 		return mv;
 	struct pf_move_ctx ctx = { pf_rate_take, 0 };
@@ -271,8 +327,9 @@ int pf_migrate_step(void)
 	} else if (mv == PF_MOVE_READMIT) {
 		r = pf_file_readmit(f, &ctx);
 	} else {
-		struct pf_pool *p = pf_tier_pick();
-		r = p ? pf_file_promote(f, p, &ctx) : 1;
+		uint64_t used, cap;
+		pf_tier_pool_usage(pool, &used, &cap);
+		r = used < cap ? pf_file_promote(f, pf_tier_pool(pool), &ctx) : 1;
 	}
 	account(mv, f, r, &ctx, t0);
 	pf_file_release(f);

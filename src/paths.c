@@ -24,6 +24,8 @@ static regex_t pattern_re;
 static int ndirs;
 static char *dirs[PF_MAX_PATHS * 2]; /* configured paths and, where different, their realpath() */
 static size_t dirlens[PF_MAX_PATHS * 2];
+static int dirslot[PF_MAX_PATHS * 2]; /* the position of the configured log dir each entry names */
+static int nslots;                    /* configured log dirs */
 
 static int default_match(const char *n)
 {
@@ -138,24 +140,37 @@ int pf_path_absolute(int dirfd, const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-const char *pf_path_logdir(const char *abspath)
+/* The entry of dirs[] containing abspath at partition depth, or -1. */
+static int logdir_entry(const char *abspath)
 {
 	const char *name = strrchr(abspath, '/');
 	if (!name || name == abspath)
-		return NULL;
+		return -1;
 	/* the partition directory component ends at name; find its start */
 	const char *part = name - 1;
 	while (part > abspath && *part != '/')
 		part--;
 	if (*part != '/' || part + 1 == name)
-		return NULL;
+		return -1;
 	size_t dlen = (size_t)(part - abspath); /* length of the log dir prefix */
 	if (dlen == 0)
 		dlen = 1; /* log dir "/" */
 	for (int i = 0; i < ndirs; i++)
 		if (dirlens[i] == dlen && !memcmp(dirs[i], abspath, dlen))
-			return dirs[i];
-	return NULL;
+			return i;
+	return -1;
+}
+
+const char *pf_path_logdir(const char *abspath)
+{
+	int i = logdir_entry(abspath);
+	return i >= 0 ? dirs[i] : NULL;
+}
+
+int pf_path_logdir_slot(const char *abspath)
+{
+	int i = logdir_entry(abspath);
+	return i >= 0 ? dirslot[i] : -1;
 }
 
 int pf_path_in_managed_dir(const char *abspath)
@@ -176,7 +191,7 @@ int pf_path_managed(const char *abspath)
 	return pf_name_matches(pf_basename(abspath)) && pf_path_in_managed_dir(abspath);
 }
 
-static int add_dir(const char *d)
+static int add_dir(const char *d, int slot)
 {
 	for (int i = 0; i < ndirs; i++)
 		if (!strcmp(dirs[i], d))
@@ -187,6 +202,7 @@ static int add_dir(const char *d)
 	if (!dirs[ndirs])
 		return -1;
 	dirlens[ndirs] = strlen(d);
+	dirslot[ndirs] = slot;
 	ndirs++;
 	return 0;
 }
@@ -203,19 +219,20 @@ int pf_paths_init(const struct pf_config *cfg, struct pf_err *err)
 		use_regex = 1;
 	}
 	const struct pf_paths *src = cfg->second_paths.n ? &cfg->second_paths : &cfg->log_dirs;
+	nslots = src->n;
 	for (int i = 0; i < src->n; i++) {
 		char abs[PATH_MAX];
 		if (pf_path_absolute(AT_FDCWD, src->v[i], abs, sizeof abs) < 0) {
 			pf_err_set(err, "log directory '%s' is not a usable path", src->v[i]);
 			return -1;
 		}
-		if (add_dir(abs) < 0)
+		if (add_dir(abs, i) < 0)
 			return -1;
 		/* The JVM may reach the same directory through its resolved name. */
 		char real[PATH_MAX];
 		int e = errno;
 		if (realpath(abs, real))
-			add_dir(real);
+			add_dir(real, i);
 		errno = e;
 	}
 	return 0;
@@ -229,6 +246,7 @@ void pf_paths_fini(void)
 	for (int i = 0; i < ndirs; i++)
 		free(dirs[i]);
 	ndirs = 0;
+	nslots = 0;
 }
 
 int pf_paths_ndirs(void)
@@ -239,4 +257,14 @@ int pf_paths_ndirs(void)
 const char *pf_paths_dir(int i)
 {
 	return i >= 0 && i < ndirs ? dirs[i] : NULL;
+}
+
+int pf_paths_dir_slot(int i)
+{
+	return i >= 0 && i < ndirs ? dirslot[i] : -1;
+}
+
+int pf_paths_nslots(void)
+{
+	return nslots;
 }

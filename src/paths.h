@@ -37,8 +37,15 @@ int pf_path_under_managed_dir(const char *abspath);
 int pf_path_managed(const char *abspath);
 /* The managed directory containing abspath at partition depth, or NULL. */
 const char *pf_path_logdir(const char *abspath);
-/* Number and list of managed directories (for markers and tools). */
+/* Number and list of managed directories (for markers and tools): the configured ones and, where they
+ * differ, their resolved names. */
 int pf_paths_ndirs(void);
 const char *pf_paths_dir(int i);
+/* A log dir's SLOT is its position in the configured list (storage.tiers.second.paths, else log.dirs),
+ * shared by its resolved name: it pairs log dirs with pools (tier.h). How many are configured, the slot of
+ * entry i of pf_paths_dir, and the slot of the log dir holding abspath at partition depth (-1: none). */
+int pf_paths_nslots(void);
+int pf_paths_dir_slot(int i);
+int pf_path_logdir_slot(const char *abspath);
 
 #endif

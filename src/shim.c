@@ -184,21 +184,29 @@ static void check_markers(void)
 	}
 }
 
-/* Name every open pool in the marker of each writable log dir. */
+/* Name, in the marker of each writable log dir, the pools that serve it (tier.h) and keep every open pool
+ * its marker already names (it may still hold bytes of that dir's segments, written when the pairing of
+ * pools and dirs was another; only drain and pool destroy take a line away). */
 static void write_markers(void)
 {
-	struct pf_marker m = { 0 };
-	for (int i = 0; i < pf_tier_npools(); i++) {
-		char u[33];
-		pf_uuid_str(pf_tier_pool(i)->hdr->uuid, u);
-		if (pf_marker_add(&m, u, pf_tier_pool(i)->path) < 0)
-			pf_die("out of memory writing the log dirs' markers");
-	}
-	for (int d = 0; d < pf_paths_ndirs(); d++)
-		if (access(pf_paths_dir(d), W_OK) == 0 && pf_marker_write(pf_paths_dir(d), &m) < 0)
+	for (int d = 0; d < pf_paths_ndirs(); d++) {
+		if (access(pf_paths_dir(d), W_OK) != 0)
+			continue;
+		struct pf_marker old, m = { 0 };
+		read_marker_or_die(d, &old);
+		for (int i = 0; i < pf_tier_npools(); i++) {
+			char u[33];
+			pf_uuid_str(pf_tier_pool(i)->hdr->uuid, u);
+			if ((pf_tier_serves(i, pf_paths_dir_slot(d)) || pf_marker_has(&old, u)) &&
+			    pf_marker_add(&m, u, pf_tier_pool(i)->path) < 0)
+				pf_die("out of memory writing the log dirs' markers");
+		}
+		if (pf_marker_write(pf_paths_dir(d), &m) < 0)
 			pf_die("cannot write %s/%s: %s (the log dir must be writable)", pf_paths_dir(d), PAFKA_MARKER_FILE,
 			       strerror(errno));
-	pf_marker_free(&m);
+		pf_marker_free(&old);
+		pf_marker_free(&m);
+	}
 }
 
 /* Load every pool's records into the file table; returns the files and blocks recovered. */

@@ -3,7 +3,7 @@
  * statistics (see tier.h).
  *
  * Owns: pools[], npools, the role (readonly, not_writer), the switches (draining, paused, migrating).
- * May call: pool.h, config.h, log.h, sys.h.
+ * May call: pool.h, config.h, paths.h, log.h, sys.h.
  */
 #define _GNU_SOURCE
 #include "tier.h"
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "real.h"
 #include "sys.h"
 
@@ -82,13 +83,45 @@ struct pf_pool *pf_tier_pool(int i)
 	return i >= 0 && i < npools ? &pools[i] : NULL;
 }
 
-struct pf_pool *pf_tier_pick(void)
+int pf_tier_serves(int i, int slot)
+{
+	int nd = pf_paths_nslots();
+	if (i < 0 || i >= npools)
+		return 0;
+	if (slot < 0 || nd <= 0 || npools == 1)
+		return 1;
+	return npools >= nd ? i % nd == slot : slot % npools == i;
+}
+
+/* Of the pools serving slot, the one with the most free blocks (the first of equals). */
+static struct pf_pool *most_free(int slot)
 {
 	struct pf_pool *best = NULL;
 	for (int i = 0; i < npools; i++)
-		if (!best || pf_pool_free_blocks(&pools[i]) > pf_pool_free_blocks(best))
+		if (pf_tier_serves(i, slot) && (!best || pf_pool_free_blocks(&pools[i]) > pf_pool_free_blocks(best)))
 			best = &pools[i];
+	return best;
+}
+
+struct pf_pool *pf_tier_pick_for(int slot)
+{
+	struct pf_pool *best = most_free(slot);
 	return best && pf_pool_free_blocks(best) > 0 ? best : NULL;
+}
+
+int pf_tier_home(int slot)
+{
+	struct pf_pool *best = most_free(slot);
+	return best ? best->index : -1;
+}
+
+void pf_tier_pool_usage(int i, uint64_t *used, uint64_t *capacity)
+{
+	*used = *capacity = 0;
+	if (i >= 0 && i < npools) {
+		*capacity = pools[i].nblocks;
+		*used = pools[i].nblocks - pf_pool_free_blocks(&pools[i]);
+	}
 }
 
 void pf_tier_usage(uint64_t *used, uint64_t *capacity)

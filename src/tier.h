@@ -51,9 +51,20 @@ void pf_tier_atfork(void);
 
 int pf_tier_npools(void);
 struct pf_pool *pf_tier_pool(int i);
-/* The pool with the most free blocks, for a new record; NULL when every pool is full. */
-struct pf_pool *pf_tier_pick(void);
-/* Used and total blocks over every pool. */
+/* Which pools serve which log dirs (JBOD): with N pools and M log dirs (their slots, paths.h), pool i
+ * serves slot d when N == 1 (one pool for every dir), i % M == d when N >= M (pool i pairs with dir i; more
+ * pools than dirs go round the dirs again), and d % N == i when N < M (the dirs go round the pools). A
+ * file's bytes go only to a pool that serves its log dir, so a dir's failure, or a full pool, stays with
+ * its own dirs; slot -1 (a file with no known log dir) may go to any pool. */
+int pf_tier_serves(int pool_index, int slot);
+/* Of the pools serving slot, the one with the most free blocks, for a new record; NULL when they are all
+ * full. */
+struct pf_pool *pf_tier_pick_for(int slot);
+/* The index of the pool a slow-tier file of slot would go to (the serving pool with the most free blocks,
+ * full or not); -1 without pools. */
+int pf_tier_home(int slot);
+/* Used and total blocks of pool i, and over every pool. */
+void pf_tier_pool_usage(int pool_index, uint64_t *used, uint64_t *capacity);
 void pf_tier_usage(uint64_t *used, uint64_t *capacity);
 
 /* Does this process change the pools (allocate, free, publish)? Not in a fork child or a read-only

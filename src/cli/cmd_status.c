@@ -234,6 +234,17 @@ static void json_live(struct json *j, const struct pf_pool_live *l)
 	json_end_obj(j);
 }
 
+/* The log dirs whose .pafka-pools marker names the pool with this uuid: the dirs it serves, and any whose
+ * segments it holds bytes of (marker.h). */
+static int names_pool(const char *dir, const char *uuid)
+{
+	struct pf_marker m;
+	int r = pf_marker_read(dir, &m), has = r > 0 && pf_marker_has(&m, uuid);
+	if (r > 0)
+		pf_marker_free(&m);
+	return has;
+}
+
 static void print_json(struct status *s, int verbose, struct json *j)
 {
 	json_str(j, "version", PAFKA_VERSION);
@@ -252,6 +263,13 @@ static void print_json(struct status *s, int verbose, struct json *j)
 		json_obj(j, NULL);
 		cli_json_pool_use(j, &u);
 		json_u64(j, "pool_bytes", v->pool_bytes);
+		char uuid[33];
+		pf_uuid_str(h->uuid, uuid);
+		json_arr(j, "log_dirs");
+		for (int d = 0; d < s->c->ndirs; d++)
+			if (names_pool(s->c->dirs[d], uuid))
+				json_str(j, NULL, s->c->dirs[d]);
+		json_end_arr(j);
 		json_dbl(j, "threshold", s->c->cfg.migrate_threshold);
 		json_obj(j, "writer");
 		json_bool(j, "in_use", v->locked);
@@ -319,6 +337,12 @@ static void print_text(struct status *s, int verbose)
 		       (unsigned long long)used, nb ? 100.0 * (double)used / (double)nb : 0.0, v->nrecs);
 		printf("  free        %s (%llu blocks)\n", cli_human((nb - used) * bs, b1, sizeof b1),
 		       (unsigned long long)(nb - used));
+		printf("  log dirs    ");
+		int nd = 0;
+		for (int d = 0; d < s->c->ndirs; d++)
+			if (names_pool(s->c->dirs[d], uuid))
+				printf("%s%s", nd++ ? ", " : "", s->c->dirs[d]);
+		printf("%s\n", nd ? "" : "none (no log dir's .pafka-pools marker names it)");
 		if (s->c->cfg.migrate_threshold < 0)
 			printf("  threshold   -1 (migration disabled)\n");
 		else

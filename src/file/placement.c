@@ -13,7 +13,7 @@
  *    that is impossible the whole file is first copied to the real file (materialised, moves.c, by io.c).
  *
  * Owns: a file's map, window and block birth order (born[], under its write lock; the process-wide
- * counter of block writes, atomic). May call: iovcur.c, tier.h, pool.h, fault.h, log.h,
+ * counter of block writes, atomic). May call: iovcur.c, tier.h, pool.h, paths.h, fault.h, log.h,
  * sys.h, real.h.
  */
 #define _GNU_SOURCE
@@ -28,6 +28,7 @@
 #include "fault.h"
 #include "iovcur.h"
 #include "log.h"
+#include "paths.h"
 #include "real.h"
 #include "sys.h"
 #include "tier.h"
@@ -228,7 +229,7 @@ int ensure_record(struct pf_file *f, int fd)
 		return 1;
 	if (f->pinned_real || !pf_tier_writable())
 		return 0;
-	struct pf_pool *p = pf_tier_pick();
+	struct pf_pool *p = pf_tier_pick_for(pf_path_logdir_slot(f->path)); /* a pool of its log dir */
 	if (!p)
 		return 0;
 	uint64_t lo = (f->size + p->bsize - 1) >> p->bshift;

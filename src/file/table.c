@@ -6,7 +6,7 @@
  * bytes and a name. Its struct stays allocated while references (table, descriptions, holds) remain.
  *
  * Owns: the table and files_lock (see file_impl.h for the order of locks). May call: placement.c, tier.h,
- * pool.h, fdtab.h, log.h, sys.h, real.h.
+ * pool.h, fdtab.h, paths.h, log.h, sys.h, real.h.
  */
 #define _GNU_SOURCE
 #include "file_impl.h"
@@ -22,6 +22,7 @@
 
 #include "fdtab.h"
 #include "log.h"
+#include "paths.h"
 #include "real.h"
 #include "sys.h"
 #include "tier.h"
@@ -694,6 +695,8 @@ static void collect(struct pf_file *f, void *arg)
 	c->dir_hash = pf_fnv1a(f->path, (uint64_t)(slash - f->path));
 	c->base_offset = base_offset(f->path);
 	c->in_pool = f->rec >= 0;
+	c->pool = c->in_pool ? f->pool->index : -1;
+	c->slot = pf_path_logdir_slot(f->path);
 	c->busy = f->migrating;
 	c->mapped = __atomic_load_n(&f->nmaps, __ATOMIC_ACQUIRE) > 0;
 	c->birth_ns = (uint64_t)f->key.btime_sec * 1000000000ULL + f->key.btime_nsec;

@@ -8,7 +8,7 @@ NUM = (int, float)
 POOL = {
     "path": str, "dir": str, "uuid": str, "block_size": int, "capacity_bytes": int, "used_bytes": int,
     "free_bytes": int, "capacity_blocks": int, "used_blocks": int, "free_blocks": int, "files": int,
-    "pool_bytes": int, "threshold": NUM, "writer": dict, "migration": dict, "counters": dict,
+    "pool_bytes": int, "log_dirs": list, "threshold": NUM, "writer": dict, "migration": dict, "counters": dict,
 }
 WRITER = {"in_use": bool, "pid": (int, type(None)), "pid_alive": bool, "heartbeat_age_ms": (int, type(None))}
 MIGRATION = {"state": str, "pause_requested": bool, "drain_requested": bool, "migrating": bool, "paused": bool,

@@ -20,6 +20,7 @@ through tests/lib/pafkapool.py.
                                            payload, print "FILE-PARTITION COUNT FIRST LAST SHA256" lines
   pool used POOLDIR                        "USED NBLOCKS BLOCK_SIZE" (blocks)
   pool stats POOLDIR                       the header's live counters as k=v
+  pool paths POOLDIR                       one line per live record: "BLOCKS PATH" (its last known path)
   pool files POOLDIR LOGDIR...             one line per managed segment file: "TIER SIZE ALLOCATED
                                            POOL_BLOCKS PATH REAL_VALID" (TIER pool|slow|mixed|empty;
                                            REAL_VALID 1: a promoted file whose real file still holds a
@@ -518,6 +519,12 @@ def main():
         if a[1] == "stats":
             p = read_pool(a[2])
             print(" ".join(f"{k}={v}" for k, v in p["live"].items()) + f" used={p['used']} nblocks={p['nblocks']}")
+            return 0
+        if a[1] == "paths":
+            # every live record with blocks: its block count and last known path
+            for r in read_pool(a[2])["recs"].values():
+                if r["state"] == pp.REC_LIVE:
+                    print(r["blocks"], r["path"])
             return 0
         if a[1] in ("files", "summary"):
             return pool_files(a[2], a[3:], a[1] == "files")
