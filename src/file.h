@@ -89,6 +89,10 @@ int pf_path_unlink(enum pf_unlink_kind kind, int dirfd, const char *path, int fl
 int pf_path_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags,
 		   int how);
 int pf_path_truncate(const char *path, off_t len);
+/* Before the real open of a managed name: in a process that is not the pools' writer (a read-only attacher,
+ * a fork child), an O_TRUNC open for writing of a file with pool bytes fails with EROFS, before the kernel
+ * cuts the real file (as its write would). 0: go on. */
+int pf_path_open_trunc(int dirfd, const char *path, int flags);
 /* how: 0 link, 1 linkat (flags) */
 int pf_path_link(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags, int how);
 /* how: 0 symlink, 1 symlinkat; target_abs: the target resolved from the link's directory */

@@ -127,6 +127,8 @@ static NOINLINE int open_managed(int dirfd, const char *path, int flags, mode_t 
 	/* Activate before an open that can create or change a file (a bad configuration must stop the process
 	 * before it touches anything); an open of a missing name without O_CREAT changes nothing. */
 	int active = ((flags & O_CREAT) || exists(dirfd, path)) && activate();
+	if (active && pf_path_open_trunc(dirfd, path, flags) < 0)
+		return -1;
 	if (active)
 		pf_fd_transition_begin(); /* from the real open until the fd is registered */
 	int fd = REAL(openat)(dirfd, path, flags, mode);

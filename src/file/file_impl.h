@@ -342,6 +342,9 @@ void durable_restore(struct pf_file *f, const char *path);
 /* Read-only attacher: rebuild the file's placement from the shared tables (before a read), and check it
  * still holds for [pos, end) (after it). */
 void ro_refresh(struct pf_file *f, int fd);
+/* Does a pool hold a live record (or a damaged one) for the file with key k? From the shared tables, for a
+ * process that is not the writer. */
+int ro_has_record(const struct pf_key *k);
 int ro_still_valid(const struct pf_file *f, uint64_t pos, uint64_t end);
 /* The descriptor the real file is read (or sized, synced, stamped) through in a call on the application's
  * descriptor fd: fd itself (positioned calls do not move its offset), or f's own when it has one. */

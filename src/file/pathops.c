@@ -179,6 +179,27 @@ int pf_path_truncate(const char *path, off_t len)
 	return r;
 }
 
+int pf_path_open_trunc(int dirfd, const char *path, int flags)
+{
+	if (!(flags & O_TRUNC) || (flags & O_ACCMODE) == O_RDONLY || pf_tier_is_writer())
+		return 0;
+	struct statx stx;
+	int e = errno;
+	if (REAL(statx)(dirfd, path, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0, STATX_TYPE | STATX_INO | STATX_BTIME,
+			&stx) < 0 ||
+	    !S_ISREG(stx.stx_mode) || !(stx.stx_mask & STATX_BTIME)) {
+		errno = e; /* missing, or not a regular file: the kernel's open decides */
+		return 0;
+	}
+	struct pf_key k;
+	key_of_statx(&stx, &k, path);
+	if (ro_has_record(&k)) {
+		errno = EROFS; /* its bytes are in a pool only the writer changes */
+		return -1;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- rename */
 
 /* Would a rename of a regular file to newpath get past the obvious checks (parent is a directory, target

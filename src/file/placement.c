@@ -359,6 +359,21 @@ void ro_refresh(struct pf_file *f, int fd)
 	}
 }
 
+int ro_has_record(const struct pf_key *k)
+{
+	for (int n = 0; n < pf_tier_npools(); n++) {
+		struct pf_pool *p = pf_tier_pool(n);
+		for (uint64_t r = 0; r < p->nrecords; r++) {
+			struct pf_rec_view v;
+			int ok = pf_pool_rec_get(p, (uint32_t)r, &v) == 0;
+			if ((ok ? v.state == PF_REC_LIVE : !(v.bad & PF_RW_IDENT) && v.state != PF_REC_FREE) &&
+			    v.ino == k->ino && v.btime_sec == k->btime_sec && v.btime_nsec == k->btime_nsec)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* Does the entry of physical block phys say it holds block i of record r? */
 static int entry_is(const struct pf_pool *p, uint64_t phys, int64_t r, uint64_t i)
 {
