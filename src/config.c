@@ -382,9 +382,11 @@ static void load_cmdline(struct loader *L, const char *cmdline, size_t cmdline_l
 	memcpy(buf, cmdline, cmdline_len);
 	buf[cmdline_len] = '\0';
 	size_t pos = 0;
-	const char *a;
-	while ((a = next_arg(buf, cmdline_len, &pos)) && strcmp(a, "kafka.Kafka") != 0)
-		;
+	const char *a = next_arg(buf, cmdline_len, &pos), *base = a ? strrchr(a, '/') : NULL;
+	int java = a && !strcmp(base ? base + 1 : a, "java");
+	while (a && strcmp(a, "kafka.Kafka") != 0)
+		a = next_arg(buf, cmdline_len, &pos);
+	L->cfg->java_tool = java && !a; /* a JVM running another main class: one of Kafka's tools */
 	const char *file = a ? next_arg(buf, cmdline_len, &pos) : NULL;
 	if (!file || !file[0] || file[0] == '-')
 		goto out;

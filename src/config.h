@@ -40,6 +40,7 @@ static inline int pf_valid_block_size(uint64_t b)
 #define PF_BLOCK_SIZE_RULE "a power of two from 4K to 1G"
 
 enum pf_channel { PF_CHANNEL_FILE = 0, PF_CHANNEL_PMEM = 1, PF_CHANNEL_TIERED = 2 };
+enum pf_role { PF_ROLE_AUTO = 0, PF_ROLE_WRITER = 1, PF_ROLE_READER = 2 }; /* pafka.role */
 
 struct pf_paths {
 	int n;
@@ -68,6 +69,7 @@ struct pf_config {
 	char *metrics_address;             /* pafka.metrics.address */
 	char *server_properties;           /* path of the server.properties that was read, or NULL */
 	int controller_only;               /* process.roles names controller and not broker */
+	int java_tool;                     /* the process is a JVM whose main class is not kafka.Kafka */
 };
 
 #define PF_DEFAULT_PATTERN "^[0-9]{20}\\.(log|index|timeindex)(\\.(cleaned|swap|deleted))?$"

@@ -89,6 +89,12 @@
 	       FROM_TO(1, INT64_MAX), "64M", "use a byte count of at least 1 (K, M, G, T suffixes allowed)", \
 	       "the most recent bytes of every active segment kept in the first tier while migration moves "  \
 	       "its older head down (at most half the threshold, shared out among active segments)")         \
+	SIMPLE(ROLE, "pafka.role", CHOICE, int, role, WORDS("auto", "writer", "reader"), "auto",            \
+	       "use auto, writer or reader",                                                              \
+	       "who may become the pools' writer: auto lets only a Kafka broker (kafka.Kafka with its "       \
+	       "server.properties) and programs that are not Java take the pools, and makes every other "      \
+	       "Java program (Kafka's tools) attach read-only; writer takes the pools when no process holds " \
+	       "them (else attaches read-only); reader always attaches read-only")                          \
 	SIMPLE(LOG_LEVEL, "pafka.log.level", CHOICE, int, log_level, WORDS("error", "warn", "info", "debug"), \
 	       "info", "use error, warn, info or debug",                                                  \
 	       "the most detailed messages written to stderr, one line per event, never per write")        \

@@ -15,6 +15,7 @@
 #include "shim.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -51,9 +52,10 @@ void pf_shim_configure(void)
 	if (pf_shim_state() >= PF_ST_CONFIGURED)
 		return;
 	pthread_mutex_lock(&shim_lock);
-	if (pf_state == PF_ST_NEW && getauxval(AT_SECURE)) {
+	if (pf_state == PF_ST_NEW && (getauxval(AT_SECURE) || dlsym(RTLD_DEFAULT, "pafka_shim_inert"))) {
 		/* A setuid or setgid program: its environment and files named in it belong to whoever started
-		 * it. Inert, before reading either. */
+		 * it. Inert, before reading either. The pafka command (which exports pafka_shim_inert) works on
+		 * the pools and segment files itself, also under an injected LD_PRELOAD: inert too. */
 		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
 	} else if (pf_state == PF_ST_NEW) {
 		char *cmd = NULL;
@@ -259,11 +261,24 @@ static void activate_locked(void)
 		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
 		return;
 	}
+	/* Who may become the pools' writer (pafka.role): a broker must be; Kafka's tools, Java programs run
+	 * under the same injected environment, never are, even with no broker running (one would otherwise
+	 * take the pools, and the broker started next would stop with "in use"). */
+	enum pf_tier_access access = cfg.role == PF_ROLE_READER ? PF_TIER_READER
+				     : cfg.server_properties ? PF_TIER_EXCLUSIVE
+				     : cfg.role == PF_ROLE_AUTO && cfg.java_tool ? PF_TIER_READER
+										   : PF_TIER_SHARED;
 	struct pf_err err = { "" };
-	if (pf_tier_open(&cfg, !cfg.server_properties, may_create_pool, &err) < 0) {
+	if (pf_tier_open(&cfg, access, may_create_pool, &err) < 0) {
 		if (errno == ENOENT)
 			die_missing_pool();
 		pf_die("%s", err.msg);
+	}
+	if (pf_tier_npools() == 0) {
+		/* a reader, and no pool exists that any marker names: no byte lives in a pool */
+		pf_log(PF_LOG_DEBUG, "no pool exists yet: segments are read from the log dirs");
+		__atomic_store_n(&pf_state, PF_ST_PASSTHROUGH, __ATOMIC_RELEASE);
+		return;
 	}
 	check_markers();
 	if (pf_fdtab_init() < 0)
@@ -276,7 +291,10 @@ static void activate_locked(void)
 		start_writer();
 	struct pf_pool *p0 = pf_tier_pool(0);
 	pf_log(PF_LOG_INFO, "active%s (log.channel.type=%s): %d pool(s), first %s (%s), %llu files with %llu blocks recovered",
-	       pf_tier_readonly() ? ", read-only: another process holds the pool" : "",
+	       !pf_tier_readonly()         ? ""
+	       : access == PF_TIER_SHARED ? ", read-only: another process holds the pool"
+	       : cfg.role == PF_ROLE_READER ? ", read-only (pafka.role=reader)"
+					  : ", read-only: a Java program that is not a broker never writes the pools (pafka.role)",
 	       cfg.channel == PF_CHANNEL_PMEM ? "pmem" : "tiered", pf_tier_npools(), p0->path,
 	       p0->is_pmem ? "persistent memory: a write is durable when it returns"
 	       : pf_pool_volatile(p0) ? "tmpfs, not persistent memory: msync on fsync; a reboot clears the pool, and "

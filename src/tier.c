@@ -28,9 +28,11 @@ static int draining;
 static int migrating;
 static pthread_mutex_t boundary_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, int (*may_create)(const char *pool_path),
+int pf_tier_open(const struct pf_config *cfg, enum pf_tier_access access, int (*may_create)(const char *pool_path),
 		 struct pf_err *err)
 {
+	if (access == PF_TIER_READER)
+		readonly = not_writer = 1;
 	for (int i = 0; i < cfg->first_paths.n; i++) {
 		int64_t size = cfg->n_first_sizes ? cfg->first_sizes[i < cfg->n_first_sizes ? i : cfg->n_first_sizes - 1] : -1;
 		const char *dir = cfg->first_paths.v[i];
@@ -38,15 +40,19 @@ int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, int (*may
 		snprintf(path, sizeof path, "%s/%s", dir, PF_POOL_FILE);
 		int flags = (readonly ? PF_POOL_RDONLY : 0) | (may_create(path) ? 0 : PF_POOL_NOCREATE);
 		struct pf_err e = { "" };
-		if (pf_pool_open(&pools[i], i, dir, size, cfg->pool_ratio, cfg->block_size, flags, &e) < 0) {
+		if (pf_pool_open(&pools[npools], npools, dir, size, cfg->pool_ratio, cfg->block_size, flags, &e) < 0) {
+			/* A reader passes over a pool that does not exist and that no marker names: it holds nothing
+			 * (the writer that would create it has not run yet). */
+			if (access == PF_TIER_READER && errno == ENOENT && may_create(path))
+				continue;
 			/* Another process (the broker) holds the pool: a tool attaches read-only, a broker must not. */
-			if (!(errno == EAGAIN && i == 0 && may_attach_readonly))
+			if (!(errno == EAGAIN && i == 0 && access == PF_TIER_SHARED))
 				return pf_err_set(err, "%s", e.msg);
 			readonly = not_writer = 1;
-			if (pf_pool_open(&pools[i], i, dir, size, cfg->pool_ratio, cfg->block_size, 1, err) < 0)
+			if (pf_pool_open(&pools[npools], npools, dir, size, cfg->pool_ratio, cfg->block_size, 1, err) < 0)
 				return -1;
 		}
-		npools = i + 1;
+		npools++;
 	}
 	uint64_t boot[2];
 	if (!readonly)

@@ -40,11 +40,16 @@ enum pf_stat {
 };
 
 /* Open every pool of cfg, creating a missing one only where may_create(<its pool file path>) says so (a
- * pool a log dir's marker names must never be silently replaced by an empty one). As a broker: their
- * writer, which takes each pool's lock. Otherwise, when another process holds the first pool, attach
- * read-only instead (tools such as kafka-dump-log and cat). Returns 0, or -1 with err set (a second
- * broker gets "pool ... is in use"; errno ENOENT for a missing pool that was not to be created). */
-int pf_tier_open(const struct pf_config *cfg, int may_attach_readonly, int (*may_create)(const char *pool_path),
+ * pool a log dir's marker names must never be silently replaced by an empty one), as access says: the
+ * writer takes each pool's lock. Returns 0, or -1 with err set (a second broker gets "pool ... is in use";
+ * errno ENOENT for a missing pool that was not to be created). */
+enum pf_tier_access {
+	PF_TIER_EXCLUSIVE, /* a broker: the writer, or "in use" */
+	PF_TIER_SHARED,    /* the writer when no process holds the pools, else a read-only attacher */
+	PF_TIER_READER,    /* always a read-only attacher (Kafka's tools); pools that do not exist and that no
+			      marker names are passed over (none at all: pf_tier_npools() is 0) */
+};
+int pf_tier_open(const struct pf_config *cfg, enum pf_tier_access access, int (*may_create)(const char *pool_path),
 		 struct pf_err *err);
 /* Register the fork handler that makes a child a read-only attacher (once, at activation). */
 void pf_tier_atfork(void);

@@ -87,6 +87,12 @@ static int dispatch(struct cli *c, int argc, char **argv)
 	return cmd->fn(c, argc - i, argv + i);
 }
 
+/* Exported (pafka_LDFLAGS): libpafka.so, preloaded into this command as an injected environment would
+ * (a container's ENV, a unit's Environment=), finds it and stays inert. The command reads and writes the
+ * pools and segment files itself: through the shim, an offline drain's writes to the segments would find
+ * the pool locked by the command and fail with EROFS. */
+__attribute__((used, visibility("default"))) const int pafka_shim_inert = 1;
+
 int main(int argc, char **argv)
 {
 	struct cli c;

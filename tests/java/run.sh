@@ -84,8 +84,10 @@ end_env() {
 # jrun MODE PHASE: run the program in the current env; plain leaves LD_PRELOAD as it is, shim prepends lib.
 jrun() {
 	if [ "$1" = shim ]; then
+		# (it stands in for a broker, so it is the pools' writer: a Java program that is not kafka.Kafka would
+		# otherwise attach read-only, pafka.role=auto)
 		# shellcheck disable=SC2086
-		timeout -s KILL "$tmo" env LD_PRELOAD="$lib${LD_PRELOAD:+ $LD_PRELOAD}" "$java" $jopts $jcp "$2" "$1"
+		timeout -s KILL "$tmo" env LD_PRELOAD="$lib${LD_PRELOAD:+ $LD_PRELOAD}" PAFKA_ROLE=writer "$java" $jopts $jcp "$2" "$1"
 	else
 		# shellcheck disable=SC2086
 		timeout -s KILL "$tmo" "$java" $jopts $jcp "$2" "$1"
