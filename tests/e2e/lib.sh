@@ -136,6 +136,72 @@ e2e_cluster_ports() {
 	E2E_VOTERS=$v
 }
 
+# e2e_split_ports: free ports for a dedicated controller (CPORT, node 1: VOTERS) and a broker (PORT)
+e2e_split_ports() {
+	CPORT=$(kafka_free_port)
+	PORT=$(kafka_free_port)
+	while [ "$PORT" = "$CPORT" ]; do PORT=$(kafka_free_port); done
+	VOTERS="1@127.0.0.1:$CPORT"
+}
+# e2e_split_config NAME NODE ROLE: <E2E_WORK>/NAME/server.properties of a dedicated KRaft controller (ROLE
+# controller) or of a broker only (ROLE broker), with no shim key (after e2e_split_ports); sets E2E_DIR,
+# E2E_BOOT, E2E_NODE (e2e_config writes combined-mode ones)
+e2e_split_config() {
+	local name=$1 node=$2 role=$3 dir="$E2E_WORK/$1"
+	mkdir -p "$dir/logs" "$dir/applogs" || return 1
+	if [ "$role" = controller ]; then
+		cat >"$dir/server.properties" <<EOF
+# written by tests/e2e/lib.sh e2e_split_config: a dedicated KRaft controller, no shim key
+process.roles=controller
+node.id=$node
+controller.quorum.voters=$VOTERS
+listeners=CONTROLLER://127.0.0.1:$CPORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT
+log.dirs=$dir/logs
+log.segment.bytes=1048576
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+EOF
+	else
+		cat >"$dir/server.properties" <<EOF
+# written by tests/e2e/lib.sh e2e_split_config: a broker only, no shim key
+process.roles=broker
+node.id=$node
+controller.quorum.voters=$VOTERS
+listeners=PLAINTEXT://127.0.0.1:$PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/logs
+num.partitions=3
+default.replication.factor=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=3
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.segment.bytes=1048576
+log.retention.hours=168
+log.initial.task.delay.ms=10000
+num.network.threads=2
+num.io.threads=3
+num.recovery.threads.per.data.dir=1
+background.threads=4
+EOF
+	fi
+	E2E_DIR[$name]=$(cd "$dir" && pwd)
+	E2E_BOOT[$name]="127.0.0.1:$PORT"
+	E2E_NODE[$name]=$node
+	E2E_POOL[$name]=
+}
+
 # e2e_shim NAME MODE [POOLSIZE [more PAFKA_X=Y...]]: run NAME under the shim (MODE pmem|tiered|file) with its
 # own pool directory under E2E_SHM; MODE none: no preload at all.
 e2e_shim() {
