@@ -7,10 +7,10 @@
  * (no symlink), checked (owned by us, not writable by others) and everything after goes through that
  * descriptor. Opening validates the header (pf_pool_check_header, which the CLI shares), takes an OFD
  * write lock (one writer process per pool; OFD locks are not dropped when libpmem closes its own
- * descriptor), and maps exactly the file it checked. Loading upgrades a format-1 pool, then recovers:
- * half-freed records are finished, reserved or stale blocks are freed, a known file whose metadata fails
- * its checks is handed over as broken, and anything else that cannot happen under the protocol stops the
- * process rather than guess.
+ * descriptor), and maps exactly the file it checked. Loading upgrades a format-1 pool (pool_upgrade.c),
+ * then recovers (pool_load.c): half-freed records are finished, reserved or stale blocks are freed, a known
+ * file whose metadata fails its checks is handed over as broken, and anything else that cannot happen under
+ * the protocol stops the process rather than guess. The word accessors both use are in pool_impl.h.
  *
  * Owns: a pool's mapping, allocator and tables. May call: pool_format.h, config.h, fault.h, log.h, sys.h,
  * real.h, libpmem.
@@ -35,11 +35,11 @@
 #include "config.h"
 #include "fault.h"
 #include "log.h"
+#include "pool_impl.h"
 #include "real.h"
 #include "sys.h"
 
 #define ERR(...) pf_err_set(err, __VA_ARGS__)
-#define NWORDS (PF_RECORD_SIZE / 8)
 
 static uint64_t header_sum(const struct pf_pool_header *h)
 {
@@ -521,7 +521,7 @@ int pf_pool_entries_sync(const struct pf_pool *p, uint64_t phys, uint64_t n)
 
 /* ---------------------------------------------------------------- words */
 
-static void store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
+void pool_store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
 {
 	if (p->readonly)
 		return; /* a read-only attach never writes (its mapping is PROT_READ) */
@@ -530,12 +530,12 @@ static void store64(const struct pf_pool *p, uint64_t *field, uint64_t v)
 }
 
 /* A plain (uncommitted) store of a word other processes may be reading. */
-static void put64(uint64_t *field, uint64_t v)
+void pool_put64(uint64_t *field, uint64_t v)
 {
 	__atomic_store_n(field, v, __ATOMIC_RELAXED);
 }
 
-static uint64_t ld64(const uint64_t *field)
+uint64_t pool_ld64(const uint64_t *field)
 {
 	return __atomic_load_n(field, __ATOMIC_RELAXED);
 }
@@ -549,10 +549,10 @@ static void writing(const struct pf_pool *p)
 		       p->path);
 }
 
-static void load_words(const uint64_t *src, uint64_t *w)
+void pool_load_words(const uint64_t *src, uint64_t *w)
 {
 	for (int k = 0; k < NWORDS; k++)
-		w[k] = ld64(&src[k]);
+		w[k] = pool_ld64(&src[k]);
 }
 
 /* Record r's 32 words as they stand; in format 1 the upgrade's copy while it rewrites r. *fmt2: the pool
@@ -564,7 +564,7 @@ static void rec_words(const struct pf_pool *p, uint32_t r, uint64_t *w, int *fmt
 	*copy = 0;
 	if (pf_pool_format(p) == 2) {
 		*fmt2 = 1;
-		load_words(rec, w);
+		pool_load_words(rec, w);
 		return;
 	}
 	*fmt2 = 0;
@@ -639,7 +639,7 @@ const char *pf_rec_bad_str(uint32_t bad, char *buf, size_t n)
 }
 
 /* A record's state, cheaply: the state word alone in format 2 (its check covers the record's seq). */
-static uint64_t state_of(const struct pf_pool *p, uint32_t r)
+uint64_t pool_state_of(const struct pf_pool *p, uint32_t r)
 {
 	if (pf_pool_format(p) == 2) {
 		const struct pf_pool_record *rec = &p->recs[r];
@@ -647,7 +647,7 @@ static uint64_t state_of(const struct pf_pool *p, uint32_t r)
 		if (s == 0)
 			return PF_REC_FREE;
 		uint32_t v = (uint32_t)s;
-		return (v == PF_REC_LIVE || v == PF_REC_DYING) && pf_rec_word32_ok(p->salt, r, ld64(&rec->seq), PF_CK_STATE, s)
+		return (v == PF_REC_LIVE || v == PF_REC_DYING) && pf_rec_word32_ok(p->salt, r, pool_ld64(&rec->seq), PF_CK_STATE, s)
 			       ? v
 			       : PF_REC_BAD;
 	}
@@ -658,7 +658,7 @@ static uint64_t state_of(const struct pf_pool *p, uint32_t r)
 
 uint64_t pf_pool_rec_state(const struct pf_pool *p, uint32_t r)
 {
-	return r < p->nrecords ? state_of(p, r) : PF_REC_BAD;
+	return r < p->nrecords ? pool_state_of(p, r) : PF_REC_BAD;
 }
 
 uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r)
@@ -666,7 +666,7 @@ uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r)
 	if (pf_pool_format(p) == 2) {
 		const struct pf_pool_record *rec = &p->recs[r];
 		uint64_t w = __atomic_load_n(&rec->flags_w, __ATOMIC_ACQUIRE);
-		return pf_rec_word32_ok(p->salt, r, ld64(&rec->seq), PF_CK_FLAGS, w) ? (uint32_t)w : 0;
+		return pf_rec_word32_ok(p->salt, r, pool_ld64(&rec->seq), PF_CK_FLAGS, w) ? (uint32_t)w : 0;
 	}
 	struct pf_rec_view v;
 	return pf_pool_rec_decode(p, r, &v) == 0 ? v.flags : 0;
@@ -675,7 +675,7 @@ uint64_t pf_pool_rec_flags(const struct pf_pool *p, uint32_t r)
 uint64_t pf_pool_rec_seq(const struct pf_pool *p, uint32_t r)
 {
 	if (pf_pool_format(p) == 2)
-		return ld64(&p->recs[r].seq);
+		return pool_ld64(&p->recs[r].seq);
 	struct pf_rec_view v;
 	pf_pool_rec_decode(p, r, &v);
 	return v.seq;
@@ -684,7 +684,7 @@ uint64_t pf_pool_rec_seq(const struct pf_pool *p, uint32_t r)
 uint64_t pf_pool_rec_size_hint(const struct pf_pool *p, uint32_t r)
 {
 	if (pf_pool_format(p) == 2)
-		return ld64(&p->recs[r].size_hint);
+		return pool_ld64(&p->recs[r].size_hint);
 	struct pf_rec_view v;
 	pf_pool_rec_decode(p, r, &v);
 	return v.size_hint;
@@ -692,7 +692,7 @@ uint64_t pf_pool_rec_size_hint(const struct pf_pool *p, uint32_t r)
 
 static uint64_t word32(const struct pf_pool *p, uint32_t r, enum pf_rec_word w, uint32_t v)
 {
-	return pf_rec_word32(p->salt, r, ld64(&p->recs[r].seq), w, v);
+	return pf_rec_word32(p->salt, r, pool_ld64(&p->recs[r].seq), w, v);
 }
 
 void pf_pool_rec_set_lo(struct pf_pool *p, uint32_t r, uint64_t lo)
@@ -701,7 +701,7 @@ void pf_pool_rec_set_lo(struct pf_pool *p, uint32_t r, uint64_t lo)
 		pf_die("pool %s: record %u: window start %llu is beyond what a record holds (a libpafka bug): stopping",
 		       p->path, r, (unsigned long long)lo);
 	writing(p);
-	store64(p, &p->recs[r].lo_w, word32(p, r, PF_CK_LO, pf_win32(lo)));
+	pool_store64(p, &p->recs[r].lo_w, word32(p, r, PF_CK_LO, pf_win32(lo)));
 }
 
 void pf_pool_rec_set_hi(struct pf_pool *p, uint32_t r, uint64_t hi)
@@ -709,44 +709,44 @@ void pf_pool_rec_set_hi(struct pf_pool *p, uint32_t r, uint64_t hi)
 	if (hi != PF_HI_NONE && hi >= PF_WORD32_NONE)
 		hi = PF_WORD32_NONE - 1; /* no pool block has an index that high: the same placement */
 	writing(p);
-	store64(p, &p->recs[r].hi_w, word32(p, r, PF_CK_HI, pf_win32(hi)));
+	pool_store64(p, &p->recs[r].hi_w, word32(p, r, PF_CK_HI, pf_win32(hi)));
 }
 
 void pf_pool_rec_set_flags(struct pf_pool *p, uint32_t r, uint64_t flags)
 {
 	writing(p);
-	store64(p, &p->recs[r].flags_w, word32(p, r, PF_CK_FLAGS, (uint32_t)flags));
+	pool_store64(p, &p->recs[r].flags_w, word32(p, r, PF_CK_FLAGS, (uint32_t)flags));
 }
 
 void pf_pool_rec_set_size_hint(struct pf_pool *p, uint32_t r, uint64_t size)
 {
 	if (!p->readonly && pf_pool_format(p) == 2)
-		put64(&p->recs[r].size_hint, size); /* for tools only: not committed */
+		pool_put64(&p->recs[r].size_hint, size); /* for tools only: not committed */
 }
 
 void pf_pool_rec_set_size(struct pf_pool *p, uint32_t r, uint64_t size)
 {
 	writing(p);
-	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_size_word(p->salt, r, ld64(&p->recs[r].seq), size);
-	store64(p, &p->recs[r].size_w, w);
+	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_size_word(p->salt, r, pool_ld64(&p->recs[r].seq), size);
+	pool_store64(p, &p->recs[r].size_w, w);
 }
 
 void pf_pool_rec_set_synced(struct pf_pool *p, uint32_t r, uint64_t size)
 {
 	writing(p);
-	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_sizeck_word(p->salt, r, ld64(&p->recs[r].seq), PF_CK_SYNCED, size);
-	store64(p, &p->recs[r].synced_w, w);
+	uint64_t w = size == PF_SIZE_NONE ? 0 : pf_rec_sizeck_word(p->salt, r, pool_ld64(&p->recs[r].seq), PF_CK_SYNCED, size);
+	pool_store64(p, &p->recs[r].synced_w, w);
 }
 
 int pf_pool_note_boot(struct pf_pool *p, const uint64_t boot[2])
 {
 	uint64_t *w = p->hdr->writer_boot;
-	int same = (boot[0] | boot[1]) != 0 && ld64(&w[0]) == boot[0] && ld64(&w[1]) == boot[1];
-	p->rebooted = !same && ld64(&p->hdr->writer_clean) != 1;
+	int same = (boot[0] | boot[1]) != 0 && pool_ld64(&w[0]) == boot[0] && pool_ld64(&w[1]) == boot[1];
+	p->rebooted = !same && pool_ld64(&p->hdr->writer_clean) != 1;
 	if (!p->readonly) {
-		put64(&w[0], boot[0]);
-		put64(&w[1], boot[1]);
-		put64(&p->hdr->writer_clean, 0);
+		pool_put64(&w[0], boot[0]);
+		pool_put64(&w[1], boot[1]);
+		pool_put64(&p->hdr->writer_clean, 0);
 		pf_pool_sync(p, w, 3 * sizeof w[0]); /* writer_boot and writer_clean are adjacent */
 	}
 	return p->rebooted;
@@ -758,7 +758,7 @@ void pf_pool_mark_clean(struct pf_pool *p)
 		return;
 	if (!p->is_pmem && pf_pool_sync(p, p->base, p->len) < 0)
 		return; /* not all of it is durable: the next start after a reboot trusts fsynced sizes only */
-	put64(&p->hdr->writer_clean, 1);
+	pool_put64(&p->hdr->writer_clean, 1);
 	pf_pool_sync(p, &p->hdr->writer_clean, sizeof p->hdr->writer_clean);
 }
 
@@ -772,7 +772,7 @@ enum pf_entry_kind pf_pool_entry(const struct pf_pool *p, uint64_t phys, uint32_
 int pf_pool_rec_path(const struct pf_pool_record *r, char out[PF_PATH_MAX_REC + 1])
 {
 	uint64_t w[NWORDS];
-	load_words((const uint64_t *)r, w);
+	pool_load_words((const uint64_t *)r, w);
 	int fmt = (w[0] == PF_REC_LIVE || w[0] == PF_REC_DYING) ? 1 : 2;
 	return pf_rec_path_words(w, fmt, out);
 }
@@ -787,368 +787,6 @@ int pf_pool_rec_path_at(const struct pf_pool *p, uint32_t r, char out[PF_PATH_MA
 	rec_words(p, r, w, &fmt2, &copy);
 	int fmt = !fmt2 && (w[0] == PF_REC_LIVE || w[0] == PF_REC_DYING) ? 1 : 2;
 	return pf_rec_path_words(w, fmt, out);
-}
-
-/* ---------------------------------------------------------------- upgrade from format 1 */
-
-/* The format-2 form n of format-1 record o (index r). Returns 0, or -1 with one line in err when it cannot
- * be converted. */
-static int v1_to_v2(const struct pf_pool *p, uint32_t r, const struct pf_pool_record_v1 *o, struct pf_pool_record *n,
-		    struct pf_err *err)
-{
-	const char *fix = "run 'pafka fsck' with the release that wrote the pool; libpafka will not guess with segment "
-			  "data at stake";
-	memset(n, 0, sizeof *n);
-	if (o->state != PF_REC_LIVE && o->state != PF_REC_DYING)
-		return ERR("%s: record %u has invalid state %llu: %s", p->path, r, (unsigned long long)o->state, fix);
-	uint64_t lo = o->lo, hi = o->hi;
-	if (lo != PF_HI_NONE && lo >= PF_WORD32_NONE)
-		return ERR("%s: record %u (inode %llu) starts its window at block %llu, beyond what pool format 2 holds: "
-			   "drain the pool with the release that wrote it ('pafka drain --offline'), then start again",
-			   p->path, r, (unsigned long long)o->ino, (unsigned long long)lo);
-	if (hi != PF_HI_NONE && hi >= PF_WORD32_NONE)
-		hi = PF_WORD32_NONE - 1; /* as pf_pool_rec_set_hi: no entry can be that high (checked first) */
-	if (o->flags > UINT32_MAX)
-		return ERR("%s: record %u has unknown flags %#llx: %s", p->path, r, (unsigned long long)o->flags, fix);
-	n->ino = o->ino;
-	n->btime_sec = o->btime_sec;
-	n->btime_nsec = o->btime_nsec;
-	n->seq = o->seq;
-	n->ident_sum = pf_rec_ident(p->salt, r, n->ino, n->btime_sec, n->btime_nsec, n->seq, 0, 0, n->handle);
-	n->lo_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_LO, pf_win32(lo));
-	n->hi_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_HI, pf_win32(hi));
-	n->flags_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_FLAGS, (uint32_t)o->flags);
-	n->size_w = 0;
-	n->size_hint = o->size_hint;
-	/* The path hint, its tail if longer than format 2 holds; a damaged one stays damaged. */
-	uint32_t len = o->path_len;
-	if (len <= PF_PATH_MAX_REC && o->path_sum == pf_fnv1a(o->path, len)) {
-		const char *src = o->path;
-		if (len > PF_REC2_PATH_CAP)
-			src += len - PF_REC2_PATH_CAP, len = PF_REC2_PATH_CAP;
-		memcpy(n->path, src, len);
-		n->path_len = len;
-		n->path_sum = pf_fnv1a(n->path, len);
-	} else {
-		n->path_len = 0;
-		n->path_sum = 0;
-	}
-	n->state_w = pf_rec_word32(p->salt, r, n->seq, PF_CK_STATE, (uint32_t)o->state);
-	return 0;
-}
-
-static int persist(const struct pf_pool *p, const void *addr, size_t len, struct pf_err *err)
-{
-	if (pf_pool_sync(p, addr, len) < 0)
-		return ERR("cannot sync pool %s while upgrading it: %s", p->path, strerror(errno));
-	return 0;
-}
-
-/* Write the format-2 form of the format-1 record in the upgrade's copy over record r, then mark it done. */
-static int upgrade_redo(struct pf_pool *p, uint32_t r, struct pf_err *err)
-{
-	struct pf_pool_record_v1 o;
-	struct pf_pool_record n;
-	uint64_t w[NWORDS];
-	load_words(p->hdr->upgrade_rec, w);
-	memcpy(&o, w, sizeof o);
-	if (v1_to_v2(p, r, &o, &n, err) < 0)
-		return -1;
-	uint64_t *dst = (uint64_t *)&p->recs[r], *src = (uint64_t *)&n;
-	for (int k = NWORDS - 1; k >= 0; k--) /* the state word last */
-		put64(&dst[k], src[k]);
-	if (persist(p, dst, PF_RECORD_SIZE, err) < 0)
-		return -1;
-	PF_FAULT("pool.upgrade.record");
-	__atomic_store_n(&p->hdr->upgrade, 2 * ((uint64_t)r + 1) + 1, __ATOMIC_RELEASE);
-	if (persist(p, &p->hdr->upgrade, 8, err) < 0)
-		return -1;
-	PF_FAULT("pool.upgrade.done");
-	return 0;
-}
-
-/* Is block index i of the (already converted or format-1) record r reachable, i.e. inside a LIVE record's
- * window? */
-static int reachable(const struct pf_pool *p, uint32_t r, uint64_t i)
-{
-	struct pf_rec_view v;
-	if (pf_pool_rec_decode(p, r, &v) != 0 || v.state != PF_REC_LIVE)
-		return v.state != PF_REC_DYING && v.state != PF_REC_FREE; /* unknown: assume so */
-	return v.lo != PF_HI_NONE && i >= v.lo && i < v.hi;
-}
-
-int pf_pool_upgrade_check(const struct pf_pool *p, struct pf_err *err)
-{
-	if (pf_pool_format(p) == 2)
-		return 0;
-	const struct pf_pool_header *h = p->hdr;
-	uint64_t u = __atomic_load_n(&h->upgrade, __ATOMIC_ACQUIRE);
-	int inprog = u != 0 && !(u & 1);
-	uint64_t cur = u ? u / 2 - 1 : 0; /* bounds checked with the header */
-	const char *fix = "run 'pafka fsck' with the release that wrote the pool; libpafka will not guess with segment "
-			  "data at stake";
-	for (uint64_t r = 0; r < p->nrecords; r++) {
-		uint64_t w[NWORDS];
-		load_words(inprog && r == cur ? h->upgrade_rec : (const uint64_t *)&p->recs[r], w);
-		if (w[0] == 0 || (w[0] & PF_W_SET))
-			continue; /* free, or converted already */
-		struct pf_pool_record_v1 o;
-		struct pf_pool_record n;
-		memcpy(&o, w, sizeof o);
-		if (v1_to_v2(p, (uint32_t)r, &o, &n, err) < 0)
-			return -1;
-	}
-	if (inprog && (h->upgrade_rec[0] == 0 || (h->upgrade_rec[0] & PF_W_SET)))
-		return ERR("%s: an upgrade was interrupted, but its copy of record %llu is damaged: %s", p->path,
-			   (unsigned long long)cur, fix);
-	for (uint64_t b = 0; b < p->nblocks; b++) {
-		uint64_t e = ld64(&p->blocks[b]);
-		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || (e & PF_E2_OWNED) || (e >> 32) == 0)
-			continue;
-		uint32_t r = PF_ENTRY1_REC(e), i = PF_ENTRY1_IDX(e);
-		if (r < p->nrecords && i >= PF_MAX_FILE_BLOCKS && reachable(p, r, i)) {
-			char path[PF_PATH_MAX_REC + 1];
-			if (pf_pool_rec_path_at(p, r, path) <= 0)
-				snprintf(path, sizeof path, "(no path hint)");
-			return ERR("%s: block %llu holds block %u of record %u (%s), beyond what pool format 2 addresses "
-				   "(%llu blocks per file): drain the pool with the release that wrote it ('pafka drain "
-				   "--offline'), then start again",
-				   p->path, (unsigned long long)b, i, r, path, (unsigned long long)PF_MAX_FILE_BLOCKS);
-		}
-	}
-	return 0;
-}
-
-int pf_pool_upgrade(struct pf_pool *p, struct pf_err *err)
-{
-	if (p->readonly || pf_pool_format(p) == 2)
-		return 0;
-	/* 1. Can everything be converted? Nothing is written until it is known. */
-	if (pf_pool_upgrade_check(p, err) < 0)
-		return -1;
-	struct pf_pool_header *h = p->hdr;
-	uint64_t u = __atomic_load_n(&h->upgrade, __ATOMIC_ACQUIRE);
-	int inprog = u != 0 && !(u & 1);
-	uint64_t cur = u ? u / 2 - 1 : 0;
-	/* 2. Records: an interrupted one first, then every one still in format 1. */
-	uint64_t nrec = 0, nent = 0;
-	if (inprog) {
-		if (upgrade_redo(p, (uint32_t)cur, err) < 0)
-			return -1;
-		nrec++;
-	}
-	for (uint64_t r = 0; r < p->nrecords; r++) {
-		uint64_t *rec = (uint64_t *)&p->recs[r];
-		uint64_t s = ld64(&rec[0]);
-		if (s == 0 || (s & PF_W_SET))
-			continue;
-		for (int k = 0; k < NWORDS; k++)
-			put64(&h->upgrade_rec[k], ld64(&rec[k]));
-		if (persist(p, h->upgrade_rec, sizeof h->upgrade_rec, err) < 0)
-			return -1;
-		PF_FAULT("pool.upgrade.scratch");
-		__atomic_store_n(&h->upgrade, 2 * (r + 1), __ATOMIC_RELEASE);
-		if (persist(p, &h->upgrade, 8, err) < 0)
-			return -1;
-		PF_FAULT("pool.upgrade.mark");
-		if (upgrade_redo(p, (uint32_t)r, err) < 0)
-			return -1;
-		nrec++;
-	}
-	/* 3. Entries, one 8-byte store each (a converted entry has bit 63: idempotent). One that names no
-	 * record in use still names no record in use (or none of the table) afterwards, with a valid check:
-	 * recovery refuses it as the release that wrote it did, and fsck --discard-unowned may free it. So
-	 * a format-1 entry in a format-2 pool is always damage. */
-	for (uint64_t b = 0; b < p->nblocks; b++) {
-		uint64_t e = ld64(&p->blocks[b]);
-		if (e == PF_BLOCK_FREE || e == PF_BLOCK_RESERVED || (e & PF_E2_OWNED))
-			continue;
-		uint64_t r1 = e >> 32;
-		uint32_t r = PF_ENTRY1_REC(e), i = PF_ENTRY1_IDX(e);
-		uint64_t ne;
-		if (r1 == 0 || r >= p->nrecords) /* no record of the table: keep it so (index 0: never all ones) */
-			ne = pf_entry2(p->salt, b, (uint32_t)((1ULL << PF_E2_REC_BITS) - 2), 0);
-		else if (state_of(p, r) == PF_REC_FREE) /* a free record: keep it so */
-			ne = pf_entry2(p->salt, b, r, i & (PF_MAX_FILE_BLOCKS - 1));
-		else if (i >= PF_MAX_FILE_BLOCKS) /* beyond format 2, unreachable (checked above): stale */
-			ne = PF_BLOCK_FREE;
-		else
-			ne = pf_entry2(p->salt, b, r, i);
-		__atomic_store_n(&p->blocks[b], ne, __ATOMIC_RELEASE);
-		if (persist(p, &p->blocks[b], 8, err) < 0)
-			return -1;
-		PF_FAULT("pool.upgrade.entry");
-		nent++;
-	}
-	/* 4. The commit point of the whole upgrade. */
-	__atomic_store_n(&h->format, PF_FORMAT_2, __ATOMIC_RELEASE);
-	if (persist(p, &h->format, 8, err) < 0)
-		return -1;
-	PF_FAULT("pool.upgrade.format");
-	pf_log(PF_LOG_INFO, "pool %s upgraded to format 2 (%llu records, %llu blocks converted)", p->path,
-	       (unsigned long long)nrec, (unsigned long long)nent);
-	return 0;
-}
-
-/* ---------------------------------------------------------------- recovery */
-
-enum { K_FREE, K_SKIP, K_LIVE, K_DYING, K_BROKEN };
-
-struct rinfo {
-	uint64_t lo, hi;
-	uint64_t maxidx; /* 1 + highest block index delivered */
-	uint32_t bad;    /* PF_RW_* of a broken record */
-	uint8_t kind;
-	uint8_t far;     /* read-only, format 1: a block index beyond PF_MAX_FILE_BLOCKS */
-};
-
-static const char *entry_fault_str(enum pf_entry_fault f)
-{
-	switch (f) {
-	case PF_EF_CHECK:
-		return "fails its integrity check (a flipped bit, or an entry moved or swapped), so no file can be "
-		       "named for it";
-	case PF_EF_FORMAT1:
-		return "is in no format this pool uses";
-	default:
-		return "names no record of the table";
-	}
-}
-
-int pf_pool_load(struct pf_pool *p, pf_pool_rec_cb cb, void *arg, struct pf_err *err)
-{
-	const char *fix = "run 'pafka fsck' on it; libpafka will not guess with segment data at stake";
-	if (!p->readonly && pf_pool_upgrade(p, err) < 0)
-		return -1;
-	int fmt2 = pf_pool_format(p) == 2;
-	struct rinfo *ri = calloc(p->nrecords, sizeof *ri); /* nrecords <= PF_MAX_RECORDS: checked at open */
-	p->free_recs = malloc(p->nrecords * sizeof *p->free_recs);
-	if (!ri || !p->free_recs) {
-		free(ri);
-		return ERR("out of memory loading pool %s", p->path);
-	}
-	int rc = 0;
-	char why[160];
-	/* Records: classify; a writer stops at one whose file cannot be known. */
-	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++) {
-		struct pf_rec_view v;
-		int d = pf_pool_rec_decode(p, (uint32_t)r, &v);
-		ri[r].lo = v.lo;
-		ri[r].hi = v.hi;
-		ri[r].bad = v.bad;
-		if (d == 0)
-			ri[r].kind = v.state == PF_REC_FREE ? K_FREE : v.state == PF_REC_LIVE ? K_LIVE : K_DYING;
-		else if (d > 0)
-			ri[r].kind = v.state == PF_REC_DYING ? K_DYING : K_BROKEN; /* a dying one is freed whole anyway */
-		else if (p->readonly)
-			ri[r].kind = K_SKIP; /* the writer may be reusing it under us: not ours to judge */
-		else if (v.format == 1)
-			rc = ERR("%s: record %llu has invalid state %llu: %s", p->path, (unsigned long long)r,
-				 (unsigned long long)ld64((const uint64_t *)&p->recs[r]), fix);
-		else
-			rc = ERR("%s: record %llu is corrupt: its %s, so its file cannot be known: %s", p->path,
-				 (unsigned long long)r, pf_rec_bad_str(v.bad, why, sizeof why), fix);
-	}
-	/* Blocks: free reserved ones, those of dying records and stale ones outside [lo, hi); keep every block
-	 * of a broken record; stop at one whose owner cannot be known. */
-	uint64_t used = 0;
-	for (uint64_t b = 0; b < p->nblocks && rc == 0; b++) {
-		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
-		uint32_t r, i;
-		enum pf_entry_fault f;
-		enum pf_entry_kind k = pf_entry_decode(p->salt, fmt2, p->nrecords, b, e, &r, &i, &f);
-		if (k == PF_ENT_FREE)
-			continue;
-		if (k == PF_ENT_RESERVED) {
-			store64(p, &p->blocks[b], PF_BLOCK_FREE);
-			continue;
-		}
-		if (k == PF_ENT_CORRUPT) {
-			if (f == PF_EF_RECORD && !p->readonly)
-				rc = ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,
-					 (unsigned long long)b, (unsigned long long)r, fix);
-			else if (f != PF_EF_RECORD)
-				rc = ERR("%s: the entry of block %llu (%#llx) %s: %s", p->path, (unsigned long long)b,
-					 (unsigned long long)e, entry_fault_str(f), fix);
-			continue;
-		}
-		struct rinfo *x = &ri[r];
-		if (x->kind == K_FREE || x->kind == K_SKIP) {
-			if (!p->readonly)
-				rc = ERR("%s: block %llu belongs to record %llu, which is not in use: %s", p->path,
-					 (unsigned long long)b, (unsigned long long)r, fix);
-			continue;
-		}
-		if (x->kind == K_DYING) {
-			store64(p, &p->blocks[b], PF_BLOCK_FREE);
-			continue;
-		}
-		if (i >= PF_MAX_FILE_BLOCKS) { /* only a format-1 entry, read-only: refuse the file */
-			x->far = 1;
-			continue;
-		}
-		if (x->kind == K_LIVE && (x->lo == PF_HI_NONE || i < x->lo || i >= x->hi)) {
-			store64(p, &p->blocks[b], PF_BLOCK_FREE);
-			continue;
-		}
-		if (i + 1 > x->maxidx)
-			x->maxidx = i + 1;
-		used++;
-	}
-	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++)
-		if (ri[r].kind == K_DYING)
-			store64(p, &p->recs[r].state_w, PF_REC_FREE);
-	uint32_t **maps = rc == 0 ? calloc(p->nrecords, sizeof *maps) : NULL;
-	if (rc == 0 && !maps)
-		rc = ERR("out of memory loading pool %s", p->path);
-	/* maxidx <= PF_MAX_FILE_BLOCKS: at most 512 MiB per record, from a checked entry */
-	for (uint64_t r = 0; r < p->nrecords && rc == 0; r++)
-		if ((ri[r].kind == K_LIVE || ri[r].kind == K_BROKEN) && ri[r].maxidx &&
-		    !(maps[r] = calloc(ri[r].maxidx, sizeof **maps)))
-			rc = ERR("out of memory loading pool %s", p->path);
-	for (uint64_t b = 0; b < p->nblocks && rc == 0; b++) {
-		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
-		uint32_t r, i;
-		enum pf_entry_fault f;
-		if (pf_entry_decode(p->salt, fmt2, p->nrecords, b, e, &r, &i, &f) != PF_ENT_OWNED)
-			continue; /* only possible read-only: changed since the first pass */
-		struct rinfo *x = &ri[r];
-		if (!maps[r] || i >= x->maxidx)
-			continue;
-		if (p->readonly && x->kind == K_LIVE && (state_of(p, r) != PF_REC_LIVE || i < x->lo || i >= x->hi))
-			continue;
-		if (maps[r][i] && p->readonly)
-			continue;
-		if (maps[r][i])
-			rc = ERR("%s: blocks %u and %llu both hold block %llu of record %llu: %s", p->path, maps[r][i] - 1,
-				 (unsigned long long)b, (unsigned long long)i, (unsigned long long)r, fix);
-		else
-			maps[r][i] = (uint32_t)b + 1;
-	}
-	p->nfree = p->nblocks - used;
-	p->nfree_recs = 0;
-	for (uint64_t r = p->nrecords; r-- > 0;)
-		if (ri[r].kind == K_FREE || ri[r].kind == K_DYING)
-			p->free_recs[p->nfree_recs++] = (uint32_t)r;
-	for (uint64_t r = 0; maps && r < p->nrecords; r++) {
-		int broken = ri[r].kind == K_BROKEN || ri[r].far;
-		if (rc != 0 || (ri[r].kind != K_LIVE && ri[r].kind != K_BROKEN)) {
-			free(maps[r]);
-			continue;
-		}
-		if (ri[r].far)
-			snprintf(why, sizeof why, "blocks lie beyond block %llu, which this release cannot address (pool format 1)",
-				 (unsigned long long)PF_MAX_FILE_BLOCKS);
-		else if (broken)
-			pf_rec_bad_str(ri[r].bad, why, sizeof why);
-		if (cb(arg, p, (uint32_t)r, maps[r], ri[r].maxidx, broken, broken ? why : NULL) != 0) /* cb owns maps[r] */
-			rc = ERR("%s: cannot load record %llu (see the message above)", p->path, (unsigned long long)r);
-	}
-	free(maps);
-	free(ri);
-	if (rc == 0 && !p->readonly && pf_pool_sync_meta(p) < 0)
-		rc = ERR("cannot sync pool %s: %s", p->path, strerror(errno));
-	return rc;
 }
 
 /* ---------------------------------------------------------------- allocation */
@@ -1174,7 +812,7 @@ int64_t pf_pool_rec_alloc_handle(struct pf_pool *p, uint64_t ino, int64_t btime_
 	uint32_t r = p->free_recs[--p->nfree_recs];
 	struct pf_pool_record *rec = &p->recs[r];
 	uint64_t seq = p->hdr->next_seq;
-	store64(p, &p->hdr->next_seq, seq + 1);
+	pool_store64(p, &p->hdr->next_seq, seq + 1);
 	pthread_mutex_unlock(&p->lock);
 	unsigned char hb[PF_HANDLE_MAX] = { 0 };
 	uint32_t htype = 0, hbytes = 0;
@@ -1183,24 +821,24 @@ int64_t pf_pool_rec_alloc_handle(struct pf_pool *p, uint64_t ino, int64_t btime_
 		hbytes = handle->bytes;
 		memcpy(hb, handle->h, hbytes);
 	}
-	put64(&rec->ino, ino);
-	put64((uint64_t *)&rec->btime_sec, (uint64_t)btime_sec);
-	put64(&rec->btime_nsec, btime_nsec);
-	put64(&rec->seq, seq);
+	pool_put64(&rec->ino, ino);
+	pool_put64((uint64_t *)&rec->btime_sec, (uint64_t)btime_sec);
+	pool_put64(&rec->btime_nsec, btime_nsec);
+	pool_put64(&rec->seq, seq);
 	rec->handle_type = htype;
 	rec->handle_bytes = hbytes;
 	memcpy(rec->handle, hb, sizeof hb);
-	put64(&rec->ident_sum, pf_rec_ident(p->salt, r, ino, btime_sec, btime_nsec, seq, htype, hbytes, hb));
-	put64(&rec->lo_w, pf_rec_word32(p->salt, r, seq, PF_CK_LO, pf_win32(lo)));
-	put64(&rec->hi_w, pf_rec_word32(p->salt, r, seq, PF_CK_HI, pf_win32(PF_HI_NONE)));
-	put64(&rec->flags_w, pf_rec_word32(p->salt, r, seq, PF_CK_FLAGS, 0));
-	put64(&rec->size_w, 0);
-	put64(&rec->synced_w, 0);
-	put64(&rec->size_hint, 0);
+	pool_put64(&rec->ident_sum, pf_rec_ident(p->salt, r, ino, btime_sec, btime_nsec, seq, htype, hbytes, hb));
+	pool_put64(&rec->lo_w, pf_rec_word32(p->salt, r, seq, PF_CK_LO, pf_win32(lo)));
+	pool_put64(&rec->hi_w, pf_rec_word32(p->salt, r, seq, PF_CK_HI, pf_win32(PF_HI_NONE)));
+	pool_put64(&rec->flags_w, pf_rec_word32(p->salt, r, seq, PF_CK_FLAGS, 0));
+	pool_put64(&rec->size_w, 0);
+	pool_put64(&rec->synced_w, 0);
+	pool_put64(&rec->size_hint, 0);
 	pf_pool_rec_set_path(p, r, path);
 	pf_pool_commit(p, rec, sizeof *rec);
 	PF_FAULT("pool.rec.filled");
-	store64(p, &rec->state_w, pf_rec_word32(p->salt, r, seq, PF_CK_STATE, PF_REC_LIVE)); /* commit point */
+	pool_store64(p, &rec->state_w, pf_rec_word32(p->salt, r, seq, PF_CK_STATE, PF_REC_LIVE)); /* commit point */
 	PF_FAULT("pool.rec.live");
 	return r;
 }
@@ -1244,7 +882,7 @@ void pf_pool_block_unpin(struct pf_pool *p, uint64_t phys)
 	HASH_FIND(hh, p->pins, &phys, sizeof phys, x);
 	if (x && --x->count == 0) {
 		if (x->freed) {
-			store64(p, &p->blocks[phys], PF_BLOCK_FREE);
+			pool_store64(p, &p->blocks[phys], PF_BLOCK_FREE);
 			__atomic_add_fetch(&p->nfree, 1, __ATOMIC_RELAXED);
 		}
 		HASH_DEL(p->pins, x);
@@ -1265,7 +903,7 @@ static int defer_free(struct pf_pool *p, uint64_t phys)
 	HASH_FIND(hh, p->pins, &phys, sizeof phys, x);
 	if (x) {
 		x->freed = 1;
-		store64(p, &p->blocks[phys], PF_BLOCK_RESERVED);
+		pool_store64(p, &p->blocks[phys], PF_BLOCK_RESERVED);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return x != NULL;
@@ -1277,7 +915,7 @@ static void rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_
 {
 	writing(p);
 	struct pf_pool_record *rec = &p->recs[r];
-	store64(p, &rec->state_w, word32(p, r, PF_CK_STATE, PF_REC_DYING)); /* commit point: no pool bytes */
+	pool_store64(p, &rec->state_w, word32(p, r, PF_CK_STATE, PF_REC_DYING)); /* commit point: no pool bytes */
 	pf_pool_rec_sync(p, r); /* durable before its blocks can be reused, on a non-PMem fast tier too */
 	PF_FAULT("pool.rec.dying");
 	uint64_t n = 0;
@@ -1295,11 +933,11 @@ static void rec_free(struct pf_pool *p, uint32_t r, const uint32_t *map, uint64_
 		}
 		if (defer_free(p, b))
 			continue; /* a mapping still shows it: free at its last unpin */
-		store64(p, &p->blocks[b], PF_BLOCK_FREE);
+		pool_store64(p, &p->blocks[b], PF_BLOCK_FREE);
 		PF_FAULT("pool.rec.clearing");
 		n++;
 	}
-	store64(p, &rec->state_w, PF_REC_FREE);
+	pool_store64(p, &rec->state_w, PF_REC_FREE);
 	PF_FAULT("pool.rec.freed");
 	pthread_mutex_lock(&p->lock);
 	__atomic_add_fetch(&p->nfree, n, __ATOMIC_RELAXED);
@@ -1327,12 +965,12 @@ void pf_pool_rec_set_path(struct pf_pool *p, uint32_t r, const char *path)
 	size_t n = strlen(path);
 	if (n > PF_REC2_PATH_CAP)
 		path += n - PF_REC2_PATH_CAP, n = PF_REC2_PATH_CAP; /* keep the tail: partition and segment */
-	store64(p, &rec->path_sum, 0);
+	pool_store64(p, &rec->path_sum, 0);
 	PF_FAULT("pool.rec.path");
 	memcpy(rec->path, path, n);
 	rec->path_len = (uint32_t)n;
 	pf_pool_commit(p, rec->path, PF_REC2_PATH_CAP);
-	store64(p, &rec->path_sum, pf_fnv1a(rec->path, n));
+	pool_store64(p, &rec->path_sum, pf_fnv1a(rec->path, n));
 }
 
 int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
@@ -1354,7 +992,7 @@ int64_t pf_pool_block_reserve(struct pf_pool *p, int64_t hint)
 		}
 	}
 	if (b >= 0) {
-		store64(p, &p->blocks[b], PF_BLOCK_RESERVED);
+		pool_store64(p, &p->blocks[b], PF_BLOCK_RESERVED);
 		__atomic_sub_fetch(&p->nfree, 1, __ATOMIC_RELAXED);
 		p->cursor = (uint64_t)b + 1;
 	}
@@ -1371,7 +1009,7 @@ void pf_pool_block_publish(struct pf_pool *p, uint64_t phys, uint32_t rec, uint3
 		       "stopping before the write returns, so nothing written is lost",
 		       p->path, (unsigned long long)phys, idx, rec, (unsigned long long)PF_MAX_FILE_BLOCKS);
 	writing(p);
-	store64(p, &p->blocks[phys], pf_entry2(p->salt, phys, rec, idx));
+	pool_store64(p, &p->blocks[phys], pf_entry2(p->salt, phys, rec, idx));
 	PF_FAULT("pool.block.published");
 }
 
@@ -1379,7 +1017,7 @@ void pf_pool_block_free(struct pf_pool *p, uint64_t phys)
 {
 	if (defer_free(p, phys))
 		return;
-	store64(p, &p->blocks[phys], PF_BLOCK_FREE);
+	pool_store64(p, &p->blocks[phys], PF_BLOCK_FREE);
 	PF_FAULT("pool.block.freed");
 	pthread_mutex_lock(&p->lock);
 	__atomic_add_fetch(&p->nfree, 1, __ATOMIC_RELAXED);
@@ -1390,9 +1028,9 @@ void pf_pool_usage(const struct pf_pool *p, uint64_t *live, uint64_t *used)
 {
 	uint64_t l = 0, u = 0;
 	for (uint64_t r = 0; r < p->nrecords; r++)
-		l += state_of(p, (uint32_t)r) == PF_REC_LIVE;
+		l += pool_state_of(p, (uint32_t)r) == PF_REC_LIVE;
 	for (uint64_t b = 0; b < p->nblocks; b++)
-		u += ld64(&p->blocks[b]) != PF_BLOCK_FREE;
+		u += pool_ld64(&p->blocks[b]) != PF_BLOCK_FREE;
 	*live = l;
 	*used = u;
 }
