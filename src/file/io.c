@@ -9,8 +9,8 @@
  * of a new record and the next size publication are all taken from it, so a stale value would shrink the
  * real file or misplace bytes.
  *
- * Owns: nothing beyond the call. May call: placement.c, moves.c, iovcur.c, tier.h, pool.h, fault.h,
- * sys.h, real.h.
+ * Owns: nothing beyond the call. May call: placement.c, moves.c, iovcur.c, tier.h, pool.h, paths.h, fault.h,
+ * sys.h, real.h. Owns also: the free space last seen of each log dir's file system (room_seen).
  */
 #define _GNU_SOURCE
 #include "file_impl.h"
@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fault.h"
 #include "iovcur.h"
+#include "paths.h"
 #include "real.h"
 #include "sys.h"
 #include "tier.h"
@@ -170,6 +172,52 @@ static int publish_size(struct pf_file *f, int fd, uint64_t new_size)
 		return -1;
 	f->size = new_size;
 	return 0;
+}
+
+/* How many more bytes would the real file's file system take (UINT64_MAX: plenty)? The kernel fails a write
+ * that grows a file on a full file system with ENOSPC (or writes what fits), and Kafka takes the log dir
+ * offline on it. Pool bytes go to that disk later (demotion, drain), and an index Kafka maps from it would
+ * raise SIGBUS at its next store into a hole (tests/e2e/case-dirfail.sh lost acknowledged records so), so
+ * a write that grows a pool-resident file answers as the kernel would on that disk. The free space of each
+ * log dir's file system (by slot, paths.h) is asked of the kernel (fstatvfs) at most once a second while
+ * more than ROOM_LOW is free, with the bytes grown since taken off, and at every growth below that. The
+ * room is what an unprivileged process may use (f_bavail), for root too: f_bfree also counts blocks that
+ * no data write gets (ext4 keeps a share for its own metadata), and a store into a mapping that finds only
+ * those raises SIGBUS. The pool's bytes take no room there, so the last
+ * ROOM_KEEP bytes are left to what the kernel itself allocates: the pages of the index files Kafka maps,
+ * which must never meet a full disk (SIGBUS) before its appends have met ENOSPC. The disk then reads full
+ * to the shim's appends while that much is still free. */
+#define ROOM_LOW (256ULL << 20)
+#define ROOM_KEEP (1ULL << 20)
+static struct {
+	uint64_t free;
+	int64_t at_ms; /* when it was asked, 0: never */
+} room_seen[PF_MAX_PATHS];
+
+static uint64_t slow_tier_room(struct pf_file *f, int fd, uint64_t grow)
+{
+	int s = pf_path_logdir_slot(f->path);
+	int64_t now = pf_mono_ms();
+	if (s >= 0 && s < PF_MAX_PATHS) {
+		int64_t at = __atomic_load_n(&room_seen[s].at_ms, __ATOMIC_RELAXED);
+		if (at && now - at < 1000 && __atomic_load_n(&room_seen[s].free, __ATOMIC_RELAXED) >= ROOM_LOW + grow) {
+			__atomic_fetch_sub(&room_seen[s].free, grow, __ATOMIC_RELAXED);
+			return UINT64_MAX;
+		}
+	}
+	struct statvfs v;
+	int e = errno;
+	if (fstatvfs(file_rfd(f, fd), &v) < 0) { /* not interposed: libc's own (as pool.c's) */
+		errno = e;
+		return UINT64_MAX; /* cannot tell: the write goes on, as before */
+	}
+	uint64_t room = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+	room = room > ROOM_KEEP ? room - ROOM_KEEP : 0;
+	if (s >= 0 && s < PF_MAX_PATHS) {
+		__atomic_store_n(&room_seen[s].free, room, __ATOMIC_RELAXED);
+		__atomic_store_n(&room_seen[s].at_ms, now ? now : 1, __ATOMIC_RELAXED);
+	}
+	return room;
 }
 
 /* Write the cursor's bytes to [pos, pos + total) of a file with a record: pool blocks inside the window
@@ -347,6 +395,18 @@ again:
 		errno = EROFS; /* a fork child is not the pool's writer */
 		ret = -1;
 		goto out;
+	}
+	if (pos + (uint64_t)total > f->size) {
+		/* a growth: as far as the log dir's disk would take it (the kernel writes what fits) */
+		uint64_t grow = pos + (uint64_t)total - f->size, room = slow_tier_room(f, fd, grow);
+		if (room < grow) {
+			total = f->size + room > pos ? (ssize_t)(f->size + room - pos) : 0;
+			if (total == 0) {
+				errno = ENOSPC;
+				ret = -1;
+				goto out;
+			}
+		}
 	}
 	file_changing(f);
 	if (pos > f->size)
