@@ -61,6 +61,10 @@ expect "after a clean restart the records are identical" same_records "$E2E_WORK
 expect "final clean stop" e2e_stop b
 # A controller that registers again after a SIGKILL can find its previous incarnation's registration still
 # in the metadata log; Kafka logs that answer as "Unexpected error handling request ... CONTROLLER_REGISTRATION"
-# and the controller retries (case-cluster ignores the same message). Nothing else is expected.
-no_errors b '\[ControllerApis nodeId=[0-9]+\] Unexpected error handling request RequestHeader\(apiKey=CONTROLLER_REGISTRATION'
+# and the controller retries (case-cluster ignores the same message). Kafka's controller also logs
+# "Exceptionally slow controller event ... took N ms" (its EventPerformanceMonitor, over 2 s) when a restart
+# replays the metadata log on a loaded machine: a timing note, logged by brokers without the shim too (the
+# 100-kill run of 2026-12-06 logged 10, all while other jobs shared the 2 cores). Nothing else is expected.
+no_errors b '\[ControllerApis nodeId=[0-9]+\] Unexpected error handling request RequestHeader\(apiKey=CONTROLLER_REGISTRATION|\[QuorumController id=[0-9]+\] Exceptionally slow controller event'
+
 exit 0

@@ -28,10 +28,25 @@
 #              replica's segments dumped through the shim, read-only attach)                   (4)
 #   ab         log.channel.type=file with the same preload == no preload; file mode refuses a pool
 #              that still holds data                                                             (6)
+# Kafka as operators run it                                                                      (7)
+#   jbod       two log dirs and two pools: each pool holds only its own dir's files, per-pool migration,
+#              SIGKILL, one pool full while the other is not
+#   logdirs    a partition moved between log dirs (AlterReplicaLogDirs) both ways while producing, a
+#              SIGKILL in the middle of a move, fsck
+#   dirfail    a log dir on a small loop-mounted file system fills up: Kafka takes it offline, the other
+#              dir's records and the JVM survive (needs root)
+#   existing   the shim turned on for a broker with data, and drained back off
+#   split      a dedicated controller and a broker under one injected environment
+#   inject     every process of a broker's life under one injected environment (format, topics,
+#              producer, consumer, dump-log), only the broker writes the pool
+#   kip405     Kafka's tiered storage (LocalTieredStorage, on Kafka 4.0.2) together with the shim
 #
 # Environment:
-#   E2E_CASES    cases to run (default: all above; "1" = produce retention compact delete txn, "2" =
-#                restart flush, "3" = migrate, "4" = cluster, "6" = ab)
+#   E2E_CASES    cases to run on every JDK ("1" = produce retention compact delete txn, "2" = restart
+#                flush, "3" = migrate, "4" = cluster, "6" = ab, "7" = the operator cases, "all"). Default
+#                (what make check runs): groups 1-6 on every JDK, and each case of group 7 on one JDK, the
+#                JDKs taking turns (jbod on the first, logdirs on the second, ...): every case runs on each
+#                JDK in `make e2e-full`
 #   E2E_JDKS     JAVA_HOMEs to run under (default: /usr/lib/jvm/java-17-openjdk-amd64 and the newest
 #                /usr/lib/jvm/temurin-*); a missing one is reported and skipped
 #   E2E_CASES_<LABEL>  cases for one JDK only (LABEL as printed, e.g. E2E_CASES_temurin25="1 2 3")
@@ -56,7 +71,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib.sh"
 pf_locate "$HERE"
 T0=$SECONDS
-ALL_CASES="produce retention compact delete txn restart flush migrate cluster ab"
+BASE_CASES="produce retention compact delete txn restart flush migrate cluster ab"
+OPS_CASES="jbod logdirs dirfail existing split inject kip405"
+ALL_CASES="$BASE_CASES $OPS_CASES"
 
 skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 77; }
 note() { printf '# [%4ds] %s\n' $((SECONDS - T0)) "$*"; }
@@ -174,6 +191,7 @@ expand_cases() {
 		3) out+=" migrate" ;;
 		4) out+=" cluster" ;;
 		6 | file) out+=" ab" ;;
+		7 | ops) out+=" $OPS_CASES" ;;
 		all) out+=" $ALL_CASES" ;;
 		*) out+=" $c" ;;
 		esac
@@ -184,7 +202,13 @@ expand_cases() {
 for i in "${!JDK_HOMES[@]}"; do
 	jh=${JDK_HOMES[$i]} label=${JDK_LABELS[$i]}
 	var="E2E_CASES_$label"
-	cases=$(expand_cases "${!var:-${E2E_CASES:-$ALL_CASES}}")
+	# the default: groups 1-6 here, and the operator cases dealt out among the JDKs
+	dflt=$BASE_CASES k=0
+	for c in $OPS_CASES; do
+		[ $((k % ${#JDK_HOMES[@]})) = "$i" ] && dflt+=" $c"
+		k=$((k + 1))
+	done
+	cases=$(expand_cases "${!var:-${E2E_CASES:-$dflt}}")
 	for c in $cases; do
 		script="$HERE/case-$c.sh"
 		if ! [ -f "$script" ]; then
