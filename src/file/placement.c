@@ -321,31 +321,50 @@ int spill(struct pf_file *f, uint64_t b)
 /* In a process attached read-only, the broker keeps allocating, moving and freeing blocks. Before a read
  * the file's record and block map are rebuilt from the shared tables, and after it every pool block that
  * was used is checked to still belong to the file: if anything moved, the read is done again. */
+/* The live record of the file with key k in the shared tables: 1 (*pp, *rp, *vp; with need_window only one
+ * whose window is set, not a promotion in progress), 0 none, -1 a record that fails its check. */
+static int ro_find_record(const struct pf_key *k, int need_window, struct pf_pool **pp, uint64_t *rp,
+			  struct pf_rec_view *vp)
+{
+	for (int n = 0; n < pf_tier_npools(); n++) {
+		struct pf_pool *p = pf_tier_pool(n);
+		for (uint64_t r = 0; r < p->nrecords; r++) {
+			struct pf_rec_view v;
+			int ok = pf_pool_rec_get(p, (uint32_t)r, &v) == 0;
+			if (v.ino != k->ino || v.btime_sec != k->btime_sec || v.btime_nsec != k->btime_nsec)
+				continue;
+			if (!ok && !(v.bad & PF_RW_IDENT) && v.state != PF_REC_FREE)
+				return -1;
+			if (ok && v.state == PF_REC_LIVE && (!need_window || v.lo != PF_HI_NONE)) {
+				*pp = p;
+				*rp = r;
+				*vp = v;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 void ro_refresh(struct pf_file *f, int fd)
 {
 	struct stat st;
 	if (REAL(fstat)(fd, &st) == 0)
 		f->size = (uint64_t)st.st_size;
 	placement_clear(f);
-	for (int k = 0; k < pf_tier_npools() && f->rec < 0; k++) {
-		struct pf_pool *p = pf_tier_pool(k);
-		for (uint64_t r = 0; r < p->nrecords; r++) {
-			struct pf_rec_view v;
-			int ok = pf_pool_rec_get(p, (uint32_t)r, &v) == 0;
-			if (!(v.bad & PF_RW_IDENT) && v.ino == f->key.ino && v.btime_sec == f->key.btime_sec &&
-			    v.btime_nsec == f->key.btime_nsec && !ok && v.state != PF_REC_FREE) {
-				f->broken = 1; /* its record fails its check: refused, as in the writer */
-				return;
-			}
-			if (ok && v.state == PF_REC_LIVE && v.ino == f->key.ino &&
-			    v.btime_sec == f->key.btime_sec && v.btime_nsec == f->key.btime_nsec && v.lo != PF_HI_NONE) {
-				f->pool = p;
-				set_rec(f, (int64_t)r);
-				f->lo = v.lo;
-				f->hi = v.hi;
-				break;
-			}
-		}
+	struct pf_pool *p;
+	uint64_t rec;
+	struct pf_rec_view v;
+	int found = ro_find_record(&f->key, 1, &p, &rec, &v);
+	if (found < 0) {
+		f->broken = 1; /* its record fails its check: refused, as in the writer */
+		return;
+	}
+	if (found > 0) {
+		f->pool = p;
+		set_rec(f, (int64_t)rec);
+		f->lo = v.lo;
+		f->hi = v.hi;
 	}
 	if (f->rec < 0)
 		return;
@@ -361,17 +380,10 @@ void ro_refresh(struct pf_file *f, int fd)
 
 int ro_has_record(const struct pf_key *k)
 {
-	for (int n = 0; n < pf_tier_npools(); n++) {
-		struct pf_pool *p = pf_tier_pool(n);
-		for (uint64_t r = 0; r < p->nrecords; r++) {
-			struct pf_rec_view v;
-			int ok = pf_pool_rec_get(p, (uint32_t)r, &v) == 0;
-			if ((ok ? v.state == PF_REC_LIVE : !(v.bad & PF_RW_IDENT) && v.state != PF_REC_FREE) &&
-			    v.ino == k->ino && v.btime_sec == k->btime_sec && v.btime_nsec == k->btime_nsec)
-				return 1;
-		}
-	}
-	return 0;
+	struct pf_pool *p;
+	uint64_t r;
+	struct pf_rec_view v;
+	return ro_find_record(k, 0, &p, &r, &v) != 0;
 }
 
 /* Does the entry of physical block phys say it holds block i of record r? */
