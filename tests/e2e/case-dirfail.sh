@@ -100,17 +100,10 @@ SHIMMED=1
 POOL=${E2E_POOL[b]:-$E2E_SHM/none}
 summary() { py pool summary "$POOL" "$L1" "$L2"; }
 files() { py pool files "$POOL" "$L1" "$L2"; }
-reassign() {
-	KAFKA_DIR=$B kafka_java org.apache.kafka.tools.reassign.ReassignPartitionsCommand \
-		--bootstrap-server "${E2E_BOOT[b]}" "$@"
-}
+reassign() { e2e_reassign b "$@"; }
 # place TOPIC DIR
 place() {
-	cat >"$E2E_WORK/$1.json" <<EOF
-{"version":1,"partitions":[
- {"topic":"$1","partition":0,"replicas":[1],"log_dirs":["$2"]},
- {"topic":"$1","partition":1,"replicas":[1],"log_dirs":["$2"]}]}
-EOF
+	e2e_dir_plan "$E2E_WORK/$1.json" "$1" "$2"
 	reassign --execute --reassignment-json-file "$E2E_WORK/$1.json" >"$E2E_WORK/$1.exec" 2>&1 ||
 		{ cat "$E2E_WORK/$1.exec"; return 1; }
 }

@@ -48,18 +48,9 @@ records() {
 	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import e2e
 for r in e2e.read_pool(sys.argv[2])["recs"].values(): print(r["state"], r["blocks"], r["path"])' "$E2E_HERE" "$POOL"
 }
-reassign() {
-	KAFKA_DIR=$B kafka_java org.apache.kafka.tools.reassign.ReassignPartitionsCommand \
-		--bootstrap-server "${E2E_BOOT[b]}" "$@"
-}
+reassign() { e2e_reassign b "$@"; }
 # plan FILE DIR: the reassignment of ld-0 and ld-1 (replica on broker 1) to log dir DIR
-plan() {
-	cat >"$1" <<EOF
-{"version":1,"partitions":[
- {"topic":"ld","partition":0,"replicas":[1],"log_dirs":["$2"]},
- {"topic":"ld","partition":1,"replicas":[1],"log_dirs":["$2"]}]}
-EOF
-}
+plan() { e2e_dir_plan "$1" ld "$2"; }
 # verified FILE: --verify says every replica's log dir move of FILE is complete
 verified() {
 	reassign --verify --reassignment-json-file "$1" >"$E2E_WORK/verify.out" 2>&1 || return 1

@@ -202,6 +202,22 @@ EOF
 	E2E_POOL[$name]=
 }
 
+# e2e_reassign NAME ARGS...: Kafka's kafka-reassign-partitions against broker NAME
+e2e_reassign() {
+	local name=$1; shift
+	KAFKA_DIR=${E2E_DIR[$name]} kafka_java org.apache.kafka.tools.reassign.ReassignPartitionsCommand \
+		--bootstrap-server "${E2E_BOOT[$name]}" "$@"
+}
+# e2e_dir_plan FILE TOPIC DIR: a reassignment (JSON into FILE) of partitions 0 and 1 of TOPIC, replica on
+# broker 1, to log dir DIR
+e2e_dir_plan() {
+	cat >"$1" <<EOF
+{"version":1,"partitions":[
+ {"topic":"$2","partition":0,"replicas":[1],"log_dirs":["$3"]},
+ {"topic":"$2","partition":1,"replicas":[1],"log_dirs":["$3"]}]}
+EOF
+}
+
 # e2e_shim NAME MODE [POOLSIZE [more PAFKA_X=Y...]]: run NAME under the shim (MODE pmem|tiered|file) with its
 # own pool directory under E2E_SHM; MODE none: no preload at all.
 e2e_shim() {
