@@ -13,9 +13,12 @@
  * may later start with a new, empty pool in its place (a tmpfs or emptyDir pool that does not survive a
  * restart). pafka.drain stays, so a running broker puts nothing new into the pool before it stops.
  *
+ * Progress (bytes moved of those the pool held) goes to stderr through progress.c, as the copy or the
+ * broker goes; --quiet silences it, --progress shows it for short drains too.
+ *
  * Owns: both ways of draining and their report (text as it goes, JSON at the end). May call: opts.c,
  * output.c, setup.c, pool.h (offline: lock, recovery, freeing records), view.c, scan.c, control.c, sys.h,
- * json.c.
+ * json.c, progress.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,13 +34,14 @@
 #include "json.h"
 #include "pafka.h"
 #include "pool.h"
+#include "progress.h"
 #include "scan.h"
 #include "sys.h"
 #include "view.h"
 
 #define POLL_MS 200
 
-enum { O_OFFLINE, O_TIMEOUT, O_CANCEL, O_UNMARK };
+enum { O_OFFLINE, O_TIMEOUT, O_CANCEL, O_UNMARK, O_PROGRESS, O_QUIET };
 static const struct cli_opt opts[] = {
 	[O_OFFLINE] = { "offline", 0, NULL, "require the broker to be stopped and drain directly (fails if the pool is in use)" },
 	[O_TIMEOUT] = { "timeout", 0, "SECONDS", "how long an online drain waits (default 600; 0: only ask, do not wait)" },
@@ -45,17 +49,21 @@ static const struct cli_opt opts[] = {
 	[O_UNMARK] = { "unmark", 0, NULL,
 		       "once empty, remove the pool from the log dirs' .pafka-pools markers, so the broker\n"
 		       "may start with a new pool (for pools that do not survive a restart, e.g. tmpfs)" },
+	[O_PROGRESS] = { "progress", 0, NULL, "show progress on stderr from the start (by default: once a drain\n"
+						"has taken a second)" },
+	[O_QUIET] = { "quiet", 'q', NULL, "no progress on stderr" },
 	{ NULL, 0, NULL, NULL },
 };
 
 static const struct cli_syntax syntax = {
-	.usage = "usage: pafka drain [--offline] [--timeout SECONDS] [--unmark] [--json] [--config FILE] [--pool DIR]\n"
+	.usage = "usage: pafka drain [--offline] [--timeout SECONDS] [--unmark] [--progress | -q] [--json]\n"
+		 "                   [--config FILE] [--pool DIR]\n"
 		 "       pafka drain --cancel [--json] [--config FILE] [--pool DIR]\n"
 		 "\n"
 		 "Move every pool-resident byte back to the segment files in the log dirs and leave the pool empty, so\n"
 		 "the broker can run without LD_PRELOAD. With a broker running (the pool is locked), ask its shim to\n"
 		 "drain (creates pafka.drain in the pool directory) and wait until the pool is empty; with no broker,\n"
-		 "copy the bytes into the files directly.\n",
+		 "copy the bytes into the files directly. Progress (percent, bytes, ETA) goes to stderr.\n",
 	.opts = opts,
 	.json = 1,
 };
@@ -85,6 +93,7 @@ struct drain_run {
 	struct cli_scan scan;
 	int unmark;                  /* --unmark */
 	long timeout;
+	enum cli_progress_mode progress;
 	struct drained d[PF_MAX_PATHS];
 };
 
@@ -93,6 +102,8 @@ struct drain_ctx {
 	struct drain_run *r;
 	const char *pool;
 	uint64_t files, blocks, bytes, missing, failed;
+	uint64_t seen;               /* blocks of the records handled so far (moved or left) */
+	struct cli_progress pr;
 };
 
 /* --unmark: pool i (whose use is known) is empty; drop it from every managed log dir's marker. */
@@ -124,6 +135,8 @@ static int drain_record(void *arg, struct pf_pool *p, uint32_t rec, uint32_t *ma
 	uint64_t nb = 0;
 	for (uint64_t i = 0; i < maplen; i++)
 		nb += map[i] != 0;
+	d->seen += nb;
+	cli_progress_update(&d->pr, d->seen * p->bsize);
 	if (nb == 0) { /* nothing in the pool (holes, or an unfinished promotion): nothing to lose */
 		pf_pool_rec_free(p, rec, map, maplen);
 		free(map);
@@ -204,11 +217,15 @@ static int drain_offline(struct drain_run *r, int i, int *busy)
 		dr->mode = "offline";
 	struct drain_ctx d = { .r = r, .pool = p.path };
 	int rc = CLI_OK;
+	cli_pool_use(&dr->use, c->pools[i], &p, NULL);
+	cli_progress_start(&d.pr, c, r->progress, dr->use.used_blocks * p.bsize);
 	if (pf_pool_load(&p, drain_record, &d, &err) < 0) {
 		cli_err(c, "%s", err.msg);
 		rc = CLI_FAIL;
 	}
 	cli_pool_use(&dr->use, c->pools[i], &p, NULL);
+	/* an empty pool is all done, even when recovery freed blocks no record kept */
+	cli_progress_end(&d.pr, rc == CLI_OK && !dr->use.used_blocks ? d.pr.total : d.seen * p.bsize);
 	dr->moved_files += d.files;
 	dr->moved_blocks += d.blocks;
 	dr->moved_bytes += d.bytes;
@@ -251,6 +268,16 @@ static int observe(struct drain_run *r, int i, int *locked)
 	return 0;
 }
 
+/* Online progress: the bytes the broker released of those the pools held when it was asked. */
+static uint64_t online_bytes(const struct drain_run *r, const int *online, int moved)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < r->c->npools; i++)
+		if (online[i] && r->d[i].watched)
+			n += (moved ? r->d[i].moved_blocks : r->d[i].start_blocks) * r->d[i].use.block_size;
+	return n;
+}
+
 /* Ask the broker holding each pool marked in online[] to drain, and wait. */
 static int drain_online(struct drain_run *r, const int *online)
 {
@@ -276,6 +303,8 @@ static int drain_online(struct drain_run *r, const int *online)
 		pending++;
 	}
 	uint64_t deadline = (uint64_t)pf_mono_ms() + (uint64_t)r->timeout * 1000;
+	struct cli_progress pr; /* --timeout 0 only asks: nothing to show */
+	cli_progress_start(&pr, c, r->timeout ? r->progress : CLI_PROGRESS_NEVER, online_bytes(r, online, 0));
 	for (;;) {
 		for (int i = 0; i < c->npools; i++) {
 			if (!online[i] || done[i])
@@ -287,8 +316,11 @@ static int drain_online(struct drain_run *r, const int *online)
 				rc = CLI_FAIL;
 				continue;
 			}
+			cli_progress_update(&pr, online_bytes(r, online, 1));
 			const struct cli_pool_use *u = &r->d[i].use;
 			if (u->used_blocks == 0) {
+				if (pending == 1) /* the last one: the line ends before the report */
+					cli_progress_end(&pr, pr.total);
 				cli_say(c, "%s: empty: every byte is in the log dirs; the broker can be restarted without LD_PRELOAD. "
 					   "While %s/%s exists the shim admits no new data to the pool: remove it (pafka drain "
 					   "--cancel) to use the pool again",
@@ -299,6 +331,7 @@ static int drain_online(struct drain_run *r, const int *online)
 					rc = CLI_FAIL;
 			} else if (!locked) {
 				int busy;
+				cli_progress_end(&pr, online_bytes(r, online, 1));
 				cli_say(c, "%s: the broker stopped before the pool was empty: finishing offline", u->path);
 				if (drain_offline(r, i, &busy) != CLI_OK && !busy)
 					rc = CLI_FAIL;
@@ -320,6 +353,7 @@ static int drain_online(struct drain_run *r, const int *online)
 		}
 		if ((uint64_t)pf_mono_ms() >= deadline) {
 			char hb[32];
+			cli_progress_end(&pr, online_bytes(r, online, 1));
 			for (int i = 0; i < c->npools; i++) {
 				if (!online[i] || done[i])
 					continue;
@@ -371,7 +405,7 @@ static void report_json(struct drain_run *r, struct json *j)
 
 int cmd_drain(struct cli *c, int argc, char **argv)
 {
-	const char *got[O_UNMARK + 1];
+	const char *got[O_QUIET + 1];
 	int first, rc = cli_parse(c, &syntax, argc, argv, got, &first);
 	if (rc != CLI_GO_ON)
 		return rc;
@@ -380,6 +414,8 @@ int cmd_drain(struct cli *c, int argc, char **argv)
 	r.c = c;
 	r.unmark = got[O_UNMARK] != NULL;
 	r.timeout = 600;
+	if ((rc = cli_progress_mode(c, got[O_PROGRESS], got[O_QUIET], &r.progress)) != 0)
+		return rc;
 	if (got[O_TIMEOUT]) {
 		char *end;
 		errno = 0;

@@ -25,9 +25,11 @@
  * blocks, dying records, stale copies, bytes past EOF during a write) are not reported.
  *
  * Every finding goes through one function: a text line, or with --json an object of the "findings" list.
+ * Progress through each pool's block table goes to stderr (progress.c); --quiet silences it.
  *
  * Owns: the checks and repairs of pool metadata, and their report. May call: opts.c, output.c, setup.c,
- * pool.h (a writable mapping for --repair), pool_format.h, view.c, scan.c, marker.h, paths.h, json.c.
+ * pool.h (a writable mapping for --repair), pool_format.h, view.c, scan.c, marker.h, paths.h, json.c,
+ * progress.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,23 +47,29 @@
 #include "pafka.h"
 #include "paths.h"
 #include "pool.h"
+#include "progress.h"
 #include "scan.h"
 #include "view.h"
 
-enum { O_REPAIR, O_DISCARD };
+enum { O_REPAIR, O_DISCARD, O_PROGRESS, O_QUIET };
 static const struct cli_opt opts[] = {
 	[O_REPAIR] = { "repair", 0, NULL, "fix what cannot lose data (see pafka-fsck(1)); refused while a broker holds the pool" },
 	[O_DISCARD] = { "discard-unowned", 0, NULL,
 			"with --repair, also free blocks no record can claim (owned by a free record or one\n"
 			"beyond the record table); save a copy of the pool first" },
+	[O_PROGRESS] = { "progress", 0, NULL, "show progress on stderr from the start (by default: once a\n"
+						"pool's check has taken a second)" },
+	[O_QUIET] = { "quiet", 'q', NULL, "no progress on stderr" },
 	{ NULL, 0, NULL, NULL },
 };
 
 static const struct cli_syntax syntax = {
-	.usage = "usage: pafka fsck [--repair [--discard-unowned]] [--json] [--config FILE] [--pool DIR]\n"
+	.usage = "usage: pafka fsck [--repair [--discard-unowned]] [--progress | -q] [--json] [--config FILE]\n"
+		 "                  [--pool DIR]\n"
 		 "\n"
 		 "Check pool metadata against the log dirs and print one line per finding\n"
-		 "(\"pafka fsck: <pool>: <finding>\"). Exit status: 0 clean, 1 findings, 2 usage error.\n",
+		 "(\"pafka fsck: <pool>: <finding>\"). Progress (percent of the block table, ETA) goes to stderr.\n"
+		 "Exit status: 0 clean, 1 findings, 2 usage error.\n",
 	.opts = opts,
 	.json = 1,
 };
@@ -72,6 +80,7 @@ struct fsck_run {
 	struct cli_scan scan;
 	int repair;
 	int discard;            /* --discard-unowned */
+	enum cli_progress_mode progress;
 	struct json j;          /* the "findings" list (writes nothing without --json) */
 	int findings;
 	struct pool_sum {
@@ -99,6 +108,7 @@ struct fsck {
 	int gone_provable;      /* freeing a record whose file is missing cannot lose data (see top) */
 	const char *gone_why;   /* why not */
 	const char *norepair;   /* set: --repair changes nothing in this pool, for this reason */
+	struct cli_progress pr; /* through the block table */
 };
 
 /* One finding about subject (a pool file, a marker): the line "pafka fsck: SUBJECT: FINDING; ..." or an
@@ -265,6 +275,8 @@ static int check_tables(struct fsck *k)
 			      "the pool from a copy, or copy the block out by hand";
 	/* blocks: classify against their owner */
 	for (uint64_t b = 0; b < p->nblocks; b++) {
+		if (!(b & 4095))
+			cli_progress_update(&k->pr, b * p->bsize);
 		uint64_t e = __atomic_load_n(&p->blocks[b], __ATOMIC_ACQUIRE);
 		uint32_t r, i;
 		enum pf_entry_fault f;
@@ -638,13 +650,16 @@ static int fsck_pool(struct fsck_run *run, int i)
 		}
 	}
 	decide_gone(&k);
+	cli_progress_start(&k.pr, c, run->progress, k.p->nblocks * k.p->bsize);
 	if (check_tables(&k) < 0 || cli_view_build(&v, &run->scan) < 0) {
+		cli_progress_end(&k.pr, k.pr.done);
 		cli_err(c, "out of memory");
 		rc = CLI_FAIL;
 		goto close;
 	}
 	check_files(&k, &v);
 	check_markers_of(&k, &v);
+	cli_progress_end(&k.pr, k.pr.total);
 	sum->checked = 1;
 	if (k.repair && k.repaired && pf_pool_sync_meta(k.p) < 0) {
 		cli_err(c, "%s: cannot sync the repaired metadata: %s", sum->label, strerror(errno));
@@ -696,12 +711,15 @@ static void report_pools(struct fsck_run *run)
 
 int cmd_fsck(struct cli *c, int argc, char **argv)
 {
-	const char *got[O_DISCARD + 1];
+	const char *got[O_QUIET + 1];
 	int first, rc = cli_parse(c, &syntax, argc, argv, got, &first);
 	if (rc != CLI_GO_ON)
 		return rc;
 	if (got[O_DISCARD] && !got[O_REPAIR])
 		return cli_usage_error(c, "--discard-unowned goes with --repair");
+	enum cli_progress_mode progress;
+	if ((rc = cli_progress_mode(c, got[O_PROGRESS], got[O_QUIET], &progress)) != 0)
+		return rc;
 	if (cli_setup(c, 1) < 0)
 		return CLI_FAIL;
 	static struct fsck_run run; /* large (PATH_MAX per pool): not on the stack */
@@ -709,6 +727,7 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 	run.c = c;
 	run.repair = got[O_REPAIR] != NULL;
 	run.discard = got[O_DISCARD] != NULL;
+	run.progress = progress;
 	if (cli_scan(c, &run.scan) < 0)
 		return CLI_FAIL;
 	cli_json_begin(c, &run.j);
