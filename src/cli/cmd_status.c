@@ -2,11 +2,13 @@
  * cmd_status.c - `pafka status [--json|--prometheus] [-v]`: per pool its geometry and use, the writer
  * (broker) holding it, the migration state and the live counters the writer keeps in the pool header; per
  * tier the files and bytes; with -v a breakdown per topic-partition. Read-only: works while the broker runs
- * and while it is stopped.
+ * and while it is stopped. --watch hands over to watch.c, which draws the same collection (status.h)
+ * again and again.
  *
- * Owns: the status report (text, JSON, Prometheus). May call: opts.c, output.c, view.c (which loads the
- * configuration and scans the log dirs), scan.c, control.c (which control files exist), marker.h (uuids),
- * prom.h (the exposition format, shared with the shim), sys.h (the clock), json.c.
+ * Owns: the status report (text, JSON, Prometheus) and the collection behind it. May call: opts.c,
+ * output.c, view.c (which loads the configuration and scans the log dirs), scan.c, control.c (which
+ * control files exist), marker.h (uuids), prom.h (the exposition format, shared with the shim), sys.h (the
+ * clock), json.c, watch.c.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -21,20 +23,28 @@
 #include "sys.h"
 #include "prom.h"
 #include "scan.h"
+#include "status.h"
 #include "view.h"
+#include "watch.h"
 
-enum { O_PROM, O_VERBOSE };
+enum { O_PROM, O_VERBOSE, O_WATCH, O_INTERVAL, O_COUNT };
 static const struct cli_opt opts[] = {
 	[O_PROM] = { "prometheus", 0, NULL, "Prometheus text exposition (for node_exporter's textfile collector)" },
 	[O_VERBOSE] = { "verbose", 'v', NULL, "add a breakdown per topic-partition" },
+	[O_WATCH] = { "watch", 'w', NULL, "a view refreshed every interval: fill, tiers, migration rate and ETA,\n"
+				  "spills, the writer (text only; Ctrl-C ends it)" },
+	[O_INTERVAL] = { "interval", 0, "SECONDS", "with --watch: seconds between refreshes (default 1; 0.1 to 3600)" },
+	[O_COUNT] = { "count", 0, "N", "with --watch: stop after N refreshes" },
 	{ NULL, 0, NULL, NULL },
 };
 
 static const struct cli_syntax syntax = {
 	.usage = "usage: pafka status [--json | --prometheus] [-v] [--config FILE] [--pool DIR]\n"
+		 "       pafka status --watch [--interval SECONDS] [--count N] [--config FILE] [--pool DIR]\n"
 		 "\n"
 		 "Show each pool (capacity, used, free, threshold, the broker holding it, migration state, counters,\n"
-		 "backlog) and each tier (files and bytes). Read-only: safe while the broker runs.\n",
+		 "backlog) and each tier (files and bytes). Read-only: safe while the broker runs. --watch redraws a\n"
+		 "compact view in place on a terminal (one block per refresh otherwise).\n",
 	.opts = opts,
 	.json = 1,
 };
@@ -398,13 +408,19 @@ static void print_text(struct status *s, int verbose)
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	const char *got[O_VERBOSE + 1];
+	const char *got[O_COUNT + 1];
 	int first, rc = cli_parse(c, &syntax, argc, argv, got, &first);
 	if (rc != CLI_GO_ON)
 		return rc;
 	int verbose = got[O_VERBOSE] != NULL;
 	if (c->json && got[O_PROM])
 		return cli_usage_error(c, "--json and --prometheus exclude each other");
+	if (got[O_WATCH] && (c->json || got[O_PROM] || verbose))
+		return cli_usage_error(c, "--watch is a text view: not with --json, --prometheus or -v");
+	if (!got[O_WATCH] && (got[O_INTERVAL] || got[O_COUNT]))
+		return cli_usage_error(c, "--interval and --count go with --watch");
+	if (got[O_WATCH])
+		return cli_watch(c, got[O_INTERVAL], got[O_COUNT]);
 	struct status s;
 	memset(&s, 0, sizeof s);
 	s.c = c;
@@ -433,4 +449,58 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		free(s.parts[i].name);
 	free(s.parts);
 	return rc;
+}
+
+/* ---- the collection, for the watch (status.h) */
+
+struct cli_status {
+	struct status s;
+};
+
+struct cli_status *cli_status_collect(struct cli *c, int *rc)
+{
+	struct cli_status *st = calloc(1, sizeof *st);
+	if (!st) {
+		cli_err(c, "out of memory");
+		return NULL;
+	}
+	st->s.c = c;
+	if (cli_views_open(c, &st->s.vs) < 0) {
+		cli_status_free(st);
+		return NULL;
+	}
+	if (tally(&st->s) < 0) {
+		cli_err(c, "out of memory");
+		cli_status_free(st);
+		return NULL;
+	}
+	*rc = st->s.vs.scan.errors || st->s.vs.damaged ? CLI_FAIL : CLI_OK;
+	return st;
+}
+
+void cli_status_free(struct cli_status *st)
+{
+	if (!st)
+		return;
+	cli_views_close(&st->s.vs);
+	for (size_t i = 0; i < st->s.nparts; i++)
+		free(st->s.parts[i].name);
+	free(st->s.parts);
+	free(st);
+}
+
+const struct cli_views *cli_status_views(const struct cli_status *st)
+{
+	return &st->s.vs;
+}
+
+void cli_status_tiers(const struct cli_status *st, uint64_t files[2], uint64_t bytes[2])
+{
+	memcpy(files, st->s.tier_files, sizeof st->s.tier_files);
+	memcpy(bytes, st->s.tier_bytes, sizeof st->s.tier_bytes);
+}
+
+const char *cli_status_state(const struct cli_status *st, const struct cli_view *v)
+{
+	return migration_state(st->s.c, v);
 }

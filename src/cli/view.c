@@ -308,7 +308,8 @@ void cli_view_close(struct cli_view *v)
 int cli_views_open(struct cli *c, struct cli_views *vs)
 {
 	memset(vs, 0, sizeof *vs);
-	if (cli_setup(c, 1) < 0 || cli_scan(c, &vs->scan) < 0)
+	/* the configuration is loaded once per command: the watch (watch.c) opens the views every refresh */
+	if ((!c->cfg_loaded && cli_setup(c, 1) < 0) || cli_scan(c, &vs->scan) < 0)
 		return -1;
 	if (!(vs->v = calloc((size_t)c->npools, sizeof *vs->v))) {
 		cli_err(c, "out of memory");

@@ -89,9 +89,9 @@ int cli_view_open(struct cli *c, int i, struct cli_view *v);
  * block). Returns 0, or -1 when out of memory. */
 int cli_view_build(struct cli_view *v, struct cli_scan *s);
 void cli_view_close(struct cli_view *v);
-/* What a read-only report needs: the configuration (cli_setup; a pool is required), a scan of the log
- * dirs, and a view of each pool built against it. Returns 0, or -1 with a message printed;
- * cli_views_close in either case. */
+/* What a read-only report needs: the configuration (cli_setup, unless loaded already; a pool is required),
+ * a scan of the log dirs, and a view of each pool built against it. Returns 0, or -1 with a message
+ * printed; cli_views_close in either case. */
 int cli_views_open(struct cli *c, struct cli_views *vs);
 void cli_views_close(struct cli_views *vs);
 
