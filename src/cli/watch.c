@@ -89,12 +89,17 @@ static int parse_count(const char *s, long *out)
 	return 0;
 }
 
-static int term_width(int tty)
+/* The fill bar's width: on a terminal what keeps the fill line (about 68 columns besides the bar) inside
+ * its width (TIOCGWINSZ, else 80 columns), 10 to 50; otherwise 20. */
+static int bar_width(int tty)
 {
 	struct winsize ws;
-	if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
-		return ws.ws_col;
-	return 80;
+	int cols = 80;
+	if (!tty)
+		return 20;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		cols = ws.ws_col;
+	return cols - 68 < 10 ? 10 : cols - 68 > 50 ? 50 : cols - 68;
 }
 
 /* Record this refresh's counters for pool i; *rate and *spill_rate over the window (-1: not known yet). */
@@ -138,7 +143,7 @@ static void bar(FILE *f, double frac, int width)
 }
 
 static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_view *v, struct track *tr,
-		      int64_t now_ns, uint64_t now_ms, int width)
+		      int64_t now_ns, uint64_t now_ms, int barw)
 {
 	const struct pf_pool_live *l = &v->pool.hdr->live;
 	char b1[32], b2[32], b3[32];
@@ -149,7 +154,7 @@ static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_vie
 	fprintf(f, "pool %s\n", v->pool.path);
 	double frac = nb ? (double)used / (double)nb : 0;
 	fprintf(f, "  fill       ");
-	bar(f, frac, width - 60 < 10 ? 10 : width - 60 > 50 ? 50 : width - 60);
+	bar(f, frac, barw);
 	fprintf(f, " %5.1f%%  %s of %s (%llu of %llu blocks)\n", 100 * frac, cli_human(used * bs, b1, sizeof b1),
 		cli_human(nb * bs, b2, sizeof b2), (unsigned long long)used, (unsigned long long)nb);
 	fprintf(f, "  pool tier  %zu files, %s\n", v->nrecs, cli_human(v->pool_bytes, b1, sizeof b1));
@@ -188,7 +193,7 @@ static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_vie
 		(unsigned long long)l->migration_failures);
 }
 
-static void draw(FILE *f, const struct cli_status *st, struct track *tracks, int tty, int width, long n, long count,
+static void draw(FILE *f, const struct cli_status *st, struct track *tracks, int tty, int barw, long n, long count,
 		 double interval)
 {
 	char when[64];
@@ -207,7 +212,7 @@ static void draw(FILE *f, const struct cli_status *st, struct track *tracks, int
 	fputs(tty ? "  (Ctrl-C quits)\n" : "\n", f);
 	const struct cli_views *vs = cli_status_views(st);
 	for (int i = 0; i < vs->n; i++)
-		draw_pool(f, st, &vs->v[i], &tracks[i], now_ns, now_ms, width);
+		draw_pool(f, st, &vs->v[i], &tracks[i], now_ns, now_ms, barw);
 	uint64_t files[2], bytes[2];
 	char b1[32];
 	cli_status_tiers(st, files, bytes);
@@ -263,7 +268,7 @@ int cli_watch(struct cli *c, const char *interval_s, const char *count_s)
 		if (src != CLI_OK)
 			rc = src; /* reported on stderr; the view goes on */
 		winch_sig = 0;
-		draw(stdout, st, tracks, tty, term_width(tty), n, count, interval);
+		draw(stdout, st, tracks, tty, bar_width(tty), n, count, interval);
 		cli_status_free(st);
 		if (ferror(stdout))
 			break; /* main reports it */

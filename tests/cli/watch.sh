@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/cli/watch.sh: `pafka status --watch`. Not on a terminal: one plain block per refresh (--count N
 # blocks, no escape bytes) with the used blocks `pafka status --json` gives and the writer's pid; under a
-# pseudo-terminal (script(1)) the ANSI home + clear redraw; during a rate-limited online drain the
+# pseudo-terminal (script(1)) the ANSI home + clear redraw and a bar fitted to the width; during a rate-limited online drain the
 # observed rate and an ETA, then idle; SIGINT ends it with exit 0; no writer, no pool, bad values.
 . "${PAFKA_TOP_SRCDIR:?}/tests/cli/cli_lib.sh"
 export PAFKA_LOG_CHANNEL_TYPE=tiered PAFKA_STORAGE_MIGRATE_THRESHOLD=0.9 PAFKA_MIGRATE_RATE_BYTES=2M
@@ -34,7 +34,10 @@ if command -v script >/dev/null; then
 	[ "$(LC_ALL=C grep -c "$(printf '\033\\[H\033\\[2J')" "$OUT")" = 2 ] || fail "a terminal: no home + clear before each of 2 refreshes"
 	out_has '\(Ctrl-C quits\)'
 	[ "$(grep -c "pafka status --watch  " "$OUT")" = 2 ] || fail "a terminal: 2 refreshes"
-	pass "a terminal: redrawn in place (ANSI home + clear)"
+	script -qec "stty cols 100 rows 40; '$PAFKA' status --watch --count 1" /dev/null >"$OUT" 2>"$ERR" </dev/null ||
+		fail "--watch under script(1) with 100 columns failed"
+	grep -Eq '^  fill       \[[#.]{32}\] ' "$OUT" || fail "a terminal of 100 columns: the bar is not 32 wide"
+	pass "a terminal: redrawn in place (ANSI home + clear), the bar fitted to its width"
 else
 	echo "SKIP (part): script(1) from util-linux missing: the terminal redraw is not checked"
 fi
