@@ -14,7 +14,7 @@
  *
  * Owns: the watch loop, its samples and its layout. May call: status.h (cmd_status.c's collection),
  * view.h (the pools' views), output.c (messages, byte counts), progress.c (the ETA wording), sys.h (the
- * clocks), prom.h (tier indexes), control.h.
+ * clocks), prom.h (tier indexes).
  */
 #define _GNU_SOURCE
 #include "watch.h"
@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "control.h"
 #include "pool_format.h"
 #include "progress.h"
 #include "prom.h"
