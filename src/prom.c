@@ -113,8 +113,8 @@ size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
 	per_pool(&o, s, "pafka_pool_free_bytes", "Free pool data blocks, in bytes.", FREE);
 	per_pool(&o, s, "pafka_pool_in_use", "1 when a broker (the pool's writer process) holds the pool.", IN_USE);
 	per_pool(&o, s, "pafka_pool_heartbeat_timestamp_seconds",
-		 "When the pool's writer last refreshed its live statistics (Unix time; about once a second while it "
-		 "runs, 0 if never). Old while pafka_pool_in_use is 1: the writer is hung.",
+		 "When the pool's writer last refreshed its live statistics (Unix time; several times a second while "
+		 "it runs, 0 if never). Old while pafka_pool_in_use is 1: the writer is hung.",
 		 HEARTBEAT);
 	per_pool(&o, s, "pafka_pool_damaged_records",
 		 "Pool records in use that fail their integrity checks: their files' reads and writes fail with EIO "
@@ -122,7 +122,7 @@ size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
 		 "whose file cannot be named, on which a writer refuses to start.",
 		 DAMAGED_RECORDS);
 	per_pool(&o, s, "pafka_pool_damaged_entries",
-		 "Pool block-table entries that fail their integrity check or name no record in use, as pafka status "
+		 "Pool block-table entries that fail their integrity check or name no record of the table, as pafka status "
 		 "reads them (run pafka fsck). A writer refuses to start on one, so the shim's endpoint reports 0.",
 		 DAMAGED_ENTRIES);
 	per_tier(&o, "pafka_tier_files", "gauge",
