@@ -19,6 +19,7 @@ pass "the metric-name extraction passes its self-test ($(cat "$OUT"))"
 
 cp "$D" "$OUT"
 json '1' >/dev/null 2>"$ERR" && [ ! -s "$ERR" ] || fail "the dashboard is not JSON (or has a key twice)"
+: >"$OUT"
 python3 - "$D" >"$CLI_TMP/s" 2>&1 <<'PY' || { cat "$CLI_TMP/s"; fail "the dashboard's structure"; }
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
