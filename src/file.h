@@ -146,6 +146,9 @@ int64_t pf_files_learned_ms(void);
 unsigned pf_files_count(void);
 /* Files and bytes per tier (index 0 pool, 1 slow tier), as this process knows them (metrics). */
 void pf_files_tier_totals(uint64_t files[2], uint64_t bytes[2]);
+/* Records of pool p whose integrity check failed at load (their files answer EIO) that this process still
+ * holds (metrics: an unlink frees one). */
+uint64_t pf_files_damaged_records(const struct pf_pool *p);
 /* The file's last known path (for messages). */
 void pf_file_path(struct pf_file *f, char *buf, size_t n);
 

@@ -85,9 +85,11 @@ static void prefault_pools(void)
 		struct pf_pool *p = pf_tier_pool(i);
 		char *a = p->data;
 		uint64_t left = p->nblocks << p->bshift, chunk = 64ULL << 20;
-		for (; left; a += pf_min64(chunk, left), left -= pf_min64(chunk, left))
+		for (; left; a += pf_min64(chunk, left), left -= pf_min64(chunk, left)) {
 			if (madvise(a, pf_min64(chunk, left), MADV_POPULATE_WRITE) < 0)
 				break; /* older kernel: first use faults them in, as without this */
+			pf_tier_publish_live(backlog_bytes()); /* a large pool takes a while: the heartbeat goes on */
+		}
 	}
 #endif
 }

@@ -44,6 +44,9 @@ static char *render(size_t *len)
 		pools[i].used_bytes = used * p->bsize;
 		pools[i].free_bytes = (p->nblocks - used) * p->bsize;
 		pools[i].in_use = 1;
+		pools[i].heartbeat_ms = __atomic_load_n(&p->hdr->live.heartbeat_ms, __ATOMIC_RELAXED);
+		pools[i].damaged_records = pf_files_damaged_records(p);
+		pools[i].damaged_entries = 0; /* a writer refuses to start on a damaged entry (pool_load.c) */
 		pf_prom_sum_live(&live, &p->hdr->live);
 		uint64_t st = __atomic_load_n(&p->hdr->live.state, __ATOMIC_RELAXED);
 		m.paused |= !!(st & PF_LIVE_PAUSED);

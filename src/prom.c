@@ -59,7 +59,7 @@ static void per_tier(struct out *o, const char *name, const char *type, const ch
 		put(o, "%s{tier=\"%s\"} %llu\n", name, tier_names[t], (unsigned long long)v[t]);
 }
 
-enum pool_field { CAPACITY, USED, FREE, IN_USE };
+enum pool_field { CAPACITY, USED, FREE, IN_USE, DAMAGED_RECORDS, DAMAGED_ENTRIES, HEARTBEAT };
 
 static uint64_t pool_value(const struct pf_prom_pool *p, enum pool_field f)
 {
@@ -70,6 +70,12 @@ static uint64_t pool_value(const struct pf_prom_pool *p, enum pool_field f)
 		return p->used_bytes;
 	case FREE:
 		return p->free_bytes;
+	case DAMAGED_RECORDS:
+		return p->damaged_records;
+	case DAMAGED_ENTRIES:
+		return p->damaged_entries;
+	case HEARTBEAT:
+		return p->heartbeat_ms;
 	default:
 		return (uint64_t)(p->in_use != 0);
 	}
@@ -84,7 +90,10 @@ static void per_pool(struct out *o, const struct pf_prom_sample *s, const char *
 		uint64_t v = pool_value(p, field);
 		put(o, "%s{pool=\"", name);
 		put_label(o, p->path ? p->path : "");
-		put(o, "\"} %llu\n", (unsigned long long)v);
+		if (field == HEARTBEAT) /* milliseconds to seconds, exactly */
+			put(o, "\"} %llu.%03llu\n", (unsigned long long)(v / 1000), (unsigned long long)(v % 1000));
+		else
+			put(o, "\"} %llu\n", (unsigned long long)v);
 	}
 }
 
@@ -103,6 +112,19 @@ size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
 	per_pool(&o, s, "pafka_pool_used_bytes", "Pool data blocks in use, in bytes.", USED);
 	per_pool(&o, s, "pafka_pool_free_bytes", "Free pool data blocks, in bytes.", FREE);
 	per_pool(&o, s, "pafka_pool_in_use", "1 when a broker (the pool's writer process) holds the pool.", IN_USE);
+	per_pool(&o, s, "pafka_pool_heartbeat_timestamp_seconds",
+		 "When the pool's writer last refreshed its live statistics (Unix time; several times a second while "
+		 "it runs, 0 if never). Old while pafka_pool_in_use is 1: the writer is hung.",
+		 HEARTBEAT);
+	per_pool(&o, s, "pafka_pool_damaged_records",
+		 "Pool records in use that fail their integrity checks: their files' reads and writes fail with EIO "
+		 "(run pafka fsck). The shim counts those it loaded and still holds; pafka status also counts records "
+		 "whose file cannot be named, on which a writer refuses to start.",
+		 DAMAGED_RECORDS);
+	per_pool(&o, s, "pafka_pool_damaged_entries",
+		 "Pool block-table entries that fail their integrity check or name no record of the table, as pafka status "
+		 "reads them (run pafka fsck). A writer refuses to start on one, so the shim's endpoint reports 0.",
+		 DAMAGED_ENTRIES);
 	per_tier(&o, "pafka_tier_files", "gauge",
 		 "Managed segment files with bytes on the tier (a file split between tiers counts on both).",
 		 s->tier_files);

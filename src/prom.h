@@ -4,7 +4,7 @@
  * `pafka status --prometheus` (textfile collector) and the shim's own /metrics endpoint: it writes into a
  * caller's buffer, allocates nothing and uses no stdio stream, so it is safe inside the preloaded library.
  *
- * Pool gauges carry a pool="<pool file>" label; tier metrics a tier="pool|slow" label. Migration outcomes
+ * Pool gauges carry a pool="<pool file>" label (capacity, use, the writer's heartbeat, damaged metadata); tier metrics a tier="pool|slow" label. Migration outcomes
  * are labelled direction="demote|promote" and result="completed|failed|aborted"; when the source cannot
  * attribute failures and aborts to a direction (failures_by_direction == 0, true of pool format 1), they
  * are exported once with direction="any".
@@ -25,6 +25,9 @@ struct pf_prom_pool {
 	const char *path;            /* the pool file */
 	uint64_t capacity_bytes, used_bytes, free_bytes;
 	int in_use;                  /* a writer process holds the pool: 1/0 */
+	uint64_t heartbeat_ms;       /* the pool's live.heartbeat_ms (CLOCK_REALTIME ms), 0 when never set */
+	uint64_t damaged_records;    /* records in use that fail their integrity checks (see prom.c's HELP) */
+	uint64_t damaged_entries;    /* block-table entries that fail their checks or name no record */
 };
 
 struct pf_prom_sample {

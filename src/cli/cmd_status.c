@@ -185,6 +185,9 @@ static void print_prometheus(struct status *s)
 		pools[i].used_bytes = v->used_blocks * bs;
 		pools[i].free_bytes = (v->pool.nblocks - v->used_blocks) * bs;
 		pools[i].in_use = v->locked;
+		pools[i].heartbeat_ms = v->pool.hdr->live.heartbeat_ms;
+		pools[i].damaged_records = v->broken_records + v->bad_records;
+		pools[i].damaged_entries = v->bad_entries;
 		pf_prom_sum_live(&live, &v->pool.hdr->live);
 		const char *st = migration_state(s->c, v);
 		m.paused |= !strcmp(st, "paused");

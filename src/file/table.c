@@ -840,6 +840,30 @@ void pf_files_tier_totals(uint64_t files_out[2], uint64_t bytes_out[2])
 	memcpy(bytes_out, t.bytes, sizeof t.bytes);
 }
 
+struct damaged {
+	const struct pf_pool *pool;
+	uint64_t n;
+};
+
+/* A file refused because its record fails its integrity check, while it still holds that record. broken
+ * is set before the file enters the table and never cleared; rec and pool are read under the file's lock. */
+static void count_damaged(struct pf_file *f, void *arg)
+{
+	struct damaged *d = arg;
+	if (!__atomic_load_n(&f->broken, __ATOMIC_RELAXED))
+		return;
+	pthread_rwlock_rdlock(&f->lock);
+	d->n += f->rec >= 0 && f->pool == d->pool;
+	pthread_rwlock_unlock(&f->lock);
+}
+
+uint64_t pf_files_damaged_records(const struct pf_pool *p)
+{
+	struct damaged d = { p, 0 };
+	files_each_locked(count_damaged, &d);
+	return d.n;
+}
+
 int file_linked_path(struct pf_file *f, char *buf, size_t n)
 {
 	pthread_mutex_lock(&files_lock);

@@ -2,7 +2,9 @@
 # tests/cli/metrics.sh: the shim's own Prometheus endpoint (pafka.metrics.port). A writer under the shim
 # serves /metrics on 127.0.0.1; the text must pass promtool (or the format check when promtool is absent),
 # report the pool's used bytes as the CLI does and the bytes written to the pool, answer 404 elsewhere,
-# and match `pafka status --prometheus` in its metric names.
+# and match `pafka status --prometheus` in its metric names. The writer's heartbeat is a recent Unix time
+# and no metadata is damaged; then a record crafted to fail its check (the writer refuses its file) is
+# counted by both, and a damaged block entry (a writer refuses the pool) by `pafka status`.
 . "${PAFKA_TOP_SRCDIR:?}/tests/cli/cli_lib.sh"
 command -v python3 >/dev/null || skip "python3 is needed to fetch /metrics"
 cli_env 64M
@@ -40,5 +42,33 @@ for name in $(sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$OUT"); do
 	grep -q "^# TYPE $name " "$CLI_TMP/metrics.txt" || fail "metric $name from pafka status is missing at the endpoint"
 done
 [ "$(fetch /other | head -1)" = 404 ] || fail "a path other than /metrics did not get 404"
+# value FILE NAME: the value of the one sample of NAME (any labels) in FILE
+value() { sed -n "s/^$2\\({[^}]*}\\)\\{0,1\\} //p" "$1"; }
+hb=$(value "$CLI_TMP/metrics.txt" pafka_pool_heartbeat_timestamp_seconds)
+cli_hb=$(value "$OUT" pafka_pool_heartbeat_timestamp_seconds)
+now=$(date +%s)
+python3 -c 'import sys; hb, cli, now = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); sys.exit(not (now - 60 < hb <= cli <= now + 1))' \
+	"${hb:-0}" "${cli_hb:-0}" "$now" || fail "heartbeat: the endpoint says '$hb', pafka status (later) '$cli_hb', now is $now"
+for f in "$CLI_TMP/metrics.txt" "$OUT"; do
+	[ "$(value "$f" pafka_pool_damaged_records)" = 0 ] || fail "$f: pafka_pool_damaged_records is not 0 on a healthy pool"
+	[ "$(value "$f" pafka_pool_damaged_entries)" = 0 ] || fail "$f: pafka_pool_damaged_entries is not 0 on a healthy pool"
+done
 hold_stop
+pass "heartbeat $hb (now $now), no damaged metadata, from the endpoint and pafka status"
+
+run_rc 0 "$CRAFT" "$POOL" move-lo
+export PAFKA_METRICS_PORT=$port
+hold_start w "$L/topic-2/$SEG0" 100000 9
+unset PAFKA_METRICS_PORT
+fetch /metrics >"$CLI_TMP/m"
+[ "$(head -1 "$CLI_TMP/m")" = 200 ] || fail "GET /metrics (damaged record) did not answer 200"
+[ "$(value "$CLI_TMP/m" pafka_pool_damaged_records)" = 1 ] ||
+	fail "the endpoint's pafka_pool_damaged_records is '$(value "$CLI_TMP/m" pafka_pool_damaged_records)', expected 1"
+run_rc 1 "$PAFKA" status --prometheus
+[ "$(value "$OUT" pafka_pool_damaged_records)" = 1 ] || fail "pafka status: pafka_pool_damaged_records is not 1"
+hold_stop
+run_rc 0 "$CRAFT" "$POOL" flip-entry 9
+run_rc 1 "$PAFKA" status --prometheus
+[ "$(value "$OUT" pafka_pool_damaged_entries)" -ge 1 ] || fail "pafka status: pafka_pool_damaged_entries is not >= 1"
+pass "a damaged record: counted by the endpoint and pafka status; a damaged entry: by pafka status"
 pass "metrics endpoint on 127.0.0.1:$port: valid exposition, $written bytes written to the pool, 404 elsewhere"
