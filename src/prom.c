@@ -168,7 +168,10 @@ size_t pf_prom_format(char *buf, size_t cap, const struct pf_prom_sample *s)
 	     "Fraction of the bytes written to managed files that went to the pool (1 when none were written).");
 	put(&o, "pafka_bytes_written_pool_ratio %.6g\n",
 	    all ? (double)s->bytes_written[PF_PROM_TIER_POOL] / (double)all : 1.0);
-	scalar(&o, "pafka_errors_total", "counter", "Errors met by the shim (I/O and migration).", s->errors);
+	scalar(&o, "pafka_errors_total", "counter",
+	       "Calls on managed files that the shim answered with EIO: damaged pool metadata, or bytes that "
+	       "could not be made durable (migration failures are in pafka_migrations_total).",
+	       s->errors);
 	scalar(&o, "pafka_migration_paused", "gauge", "1 while migration is paused (pafka.pause).",
 	       (uint64_t)(s->paused != 0));
 	scalar(&o, "pafka_drain_requested", "gauge", "1 while a drain is requested (pafka.drain).",

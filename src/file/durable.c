@@ -213,12 +213,12 @@ static int persist_dirty(struct pf_file *f)
 int durable_sync_locked(struct pf_file *f)
 {
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	if (persist_dirty(f) < 0) {
 		if (errno != ENOSPC && errno != EDQUOT)
-			errno = EIO; /* what fsync says when writeback fails (the pool's msync can say more) */
+			file_eio(); /* what fsync says when writeback fails (the pool's msync can say more) */
 		return -1;
 	}
 	return 0;

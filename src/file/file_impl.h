@@ -214,6 +214,9 @@ void pf_fd_use_end(struct pf_fd_use *u);
 
 /* f's last known path, if it still has a name: 1, else 0. */
 int file_linked_path(struct pf_file *f, char *buf, size_t n);
+/* Answer EIO for a managed file (damaged pool metadata, or bytes that could not be made durable): sets
+ * errno and counts the error in pafka_errors_total. */
+void file_eio(void);
 /* A mapping of f's pool blocks now exists / is gone: it holds the file like an open description does. */
 void file_mapped(struct pf_file *f);
 void file_unmapped(struct pf_file *f);

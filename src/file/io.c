@@ -77,7 +77,7 @@ static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cn
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO; /* its pool metadata fails its integrity check */
+		file_eio(); /* its pool metadata fails its integrity check */
 		return -1;
 	}
 	ssize_t total = io_check(o, O_WRONLY, iov, cnt, off, rwf);
@@ -95,7 +95,7 @@ static ssize_t io_read(struct pf_ofd *o, int fd, const struct iovec *iov, int cn
 	uint64_t pos = (uint64_t)off;
 	int attempts = 0;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		ret = -1;
 		goto out;
 	}
@@ -341,7 +341,7 @@ static ssize_t io_write(struct pf_ofd *o, int fd, const struct iovec *iov, int c
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	ssize_t total = io_check(o, O_RDONLY, iov, cnt, off, rwf);
@@ -469,7 +469,7 @@ static off_t io_lseek(struct pf_ofd *o, int fd, off_t off, int whence)
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	/* the slow-tier part is asked through fd itself, which moves its offset: no other call that uses the
@@ -540,7 +540,7 @@ static int io_ftruncate(struct pf_ofd *o, int fd, off_t len)
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	if (len < 0 || (o->flags & O_ACCMODE) == O_RDONLY)
@@ -589,7 +589,7 @@ static int io_fallocate(struct pf_ofd *o, int fd, int mode, off_t off, off_t len
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	pthread_rwlock_wrlock(&f->lock);
@@ -672,7 +672,7 @@ static int io_pin_real(struct pf_ofd *o, int fd)
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	pthread_rwlock_wrlock(&f->lock);

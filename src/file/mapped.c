@@ -294,7 +294,7 @@ void *pf_io_mmap(struct pf_ofd *o, int fd, void *addr, size_t n, int prot, int f
 	if (!o || n == 0 || off < 0 || acc == O_WRONLY || (shared_w && acc != O_RDWR)) {
 		r = REAL(mmap64)(addr, n, prot, flags, u.fd, off); /* the kernel's own answer */
 	} else if (o->file->broken) {
-		errno = EIO;
+		file_eio();
 		r = MAP_FAILED;
 	} else if (!pf_tier_is_writer() && !shared_w) {
 		r = snapshot(o, u.fd, addr, n, prot, flags, off);
@@ -371,7 +371,7 @@ int pf_io_msync(void *addr, size_t n, int flags)
 	}
 	free(ms);
 	if (bad) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	return 0;

@@ -284,7 +284,7 @@ int maps_sync_file(struct pf_file *f)
 	}
 	pthread_mutex_unlock(&maps_lock);
 	if (r < 0)
-		errno = EIO;
+		file_eio();
 	return r;
 }
 

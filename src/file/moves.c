@@ -112,7 +112,7 @@ static int materialise_through(struct pf_file *f, int wfd)
 	if (f->rec < 0)
 		return 0;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	while (lease_clear_locked(f, 0, UINT64_MAX))

@@ -164,7 +164,7 @@ int pf_path_truncate(const char *path, off_t len)
 	struct trunc_arg a = { path, len };
 	int r;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		r = -1;
 	} else if (!pf_tier_is_writer() && f->rec >= 0) {
 		errno = EROFS;

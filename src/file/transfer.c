@@ -139,7 +139,7 @@ static ssize_t sendfile_from(int out, struct pf_ofd *oo, struct pf_ofd *o, int i
 {
 	struct pf_file *f = o->file;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		return -1;
 	}
 	if ((o->flags & O_ACCMODE) == O_WRONLY) {
@@ -181,7 +181,7 @@ static ssize_t sendfile_from(int out, struct pf_ofd *oo, struct pf_ofd *o, int i
 	}
 	uint64_t pos = offp ? (uint64_t)*offp : 0;
 	if (f->broken) {
-		errno = EIO;
+		file_eio();
 		ret = -1;
 		goto out;
 	}

@@ -9,6 +9,9 @@
  *     hold READY         create the file READY, then wait (at most 240 s) until someone removes it: keeps the
  *                        process (and so the pool's writer lock) alive
  *     sleep MS           sleep MS milliseconds (lets the shim's housekeeping thread see control files)
+ *     eio PATH           read PATH's first block once; prints "eio PATH" when the read fails with EIO (a file
+ *                        whose pool record is damaged), nothing when it succeeds; any other failure is one
+ *                        (for the error counter's test)
  * Exit 0, or 1 with one line naming the first difference.
  */
 #define _GNU_SOURCE
@@ -116,6 +119,26 @@ static int do_verify(const char *path, uint64_t size, uint64_t seed)
 	return 0;
 }
 
+static int do_eio(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "cli_writer: open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	char b[4096];
+	ssize_t r = pread(fd, b, sizeof b, 0);
+	int e = errno;
+	close(fd);
+	if (r < 0 && e != EIO) {
+		fprintf(stderr, "cli_writer: read %s: %s (expected success or EIO)\n", path, strerror(e));
+		return 1;
+	}
+	if (r < 0)
+		printf("eio %s\n", path);
+	return 0;
+}
+
 static int do_hold(const char *ready)
 {
 	int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -151,12 +174,16 @@ int main(int argc, char **argv)
 			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 			nanosleep(&ts, NULL);
 			i += 2;
+		} else if (!strcmp(op, "eio") && i + 1 < argc) {
+			if (do_eio(argv[i + 1]))
+				return 1;
+			i += 2;
 		} else if (!strcmp(op, "hold") && i + 1 < argc) {
 			if (do_hold(argv[i + 1]))
 				return 1;
 			i += 2;
 		} else {
-			fprintf(stderr, "usage: cli_writer {w PATH SIZE SEED | v PATH SIZE SEED | sleep MS | hold READY}...\n");
+			fprintf(stderr, "usage: cli_writer {w PATH SIZE SEED | v PATH SIZE SEED | sleep MS | eio PATH | hold READY}...\n");
 			return 2;
 		}
 	}

@@ -52,13 +52,14 @@ python3 -c 'import sys; hb, cli, now = float(sys.argv[1]), float(sys.argv[2]), i
 for f in "$CLI_TMP/metrics.txt" "$OUT"; do
 	[ "$(value "$f" pafka_pool_damaged_records)" = 0 ] || fail "$f: pafka_pool_damaged_records is not 0 on a healthy pool"
 	[ "$(value "$f" pafka_pool_damaged_entries)" = 0 ] || fail "$f: pafka_pool_damaged_entries is not 0 on a healthy pool"
+	[ "$(value "$f" pafka_errors_total)" = 0 ] || fail "$f: pafka_errors_total is not 0 on a healthy pool"
 done
 hold_stop
 pass "heartbeat $hb (now $now), no damaged metadata, from the endpoint and pafka status"
 
 run_rc 0 "$CRAFT" "$POOL" move-lo
 export PAFKA_METRICS_PORT=$port
-hold_start w "$L/topic-2/$SEG0" 100000 9
+hold_start w "$L/topic-2/$SEG0" 100000 9 eio "$L/topic-0/$SEG0" eio "$L/topic-1/$SEG0"
 unset PAFKA_METRICS_PORT
 fetch /metrics >"$CLI_TMP/m"
 [ "$(head -1 "$CLI_TMP/m")" = 200 ] || fail "GET /metrics (damaged record) did not answer 200"
@@ -66,9 +67,14 @@ fetch /metrics >"$CLI_TMP/m"
 	fail "the endpoint's pafka_pool_damaged_records is '$(value "$CLI_TMP/m" pafka_pool_damaged_records)', expected 1"
 run_rc 1 "$PAFKA" status --prometheus
 [ "$(value "$OUT" pafka_pool_damaged_records)" = 1 ] || fail "pafka status: pafka_pool_damaged_records is not 1"
+# the damaged file's read was answered EIO, and counted (the writer's counter, in the pool's live statistics)
+[ "$(value "$CLI_TMP/m" pafka_errors_total)" -ge 1 ] ||
+	fail "the endpoint's pafka_errors_total is '$(value "$CLI_TMP/m" pafka_errors_total)' after an EIO, expected >= 1"
+[ "$(value "$OUT" pafka_errors_total)" = "$(value "$CLI_TMP/m" pafka_errors_total)" ] ||
+	fail "pafka status's pafka_errors_total differs from the endpoint's"
 hold_stop
 run_rc 0 "$CRAFT" "$POOL" flip-entry 9
 run_rc 1 "$PAFKA" status --prometheus
 [ "$(value "$OUT" pafka_pool_damaged_entries)" -ge 1 ] || fail "pafka status: pafka_pool_damaged_entries is not >= 1"
-pass "a damaged record: counted by the endpoint and pafka status; a damaged entry: by pafka status"
+pass "a damaged record: counted by the endpoint and pafka status, its EIO in pafka_errors_total; a damaged entry: by pafka status"
 pass "metrics endpoint on 127.0.0.1:$port: valid exposition, $written bytes written to the pool, 404 elsewhere"
