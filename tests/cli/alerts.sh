@@ -13,7 +13,8 @@ OUT=$CLI_TMP/out ERR=$CLI_TMP/err
 trap 'rm -rf "$CLI_TMP"' EXIT
 
 run_rc 0 promtool check rules "$P/pafka-alerts.yml"
-out_has 'SUCCESS: 7 rules found'
+# every rule of the file was read (promtool's count against the file's own "- alert:" lines)
+out_has "SUCCESS: $(grep -c '^ *- alert: ' "$P/pafka-alerts.yml") rules found"
 # rule_files in the test file are relative to it
 run_rc 0 promtool test rules "$P/pafka-alerts.test.yml"
 out_has SUCCESS
@@ -24,7 +25,7 @@ import sys, yaml
 rules = [r for g in yaml.safe_load(open(sys.argv[1]))["groups"] for r in g["rules"]]
 tests = yaml.safe_load(open(sys.argv[2]))["tests"]
 want = {"PafkaTargetDown", "PafkaPoolNearlyFull", "PafkaSpilling", "PafkaMigrationFailing", "PafkaMigrationStalled",
-        "PafkaWriterHeartbeatLost", "PafkaPoolMetadataDamaged"}
+        "PafkaWriterHeartbeatLost", "PafkaPoolMetadataDamaged", "PafkaIOErrors"}
 names = [r["alert"] for r in rules]
 assert sorted(names) == sorted(want), names
 for r in rules:
