@@ -118,7 +118,7 @@ pf_check "dpkg-buildpackage built libpafka and pafka-tools $VERSION ($((SECONDS 
 # ---- 2. lintian
 note "lintian"
 lint_rc=0
-lintian --info --display-experimental --pedantic --show-overrides --fail-on error "$CHANGES" >"$WORK/lintian.out" 2>&1 ||
+lintian --display-info --display-experimental --pedantic --show-overrides --fail-on error "$CHANGES" >"$WORK/lintian.out" 2>&1 ||
 	lint_rc=$?
 grep -v 'running with root privileges' "$WORK/lintian.out" | sed 's/^/#   lintian: /'
 lint_count() { grep -c "^$1:" "$WORK/lintian.out"; }
@@ -270,7 +270,7 @@ PY
 	# the installed pafka, with the same settings (as the drop-in's "Check:" line says)
 	/usr/bin/pafka status --json -v >"$WORK/status.json" 2>"$WORK/status.err" || pf_fail "pafka status --json (stderr: $(head -c 300 "$WORK/status.err"))"
 	python3 - "$WORK/status.json" "$KAFKA_PID" "$KAFKA_DIR/logs" "${PAFKA_STORAGE_MIGRATE_THRESHOLD:-}" \
-		>"$WORK/status.check" 2>&1 <<'PY'
+		>"$WORK/status.check" 2>&1 <<'PY' || pf_fail "reading pafka status's JSON (see below)"
 import json, sys
 d = json.load(open(sys.argv[1]))
 pid, logs, threshold = int(sys.argv[2]), sys.argv[3], sys.argv[4]
