@@ -5,6 +5,8 @@ set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libpmem-dev uthash-dev libcriterion-dev
       maven openjdk-17-jdk-headless kcat python3 valgrind binutils procps yamllint shellcheck groff-base
       prometheus clang"
+# the Debian packaging (debian/) and its test (tests/pkg/deb.sh)
+pkgs="$pkgs debhelper lintian dpkg-dev fakeroot"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
