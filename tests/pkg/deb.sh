@@ -5,7 +5,7 @@
 #    with `dpkg-buildpackage -us -uc -b` (log kept, shown on failure);
 # 2. lintian on the .changes: any E: line fails;
 # 3. the packages' contents (dpkg-deb -c): libpafka.so in /usr/lib/<multiarch>/, no .la or header, pafka
-#    in /usr/bin, every man/*.1 page (and any section 7 page the build installed), the systemd drop-in in
+#    in /usr/bin, every man/*.1 page (and libpafka(7) in libpafka), the systemd drop-in in
 #    the examples;
 # 4. as root: installs both with dpkg -i, checks that LD_PRELOAD=libpafka.so loads the installed library
 #    by name and that `pafka run` preloads it;
@@ -140,14 +140,8 @@ for m in "$TOP"/man/*.1; do
 	has tools "/usr/share/man/man1/$(basename "$m").gz" || missing_man="$missing_man $(basename "$m")"
 done
 pf_check "pafka-tools has every man/*.1 page ($nman)${missing_man:+, missing:$missing_man}" test -z "$missing_man"
-# section 7 pages are generated at build time when man/ has a generator for them: whatever make install
-# put in debian/tmp must be in libpafka
-missing_man7=
-for m in "$SRC"/debian/tmp/usr/share/man/man7/*.7; do
-	[ -e "$m" ] || continue
-	has lib "/usr/share/man/man7/$(basename "$m").gz" || missing_man7="$missing_man7 $(basename "$m")"
-done
-pf_check "libpafka has every section 7 page make install installed${missing_man7:+ (missing:$missing_man7)}" test -z "$missing_man7"
+# libpafka(7), generated at build time (man/gen-keys), documents the library: it is in the runtime package
+pf_check "libpafka has libpafka(7)" has lib /usr/share/man/man7/libpafka.7.gz
 pf_check "pafka-tools depends on libpafka (= $VERSION)" \
 	grep -q "libpafka (= $VERSION)" <<<"$(dpkg-deb -f "$TOOLSDEB" Depends)"
 
@@ -186,6 +180,7 @@ pre=$(env -u LD_PRELOAD -u PAFKA_LIB /usr/bin/pafka run -- sh -c 'echo "$LD_PREL
 pf_check "pafka run preloads the installed library (LD_PRELOAD=$pre)" test "$pre" = "/usr/lib/$MA/libpafka.so"
 if command -v man >/dev/null 2>&1; then
 	pf_check "man -w pafka finds the installed page" test "$(man -w pafka 2>/dev/null)" = /usr/share/man/man1/pafka.1.gz
+	pf_check "man -w libpafka finds the installed page" test "$(man -w libpafka 2>/dev/null)" = /usr/share/man/man7/libpafka.7.gz
 fi
 
 # quiet CMD...: CMD with its stdout dropped (for pf_check, whose own line goes to stdout)
