@@ -324,6 +324,13 @@ kafka_kill() {
 	kafka_log "broker killed (exit status $KAFKA_EXIT)"
 }
 
+# kafka_cleanup: for a test's exit trap: stop the broker if one still runs (SIGTERM, 30 s, then SIGKILL).
+kafka_cleanup() {
+	[ -n "${KAFKA_PID:-}" ] && kafka_alive || return 0
+	kafka_log "cleanup: stopping the broker"
+	kafka_stop 30 >/dev/null 2>&1 || kafka_kill >/dev/null 2>&1
+}
+
 # kafka_topic_create TOPIC PARTITIONS [--config k=v ...]: create a topic (RF 1) and wait for its leaders.
 kafka_topic_create() {
 	local t=$1 n=$2; shift 2

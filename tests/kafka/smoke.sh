@@ -71,10 +71,7 @@ DUMPED_LOGS=0
 finish() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
-	if [ -n "${KAFKA_PID:-}" ] && kafka_alive; then
-		note "cleanup: stopping the broker"
-		kafka_stop 30 >/dev/null 2>&1 || kafka_kill >/dev/null 2>&1
-	fi
+	kafka_cleanup
 	if [ "$PF_FAILED" -gt 0 ] && [ "$DUMPED_LOGS" = 0 ] && [ -n "${KAFKA_DIR:-}" ]; then
 		kafka_log_tail 60 2>&1
 	fi

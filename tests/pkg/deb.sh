@@ -71,10 +71,7 @@ dpkg_retry() {
 finish() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
-	if [ -n "${KAFKA_PID:-}" ] && kafka_alive; then
-		note "cleanup: stopping the broker"
-		kafka_stop 30 >/dev/null 2>&1 || kafka_kill >/dev/null 2>&1
-	fi
+	kafka_cleanup
 	if [ "$INSTALLED" = 1 ]; then
 		note "cleanup: purging the packages this test installed"
 		dpkg_retry dpkg -P pafka-tools libpafka || { echo "# dpkg -P failed:"; cat "$WORK/dpkg.out"; rc=1; }
