@@ -12,7 +12,8 @@
  * The pieces: opts.c (options, --help, usage), output.c (messages, text lines, the JSON document frame),
  * setup.c (configuration to pools and log dirs), scan.c (the log dirs' files), view.c (a read-only view
  * of a pool), control.c (control files and marker lines), json.c (the JSON writer), progress.c (the
- * progress line of long commands on stderr), watch.c (status --watch, over cmd_status.c's collection).
+ * progress line of long commands on stderr), status.c (what status collects), watch.c (status --watch,
+ * over that collection).
  *
  * Owns: struct cli, struct cli_opt, struct cli_syntax, the exit statuses. May call: config.h (types).
  */

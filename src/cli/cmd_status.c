@@ -2,13 +2,13 @@
  * cmd_status.c - `pafka status [--json|--prometheus] [-v]`: per pool its geometry and use, the writer
  * (broker) holding it, the migration state and the live counters the writer keeps in the pool header; per
  * tier the files and bytes; with -v a breakdown per topic-partition. Read-only: works while the broker runs
- * and while it is stopped. --watch hands over to watch.c, which draws the same collection (status.h)
+ * and while it is stopped. --watch hands over to watch.c, which draws the same collection (status.c)
  * again and again.
  *
- * Owns: the status report (text, JSON, Prometheus) and the collection behind it. May call: opts.c,
- * output.c, view.c (which loads the configuration and scans the log dirs), scan.c, control.c (which
- * control files exist), marker.h (uuids), prom.h (the exposition format, shared with the shim), sys.h (the
- * clock), json.c, watch.c.
+ * Owns: the status report (text, JSON, Prometheus). May call: status.c (the collection: views, tiers,
+ * partitions, migration state), opts.c, output.c, view.h (the views' fields), marker.h (uuids), prom.h
+ * (the exposition format, shared with the shim), control.h (which control files exist), sys.h (the clock),
+ * json.c, watch.c.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -22,7 +22,6 @@
 #include "pool_format.h"
 #include "sys.h"
 #include "prom.h"
-#include "scan.h"
 #include "status.h"
 #include "view.h"
 #include "watch.h"
@@ -49,128 +48,7 @@ static const struct cli_syntax syntax = {
 	.json = 1,
 };
 
-static const char outside_dirs[] = "(outside the log dirs)";
-static const char missing_dir[] = "(missing)";
-
-struct part {
-	const char *logdir;
-	char *name;
-	uint64_t files, bytes, pool_files, pool_bytes, slow_bytes;
-};
-
-struct status {
-	struct cli *c;
-	struct cli_views vs;
-	uint64_t tier_files[2], tier_bytes[2];
-	struct part *parts;
-	size_t nparts;
-};
-
-static const char *migration_state(const struct cli *c, const struct cli_view *v)
-{
-	uint64_t st = v->pool.hdr->live.state;
-	if (cli_exists(v->dir, PF_DRAIN_FILE) || (v->locked && (st & PF_LIVE_DRAINING)))
-		return "draining";
-	if (cli_exists(v->dir, PF_PAUSE_FILE) || (v->locked && (st & PF_LIVE_PAUSED)))
-		return "paused";
-	if (!v->locked)
-		return "stopped";
-	if ((st & PF_LIVE_MIGRATING) || (c->cfg.channel == PF_CHANNEL_TIERED && c->cfg.migrate_threshold >= 0))
-		return "running";
-	return "off";
-}
-
-static struct part *part_get(struct status *s, const char *logdir, const char *name, size_t len)
-{
-	for (size_t i = s->nparts; i-- > 0;)
-		if (s->parts[i].logdir == logdir && strlen(s->parts[i].name) == len && !strncmp(s->parts[i].name, name, len))
-			return &s->parts[i];
-	struct part *np = realloc(s->parts, (s->nparts + 1) * sizeof *np);
-	if (!np)
-		return NULL;
-	s->parts = np;
-	struct part *p = &s->parts[s->nparts];
-	memset(p, 0, sizeof *p);
-	p->logdir = logdir;
-	if (!(p->name = strndup(name, len)))
-		return NULL;
-	s->nparts++;
-	return p;
-}
-
-static int part_cmp(const void *a, const void *b)
-{
-	const struct part *x = a, *y = b;
-	int r = strcmp(x->logdir, y->logdir);
-	return r ? r : strcmp(x->name, y->name);
-}
-
-static const struct cli_rec *rec_of(const struct status *s, const struct cli_file *f)
-{
-	return f->pool >= 0 && f->slot >= 0 ? &s->vs.v[f->pool].recs[f->slot] : NULL;
-}
-
-static void account(struct status *s, struct part *p, const struct cli_rec *cr, uint64_t size)
-{
-	uint64_t pb, sb;
-	cli_tier(cr, size, &pb, &sb);
-	if (pb) {
-		s->tier_files[PF_PROM_TIER_POOL]++;
-		s->tier_bytes[PF_PROM_TIER_POOL] += pb;
-	}
-	if (sb || !cr) {
-		s->tier_files[PF_PROM_TIER_SLOW]++;
-		s->tier_bytes[PF_PROM_TIER_SLOW] += sb;
-	}
-	if (p) {
-		p->files++;
-		p->bytes += size;
-		p->pool_files += pb != 0;
-		p->pool_bytes += pb;
-		p->slow_bytes += sb;
-	}
-}
-
-/* Tiers and partitions from the scan, then the records whose file was not found (or lies outside the
- * scanned dirs). */
-static int tally(struct status *s)
-{
-	for (size_t i = 0; i < s->vs.scan.n; i++) {
-		struct cli_file *f = &s->vs.scan.f[i];
-		if (!f->managed && f->pool < 0)
-			continue;
-		struct part *p = part_get(s, f->logdir, f->partition, f->partition_len);
-		if (!p)
-			return -1;
-		account(s, p, rec_of(s, f), f->size);
-	}
-	for (int v = 0; v < s->vs.n; v++) {
-		for (size_t k = 0; k < s->vs.v[v].nrecs; k++) {
-			const struct cli_rec *cr = &s->vs.v[v].recs[k];
-			if (cr->file && cr->file != &cr->own)
-				continue;
-			struct part *p = NULL;
-			const char *path = cr->file ? cr->file->path : cr->hint_ok ? cr->hint : NULL;
-			const char *name = path ? strrchr(path, '/') : NULL;
-			if (name && name > path) {
-				const char *q = name - 1;
-				while (q > path && *q != '/')
-					q--;
-				p = part_get(s, cr->file ? outside_dirs : missing_dir, q + 1, (size_t)(name - q - 1));
-			} else {
-				p = part_get(s, missing_dir, "(unknown)", 9);
-			}
-			if (!p)
-				return -1;
-			account(s, p, cr, cr->size);
-		}
-	}
-	if (s->nparts)
-		qsort(s->parts, s->nparts, sizeof *s->parts, part_cmp);
-	return 0;
-}
-
-static void print_prometheus(struct status *s)
+static void print_prometheus(struct cli_status *s)
 {
 	struct pf_prom_pool pools[PF_MAX_PATHS];
 	struct pf_prom_sample m;
@@ -189,7 +67,7 @@ static void print_prometheus(struct status *s)
 		pools[i].damaged_records = v->broken_records + v->bad_records;
 		pools[i].damaged_entries = v->bad_entries;
 		pf_prom_sum_live(&live, &v->pool.hdr->live);
-		const char *st = migration_state(s->c, v);
+		const char *st = cli_status_state(s, v);
 		m.paused |= !strcmp(st, "paused");
 		m.draining |= !strcmp(st, "draining");
 	}
@@ -258,7 +136,7 @@ static int names_pool(const char *dir, const char *uuid)
 	return has;
 }
 
-static void print_json(struct status *s, int verbose, struct json *j)
+static void print_json(struct cli_status *s, int verbose, struct json *j)
 {
 	json_str(j, "version", PAFKA_VERSION);
 	json_arr(j, "log_dirs");
@@ -297,7 +175,7 @@ static void print_json(struct status *s, int verbose, struct json *j)
 			json_null(j, "heartbeat_age_ms");
 		json_end_obj(j);
 		json_obj(j, "migration");
-		json_str(j, "state", migration_state(s->c, v));
+		json_str(j, "state", cli_status_state(s, v));
 		json_bool(j, "pause_requested", cli_exists(v->dir, PF_PAUSE_FILE));
 		json_bool(j, "drain_requested", cli_exists(v->dir, PF_DRAIN_FILE));
 		json_bool(j, "migrating", (h->live.state & PF_LIVE_MIGRATING) != 0);
@@ -316,7 +194,7 @@ static void print_json(struct status *s, int verbose, struct json *j)
 	if (verbose) {
 		json_arr(j, "partitions");
 		for (size_t i = 0; i < s->nparts; i++) {
-			const struct part *p = &s->parts[i];
+			const struct cli_part *p = &s->parts[i];
 			json_obj(j, NULL);
 			json_str(j, "log_dir", p->logdir);
 			json_str(j, "partition", p->name);
@@ -331,7 +209,7 @@ static void print_json(struct status *s, int verbose, struct json *j)
 	}
 }
 
-static void print_text(struct status *s, int verbose)
+static void print_text(struct cli_status *s, int verbose)
 {
 	char b1[32], b2[32], b3[32];
 	uint64_t now = pf_wall_ms();
@@ -372,7 +250,7 @@ static void print_text(struct status *s, int verbose)
 			printf("  writer      none (no broker holds the pool)%s\n",
 			       l->writer_pid ? "; the last one did not close it cleanly" : "");
 		}
-		printf("  migration   %s, backlog %s\n", migration_state(s->c, v), cli_human(l->backlog_bytes, b1, sizeof b1));
+		printf("  migration   %s, backlog %s\n", cli_status_state(s, v), cli_human(l->backlog_bytes, b1, sizeof b1));
 		printf("  moved       %llu demotions, %llu head demotions (%s down), %llu promotions (%s up), "
 		       "%llu readmissions, %llu failed, %llu aborted, %.1f s\n",
 		       (unsigned long long)l->demotions, (unsigned long long)l->head_demotions,
@@ -401,7 +279,7 @@ static void print_text(struct status *s, int verbose)
 		printf("partitions\n");
 		printf("  %-40s %6s %12s %12s %12s  %s\n", "PARTITION", "FILES", "BYTES", "POOL", "SLOW", "LOG DIR");
 		for (size_t i = 0; i < s->nparts; i++) {
-			const struct part *p = &s->parts[i];
+			const struct cli_part *p = &s->parts[i];
 			printf("  %-40s %6llu %12llu %12llu %12llu  %s\n", p->name, (unsigned long long)p->files,
 			       (unsigned long long)p->bytes, (unsigned long long)p->pool_bytes,
 			       (unsigned long long)p->slow_bytes, p->logdir);
@@ -424,86 +302,20 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "--interval and --count go with --watch");
 	if (got[O_WATCH])
 		return cli_watch(c, got[O_INTERVAL], got[O_COUNT]);
-	struct status s;
-	memset(&s, 0, sizeof s);
-	s.c = c;
-	rc = CLI_OK;
-	if (cli_views_open(c, &s.vs) < 0) {
+	struct cli_status s;
+	rc = cli_status_collect(c, &s);
+	if (rc < 0) {
 		rc = CLI_FAIL;
-	} else if (tally(&s) < 0) {
-		cli_err(c, "out of memory");
-		rc = CLI_FAIL;
+	} else if (got[O_PROM]) {
+		print_prometheus(&s);
+	} else if (c->json) {
+		struct json j;
+		cli_json_begin(c, &j);
+		print_json(&s, verbose, &j);
+		rc = cli_json_end(c, &j, rc);
 	} else {
-		if (s.vs.scan.errors || s.vs.damaged)
-			rc = CLI_FAIL;
-		if (got[O_PROM]) {
-			print_prometheus(&s);
-		} else if (c->json) {
-			struct json j;
-			cli_json_begin(c, &j);
-			print_json(&s, verbose, &j);
-			rc = cli_json_end(c, &j, rc);
-		} else {
-			print_text(&s, verbose);
-		}
+		print_text(&s, verbose);
 	}
-	cli_views_close(&s.vs);
-	for (size_t i = 0; i < s.nparts; i++)
-		free(s.parts[i].name);
-	free(s.parts);
+	cli_status_free(&s);
 	return rc;
-}
-
-/* ---- the collection, for the watch (status.h) */
-
-struct cli_status {
-	struct status s;
-};
-
-struct cli_status *cli_status_collect(struct cli *c, int *rc)
-{
-	struct cli_status *st = calloc(1, sizeof *st);
-	if (!st) {
-		cli_err(c, "out of memory");
-		return NULL;
-	}
-	st->s.c = c;
-	if (cli_views_open(c, &st->s.vs) < 0) {
-		cli_status_free(st);
-		return NULL;
-	}
-	if (tally(&st->s) < 0) {
-		cli_err(c, "out of memory");
-		cli_status_free(st);
-		return NULL;
-	}
-	*rc = st->s.vs.scan.errors || st->s.vs.damaged ? CLI_FAIL : CLI_OK;
-	return st;
-}
-
-void cli_status_free(struct cli_status *st)
-{
-	if (!st)
-		return;
-	cli_views_close(&st->s.vs);
-	for (size_t i = 0; i < st->s.nparts; i++)
-		free(st->s.parts[i].name);
-	free(st->s.parts);
-	free(st);
-}
-
-const struct cli_views *cli_status_views(const struct cli_status *st)
-{
-	return &st->s.vs;
-}
-
-void cli_status_tiers(const struct cli_status *st, uint64_t files[2], uint64_t bytes[2])
-{
-	memcpy(files, st->s.tier_files, sizeof st->s.tier_files);
-	memcpy(bytes, st->s.tier_bytes, sizeof st->s.tier_bytes);
-}
-
-const char *cli_status_state(const struct cli_status *st, const struct cli_view *v)
-{
-	return migration_state(st->s.c, v);
 }

@@ -1,28 +1,42 @@
 /*
- * status.h - what `pafka status` collects (the pools' views, the files and bytes per tier, each pool's
- * migration state), for the other view of it: the refreshed one of `pafka status --watch` (watch.c). One
- * collection serves both, so the watch shows what status reports.
+ * status.h - what `pafka status` collects: the pools' views, the files and bytes per tier and per
+ * topic-partition, each pool's migration state. One collection serves both views of it: the report
+ * (cmd_status.c: text, JSON, Prometheus) and the refreshed one of `pafka status --watch` (watch.c), so the
+ * watch shows what status reports.
  *
- * Owns: the declarations of the collection in cmd_status.c. May call: nothing (types only).
+ * Owns: the declarations of status.c. May call: view.h (types only).
  */
 #ifndef PAFKA_CLI_STATUS_H
 #define PAFKA_CLI_STATUS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-struct cli;
-struct cli_view;
-struct cli_views;
-struct cli_status;
+#include "view.h"
 
-/* Load (the first time), scan and read every pool as `pafka status` does. Returns the collection with
- * *rc CLI_FAIL when a log dir could not be read or a pool's metadata is damaged (reported), else CLI_OK;
- * or NULL with a message printed (no pool, out of memory). */
-struct cli_status *cli_status_collect(struct cli *c, int *rc);
+struct cli;
+
+/* One topic-partition directory (or a pool record's file outside the log dirs, or missing). */
+struct cli_part {
+	const char *logdir;   /* the log dir, or "(outside the log dirs)" / "(missing)" */
+	char *name;
+	uint64_t files, bytes, pool_files, pool_bytes, slow_bytes;
+};
+
+struct cli_status {
+	struct cli *c;
+	struct cli_views vs;
+	uint64_t tier_files[2], tier_bytes[2]; /* [PF_PROM_TIER_POOL], [PF_PROM_TIER_SLOW] */
+	struct cli_part *parts;                /* sorted by log dir, then name */
+	size_t nparts;
+};
+
+/* Load the configuration (the first time), scan the log dirs and read every pool as `pafka status` does,
+ * into *st. Returns CLI_OK, or CLI_FAIL when a log dir could not be read or a pool's metadata is damaged
+ * (reported; *st is still complete); -1 with a message printed when nothing could be collected (no pool,
+ * out of memory). Free it with cli_status_free in every case. */
+int cli_status_collect(struct cli *c, struct cli_status *st);
 void cli_status_free(struct cli_status *st);
-const struct cli_views *cli_status_views(const struct cli_status *st);
-/* Files and bytes per tier ([PF_PROM_TIER_POOL], [PF_PROM_TIER_SLOW]). */
-void cli_status_tiers(const struct cli_status *st, uint64_t files[2], uint64_t bytes[2]);
 /* "running", "draining", "paused", "stopped" (no writer) or "off", as status reports it. */
 const char *cli_status_state(const struct cli_status *st, const struct cli_view *v);
 

@@ -4,7 +4,7 @@
  * per tier, migration backlog with the observed rate and an ETA, spills (total and per second), errors,
  * the writer's pid and heartbeat age, and the state (running, draining, paused, no writer).
  *
- * Each refresh is one `pafka status` collection (status.h: the same reading code as the report, read-only
+ * Each refresh is one `pafka status` collection (status.c: the same reading code as the report, read-only
  * from outside the broker). Rates come from successive samples of the pool header's live counters
  * (bytes_demoted + bytes_promoted, spills) against the monotonic clock, over the last few seconds.
  * On a terminal the view is redrawn in place (ANSI home + clear, width from TIOCGWINSZ, redrawn at once on
@@ -12,7 +12,7 @@
  * timestamped header, blocks separated by a blank line, without escape codes. SIGINT/SIGTERM end it with
  * exit 0.
  *
- * Owns: the watch loop, its samples and its layout. May call: status.h (cmd_status.c's collection),
+ * Owns: the watch loop, its samples and its layout. May call: status.c (the collection),
  * view.h (the pools' views), output.c (messages, byte counts), progress.c (the ETA wording), sys.h (the
  * clocks), prom.h (tier indexes).
  */
@@ -209,12 +209,10 @@ static void draw(FILE *f, const struct cli_status *st, struct track *tracks, int
 	if (count)
 		fprintf(f, ", %ld of %ld", n, count);
 	fputs(tty ? "  (Ctrl-C quits)\n" : "\n", f);
-	const struct cli_views *vs = cli_status_views(st);
-	for (int i = 0; i < vs->n; i++)
-		draw_pool(f, st, &vs->v[i], &tracks[i], now_ns, now_ms, barw);
-	uint64_t files[2], bytes[2];
+	for (int i = 0; i < st->vs.n; i++)
+		draw_pool(f, st, &st->vs.v[i], &tracks[i], now_ns, now_ms, barw);
+	const uint64_t *files = st->tier_files, *bytes = st->tier_bytes;
 	char b1[32];
-	cli_status_tiers(st, files, bytes);
 	fprintf(f, "tiers      pool %llu files, %s", (unsigned long long)files[PF_PROM_TIER_POOL],
 		cli_human(bytes[PF_PROM_TIER_POOL], b1, sizeof b1));
 	fprintf(f, "; slow %llu files, %s\n", (unsigned long long)files[PF_PROM_TIER_SLOW],
@@ -258,17 +256,18 @@ int cli_watch(struct cli *c, const char *interval_s, const char *count_s)
 	memset(tracks, 0, sizeof tracks);
 	int rc = CLI_OK;
 	for (long n = 1; !stop_sig; n++) {
-		int src;
-		struct cli_status *st = cli_status_collect(c, &src);
-		if (!st) {
+		struct cli_status st;
+		int src = cli_status_collect(c, &st);
+		if (src < 0) {
+			cli_status_free(&st);
 			rc = CLI_FAIL;
 			break;
 		}
 		if (src != CLI_OK)
 			rc = src; /* reported on stderr; the view goes on */
 		winch_sig = 0;
-		draw(stdout, st, tracks, tty, bar_width(tty), n, count, interval);
-		cli_status_free(st);
+		draw(stdout, &st, tracks, tty, bar_width(tty), n, count, interval);
+		cli_status_free(&st);
 		if (ferror(stdout))
 			break; /* main reports it */
 		if (count && n >= count)

@@ -66,6 +66,7 @@
 #ifndef PAFKA_FILE_IMPL_H
 #define PAFKA_FILE_IMPL_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -76,6 +77,7 @@
 #include "file.h"
 #include "log.h"
 #include "pool.h"
+#include "tier.h"
 
 struct pf_key {
 	uint64_t ino;
@@ -216,7 +218,11 @@ void pf_fd_use_end(struct pf_fd_use *u);
 int file_linked_path(struct pf_file *f, char *buf, size_t n);
 /* Answer EIO for a managed file (damaged pool metadata, or bytes that could not be made durable): sets
  * errno and counts the error in pafka_errors_total. */
-void file_eio(void);
+static inline void file_eio(void)
+{
+	pf_stat_add(PF_STAT_ERRORS, PF_TIER_NONE, 1);
+	errno = EIO;
+}
 /* A mapping of f's pool blocks now exists / is gone: it holds the file like an open description does. */
 void file_mapped(struct pf_file *f);
 void file_unmapped(struct pf_file *f);

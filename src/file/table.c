@@ -864,12 +864,6 @@ uint64_t pf_files_damaged_records(const struct pf_pool *p)
 	return d.n;
 }
 
-void file_eio(void)
-{
-	pf_stat_add(PF_STAT_ERRORS, PF_TIER_NONE, 1);
-	errno = EIO;
-}
-
 int file_linked_path(struct pf_file *f, char *buf, size_t n)
 {
 	pthread_mutex_lock(&files_lock);
