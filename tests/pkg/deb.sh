@@ -130,6 +130,10 @@ pf_check "libpafka has /usr/lib/$MA/libpafka.so" has lib "/usr/lib/$MA/libpafka.
 pf_check "libpafka has no libtool archive, static library or header" \
 	test -z "$(grep -E '\.(la|a)$|^/usr/include' "$WORK/lib.list" "$WORK/tools.list")"
 pf_check "libpafka has the systemd drop-in in its examples" has lib "$DROPIN"
+pf_check "libpafka has the Grafana dashboard in its examples" \
+	has lib /usr/share/doc/libpafka/examples/grafana/pafka-dashboard.json
+pf_check "libpafka has the Prometheus alert rules in its examples" \
+	has lib /usr/share/doc/libpafka/examples/prometheus/pafka-alerts.yml
 pf_check "pafka-tools has /usr/bin/pafka" has tools /usr/bin/pafka
 missing_man='' nman=0
 for m in "$TOP"/man/*.1; do
