@@ -14,6 +14,9 @@ command -v groff >/dev/null || skip "groff missing (apt-get install groff-base)"
 command -v python3 >/dev/null || skip "python3 is needed to check the quoted messages"
 [ -f "$PAGE" ] || fail "man/libpafka.7 was not built"
 [ -x "$GEN" ] || fail "man/gen-keys was not built"
+# the build put the install directory in place of the template's placeholder
+grep -q '%libdir%' "$PAGE" && fail "man/libpafka.7 still says %libdir%"
+grep -q '^\.I /.*/libpafka\.so$' "$PAGE" || fail "man/libpafka.7 names no installed libpafka.so under FILES"
 
 run_rc 0 groff -man -Tutf8 -ww -z "$PAGE"
 [ -s "$ERR" ] && fail "groff warns about $PAGE"
