@@ -182,8 +182,10 @@ static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_vie
 		else
 			fprintf(f, ", %s\n", cli_eta(rate > 0 ? (double)backlog / rate : -1, b3, sizeof b3));
 	}
-	fprintf(f, "  moved      %s down (%llu demotions), %s up (%llu promotions)\n", cli_human(l->bytes_demoted, b1, sizeof b1),
-		(unsigned long long)(l->demotions + l->head_demotions), cli_human(l->bytes_promoted, b2, sizeof b2),
+	/* as pafka status counts them: whole files, and the cold heads of active segments */
+	fprintf(f, "  moved      %s down (%llu demotions, %llu head demotions), %s up (%llu promotions)\n",
+		cli_human(l->bytes_demoted, b1, sizeof b1), (unsigned long long)l->demotions,
+		(unsigned long long)l->head_demotions, cli_human(l->bytes_promoted, b2, sizeof b2),
 		(unsigned long long)l->promotions);
 	fprintf(f, "  spills     %llu", (unsigned long long)l->spills);
 	if (spill_rate >= 0)

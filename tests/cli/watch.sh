@@ -67,7 +67,7 @@ head -9 "$OUT" | grep -Eq '^  migration  backlog [0-9.]+ MiB, ETA -$' || fail "f
 out_has '^  state      draining; writer pid '
 out_has '^  migration  backlog [0-9.]+ [KM]iB, [0-9.]+ [KM]iB/s, ETA [0-9]+ s$'
 tail -9 "$OUT" | grep -Eq '^  migration  backlog 0 B, [0-9.]+ ([KM]i)?B/s, idle$' || fail "last refresh: drained, idle"
-out_has '^  moved      [0-9.]+ MiB down \([1-9][0-9]* demotions\)'
+out_has '^  moved      [0-9.]+ MiB down \([1-9][0-9]* demotions, [0-9]+ head demotions\)'
 hold_stop
 run_rc 0 "$PAFKA" drain --cancel
 pass "migration: the observed rate and an ETA, idle once drained"
