@@ -6,7 +6,8 @@
 #   3. fetch Apache Kafka 4.x from Maven Central (tests/kafka/pom.xml; cached in .cache/);
 #   4. start an unmodified single-node Kafka broker (KRaft) under LD_PRELOAD=libpafka.so, with its log dir
 #      on disk and the pool on /dev/shm (tmpfs standing in for PMem);
-#   5. produce and consume a few hundred MB with Kafka's ProducerPerformance / ConsumerPerformance;
+#   5. produce and consume a few hundred MB with Kafka's ProducerPerformance / ConsumerPerformance, with
+#      `pafka status --watch` running meanwhile (its last refresh is shown);
 #   6. show where every segment lives (pool or slow tier), and shut the broker down cleanly.
 #
 # Environment (all optional):
@@ -79,6 +80,7 @@ echo "jars in $KAFKA_LIBS"
 step "starting a single-node Kafka broker"
 cleanup() {
 	local rc=$?
+	[ -z "${WATCH_PID:-}" ] || kill "$WATCH_PID" 2>/dev/null || true
 	if [ -n "${KAFKA_PID:-}" ] && kafka_alive; then
 		echo "stopping the broker"
 		kafka_stop 60 || kafka_kill
@@ -117,7 +119,20 @@ echo "topic 'quickstart' with $PARTITIONS partitions on $KAFKA_BOOTSTRAP"
 
 # ---- 5. the workload
 step "ProducerPerformance: $RECORDS records of $RECORD_SIZE bytes ($((RECORDS * RECORD_SIZE / 1048576)) MiB), acks=all"
+WATCH_PID=
+if [ -n "$LIB" ] && [ -x "$BUILD/pafka" ]; then
+	# the live view an operator would keep open meanwhile: one plain block per second into a file
+	"$BUILD/pafka" status --watch --config "$KAFKA_PROPS" >"$QS/watch.log" 2>&1 &
+	WATCH_PID=$!
+fi
 kafka_perf_produce quickstart "$RECORDS" "$RECORD_SIZE"
+if [ -n "$WATCH_PID" ]; then
+	kill -INT "$WATCH_PID" 2>/dev/null
+	wait "$WATCH_PID" || true
+	WATCH_PID=
+	step "pafka status --watch while producing: its last refresh (all $(grep -c '^pafka status --watch' "$QS/watch.log") in $QS/watch.log)"
+	awk 'BEGIN { RS = "" } { last = $0 } END { print last }' "$QS/watch.log"
+fi
 step "ConsumerPerformance: reading them back"
 kafka_perf_consume quickstart "$RECORDS"
 
