@@ -75,8 +75,13 @@ run_rc 0 "$PAFKA" drain --offline
 run_rc 0 "$PAFKA" pool destroy
 rm -f "$LA/.pafka-pools" "$LB/.pafka-pools" "$LC/.pafka-pools"
 rm -rf "$LA"/* "$LB"/* "$LC"/*
+# paused while the writer writes: a migration tick in the middle of m-0's first segment, before its
+# second exists, would find it active and move only its cold head (which brings pool a to its limit), not
+# the whole sealed segment this checks for
+run_rc 0 "$PAFKA" pause
 PAFKA_LOG_CHANNEL_TYPE=tiered hold_start w "$LA/m-0/$SEG0" 850000 11 w "$LA/m-0/$SEG1" 100000 12 \
 	w "$LB/m-1/$SEG0" 100000 13
+run_rc 0 "$PAFKA" resume
 i=0
 until "$PAFKA" ls --json "$LA/m-0/$SEG0" >"$OUT" 2>"$ERR" && [ "$(json 'd["files"][0]["tier"]')" = slow ]; do
 	i=$((i + 1)); [ $i -lt 300 ] || fail "pool a over its limit: its sealed segment was not demoted within 30 s"
