@@ -88,6 +88,8 @@ int cli_help(struct cli *c);
 void cli_print_usage(const struct cli *c, FILE *f);
 /* Parse a size with K/M/G/T suffix (as the configuration does). */
 int cli_parse_size(const char *s, int64_t *out);
+/* Parse a whole decimal number from min to max (the whole argument); returns 0, or -1 when it is not one. */
+int cli_parse_long(const char *s, long min, long max, long *out);
 
 /* ---- output.c: what the commands print */
 

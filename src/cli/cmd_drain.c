@@ -416,13 +416,8 @@ int cmd_drain(struct cli *c, int argc, char **argv)
 	r.timeout = 600;
 	if ((rc = cli_progress_mode(c, got[O_PROGRESS], got[O_QUIET], &r.progress)) != 0)
 		return rc;
-	if (got[O_TIMEOUT]) {
-		char *end;
-		errno = 0;
-		r.timeout = strtol(got[O_TIMEOUT], &end, 10);
-		if (end == got[O_TIMEOUT] || *end || errno || r.timeout < 0 || r.timeout > 86400 * 7)
-			return cli_usage_error(c, "--timeout takes a number of seconds (0 to 604800), not '%s'", got[O_TIMEOUT]);
-	}
+	if (got[O_TIMEOUT] && cli_parse_long(got[O_TIMEOUT], 0, 86400 * 7, &r.timeout) < 0)
+		return cli_usage_error(c, "--timeout takes a number of seconds (0 to 604800), not '%s'", got[O_TIMEOUT]);
 	if (got[O_CANCEL] && (got[O_OFFLINE] || r.unmark))
 		return cli_usage_error(c, "--cancel goes alone (not with --offline or --unmark)");
 	if (cli_setup(c, 1) < 0)

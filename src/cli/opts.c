@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -241,4 +242,15 @@ int cli_help(struct cli *c)
 int cli_parse_size(const char *s, int64_t *out)
 {
 	return pf_parse_size(s, out);
+}
+
+int cli_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }

@@ -26,6 +26,21 @@ int cli_progress_mode(struct cli *c, const char *progress, const char *quiet, en
 	return 0;
 }
 
+const char *cli_bar(char *buf, size_t n, double frac, int width)
+{
+	if (n == 0)
+		return buf;
+	if (width < 0)
+		width = 0;
+	if ((size_t)width > n - 1)
+		width = (int)(n - 1);
+	int fill = frac <= 0 ? 0 : frac >= 1 ? width : (int)(frac * width);
+	for (int i = 0; i < width; i++)
+		buf[i] = i < fill ? '#' : '.';
+	buf[width] = '\0';
+	return buf;
+}
+
 const char *cli_eta(double s, char *buf, size_t n)
 {
 	if (s < 0)
@@ -69,24 +84,17 @@ static void draw(struct cli_progress *pr, int64_t now, int end)
 	} else {
 		snprintf(eta, sizeof eta, ", %.1f s", secs);
 	}
-	char line[256];
-	int len;
 	if (pr->tty) {
-		char bar[BAR + 1];
-		unsigned fill = pct * BAR / 100;
-		for (unsigned i = 0; i < BAR; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[BAR] = '\0';
-		len = snprintf(line, sizeof line, "pafka %s: [%s] %3u%% %s of %s%s", pr->c->cmd, bar, pct, d, t, eta);
+		char line[256], bar[BAR + 1];
+		int len = snprintf(line, sizeof line, "pafka %s: [%s] %3u%% %s of %s%s", pr->c->cmd,
+				   cli_bar(bar, sizeof bar, pct / 100.0, BAR), pct, d, t, eta);
 		size_t w = len > 0 ? (size_t)len : 0;
 		/* blank what a longer previous line left */
 		fprintf(stderr, "\r%s%*s%s", line, pr->width > w ? (int)(pr->width - w) : 0, "", end ? "\n" : "");
 		pr->width = end ? 0 : w;
 	} else {
-		len = snprintf(line, sizeof line, "pafka %s: %u%% %s of %s%s", pr->c->cmd, pct, d, t, eta);
-		fprintf(stderr, "%s\n", line);
+		fprintf(stderr, "pafka %s: %u%% %s of %s%s\n", pr->c->cmd, pct, d, t, eta);
 	}
-	(void)len;
 	fflush(stderr);
 	pr->last_ms = now;
 	pr->shown = 1;

@@ -4,7 +4,7 @@
  * ("pafka drain: 37% 1.2 GiB of 3.3 GiB, ETA 12 s") at most once a second and at the end, so logs stay
  * readable. Automatic mode shows nothing for work done within its first second (a small pool's drain
  * leaves stderr empty); --progress shows it from the start, --quiet never. Also the ETA wording the
- * watch view (watch.c) shares.
+ * watch view (watch.c) shares, and the bar both draw.
  *
  * Owns: struct cli_progress, the progress line. May call: output.c (byte counts), sys.h (the clock).
  */
@@ -38,6 +38,9 @@ void cli_progress_start(struct cli_progress *pr, const struct cli *c, enum cli_p
 void cli_progress_update(struct cli_progress *pr, uint64_t done);
 /* The work ended with done bytes done: the final line, when anything was shown (or mode is ALWAYS). */
 void cli_progress_end(struct cli_progress *pr, uint64_t done);
+/* A bar of width characters (at most n - 1), '#' for the done fraction (rounded down) and '.' for the
+ * rest, in buf. */
+const char *cli_bar(char *buf, size_t n, double frac, int width);
 /* "ETA 12 s", "ETA 3 min 20 s", "ETA 2 h 5 min" for seconds left (< 0: "ETA -", not known yet). */
 const char *cli_eta(double seconds, char *buf, size_t n);
 

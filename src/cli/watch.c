@@ -12,14 +12,15 @@
  * timestamped header, blocks separated by a blank line, without escape codes. SIGINT/SIGTERM end it with
  * exit 0.
  *
- * Owns: the watch loop, its samples and its layout. May call: status.c (the collection),
- * view.h (the pools' views), output.c (messages, byte counts), progress.c (the ETA wording), sys.h (the
+ * Owns: the watch loop, its samples and its layout. May call: status.c (the collection), view.h (the
+ * pools' views), output.c (messages, byte counts), progress.c (the ETA wording, the bar), sys.h (the
  * clocks), prom.h (tier indexes).
  */
 #define _GNU_SOURCE
 #include "watch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,17 +78,6 @@ static int parse_interval(const char *s, double *out)
 	return 0;
 }
 
-static int parse_count(const char *s, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || errno || v < 1)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The fill bar's width: on a terminal what keeps the fill line (about 68 columns besides the bar) inside
  * its width (TIOCGWINSZ, else 80 columns), 10 to 50; otherwise 20. */
 static int bar_width(int tty)
@@ -130,17 +120,6 @@ static void observe(struct track *tr, const struct pf_pool_live *l, const uint8_
 		tr->n++;
 }
 
-static void bar(FILE *f, double frac, int width)
-{
-	int fill = (int)(frac * width + 0.5);
-	if (fill > width)
-		fill = width;
-	fputc('[', f);
-	for (int i = 0; i < width; i++)
-		fputc(i < fill ? '#' : '.', f);
-	fputc(']', f);
-}
-
 static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_view *v, struct track *tr,
 		      int64_t now_ns, uint64_t now_ms, int barw)
 {
@@ -152,8 +131,8 @@ static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_vie
 	const char *state = cli_status_state(st, v);
 	fprintf(f, "pool %s\n", v->pool.path);
 	double frac = nb ? (double)used / (double)nb : 0;
-	fprintf(f, "  fill       ");
-	bar(f, frac, barw);
+	char fillbar[64];
+	fprintf(f, "  fill       [%s]", cli_bar(fillbar, sizeof fillbar, frac, barw));
 	fprintf(f, " %5.1f%%  %s of %s (%llu of %llu blocks)\n", 100 * frac, cli_human(used * bs, b1, sizeof b1),
 		cli_human(nb * bs, b2, sizeof b2), (unsigned long long)used, (unsigned long long)nb);
 	fprintf(f, "  pool tier  %zu files, %s\n", v->nrecs, cli_human(v->pool_bytes, b1, sizeof b1));
@@ -243,7 +222,7 @@ int cli_watch(struct cli *c, const char *interval_s, const char *count_s)
 	long count = 0;
 	if (interval_s && parse_interval(interval_s, &interval) < 0)
 		return cli_usage_error(c, "--interval takes seconds from 0.1 to 3600 (e.g. 1 or 0.5), not '%s'", interval_s);
-	if (count_s && parse_count(count_s, &count) < 0)
+	if (count_s && cli_parse_long(count_s, 1, LONG_MAX, &count) < 0)
 		return cli_usage_error(c, "--count takes a number of refreshes of at least 1, not '%s'", count_s);
 	int tty = isatty(STDOUT_FILENO) == 1;
 	struct sigaction sa = { 0 }, old_int, old_term, old_winch;
