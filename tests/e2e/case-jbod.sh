@@ -57,6 +57,11 @@ jbod b tiered 40M 256M
 e2e_format b || die "format"
 e2e_start b || die "broker start under the shim (two log dirs, two pools)"
 topic b j 6 || die "create topic j"
+# the admin call returns once the controller has the topic; the broker creates the partitions' dirs when it
+# applies that metadata, a moment later
+njdirs() { find "$(L1 b)" "$(L2 b)" -maxdepth 1 -type d -name 'j-*' | wc -l; }
+all_jdirs() { [ "$(njdirs)" -eq 6 ]; }
+poll "the broker created topic j's 6 partition dirs" 60 all_jdirs
 for d in $(L1 b) $(L2 b); do
 	n=$(find "$d" -maxdepth 1 -type d -name 'j-*' | wc -l)
 	expect "topic j has partitions in log dir $d ($n)" test "$n" -gt 0
