@@ -67,9 +67,9 @@ static void print_prometheus(struct cli_status *s)
 		pools[i].damaged_records = v->broken_records + v->bad_records;
 		pools[i].damaged_entries = v->bad_entries;
 		pf_prom_sum_live(&live, &v->pool.hdr->live);
-		const char *st = cli_status_state(s, v);
-		m.paused |= !strcmp(st, "paused");
-		m.draining |= !strcmp(st, "draining");
+		enum cli_pool_state st = cli_status_state(s, v);
+		m.paused |= st == CLI_POOL_PAUSED;
+		m.draining |= st == CLI_POOL_DRAINING;
 	}
 	m.pools = pools;
 	m.npools = s->vs.n;
@@ -175,7 +175,7 @@ static void print_json(struct cli_status *s, int verbose, struct json *j)
 			json_null(j, "heartbeat_age_ms");
 		json_end_obj(j);
 		json_obj(j, "migration");
-		json_str(j, "state", cli_status_state(s, v));
+		json_str(j, "state", cli_pool_state_name(cli_status_state(s, v)));
 		json_bool(j, "pause_requested", cli_exists(v->dir, PF_PAUSE_FILE));
 		json_bool(j, "drain_requested", cli_exists(v->dir, PF_DRAIN_FILE));
 		json_bool(j, "migrating", (h->live.state & PF_LIVE_MIGRATING) != 0);
@@ -250,7 +250,7 @@ static void print_text(struct cli_status *s, int verbose)
 			printf("  writer      none (no broker holds the pool)%s\n",
 			       l->writer_pid ? "; the last one did not close it cleanly" : "");
 		}
-		printf("  migration   %s, backlog %s\n", cli_status_state(s, v), cli_human(l->backlog_bytes, b1, sizeof b1));
+		printf("  migration   %s, backlog %s\n", cli_pool_state_name(cli_status_state(s, v)), cli_human(l->backlog_bytes, b1, sizeof b1));
 		printf("  moved       %llu demotions, %llu head demotions (%s down), %llu promotions (%s up), "
 		       "%llu readmissions, %llu failed, %llu aborted, %.1f s\n",
 		       (unsigned long long)l->demotions, (unsigned long long)l->head_demotions,

@@ -36,19 +36,28 @@ struct status {
 	size_t nparts;
 };
 
-const char *cli_status_state(const struct cli_status *s, const struct cli_view *v)
+const char *cli_pool_state_name(enum cli_pool_state s)
+{
+	static const char *const names[] = {
+		[CLI_POOL_RUNNING] = "running", [CLI_POOL_DRAINING] = "draining", [CLI_POOL_PAUSED] = "paused",
+		[CLI_POOL_STOPPED] = "stopped", [CLI_POOL_OFF] = "off",
+	};
+	return names[s];
+}
+
+enum cli_pool_state cli_status_state(const struct cli_status *s, const struct cli_view *v)
 {
 	const struct cli *c = s->c;
 	uint64_t st = v->pool.hdr->live.state;
 	if (cli_exists(v->dir, PF_DRAIN_FILE) || (v->locked && (st & PF_LIVE_DRAINING)))
-		return "draining";
+		return CLI_POOL_DRAINING;
 	if (cli_exists(v->dir, PF_PAUSE_FILE) || (v->locked && (st & PF_LIVE_PAUSED)))
-		return "paused";
+		return CLI_POOL_PAUSED;
 	if (!v->locked)
-		return "stopped";
+		return CLI_POOL_STOPPED;
 	if ((st & PF_LIVE_MIGRATING) || (c->cfg.channel == PF_CHANNEL_TIERED && c->cfg.migrate_threshold >= 0))
-		return "running";
-	return "off";
+		return CLI_POOL_RUNNING;
+	return CLI_POOL_OFF;
 }
 
 static struct cli_part *part_get(struct cli_status *s, const char *logdir, const char *name, size_t len)

@@ -37,7 +37,10 @@ struct cli_status {
  * out of memory). Free it with cli_status_free in every case. */
 int cli_status_collect(struct cli *c, struct cli_status *st);
 void cli_status_free(struct cli_status *st);
-/* "running", "draining", "paused", "stopped" (no writer) or "off", as status reports it. */
-const char *cli_status_state(const struct cli_status *st, const struct cli_view *v);
+/* A pool's migration state, as status reports it. */
+enum cli_pool_state { CLI_POOL_RUNNING, CLI_POOL_DRAINING, CLI_POOL_PAUSED, CLI_POOL_STOPPED, CLI_POOL_OFF };
+enum cli_pool_state cli_status_state(const struct cli_status *st, const struct cli_view *v);
+/* Its name in the report: "running", "draining", "paused", "stopped" (no writer) or "off". */
+const char *cli_pool_state_name(enum cli_pool_state s);
 
 #endif

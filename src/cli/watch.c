@@ -128,7 +128,7 @@ static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_vie
 	uint64_t bs = v->pool.bsize, nb = v->pool.nblocks, used = v->used_blocks;
 	double rate, spill_rate;
 	observe(tr, l, v->pool.hdr->uuid, now_ns, &rate, &spill_rate);
-	const char *state = cli_status_state(st, v);
+	enum cli_pool_state state = cli_status_state(st, v);
 	fprintf(f, "pool %s\n", v->pool.path);
 	double frac = nb ? (double)used / (double)nb : 0;
 	char fillbar[64];
@@ -137,24 +137,24 @@ static void draw_pool(FILE *f, const struct cli_status *st, const struct cli_vie
 		cli_human(nb * bs, b2, sizeof b2), (unsigned long long)used, (unsigned long long)nb);
 	fprintf(f, "  pool tier  %zu files, %s\n", v->nrecs, cli_human(v->pool_bytes, b1, sizeof b1));
 	if (v->locked) {
-		fprintf(f, "  state      %s; writer pid %llu%s", state, (unsigned long long)v->writer_pid,
+		fprintf(f, "  state      %s; writer pid %llu%s", cli_pool_state_name(state), (unsigned long long)v->writer_pid,
 			v->pid_alive ? "" : " (not running?)");
 		if (l->heartbeat_ms)
 			fprintf(f, ", heartbeat %.1f s ago", (double)(int64_t)(now_ms - l->heartbeat_ms) / 1000.0);
 		fputc('\n', f);
 	} else {
 		fprintf(f, "  state      no writer%s\n",
-			!strcmp(state, "draining") ? " (drain requested)" : !strcmp(state, "paused") ? " (pause requested)" : "");
+			state == CLI_POOL_DRAINING ? " (drain requested)" : state == CLI_POOL_PAUSED ? " (pause requested)" : "");
 	}
 	if (!v->locked) { /* the header's backlog is the last writer's */
 		fprintf(f, "  migration  stopped: no writer migrates\n");
 	} else {
 		/* draining: every pool byte is to leave */
-		uint64_t backlog = !strcmp(state, "draining") ? used * bs : l->backlog_bytes;
+		uint64_t backlog = state == CLI_POOL_DRAINING ? used * bs : l->backlog_bytes;
 		fprintf(f, "  migration  backlog %s", cli_human(backlog, b1, sizeof b1));
 		if (rate >= 0)
 			fprintf(f, ", %s/s", cli_human((uint64_t)rate, b2, sizeof b2));
-		if (!strcmp(state, "paused"))
+		if (state == CLI_POOL_PAUSED)
 			fprintf(f, ", paused\n");
 		else if (!backlog)
 			fprintf(f, ", idle\n");
